@@ -1,0 +1,48 @@
+# Every target creates .venv itself on a clean clone.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SIZE   ?= default
+PYTEST_ARGS ?=
+
+.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind clean
+
+help:
+	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
+	@echo "make test           every test (unit, kubesim with the real kubectl, system)"
+	@echo "make lint           ruff, mypy --strict, import-linter"
+	@echo "make crds           regenerate crds/ from the pydantic model"
+	@echo "make bench-kubesim  kubesim's own throughput"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[sim,dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check operator tests
+	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+crds: $(STAMP)
+	$(PY) -m deployreq.crdgen crds
+
+demo: $(STAMP)
+	$(PY) -m deployreq.demo
+
+bench-kubesim: $(STAMP)
+	$(PY) -m kubesim.bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
