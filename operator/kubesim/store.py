@@ -336,14 +336,19 @@ class Store:
                 "Invalid value: 0x0: must be specified for an update")])
         if subresource == "status":
             status = new.get("status")
+            incoming_meta = meta
             new = clone(old)
             if status is None:
                 new.pop("status", None)
             else:
                 new["status"] = status
             new_meta = new["metadata"]
-            if "managedFields" in meta:
-                new_meta["managedFields"] = meta["managedFields"]
+            if "managedFields" in incoming_meta:
+                new_meta["managedFields"] = incoming_meta["managedFields"]
+            if not rt.is_custom and "annotations" in incoming_meta:
+                # Built-in status strategies reset spec (and labels) only: the Deployment controller sets the
+                # revision annotation through /status, which is why it does not bump generation.
+                new_meta["annotations"] = incoming_meta["annotations"]
             meta = new_meta
         else:
             if "status" in rt.subresources and subresource is None:
