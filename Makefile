@@ -39,7 +39,7 @@ crds: $(STAMP)
 	$(PY) -m deployreq.crdgen crds
 
 demo: $(STAMP)
-	$(PY) -m deployreq.demo
+	$(PY) scripts/demo.py
 
 bench-kubesim: $(STAMP)
 	$(PY) -m kubesim.bench

@@ -1,0 +1,116 @@
+"""Carrying out decisions: status writes, the image patch, the undo patch, finalizers. No deciding happens here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from deployreq import errors, kube, progress, status
+from deployreq.cache import Cache
+from deployreq.events import Recorder
+from deployreq.phases import Phase
+from deployreq.request import FINALIZER, Request
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def iso(epoch: float) -> str:
+    """RFC 3339 with milliseconds: runs a few milliseconds apart must still sort in order."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def image_list(images: dict[str, str]) -> list[dict[str, str]]:
+    return [{"container": c, "image": i} for c, i in images.items()]
+
+
+class Actions:
+    def __init__(self, client: kube.Kube, cache: Cache, recorder: Recorder,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.cache = cache
+        self.recorder = recorder
+        self.wall = wall
+
+    # --- the request ------------------------------------------------------------------------------------
+
+    async def write_status(self, req: Request, changes: Obj, phase: Phase | None = None, message: str | None = None,
+                           generation: int | None = None) -> Request:
+        """Merge ``changes`` into the status (None clears a field), recomputing conditions on a phase change."""
+        new_status = {**req.status, **changes}
+        if phase is not None:
+            gen = generation if generation is not None else int(new_status.get("observedGeneration")
+                                                                 or req.generation)
+            new_status = status.transition(new_status, phase.value, self.wall(), message or "", gen)
+        elif message is not None:
+            new_status["message"] = message
+        patch = {k: v for k, v in new_status.items() if req.status.get(k) != v}
+        for key in req.status:
+            if key not in new_status:
+                patch[key] = None
+        if not patch:
+            return req
+        body = await self._status_patch(req, patch)
+        self.cache.remember(body)
+        return Request(body)
+
+    async def _status_patch(self, req: Request, patch: Obj) -> Obj:
+        path = kube.request_path(req.namespace, req.name, "status")
+        for _ in range(3):
+            try:
+                return await self.client.patch(path, {"status": patch})
+            except errors.Conflict:
+                continue  # a merge patch without a resourceVersion only conflicts under injected faults
+        return await self.client.patch(path, {"status": patch})
+
+    async def set_finalizer(self, req: Request, present: bool) -> Request:
+        finalizers = list(req.meta.get("finalizers") or [])
+        if (FINALIZER in finalizers) == present:
+            return req
+        finalizers = [*finalizers, FINALIZER] if present else [f for f in finalizers if f != FINALIZER]
+        path = kube.request_path(req.namespace, req.name)
+        body = await self.client.patch(path, [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": req.meta.get("resourceVersion")},
+            {"op": "replace" if "finalizers" in req.meta else "add", "path": "/metadata/finalizers",
+             "value": finalizers},
+        ], kube.JSON_PATCH) if req.meta.get("resourceVersion") else await self.client.patch(
+            path, {"metadata": {"finalizers": finalizers}})
+        if body.get("metadata", {}).get("deletionTimestamp") and not body["metadata"].get("finalizers"):
+            self.cache.forget(req.uid)
+        else:
+            self.cache.remember(body)
+        return Request(body)
+
+    async def refetch(self, req: Request) -> Request | None:
+        body = await self.client.get_or_none(kube.request_path(req.namespace, req.name))
+        if body is None:
+            return None
+        self.cache.remember(body)
+        return Request(body)
+
+    # --- the Deployment ---------------------------------------------------------------------------------
+
+    async def patch_images(self, req: Request, step: progress.Patch) -> Obj:
+        body = {
+            "metadata": {"annotations": {progress.CHANGE_CAUSE: progress.change_cause(req),
+                                         progress.RUN_ANNOTATION: progress.run_id(req)}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": c, "image": i} for c, i in step.images.items()]}}},
+        }
+        result = await self.client.patch(kube.deployment_path(req.namespace, req.deployment), body,
+                                         kube.STRATEGIC_MERGE_PATCH, params={"fieldManager": "deployreq"})
+        self.cache.remember(result)
+        self.recorder.record(result, "ImagesPatched",
+                             f"deployreq {req.ref}: " + ", ".join(f"{c}={i}" for c, i in step.images.items()))
+        return result
+
+    async def undo(self, req: Request, ops: list[Obj]) -> Obj:
+        result = await self.client.patch(kube.deployment_path(req.namespace, req.deployment), ops,
+                                         kube.JSON_PATCH, params={"fieldManager": "deployreq"})
+        self.cache.remember(result)
+        self.recorder.record(result, "RolledBack", f"deployreq {req.ref} rolled the Deployment back", warning=True)
+        return result

@@ -1,0 +1,100 @@
+"""What the operator knows of the cluster: kopf's indexes, plus the objects it wrote itself and has not seen back.
+
+kopf keeps the indexes current from its watches and fills them before any handler runs. After each write the
+operator remembers the object the API returned, since the watch event that carries it may not have arrived yet;
+whichever copy has the higher resourceVersion wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from deployreq.request import Request, resource_version
+
+Obj = dict[str, Any]
+Index = Mapping[str, Iterable[Obj]]
+
+
+def slim(body: Mapping[str, Any]) -> Obj:
+    """The parts of an object worth keeping in memory (managedFields dropped)."""
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    return {**body, "metadata": meta}
+
+
+def _newer(a: Obj | None, b: Obj | None) -> Obj | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if resource_version(a) >= resource_version(b) else b
+
+
+class Cache:
+    def __init__(self) -> None:
+        self.requests_index: Index | None = None
+        self.deployments_index: Index | None = None
+        self.replicasets_index: Index | None = None
+        self.pods_index: Index | None = None
+        self._written: dict[str, Obj] = {}  # uid -> last body we wrote
+
+    @property
+    def ready(self) -> bool:
+        return self.requests_index is not None and self.deployments_index is not None
+
+    def attach(self, indexes: Mapping[str, Any]) -> None:
+        """Take kopf's index objects (live views) from a handler's keyword arguments."""
+        self.requests_index = indexes.get("requests_by_namespace", self.requests_index)
+        self.deployments_index = indexes.get("deployments_by_namespace", self.deployments_index)
+        self.replicasets_index = indexes.get("replicasets_by_namespace", self.replicasets_index)
+        self.pods_index = indexes.get("pods_by_namespace", self.pods_index)
+
+    def remember(self, body: Obj) -> None:
+        uid = body.get("metadata", {}).get("uid")
+        if uid:
+            self._written[uid] = slim(body)
+
+    def forget(self, uid: str) -> None:
+        self._written.pop(uid, None)
+
+    def _fresh(self, body: Obj) -> Obj:
+        uid = body.get("metadata", {}).get("uid", "")
+        written = self._written.get(uid)
+        best = _newer(written, body)
+        if best is body and written is not None:
+            del self._written[uid]
+        return best or body
+
+    @staticmethod
+    def _in(index: Index | None, namespace: str) -> list[Obj]:
+        if index is None:
+            return []
+        try:
+            return list(index.get(namespace, ()))
+        except KeyError:
+            return []
+
+    def requests(self, namespace: str) -> list[Request]:
+        return [Request(self._fresh(b)) for b in self._in(self.requests_index, namespace)]
+
+    def request_namespaces(self) -> list[str]:
+        return list(self.requests_index.keys()) if self.requests_index is not None else []
+
+    def deployment(self, namespace: str, name: str) -> Obj | None:
+        for body in self._in(self.deployments_index, namespace):
+            if body.get("metadata", {}).get("name") == name:
+                return self._fresh(body)
+        return None
+
+    def replicasets(self, namespace: str, owner_uid: str) -> list[Obj]:
+        return [
+            b for b in self._in(self.replicasets_index, namespace)
+            if any(r.get("uid") == owner_uid and r.get("controller")
+                   for r in b.get("metadata", {}).get("ownerReferences") or [])
+        ]
+
+    def pods(self, namespace: str, owner_uids: set[str]) -> list[Obj]:
+        return [
+            b for b in self._in(self.pods_index, namespace)
+            if any(r.get("uid") in owner_uids for r in b.get("metadata", {}).get("ownerReferences") or [])
+        ]

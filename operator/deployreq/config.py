@@ -1,0 +1,59 @@
+"""The operator's settings: one typed object, built once from the command line and passed explicitly.
+
+Nothing here is read at import time; ``deployreq run --help`` documents each flag from the same field docs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+
+def default_identity() -> str:
+    """The operator's identity in Leases: the pod name in a cluster (stable across container restarts)."""
+    return os.environ.get("POD_NAME") or socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the operator runs. Every field has a ``deployreq run`` flag of the same name."""
+
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to serve; empty with ``all_namespaces`` serves the whole cluster."""
+
+    all_namespaces: bool = True
+    """Serve every namespace (the default when no ``--namespace`` is given)."""
+
+    identity: str = field(default_factory=default_identity)
+    """This operator's identity, recorded in every Lease it holds."""
+
+    lease_duration_seconds: float = 15.0
+    """How long a namespace lock stays valid without renewal; another operator may take it over after that."""
+
+    renew_interval_seconds: float = 5.0
+    """How often the holder renews its namespace locks (well under the lease duration)."""
+
+    crash_restart_threshold: int = 2
+    """Container restarts of a new pod after which the rollout is judged failed without waiting for a deadline."""
+
+    api_retry_attempts: int = 5
+    """Attempts for an API call that failed transiently (5xx, 429, connection errors)."""
+
+    api_retry_backoff_seconds: float = 0.2
+    """First backoff between API retries; doubles each attempt, honouring Retry-After."""
+
+    metrics_port: int = 0
+    """Port for /metrics and /healthz; 0 disables the endpoint."""
+
+    metrics_host: str = "127.0.0.1"
+    """Address the metrics endpoint listens on."""
+
+    log_format: str = "json"
+    """``json`` (one object per line) or ``text``."""
+
+    verbose: bool = False
+    """Log at debug level."""
+
+    def serves(self, namespace: str) -> bool:
+        return self.all_namespaces or namespace in self.namespaces

@@ -1,0 +1,82 @@
+"""kopf wiring only: indexes that mirror the cluster, and events that wake namespace workers.
+
+No handler here stores progress on any object (event and index handlers leave no kopf annotations), so kopf never
+writes to Deployments, Pods or ReplicaSets. All handlers are registered on an explicit registry built from the
+settings at start-up, never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from deployreq import kube
+from deployreq.cache import slim
+from deployreq.config import Settings
+from deployreq.worker import Workers
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    cache = workers.ctx.cache
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False  # our own Events only; kopf's would echo every log line
+        settings.watching.server_timeout = 270
+        settings.watching.client_timeout = 300
+        settings.watching.connect_timeout = 10
+        settings.networking.error_backoffs = [0.1, 0.5, 1, 2, 5]
+        settings.batching.worker_limit = None
+        settings.batching.idle_timeout = 60
+        settings.batching.batch_window = 0.0
+
+    @kopf.index(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry, id="requests_by_namespace")
+    def requests_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
+        return {namespace: slim(body)}
+
+    @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments_by_namespace")
+    def deployments_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
+        return {namespace: slim(body)}
+
+    @kopf.index("apps", "v1", "replicasets", registry=registry, id="replicasets_by_namespace")
+    def replicasets_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
+        return {namespace: slim(body)}
+
+    @kopf.index("", "v1", "pods", registry=registry, id="pods_by_namespace")
+    def pods_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
+        return {namespace: slim(body)}
+
+    @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)
+    def request_changed(namespace: str, **kwargs: Any) -> None:
+        cache.attach(kwargs)
+        workers.wake(namespace)
+
+    def active_here(namespace: str, **_: Any) -> bool:
+        return workers.has_work(namespace)
+
+    @kopf.on.event("apps", "v1", "deployments", registry=registry, when=active_here)
+    def deployment_changed(namespace: str, **kwargs: Any) -> None:
+        cache.attach(kwargs)
+        workers.wake(namespace)
+
+    @kopf.on.event("apps", "v1", "replicasets", registry=registry, when=active_here)
+    def replicaset_changed(namespace: str, **kwargs: Any) -> None:
+        cache.attach(kwargs)
+        workers.wake(namespace)
+
+    @kopf.on.event("", "v1", "pods", registry=registry, when=active_here)
+    def pod_changed(namespace: str, **kwargs: Any) -> None:
+        cache.attach(kwargs)
+        workers.wake(namespace)
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_workers(**_: Any) -> None:
+        await workers.stop()
+        await workers.ctx.recorder.drain()
+
+    return registry

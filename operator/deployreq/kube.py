@@ -1,0 +1,211 @@
+"""The one place that talks to the Kubernetes API.
+
+Credentials come from the ``kubernetes`` library's config loaders (kubeconfig or in-cluster); requests go through one
+shared ``httpx.AsyncClient`` so the event loop never blocks. Transient failures (5xx, 429 with Retry-After,
+connection errors) are retried here with backoff, and error statuses are translated into :mod:`deployreq.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from deployreq import errors
+
+log = logging.getLogger(__name__)
+
+GROUP = "deployreq.dev"
+VERSION = "v1alpha1"
+PLURAL = "deploymentrequests"
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where the API server is and how to authenticate, as loaded from a kubeconfig or the pod's service account."""
+
+    server: str
+    token: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Credentials(server={self.server!r})"
+
+
+def load_credentials(kubeconfig: str | None = None, context: str | None = None) -> Credentials:
+    """Credentials from the kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``), else in-cluster config."""
+    from kubernetes import client, config  # the kubernetes library only loads configuration here
+
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    except config.ConfigException:
+        config.load_incluster_config(client_configuration=configuration)
+    token = None
+    auth = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
+    if auth:
+        token = auth.removeprefix("Bearer ").strip()
+    return Credentials(
+        server=configuration.host.rstrip("/"),
+        token=token,
+        ca_file=configuration.ssl_ca_cert,
+        cert_file=configuration.cert_file,
+        key_file=configuration.key_file,
+        verify=bool(configuration.verify_ssl),
+    )
+
+
+def request_path(namespace: str, name: str | None = None, subresource: str | None = None) -> str:
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
+    if name:
+        path += f"/{quote(name)}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def deployment_path(namespace: str, name: str | None = None) -> str:
+    path = f"/apis/apps/v1/namespaces/{quote(namespace)}/deployments"
+    return f"{path}/{quote(name)}" if name else path
+
+
+def replicasets_path(namespace: str) -> str:
+    return f"/apis/apps/v1/namespaces/{quote(namespace)}/replicasets"
+
+
+def pods_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/pods"
+
+
+def lease_path(namespace: str, name: str | None = None) -> str:
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{quote(namespace)}/leases"
+    return f"{path}/{quote(name)}" if name else path
+
+
+def secret_path(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/secrets/{quote(name)}"
+
+
+def events_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/events"
+
+
+_BY_CODE: dict[int, type[errors.ApiError]] = {
+    404: errors.NotFound,
+    409: errors.Conflict,
+    422: errors.Invalid,
+    403: errors.Forbidden,
+}
+
+
+def _translate(response: httpx.Response) -> errors.ApiError:
+    reason, message = response.reason_phrase, response.text[:500]
+    try:
+        body = response.json()
+        reason = body.get("reason") or reason
+        message = body.get("message") or message
+    except ValueError:
+        pass
+    retry_after = None
+    if "Retry-After" in response.headers:
+        try:
+            retry_after = float(response.headers["Retry-After"])
+        except ValueError:
+            retry_after = None
+    cls = _BY_CODE.get(response.status_code, errors.ApiError)
+    return cls(response.status_code, reason, message, retry_after)
+
+
+class Kube:
+    """An async API client with retries; one per operator process."""
+
+    def __init__(self, credentials: Credentials, *, attempts: int = 5, backoff: float = 0.2,
+                 user_agent: str = "deployreq") -> None:
+        self.credentials = credentials
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        headers = {"Accept": "application/json", "User-Agent": user_agent}
+        if credentials.token:
+            headers["Authorization"] = f"Bearer {credentials.token}"
+        verify: ssl.SSLContext | bool = credentials.verify
+        if credentials.verify and credentials.ca_file:
+            verify = ssl.create_default_context(cafile=credentials.ca_file)
+        cert = (credentials.cert_file, credentials.key_file) if credentials.cert_file else None
+        if cert and isinstance(verify, ssl.SSLContext) and cert[1]:
+            verify.load_cert_chain(cert[0], cert[1])
+        self._client = httpx.AsyncClient(
+            base_url=credentials.server,
+            headers=headers,
+            verify=verify,
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        self.api_errors = 0
+        self.retries = 0
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json",
+                      params: Mapping[str, str] | None = None) -> Obj:
+        """One API call, retried while the failure is transient; returns the decoded JSON body."""
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Content-Type": content_type} if content is not None else {}
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = await self._client.request(method, path, content=content, headers=headers,
+                                                      params=params)
+            except httpx.TransportError as exc:
+                error: errors.ApiError = errors.TransportError(f"{method} {path}: {exc!r}")
+            else:
+                if response.status_code < 400:
+                    return response.json() if response.content else {}  # type: ignore[no-any-return]
+                error = _translate(response)
+            self.api_errors += 1
+            if not error.transient or attempt == self.attempts:
+                raise error
+            self.retries += 1
+            wait = error.retry_after if error.retry_after is not None else delay
+            log.debug("retrying %s %s after %s (attempt %d): %s", method, path, wait, attempt, error.reason)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Obj:
+        return await self.request("GET", path, params=params)
+
+    async def get_or_none(self, path: str) -> Obj | None:
+        try:
+            return await self.get(path)
+        except errors.NotFound:
+            return None
+
+    async def create(self, path: str, body: Obj) -> Obj:
+        return await self.request("POST", path, body=body)
+
+    async def replace(self, path: str, body: Obj) -> Obj:
+        return await self.request("PUT", path, body=body)
+
+    async def patch(self, path: str, body: Any, content_type: str = MERGE_PATCH,
+                    params: Mapping[str, str] | None = None) -> Obj:
+        return await self.request("PATCH", path, body=body, content_type=content_type, params=params)
+
+    async def delete(self, path: str) -> Obj:
+        return await self.request("DELETE", path)

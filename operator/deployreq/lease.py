@@ -1,0 +1,183 @@
+"""Namespace locks on ``coordination.k8s.io/v1`` Leases, as client-go's leader election uses them.
+
+One Lease named :data:`LEASE_NAME` per namespace. Its holder is the request that may change the namespace's
+Deployments, qualified by the operator that drives it (``<request>@<operator>``), so that two operators never both
+believe they hold it. Expiry is judged on this process's clock from when the record was last seen to change, never by
+comparing the record's renewTime with the local clock. Every write carries the resourceVersion it was based on, so two
+contenders cannot both win.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from deployreq import errors, kube
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "deployreq-lock"
+REQUEST_ANNOTATION = "deployreq.dev/request"
+REQUEST_UID_ANNOTATION = "deployreq.dev/request-uid"
+OPERATOR_ANNOTATION = "deployreq.dev/operator"
+
+
+def micro_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a namespace lock: a request (by name and uid) driven by one operator."""
+
+    request: str
+    uid: str
+    operator: str
+
+    @property
+    def identity(self) -> str:
+        return f"{self.request}@{self.operator}"
+
+
+def holder_of(lease: dict[str, Any] | None) -> Holder | None:
+    if not lease:
+        return None
+    spec = lease.get("spec") or {}
+    if not spec.get("holderIdentity"):
+        return None
+    annotations = lease.get("metadata", {}).get("annotations") or {}
+    return Holder(
+        request=annotations.get(REQUEST_ANNOTATION, ""),
+        uid=annotations.get(REQUEST_UID_ANNOTATION, ""),
+        operator=annotations.get(OPERATOR_ANNOTATION, ""),
+    )
+
+
+class LeaseLock:
+    """The lock of one namespace, as seen and held by this operator."""
+
+    def __init__(self, client: kube.Kube, namespace: str, operator: str, duration: float,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.operator = operator
+        self.duration = duration
+        self.clock = clock
+        self.wall = wall
+        self.record: dict[str, Any] | None = None
+        self.known = False
+        self.observed_at = 0.0
+        self.renewed_at = 0.0
+        self.takeovers = 0
+
+    @property
+    def path(self) -> str:
+        return kube.lease_path(self.namespace, LEASE_NAME)
+
+    @property
+    def holder(self) -> Holder | None:
+        return holder_of(self.record)
+
+    def held_by_me(self) -> bool:
+        holder = self.holder
+        return holder is not None and holder.operator == self.operator
+
+    def expires_at(self) -> float:
+        """Local monotonic time after which another holder's lease may be taken over."""
+        spec = (self.record or {}).get("spec") or {}
+        duration = float(spec.get("leaseDurationSeconds") or self.duration)
+        return self.observed_at + duration
+
+    def _remember(self, record: dict[str, Any] | None) -> None:
+        old_spec = (self.record or {}).get("spec")
+        new_spec = (record or {}).get("spec")
+        if not self.known or old_spec != new_spec:
+            self.observed_at = self.clock()
+        self.record = record
+        self.known = True
+
+    async def refresh(self) -> None:
+        """Read the Lease (a 404 means nobody ever held it)."""
+        self._remember(await self.client.get_or_none(self.path))
+
+    async def ensure_known(self) -> None:
+        if not self.known:
+            await self.refresh()
+
+    def _body(self, holder: Holder | None, transitions: int, acquire: str | None) -> dict[str, Any]:
+        now = micro_time(self.wall())
+        meta: dict[str, Any] = {
+            "name": LEASE_NAME,
+            "namespace": self.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "deployreq"},
+            "annotations": {
+                REQUEST_ANNOTATION: holder.request if holder else "",
+                REQUEST_UID_ANNOTATION: holder.uid if holder else "",
+                OPERATOR_ANNOTATION: holder.operator if holder else "",
+            },
+        }
+        if self.record:
+            meta["resourceVersion"] = self.record["metadata"]["resourceVersion"]
+        spec: dict[str, Any] = {
+            "holderIdentity": holder.identity if holder else "",
+            "leaseDurationSeconds": max(1, round(self.duration)) if holder else 1,
+            "leaseTransitions": transitions,
+            "renewTime": now,
+        }
+        spec["acquireTime"] = acquire or now
+        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+
+    async def _write(self, body: dict[str, Any]) -> bool:
+        try:
+            if self.record is None:
+                result = await self.client.create(kube.lease_path(self.namespace), body)
+            else:
+                result = await self.client.replace(self.path, body)
+        except errors.Conflict:
+            await self.refresh()
+            return False
+        self._remember(result)
+        self.renewed_at = self.clock()
+        return True
+
+    async def acquire(self, request: str, uid: str) -> bool:
+        """Take the lock for a request: free, expired, or already ours. False when someone else holds it."""
+        await self.ensure_known()
+        holder = self.holder
+        spec = (self.record or {}).get("spec") or {}
+        transitions = int(spec.get("leaseTransitions") or 0)
+        mine = Holder(request, uid, self.operator)
+        if holder is not None and holder.operator != self.operator and self.clock() < self.expires_at():
+            return False
+        if holder is not None and holder == mine:
+            return await self.renew()
+        took_over = holder is not None
+        if took_over:
+            log.info("taking over lock of %s from %s", self.namespace, holder.identity if holder else "")
+        ok = await self._write(self._body(mine, transitions + 1 if holder or self.record else 0, None))
+        if ok and took_over:
+            self.takeovers += 1
+        return ok
+
+    async def renew(self) -> bool:
+        """Renew the lock we hold; False if we lost it."""
+        holder = self.holder
+        if holder is None or holder.operator != self.operator:
+            return False
+        spec = (self.record or {}).get("spec") or {}
+        ok = await self._write(self._body(holder, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime")))
+        return ok and self.held_by_me()
+
+    async def release(self) -> None:
+        """Give the lock up (holder cleared, as client-go's ReleaseOnCancel does)."""
+        if not self.held_by_me():
+            return
+        spec = (self.record or {}).get("spec") or {}
+        await self._write(self._body(None, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime")))
+
+    def due_for_renewal(self, interval: float) -> bool:
+        return self.held_by_me() and self.clock() >= self.renewed_at + interval

@@ -1,0 +1,279 @@
+"""What the active request of a namespace does next: a pure decision over the request and what the cluster shows.
+
+The worker calls :func:`next_step` after every event or timer and carries the step out; each step is persisted in the
+request's status before the next one is decided, so a restarted operator decides the same thing from the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployreq import rollback, rollout, semantic
+from deployreq.phases import Phase
+from deployreq.request import Request
+
+Obj = dict[str, Any]
+
+RUN_ANNOTATION = "deployreq.dev/run"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+@dataclass(frozen=True)
+class World:
+    """What the cluster shows about the request's Deployment."""
+
+    deployment: Obj | None
+    replicasets: list[Obj] = field(default_factory=list)
+    pods: list[Obj] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do until an event arrives or ``until`` (epoch seconds) passes."""
+
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the run in a terminal phase."""
+
+    phase: Phase
+    message: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """A transient failure before anything changed: back to the queue until ``at``, or Failed when out of attempts."""
+
+    message: str
+    at: float
+
+
+@dataclass(frozen=True)
+class StartDeploy:
+    """Pre-deploy checks done: enter Deploying."""
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Patch the Deployment's images, recording what was there before."""
+
+    images: dict[str, str]
+    previous_images: dict[str, str]
+    previous_revision: int
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Our patch is already on the Deployment (the operator restarted after patching): record it, do not repeat it."""
+
+    generation: int
+    previous_images: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Verify:
+    """The rollout completed: start the verification window."""
+
+
+@dataclass(frozen=True)
+class StartRollback:
+    message: str
+
+
+@dataclass(frozen=True)
+class Undo:
+    """Apply ``kubectl rollout undo``'s patch."""
+
+    plan: rollback.UndoPlan
+
+
+@dataclass(frozen=True)
+class AdoptUndo:
+    """Our undo is already on the Deployment (the operator restarted after patching it): record it."""
+
+    generation: int
+
+
+Step = Wait | Finish | Requeue | StartDeploy | Patch | Adopt | Verify | StartRollback | Undo | AdoptUndo
+
+
+def _is_our_undo(req: Request, dep: Obj) -> bool:
+    """The Deployment shows exactly the images from before our patch, one generation after it, and no longer
+    carries our run's annotation: what our own undo leaves."""
+    template = (dep.get("spec") or {}).get("template") or {}
+    previous = {str(p["container"]): str(p["image"]) for p in req.status.get("previousImages") or []}
+    annotations = dep.get("metadata", {}).get("annotations") or {}
+    current = rollback.images_of(template)
+    return bool(previous) and all(current.get(c) == i for c, i in previous.items()) \
+        and annotations.get(RUN_ANNOTATION) != run_id(req)
+
+
+def run_id(req: Request) -> str:
+    """Names one run of one request: the value written on the Deployment so a restart recognises its own patch."""
+    rerun = req.status.get("observedRerun") or ""
+    return f"{req.name}/{req.uid}/{req.status.get('observedGeneration', req.generation)}/{rerun}"
+
+
+def change_cause(req: Request) -> str:
+    return f"deployreq: {req.namespace}/{req.name} (generation {req.status.get('observedGeneration', req.generation)})"
+
+
+def _revision(obj: Obj | None) -> int:
+    value = ((obj or {}).get("metadata", {}).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _generation(obj: Obj) -> int:
+    return int(obj.get("metadata", {}).get("generation") or 0)
+
+
+def _timeout(req: Request) -> int:
+    return int((req.spec.get("rollout") or {}).get("timeoutSeconds") or 600)
+
+
+def _rollback_enabled(req: Request) -> bool:
+    return bool((req.spec.get("rollback") or {}).get("enabled", True))
+
+
+def _verification_seconds(req: Request) -> int:
+    return int((req.spec.get("verification") or {}).get("durationSeconds") or 0)
+
+
+def _attempts(req: Request) -> int:
+    return int((req.spec.get("retry") or {}).get("attempts", 3))
+
+
+def _backoff(req: Request) -> int:
+    return int((req.spec.get("retry") or {}).get("backoffSeconds") or 10)
+
+
+def _epoch(value: Any) -> float:
+    from datetime import datetime
+
+    if not value:
+        return 0.0
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _patched(req: Request) -> bool:
+    return bool(req.status.get("patchedGeneration"))
+
+
+def requeue_or_fail(req: Request, message: str, now: float) -> Requeue | Finish:
+    attempt = int(req.status.get("attempt") or 1)
+    if attempt > _attempts(req):
+        return Finish(Phase.FAILED, f"{message} (gave up after {attempt} attempts)", "RetriesExhausted")
+    return Requeue(message, now + _backoff(req) * (2 ** (attempt - 1)))
+
+
+def _judge(req: Request, world: World, now: float, since: float, thresholds: rollout.Thresholds) -> rollout.Verdict:
+    dep = world.deployment or {}
+    new_rs = rollout.new_replicaset(dep, world.replicasets)
+    return rollout.verdict(dep, new_rs, world.pods, now, since, _timeout(req), thresholds)
+
+
+def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresholds) -> Step:
+    """The next thing the active request does. ``now`` is epoch seconds."""
+    phase = req.phase
+    dep = world.deployment
+    if req.deleting and phase in (Phase.CHECKING, Phase.QUEUED, Phase.PENDING):
+        return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
+    if phase == Phase.CHECKING:
+        return StartDeploy()
+    if phase == Phase.DEPLOYING and not _patched(req):
+        if req.deleting:
+            return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
+        if dep is None:
+            return requeue_or_fail(
+                req, f'Deployment "{req.deployment}" not found in namespace "{req.namespace}"', now)
+        problems = semantic.check_against_deployment(req.spec, dep)
+        if problems:
+            return Finish(Phase.FAILED, "; ".join(problems), "InvalidRequest")
+        if (dep.get("spec") or {}).get("paused"):
+            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" is paused; resume it with '
+                          f"'kubectl rollout resume deployment/{req.deployment}' and re-run this request",
+                          "DeploymentPaused")
+        template = (dep.get("spec") or {}).get("template") or {}
+        current = rollback.images_of(template)
+        wanted = req.run_images
+        annotations = dep.get("metadata", {}).get("annotations") or {}
+        if annotations.get(RUN_ANNOTATION) == run_id(req) and all(current.get(c) == i for c, i in wanted.items()):
+            previous = req.status.get("previousImages") or []
+            return Adopt(_generation(dep), {str(p["container"]): str(p["image"]) for p in previous})
+        if all(current.get(c) == i for c, i in wanted.items()):
+            return Finish(Phase.SUCCEEDED, "The images are already in place; nothing was changed.", "AlreadyInPlace")
+        return Patch(wanted, {c: current.get(c, "") for c in wanted}, _revision(dep))
+    if phase in (Phase.DEPLOYING, Phase.VERIFYING):
+        if dep is None:
+            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was deleted during the rollout.',
+                          "DeploymentDeleted")
+        patched = int(req.status.get("patchedGeneration") or 0)
+        if _generation(dep) < patched:
+            return Wait()  # our view has not caught up with our own patch yet
+        if _generation(dep) > patched:
+            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was changed by someone else during the '
+                          f"rollout (generation {_generation(dep)}, expected {patched}); not rolling back over "
+                          "their change.", "ChangedElsewhere")
+        if req.deleting:
+            if _rollback_enabled(req):
+                return StartRollback("The request was deleted during the rollout; undoing its change.")
+            return Finish(Phase.CANCELLED, "The request was deleted during the rollout; rollback is disabled.",
+                          "Deleted")
+        verdict = _judge(req, world, now, _epoch(req.status.get("patchedAt")), thresholds)
+        if verdict.state == "Failed":
+            if _rollback_enabled(req):
+                return StartRollback(verdict.message)
+            return Finish(Phase.FAILED, f"{verdict.message} (rollback disabled)", verdict.reason or "RolloutFailed")
+        if phase == Phase.DEPLOYING:
+            if verdict.state == "Complete":
+                if _verification_seconds(req) > 0:
+                    return Verify()
+                return Finish(Phase.SUCCEEDED, "Rolled out and available.", "RolledOut")
+            return Wait(_epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
+        # Verifying: the rollout must stay healthy for the whole window.
+        until = _epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
+        if verdict.state != "Complete":
+            return Wait(until)
+        if now >= until:
+            return Finish(Phase.SUCCEEDED, f"Rolled out and stayed healthy for {_verification_seconds(req)}s.",
+                          "Verified")
+        return Wait(until)
+    if phase == Phase.ROLLING_BACK:
+        if dep is None:
+            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was deleted; nothing to roll back.',
+                          "DeploymentDeleted")
+        rb = req.status.get("rollback") or {}
+        if not rb.get("patchedGeneration"):
+            patched = int(req.status.get("patchedGeneration") or 0)
+            if _generation(dep) < patched:
+                return Wait()
+            if _generation(dep) == patched + 1 and _is_our_undo(req, dep):
+                return AdoptUndo(_generation(dep))
+            if _generation(dep) > patched:
+                return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was changed by someone else since '
+                              "this request patched it; not rolling back over their change.", "ChangedElsewhere")
+            try:
+                plan = rollback.plan_undo(dep, world.replicasets, int(req.status.get("previousRevision") or 0))
+            except rollback.UndoError as exc:
+                return Finish(Phase.FAILED, f"Cannot roll back: {exc}", "RollbackImpossible")
+            return Undo(plan)
+        if _generation(dep) < int(rb["patchedGeneration"]):
+            return Wait()
+        since = _epoch(rb.get("patchedAt"))
+        verdict = _judge(req, world, now, since, thresholds)
+        if verdict.state == "Complete":
+            phase_after = Phase.CANCELLED if req.deleting else Phase.ROLLED_BACK
+            return Finish(phase_after, f"Rolled back to revision {rb.get('targetRevision')}: "
+                          f"{req.status.get('failure') or req.status.get('message', '')}", "RolledBack")
+        if verdict.state == "Failed":
+            return Finish(Phase.FAILED, f"The rollback did not become available: {verdict.message}",
+                          "RollbackFailed")
+        return Wait(since + _timeout(req) + 0.5)
+    return Wait()

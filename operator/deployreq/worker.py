@@ -1,0 +1,394 @@
+"""One worker per namespace: keeps the queue current, holds the namespace Lease, and drives the active request.
+
+Workers are woken by watch events (any change to a request, Deployment, ReplicaSet or Pod of the namespace) and by
+their own timers (deadlines, lease renewal, retry backoff); they never poll on a fixed interval. Every decision comes
+from the pure modules (:mod:`queue`, :mod:`progress`, :mod:`run`); this module only sequences them and the writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from deployreq import errors, progress, queue, rollout, run
+from deployreq.actions import Actions, image_list, iso
+from deployreq.cache import Cache
+from deployreq.config import Settings
+from deployreq.events import Recorder
+from deployreq.lease import LeaseLock
+from deployreq.phases import ACTIVE, Phase
+from deployreq.request import Request
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS_PER_PASS = 20
+
+
+@dataclass
+class Context:
+    """What every worker shares."""
+
+    settings: Settings
+    client: object  # kube.Kube; typed loosely to keep tests free to pass a fake
+    cache: Cache
+    actions: Actions
+    recorder: Recorder
+    wall: Callable[[], float] = time.time
+    observers: list[Callable[[str, Request, Phase], None]] = field(default_factory=list)
+
+
+def _epoch(value: object) -> float:
+    from datetime import datetime
+
+    if not value:
+        return 0.0
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def is_waiting(req: Request) -> bool:
+    """Whether the request waits in the queue for a run (new, re-queued, changed after it ended, or re-run)."""
+    if req.deleting:
+        return False
+    if req.phase in (Phase.PENDING, Phase.QUEUED):
+        return True
+    return req.terminal and run.needs_run(req.generation, req.meta.get("annotations") or {}, req.status)
+
+
+def entry(req: Request) -> queue.QueueEntry:
+    return queue.QueueEntry(
+        namespace=req.namespace, name=req.name, uid=req.uid, priority=req.priority, created=req.created,
+        phase=Phase.QUEUED.value if is_waiting(req) else req.phase.value, deployment=req.deployment,
+        containers=frozenset(req.spec_images),
+    )
+
+
+class NamespaceWorker:
+    def __init__(self, namespace: str, ctx: Context) -> None:
+        self.namespace = namespace
+        self.ctx = ctx
+        self.lock = LeaseLock(ctx.client, namespace, ctx.settings.identity,  # type: ignore[arg-type]
+                              ctx.settings.lease_duration_seconds)
+        self._wake = asyncio.Event()
+        self._deadline: float | None = None  # monotonic
+        self.task: asyncio.Task[None] | None = None
+        self.thresholds = rollout.Thresholds(restarts=ctx.settings.crash_restart_threshold)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def wake_at(self, epoch: float) -> None:
+        at = time.monotonic() + max(0.0, epoch - self.ctx.wall())
+        if self._deadline is None or at < self._deadline:
+            self._deadline = at
+
+    def start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.run(), name=f"deployreq-{self.namespace}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            timeout = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+            if timeout is None or timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            self._deadline = None
+            try:
+                await self.reconcile()
+                backoff = 0.5
+            except errors.ApiError as exc:
+                log.warning("namespace %s: API error, retrying in %.1fs: %s", self.namespace, backoff, exc)
+                self.wake_at(self.ctx.wall() + backoff)
+                backoff = min(backoff * 2, 10.0)
+            except Exception:
+                log.exception("namespace %s: unexpected error, retrying in %.1fs", self.namespace, backoff)
+                self.wake_at(self.ctx.wall() + backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    # --- one pass ---------------------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        if not self.lock.known and not any(r.active or is_waiting(r) for r in self._requests()):
+            return  # nothing to run here: do not even read the Lease
+        await self.lock.ensure_known()
+        if self.lock.held_by_me() and self.lock.due_for_renewal(self.ctx.settings.renew_interval_seconds):
+            await self.lock.renew()
+        for _ in range(MAX_STEPS_PER_PASS):
+            if not await self._pass():
+                break
+        if self.lock.held_by_me():
+            self.wake_at(self.ctx.wall() + self.ctx.settings.renew_interval_seconds)
+
+    def _requests(self) -> list[Request]:
+        return self.ctx.cache.requests(self.namespace)
+
+    async def _pass(self) -> bool:
+        """One decision round; True when it changed something and another round may follow at once."""
+        reqs = self._requests()
+        holder = self.lock.holder
+        active = [r for r in reqs if r.active]
+        current: Request | None = None
+        if holder is not None:
+            current = next((r for r in active if r.uid == holder.uid), None)
+        if current is None and active:
+            current = min(active, key=lambda r: (str(r.status.get("startedAt") or ""), r.created, r.name))
+        if current is None and holder is not None and holder.operator == self.ctx.settings.identity:
+            stale = next((r for r in reqs if r.uid == holder.uid), None)
+            if stale is not None and stale.has_finalizer and stale.terminal:
+                await self.ctx.actions.set_finalizer(stale, False)
+            await self.lock.release()
+            return True
+        if current is not None:
+            if not await self.lock.acquire(current.name, current.uid):
+                self._wait_for_lock()
+                await self._update_queue(reqs, None)
+                return False
+            return await self._drive(current)
+        return await self._start_next(reqs)
+
+    def _wait_for_lock(self) -> None:
+        remaining = self.lock.expires_at() - time.monotonic()
+        self.wake_at(self.ctx.wall() + max(0.05, remaining + 0.05))
+
+    async def _update_queue(self, reqs: list[Request], starting: str | None) -> queue.QueuePlan:
+        waiting = [r for r in reqs if is_waiting(r)]
+        plan = queue.plan([entry(r) for r in waiting], None)
+        by_name = {r.name: r for r in waiting}
+        for name, newer in plan.superseded.items():
+            req = by_name.pop(name, None)
+            if req is not None:
+                await self._finish_waiting(req, Phase.SUPERSEDED, f'Superseded by the newer request "{newer}".')
+        for name, position in plan.positions.items():
+            req = by_name.get(name)
+            if req is None or name == starting:
+                continue
+            await self._mark_queued(req, position)
+        return plan
+
+    async def _mark_queued(self, req: Request, position: int) -> None:
+        fresh_run = req.terminal or int(req.status.get("observedGeneration") or 0) != req.generation \
+            or str(req.status.get("observedRerun") or "") != req.rerun
+        if not fresh_run and req.phase == Phase.QUEUED and req.status.get("queuePosition") == position:
+            return
+        changes: dict[str, object] = {"queuePosition": position}
+        message = f"Waiting in the queue of namespace {req.namespace} at position {position}."
+        if fresh_run:
+            changes.update({"observedGeneration": req.generation, "observedRerun": req.rerun or None,
+                            "attempt": None, "nextAttemptAt": None, "completedAt": None})
+            await self.ctx.actions.write_status(req, changes, Phase.QUEUED, message, req.generation)
+        elif req.phase != Phase.QUEUED:
+            await self.ctx.actions.write_status(req, changes, Phase.QUEUED, message, req.generation)
+        else:
+            await self.ctx.actions.write_status(req, changes, None, message)
+
+    async def _finish_waiting(self, req: Request, phase: Phase, message: str) -> None:
+        await self.ctx.actions.write_status(
+            req, {"queuePosition": None, "completedAt": iso(self.ctx.wall()), "observedGeneration": req.generation,
+                  "observedRerun": req.rerun or None}, phase, message, req.generation)
+        self.ctx.recorder.record(req.body, phase.value, message)
+        self._notify(req, phase)
+
+    async def _start_next(self, reqs: list[Request]) -> bool:
+        plan = await self._update_queue(reqs, None)
+        if not plan.positions:
+            return False
+        now = self.ctx.wall()
+        order = sorted(plan.positions, key=plan.positions.__getitem__)
+        by_name = {r.name: r for r in self._requests()}
+        chosen: Request | None = None
+        for name in order:
+            req = by_name.get(name)
+            if req is None or not is_waiting(req):
+                continue
+            due = _epoch(req.status.get("nextAttemptAt"))
+            if due > now:
+                self.wake_at(due)
+                continue
+            chosen = req
+            break
+        if chosen is None:
+            return False
+        if not await self.lock.acquire(chosen.name, chosen.uid):
+            self._wait_for_lock()
+            return False
+        await self._start_run(chosen)
+        return True
+
+    async def _start_run(self, req: Request) -> None:
+        actions = self.ctx.actions
+        req = await actions.set_finalizer(req, True)
+        gates = req.spec.get("gates") or {}
+        has_pre = bool(gates.get("pre")) and not gates.get("skip")
+        now = self.ctx.wall()
+        new_run = req.terminal or int(req.status.get("observedGeneration") or 0) != req.generation
+        changes: dict[str, object] = {
+            "queuePosition": 0,
+            "observedGeneration": req.generation,
+            "observedRerun": req.rerun or None,
+            "attempt": 1 if new_run else int(req.status.get("attempt") or 0) + 1,
+            "images": image_list(req.spec_images),
+            "lockHolder": self.lock.holder.identity if self.lock.holder else None,
+            "startedAt": iso(now),
+            "completedAt": None,
+            "nextAttemptAt": None,
+            "patchedGeneration": None,
+            "patchedAt": None,
+            "verifyingSince": None,
+            "failureDetectedAt": None,
+            "failure": None,
+            "rollback": None,
+            "previousImages": None,
+            "previousRevision": None,
+            "revision": None,
+        }
+        phase = Phase.CHECKING if has_pre else Phase.DEPLOYING
+        req = await actions.write_status(req, changes, phase,
+                                         f"Holds the lock of namespace {req.namespace}; "
+                                         + ("running pre-deploy gates." if has_pre else "deploying."),
+                                         req.generation)
+        self.ctx.recorder.record(req.body, "Started", f"Run started (attempt {changes['attempt']}).")
+        self._notify(req, phase)
+
+    # --- the active request -----------------------------------------------------------------------------
+
+    def _world(self, req: Request) -> progress.World:
+        cache = self.ctx.cache
+        dep = cache.deployment(self.namespace, req.deployment)
+        if dep is None:
+            return progress.World(None)
+        dep_uid = dep.get("metadata", {}).get("uid", "")
+        rses = cache.replicasets(self.namespace, dep_uid)
+        new_rs = rollout.new_replicaset(dep, rses)
+        rs_uids = {new_rs["metadata"]["uid"]} if new_rs else set()
+        return progress.World(dep, rses, cache.pods(self.namespace, rs_uids))
+
+    async def _drive(self, req: Request) -> bool:
+        now = self.ctx.wall()
+        step = progress.next_step(req, self._world(req), now, self.thresholds)
+        actions = self.ctx.actions
+        log.debug("%s: %s -> %s", req.ref, req.phase.value, type(step).__name__)
+        match step:
+            case progress.Wait(until=until):
+                if until is not None:
+                    self.wake_at(until)
+                await self._update_queue(self._requests(), None)
+                return False
+            case progress.StartDeploy():
+                req = await actions.write_status(req, {}, Phase.DEPLOYING, "Pre-deploy checks passed; deploying.")
+                self._notify(req, Phase.DEPLOYING)
+            case progress.Patch():
+                if not req.has_finalizer:
+                    req = await actions.set_finalizer(req, True)
+                req = await actions.write_status(req, {
+                    "previousImages": image_list(step.previous_images),
+                    "previousRevision": step.previous_revision or None,
+                    "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
+                }, None, "Patching the Deployment's images.")
+                if not self.lock.held_by_me():
+                    return False
+                result = await actions.patch_images(req, step)
+                req = await actions.write_status(req, {
+                    "patchedGeneration": int(result["metadata"].get("generation") or 0),
+                    "patchedAt": iso(self.ctx.wall()),
+                }, None, "Patched the images; waiting for the rollout.")
+                self.ctx.recorder.record(req.body, "Patched", "Patched " + ", ".join(
+                    f"{c}={i}" for c, i in step.images.items()))
+            case progress.Adopt():
+                req = await actions.write_status(req, {
+                    "patchedGeneration": step.generation, "patchedAt": iso(now),
+                }, None, "Found this run's patch already applied; waiting for the rollout.")
+            case progress.Verify():
+                req = await actions.write_status(req, {"verifyingSince": iso(now), "revision": self._revision(req)},
+                                                 Phase.VERIFYING, "Rolled out; verifying.")
+                self._notify(req, Phase.VERIFYING)
+            case progress.StartRollback(message=message):
+                req = await actions.write_status(req, {"failureDetectedAt": iso(now), "failure": message},
+                                                 Phase.ROLLING_BACK, f"Rolling back: {message}")
+                self.ctx.recorder.record(req.body, "RollingBack", message, warning=True)
+                self._notify(req, Phase.ROLLING_BACK)
+            case progress.Undo(plan=plan):
+                if not self.lock.held_by_me():
+                    return False
+                if plan.skipped:
+                    generation = int((self._world(req).deployment or {}).get("metadata", {}).get("generation") or 0)
+                else:
+                    result = await actions.undo(req, plan.ops)
+                    generation = int(result["metadata"].get("generation") or 0)
+                req = await actions.write_status(req, {"rollback": {
+                    "targetRevision": plan.target_revision, "patchedGeneration": generation,
+                    "patchedAt": iso(self.ctx.wall()),
+                }}, None, f"Rolled back to revision {plan.target_revision}; waiting for it to be available.")
+            case progress.AdoptUndo(generation=generation):
+                req = await actions.write_status(req, {"rollback": {
+                    "targetRevision": req.status.get("previousRevision"), "patchedGeneration": generation,
+                    "patchedAt": iso(now),
+                }}, None, "Found this run's rollback already applied; waiting for it to be available.")
+            case progress.Requeue(message=message, at=at):
+                req = await actions.write_status(req, {"nextAttemptAt": iso(at), "queuePosition": None},
+                                                 Phase.QUEUED, f"{message}; retrying at {iso(at)}.")
+                req = await actions.set_finalizer(req, False)
+                await self.lock.release()
+                self.wake_at(at)
+            case progress.Finish(phase=phase, message=message, reason=reason):
+                await self._finish(req, phase, message, reason)
+        return True
+
+    def _revision(self, req: Request) -> int | None:
+        world = self._world(req)
+        rs = rollout.new_replicaset(world.deployment or {}, world.replicasets) if world.deployment else None
+        value = (rs or {}).get("metadata", {}).get("annotations", {}).get("deployment.kubernetes.io/revision")
+        return int(value) if value and str(value).isdigit() else None
+
+    async def _finish(self, req: Request, phase: Phase, message: str, reason: str) -> None:
+        actions = self.ctx.actions
+        changes: dict[str, object] = {"completedAt": iso(self.ctx.wall()), "queuePosition": None,
+                                      "nextAttemptAt": None}
+        if phase == Phase.SUCCEEDED:
+            changes["revision"] = self._revision(req)
+        req = await actions.write_status(req, changes, phase, message)
+        self.ctx.recorder.record(req.body, reason, message, warning=phase != Phase.SUCCEEDED)
+        self._notify(req, phase)
+        await actions.set_finalizer(req, False)
+        await self.lock.release()
+
+    def _notify(self, req: Request, phase: Phase) -> None:
+        for observer in self.ctx.observers:
+            try:
+                observer(self.namespace, req, phase)
+            except Exception:
+                log.exception("observer failed")
+
+
+class Workers:
+    """The namespace workers of this process, created on the first event of a namespace."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._workers: dict[str, NamespaceWorker] = {}
+
+    def wake(self, namespace: str) -> None:
+        if not namespace or not self.ctx.settings.serves(namespace):
+            return
+        worker = self._workers.get(namespace)
+        if worker is None:
+            worker = self._workers[namespace] = NamespaceWorker(namespace, self.ctx)
+            worker.start()
+        worker.wake()
+
+    def has_work(self, namespace: str) -> bool:
+        """Whether events about Deployments and Pods of this namespace matter now (a request is active there)."""
+        return namespace in self._workers and any(r.phase in ACTIVE for r in self.ctx.cache.requests(namespace))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self._workers.values()))
