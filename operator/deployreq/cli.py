@@ -29,10 +29,24 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="how long a namespace lock stays valid without renewal (default 15)")
     p.add_argument("--renew-interval", type=float, default=5.0, metavar="SECONDS",
                    help="how often held locks are renewed (default 5; keep well under the lease duration)")
+    p.add_argument("--leader-elect", action="store_true",
+                   help="run only while holding the leader-election Lease (HA installs with several replicas)")
+    p.add_argument("--leader-election-namespace", default=None, metavar="NS",
+                   help="namespace of the leader Lease (default: $POD_NAMESPACE or deployreq-system)")
+    p.add_argument("--leader-lease-duration", type=float, default=15.0, metavar="SECONDS",
+                   help="leader lease duration: a standby takes over this long after the leader stops (default 15)")
+    p.add_argument("--leader-renew-interval", type=float, default=2.0, metavar="SECONDS",
+                   help="how often the leader renews and a standby retries (default 2)")
     p.add_argument("--crash-restart-threshold", type=int, default=2, metavar="N",
                    help="container restarts of a new pod that fail the rollout at once (default 2)")
     p.add_argument("--api-retries", type=int, default=5, metavar="N",
                    help="attempts for an API call that failed transiently (default 5)")
+    p.add_argument("--metrics-port", type=int, default=0, metavar="PORT",
+                   help="serve Prometheus metrics on this port at /metrics (default 0: off)")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDR",
+                   help="address for the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a pod)")
+    p.add_argument("--health-port", type=int, default=0, metavar="PORT",
+                   help="serve the liveness probe on this port at /healthz (default 0: off)")
     p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -45,7 +59,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         lease_duration_seconds=args.lease_duration,
         renew_interval_seconds=args.renew_interval,
         crash_restart_threshold=args.crash_restart_threshold,
+        leader_elect=args.leader_elect,
+        leader_lease_duration_seconds=args.leader_lease_duration,
+        leader_renew_interval_seconds=args.leader_renew_interval,
+        **({"leader_namespace": args.leader_election_namespace} if args.leader_election_namespace else {}),
         api_retry_attempts=args.api_retries,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        health_port=args.health_port,
         log_format=args.log_format,
         verbose=args.verbose,
     )
@@ -70,8 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings)
     credentials = kube.load_credentials(args.kubeconfig, args.context)
-    asyncio.run(run_operator(settings, credentials))
-    return 0
+    return asyncio.run(run_operator(settings, credentials))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

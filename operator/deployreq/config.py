@@ -34,6 +34,18 @@ class Settings:
     renew_interval_seconds: float = 5.0
     """How often the holder renews its namespace locks (well under the lease duration)."""
 
+    leader_elect: bool = False
+    """Run only while holding the leader-election Lease (for installs with more than one replica)."""
+
+    leader_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE", "deployreq-system"))
+    """Namespace of the leader-election Lease ``deployreq-leader``."""
+
+    leader_lease_duration_seconds: float = 15.0
+    """How long a leader stays leader without renewing; a standby takes over after that."""
+
+    leader_renew_interval_seconds: float = 2.0
+    """How often the leader renews, and how often a standby retries."""
+
     crash_restart_threshold: int = 2
     """Container restarts of a new pod after which the rollout is judged failed without waiting for a deadline."""
 
@@ -48,6 +60,9 @@ class Settings:
 
     metrics_host: str = "127.0.0.1"
     """Address the metrics endpoint listens on."""
+
+    health_port: int = 0
+    """Port for kopf's liveness endpoint at /healthz (on ``metrics_host``); 0 disables it."""
 
     log_format: str = "json"
     """``json`` (one object per line) or ``text``."""

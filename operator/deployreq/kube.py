@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -156,8 +156,8 @@ class Kube:
             timeout=httpx.Timeout(30.0, connect=5.0),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
-        self.api_errors = 0
-        self.retries = 0
+        self.on_error: Callable[[errors.ApiError], None] | None = None
+        self.on_retry: Callable[[], None] | None = None
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -178,10 +178,12 @@ class Kube:
                 if response.status_code < 400:
                     return response.json() if response.content else {}  # type: ignore[no-any-return]
                 error = _translate(response)
-            self.api_errors += 1
+            if self.on_error is not None:
+                self.on_error(error)
             if not error.transient or attempt == self.attempts:
                 raise error
-            self.retries += 1
+            if self.on_retry is not None:
+                self.on_retry()
             wait = error.retry_after if error.retry_after is not None else delay
             log.debug("retrying %s %s after %s (attempt %d): %s", method, path, wait, attempt, error.reason)
             await asyncio.sleep(wait)

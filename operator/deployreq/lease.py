@@ -61,9 +61,11 @@ class LeaseLock:
     """The lock of one namespace, as seen and held by this operator."""
 
     def __init__(self, client: kube.Kube, namespace: str, operator: str, duration: float,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 name: str = LEASE_NAME) -> None:
         self.client = client
         self.namespace = namespace
+        self.name = name
         self.operator = operator
         self.duration = duration
         self.clock = clock
@@ -73,10 +75,11 @@ class LeaseLock:
         self.observed_at = 0.0
         self.renewed_at = 0.0
         self.takeovers = 0
+        self.on_takeover: Callable[[], None] | None = None
 
     @property
     def path(self) -> str:
-        return kube.lease_path(self.namespace, LEASE_NAME)
+        return kube.lease_path(self.namespace, self.name)
 
     @property
     def holder(self) -> Holder | None:
@@ -111,7 +114,7 @@ class LeaseLock:
     def _body(self, holder: Holder | None, transitions: int, acquire: str | None) -> dict[str, Any]:
         now = micro_time(self.wall())
         meta: dict[str, Any] = {
-            "name": LEASE_NAME,
+            "name": self.name,
             "namespace": self.namespace,
             "labels": {"app.kubernetes.io/managed-by": "deployreq"},
             "annotations": {
@@ -161,6 +164,8 @@ class LeaseLock:
         ok = await self._write(self._body(mine, transitions + 1 if holder or self.record else 0, None))
         if ok and took_over:
             self.takeovers += 1
+            if self.on_takeover is not None:
+                self.on_takeover()
         return ok
 
     async def renew(self) -> bool:

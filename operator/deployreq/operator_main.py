@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -14,6 +15,10 @@ from deployreq.cache import Cache
 from deployreq.config import Settings
 from deployreq.events import Recorder
 from deployreq.handlers import build_registry
+from deployreq.leader import LeaderElector
+from deployreq.metrics import Metrics
+from deployreq.phases import TERMINAL, Phase
+from deployreq.request import Request
 from deployreq.worker import Context, Workers
 
 log = logging.getLogger(__name__)
@@ -25,8 +30,46 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _seconds_between(start: object, end: object) -> float | None:
+    from datetime import datetime
+
+    if not start or not end:
+        return None
+    a = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+    b = datetime.fromisoformat(str(end).replace("Z", "+00:00"))
+    return max(0.0, (b - a).total_seconds())
+
+
+def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
+    """Turns phase changes into metric observations; the request's status holds every timestamp needed."""
+
+    def observe(namespace: str, req: Request, phase: Phase) -> None:
+        st = req.status
+        if phase in TERMINAL:
+            metrics.requests.labels(phase.value).inc()
+        if phase in (Phase.CHECKING, Phase.DEPLOYING) and st.get("startedAt"):
+            wait = _seconds_between(req.created, st.get("startedAt"))
+            if wait is not None:
+                metrics.queue_wait.observe(wait)
+        if phase == Phase.VERIFYING or (phase == Phase.SUCCEEDED and not st.get("verifyingSince")):
+            took = _seconds_between(st.get("patchedAt"), st.get("verifyingSince") or st.get("completedAt"))
+            if took is not None:
+                metrics.rollout_time.observe(took)
+        if phase == Phase.SUCCEEDED and st.get("verifyingSince"):
+            took = _seconds_between(st.get("verifyingSince"), st.get("completedAt"))
+            if took is not None:
+                metrics.verification_time.observe(took)
+        if phase in (Phase.ROLLED_BACK, Phase.CANCELLED) and st.get("failureDetectedAt"):
+            took = _seconds_between(st.get("failureDetectedAt"), st.get("completedAt"))
+            if took is not None:
+                metrics.time_to_rollback.observe(took)
+
+    return observe
+
+
 async def run_operator(settings: Settings, credentials: kube.Credentials,
-                       stop_flag: asyncio.Event | None = None) -> None:
+                       stop_flag: asyncio.Event | None = None) -> int:
+    """Run until stopped; returns the process exit code (1 when leadership was lost)."""
     client = kube.Kube(credentials, attempts=settings.api_retry_attempts, backoff=settings.api_retry_backoff_seconds,
                        user_agent=f"deployreq/{settings.identity}")
     cache = Cache()
@@ -34,6 +77,15 @@ async def run_operator(settings: Settings, credentials: kube.Credentials,
     ctx = Context(settings=settings, client=client, cache=cache, actions=Actions(client, cache, recorder),
                   recorder=recorder)
     workers = Workers(ctx)
+    metrics = Metrics()
+    ctx.observers.append(metrics_observer(metrics))
+    ctx.on_takeover = metrics.lease_takeovers.inc
+    client.on_error = lambda _error: metrics.api_errors.inc()
+    client.on_retry = metrics.api_retries.inc
+    metrics.active_locks.set_function(workers.locks_held)
+    metrics.queue_depth.set_function(workers.queue_depth)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, settings.metrics_host)
     registry = build_registry(settings, workers)
 
     @kopf.on.login(registry=registry)
@@ -48,6 +100,17 @@ async def run_operator(settings: Settings, credentials: kube.Credentials,
             default_namespace="default",
         )
 
+    elector: LeaderElector | None = None
+    lost = asyncio.Event()
+    keeper: asyncio.Task[None] | None = None
+    if settings.leader_elect:
+        elector = LeaderElector(client, settings.leader_namespace, settings.identity,
+                                settings.leader_lease_duration_seconds, settings.leader_renew_interval_seconds,
+                                settings.leader_renew_interval_seconds)
+        await elector.acquire()
+        keeper = asyncio.create_task(elector.keep(lost))
+        if stop_flag is None:
+            stop_flag = lost
     try:
         await kopf.operator(
             registry=registry,
@@ -55,6 +118,13 @@ async def run_operator(settings: Settings, credentials: kube.Credentials,
             clusterwide=settings.all_namespaces,
             namespaces=settings.namespaces,
             stop_flag=stop_flag,
+            liveness_endpoint=(f"http://{settings.metrics_host}:{settings.health_port}/healthz"
+                               if settings.health_port else None),
         )
     finally:
+        if keeper is not None:
+            keeper.cancel()
+        if elector is not None and not lost.is_set():
+            await elector.release()
         await client.close()
+    return 1 if lost.is_set() else 0

@@ -39,6 +39,7 @@ class Context:
     recorder: Recorder
     wall: Callable[[], float] = time.time
     observers: list[Callable[[str, Request, Phase], None]] = field(default_factory=list)
+    on_takeover: Callable[[], None] | None = None
 
 
 def _epoch(value: object) -> float:
@@ -72,10 +73,12 @@ class NamespaceWorker:
         self.ctx = ctx
         self.lock = LeaseLock(ctx.client, namespace, ctx.settings.identity,  # type: ignore[arg-type]
                               ctx.settings.lease_duration_seconds)
+        self.lock.on_takeover = ctx.on_takeover
         self._wake = asyncio.Event()
         self._deadline: float | None = None  # monotonic
         self.task: asyncio.Task[None] | None = None
         self.thresholds = rollout.Thresholds(restarts=ctx.settings.crash_restart_threshold)
+        self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
 
     def wake(self) -> None:
         self._wake.set()
@@ -164,6 +167,7 @@ class NamespaceWorker:
     async def _update_queue(self, reqs: list[Request], starting: str | None) -> queue.QueuePlan:
         waiting = [r for r in reqs if is_waiting(r)]
         plan = queue.plan([entry(r) for r in waiting], None)
+        self.waiting = len(plan.positions)
         by_name = {r.name: r for r in waiting}
         for name, newer in plan.superseded.items():
             req = by_name.pop(name, None)
@@ -392,3 +396,12 @@ class Workers:
 
     async def stop(self) -> None:
         await asyncio.gather(*(w.stop() for w in self._workers.values()))
+
+    def locks_held(self) -> int:
+        return sum(1 for w in list(self._workers.values()) if w.lock.held_by_me())
+
+    def queue_depth(self) -> int:
+        return sum(w.waiting for w in list(self._workers.values()))
+
+    def takeovers(self) -> int:
+        return sum(w.lock.takeovers for w in list(self._workers.values()))

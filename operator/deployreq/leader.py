@@ -1,0 +1,65 @@
+"""Leader election for HA installs, as client-go's leaderelection does it, on the same Lease mechanics.
+
+Only the leader runs the operator. A standby keeps reading the Lease and takes over once the leader has not renewed
+for the lease duration (judged on the standby's own clock). A leader that fails to renew within the lease duration
+stops at once: the process exits and its pod restarts as a standby, so two leaders never act at the same time for
+longer than one renewal round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from deployreq import errors, kube
+from deployreq.lease import LeaseLock
+
+log = logging.getLogger(__name__)
+
+LEADER_LEASE = "deployreq-leader"
+
+
+class LeaderElector:
+    def __init__(self, client: kube.Kube, namespace: str, identity: str, duration: float,
+                 renew_interval: float, retry_interval: float) -> None:
+        self.lock = LeaseLock(client, namespace, identity, duration, name=LEADER_LEASE)
+        self.identity = identity
+        self.duration = duration
+        self.renew_interval = renew_interval
+        self.retry_interval = retry_interval
+
+    async def acquire(self) -> None:
+        """Wait until this process leads."""
+        while True:
+            try:
+                await self.lock.refresh()
+                if await self.lock.acquire("leader", self.identity):
+                    log.info("became the leader (lease %s/%s)", self.lock.namespace, LEADER_LEASE)
+                    return
+            except errors.ApiError as exc:
+                log.warning("leader election: %s", exc)
+            await asyncio.sleep(self.retry_interval)
+
+    async def keep(self, lost: asyncio.Event) -> None:
+        """Renew until renewals fail for longer than the lease duration, then set ``lost``."""
+        last_ok = time.monotonic()
+        while not lost.is_set():
+            await asyncio.sleep(self.renew_interval)
+            try:
+                if await self.lock.renew():
+                    last_ok = time.monotonic()
+                    continue
+                log.error("leadership lost to %s", self.lock.holder.identity if self.lock.holder else "nobody")
+                lost.set()
+            except errors.ApiError as exc:
+                log.warning("leader renewal failed: %s", exc)
+                if time.monotonic() - last_ok > self.duration:
+                    log.error("could not renew leadership for %.1fs; stepping down", self.duration)
+                    lost.set()
+
+    async def release(self) -> None:
+        try:
+            await self.lock.release()
+        except errors.ApiError as exc:
+            log.warning("could not release leadership: %s", exc)
