@@ -1,0 +1,63 @@
+"""The request's status as a value: a phase change yields a new status with its history and conditions.
+
+Conditions follow metav1.Condition and the kstatus conventions (Flux, kpt): ``Reconciling`` True while work is in
+progress, ``Stalled`` True when it ended without reaching the desired state, ``Ready`` True only on success; plus
+``Complete`` (True once terminal) and ``Succeeded`` for ``kubectl wait``. Each carries the generation it describes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from deployreq.phases import ACTIVE, TERMINAL, WAITING, Phase
+
+HISTORY_LIMIT = 20
+Obj = dict[str, Any]
+
+
+def _time(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition_values(phase: Phase) -> dict[str, str]:
+    terminal = phase in TERMINAL
+    return {
+        "Complete": "True" if terminal else "False",
+        "Succeeded": ("True" if phase == Phase.SUCCEEDED else "False") if terminal else "Unknown",
+        "Ready": "True" if phase == Phase.SUCCEEDED else "False",
+        "Reconciling": "True" if (phase in ACTIVE or phase in WAITING) else "False",
+        "Stalled": "True" if phase in (Phase.FAILED, Phase.ROLLED_BACK) else "False",
+    }
+
+
+def conditions(phase: Phase, message: str, generation: int, now: float, previous: list[Obj]) -> list[Obj]:
+    before = {c.get("type"): c for c in previous}
+    result = []
+    for type_, value in condition_values(phase).items():
+        old = before.get(type_)
+        changed = old is None or old.get("status") != value
+        result.append({
+            "type": type_,
+            "status": value,
+            "reason": phase.value,
+            "message": message,
+            "observedGeneration": generation,
+            "lastTransitionTime": _time(now) if changed else old.get("lastTransitionTime", _time(now)),  # type: ignore[union-attr]
+        })
+    return result
+
+
+def transition(status: Obj, phase: str, now: float, message: str, generation: int) -> Obj:
+    """A new status in ``phase``: message, bounded history and recomputed conditions."""
+    new_phase = Phase(phase)
+    history = list(status.get("history") or [])
+    if status.get("phase") != new_phase.value or not history:
+        history.append({"phase": new_phase.value, "time": _time(now), "message": message})
+    return {
+        **status,
+        "phase": new_phase.value,
+        "message": message,
+        "history": history[-HISTORY_LIMIT:],
+        "conditions": conditions(new_phase, message, generation, now, list(status.get("conditions") or [])),
+    }

@@ -1,0 +1,29 @@
+"""The CRD in crds/ is generated from the pydantic model and must not drift from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployreq import crdgen
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_committed_crd_is_what_the_model_generates() -> None:
+    committed = (ROOT / "crds" / crdgen.FILE_NAME).read_text()
+    assert committed == crdgen.dump(), "crds/ drifted from operator/deployreq/model.py: run `make crds`"
+
+
+def test_every_schema_node_has_a_type_or_an_explicit_escape() -> None:
+    schema = crdgen.render()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+    def walk(node: dict, path: str) -> None:  # type: ignore[type-arg]
+        escapes = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields")
+        assert "type" in node or any(node.get(e) for e in escapes), path
+        assert "anyOf" not in node and "$ref" not in node, path
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, f"{path}.{name}")
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{path}[]")
+
+    walk(schema, "")

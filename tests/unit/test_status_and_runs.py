@@ -1,0 +1,60 @@
+"""Conditions that kubectl wait and kstatus read, and when a request runs again."""
+
+from __future__ import annotations
+
+from deployreq import status
+from deployreq.run import needs_run
+
+
+def by_type(st: dict) -> dict:  # type: ignore[type-arg]
+    return {c["type"]: c for c in st["conditions"]}
+
+
+def test_a_terminal_phase_sets_complete_and_the_outcome_with_the_generation() -> None:
+    st = status.transition({}, "RolledBack", 1_800_000_000, "rolled back", 3)
+    conds = by_type(st)
+    assert conds["Complete"]["status"] == "True"
+    assert conds["Succeeded"]["status"] == "False"
+    assert conds["Stalled"]["status"] == "True"
+    assert conds["Ready"]["status"] == "False"
+    assert all(c["observedGeneration"] == 3 for c in st["conditions"])
+
+
+def test_success_is_ready_and_not_reconciling() -> None:
+    running = status.transition({}, "Deploying", 1_800_000_000, "deploying", 1)
+    assert by_type(running)["Reconciling"]["status"] == "True"
+    assert by_type(running)["Succeeded"]["status"] == "Unknown"
+    done = status.transition(running, "Succeeded", 1_800_000_100, "done", 1)
+    conds = by_type(done)
+    assert conds["Ready"]["status"] == conds["Succeeded"]["status"] == "True"
+    assert conds["Reconciling"]["status"] == "False"
+
+
+def test_transition_time_is_kept_while_a_condition_does_not_change() -> None:
+    first = status.transition({}, "Queued", 1_800_000_000, "q", 1)
+    second = status.transition(first, "Deploying", 1_800_000_500, "d", 1)
+    assert by_type(second)["Complete"]["lastTransitionTime"] == by_type(first)["Complete"]["lastTransitionTime"]
+
+
+def test_history_is_bounded() -> None:
+    st: dict = {}  # type: ignore[type-arg]
+    for i in range(50):
+        st = status.transition(st, "Queued" if i % 2 else "Deploying", 1_800_000_000 + i, str(i), 1)
+    assert len(st["history"]) == status.HISTORY_LIMIT
+    assert st["history"][-1]["message"] == "49"
+
+
+def test_an_unchanged_reapply_never_starts_a_run() -> None:
+    assert not needs_run(1, {}, {"phase": "Succeeded", "observedGeneration": 1})
+    assert not needs_run(1, {}, {"phase": "RolledBack", "observedGeneration": 1})
+
+
+def test_a_spec_change_or_a_new_rerun_value_after_the_end_starts_a_run() -> None:
+    assert needs_run(2, {}, {"phase": "Failed", "observedGeneration": 1})
+    assert needs_run(1, {"deployreq.dev/rerun": "x"}, {"phase": "RolledBack", "observedGeneration": 1})
+    assert not needs_run(1, {"deployreq.dev/rerun": "x"},
+                         {"phase": "RolledBack", "observedGeneration": 1, "observedRerun": "x"})
+
+
+def test_a_running_request_is_not_restarted_by_a_spec_change() -> None:
+    assert not needs_run(2, {}, {"phase": "Verifying", "observedGeneration": 1})
