@@ -1,0 +1,168 @@
+"""The four PATCH content types: JSON patch (RFC 6902), merge patch (RFC 7386), strategic merge patch (built-ins
+only, merging lists by their patch merge keys), and server-side apply (see ``apply_patch_yaml``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonpatch
+import yaml
+
+from kubesim import errors
+from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
+from kubesim.resources import ResourceType
+from kubesim.store import clone
+
+Obj = dict[str, Any]
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+ACCEPTED = (JSON_PATCH, MERGE_PATCH, STRATEGIC, APPLY)
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError as exc:
+        raise errors.bad_request(f"error decoding patch: {exc}") from None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return clone(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _merge_key(field: str, parent: str) -> str | None:
+    if field == "ports":
+        return PORTS_KEY_BY_PARENT.get(parent, DEFAULT_PORTS_KEY)
+    return MERGE_KEYS.get(field)
+
+
+def strategic_merge(target: Any, patch: Any, parent: str = "") -> Any:
+    if not isinstance(patch, dict):
+        return clone(patch)
+    if patch.get("$patch") == "replace":
+        return {k: clone(v) for k, v in patch.items() if k != "$patch"}
+    if patch.get("$patch") == "delete":
+        return None
+    result = dict(target) if isinstance(target, dict) else {}
+    retain = patch.get("$retainKeys")
+    for key, value in patch.items():
+        if key.startswith("$setElementOrder/") or key in ("$retainKeys", "$patch"):
+            continue
+        if key.startswith("$deleteFromPrimitiveList/"):
+            field = key.split("/", 1)[1]
+            result[field] = [v for v in result.get(field) or [] if v not in value]
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        merge_key = _merge_key(key, parent)
+        if isinstance(value, list) and merge_key is not None:
+            result[key] = _merge_list(result.get(key) or [], value, merge_key, key)
+            order = patch.get(f"$setElementOrder/{key}")
+            if order is not None:
+                result[key] = _reorder(result[key], order, merge_key)
+        else:
+            merged = strategic_merge(result.get(key), value, key)
+            if merged is None:
+                result.pop(key, None)
+            else:
+                result[key] = merged
+    if retain is not None:
+        result = {k: v for k, v in result.items() if k in retain}
+    return result
+
+
+def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> list[Any]:
+    if key == "":  # a set of primitives
+        merged = list(current)
+        for item in patch:
+            if item not in merged:
+                merged.append(item)
+        return merged
+    result = [clone(item) for item in current]
+    for item in patch:
+        if not isinstance(item, dict):
+            continue
+        if item.get("$patch") == "replace":
+            return [{k: v for k, v in i.items() if k != "$patch"} for i in patch if isinstance(i, dict)]
+        index = next((i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
+                     None)
+        if item.get("$patch") == "delete":
+            if index is not None:
+                result.pop(index)
+            continue
+        if index is None:
+            result.append({k: v for k, v in item.items() if not k.startswith("$")})
+        else:
+            result[index] = strategic_merge(result[index], item, field)
+    return result
+
+
+def _reorder(items: list[Any], order: list[Any], key: str) -> list[Any]:
+    def position(item: Any) -> int:
+        ident = item.get(key) if isinstance(item, dict) and key else item
+        idents = [o.get(key) if isinstance(o, dict) and key else o for o in order]
+        return idents.index(ident) if ident in idents else len(idents)
+
+    return sorted(items, key=position)
+
+
+def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> Obj:
+    """The patched copy of ``live``; never mutates it."""
+    media = content_type.split(";")[0].strip()
+    if media == JSON_PATCH:
+        ops = _decode(body)
+        if not isinstance(ops, list):
+            raise errors.bad_request("json patch must be a list of operations")
+        try:
+            return jsonpatch.apply_patch(clone(live), ops)  # type: ignore[no-any-return]
+        except jsonpatch.JsonPatchTestFailed as exc:
+            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
+                                  f"request: {exc}") from None
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
+                                  f"request: {exc}") from None
+    if media == MERGE_PATCH:
+        patch = _decode(body)
+        if not isinstance(patch, dict):
+            raise errors.bad_request("merge patch must be a JSON object")
+        return merge_patch(live, patch)  # type: ignore[no-any-return]
+    if media == STRATEGIC:
+        if rt.is_custom:
+            raise errors.ApiError(415, "UnsupportedMediaType",
+                                  f"the body of the request was in an unknown format - accepted media types "
+                                  f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY}")
+        patch = _decode(body)
+        if not isinstance(patch, dict):
+            raise errors.bad_request("strategic merge patch must be a JSON object")
+        return strategic_merge(live, patch)  # type: ignore[no-any-return]
+    raise errors.ApiError(415, "UnsupportedMediaType",
+                          f"the body of the request was in an unknown format - accepted media types include: "
+                          f"{', '.join(ACCEPTED)}")
+
+
+def apply_configuration(rt: ResourceType, live: Obj | None, body: bytes) -> Obj:
+    """Server-side apply, simplified: the applied configuration merged into the live object (strategic for
+    built-ins, merge semantics for custom resources). Field ownership and conflicts are not tracked."""
+    try:
+        applied = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise errors.bad_request(f"error decoding YAML: {exc}") from None
+    if not isinstance(applied, dict):
+        raise errors.bad_request("apply patch must be an object")
+    if live is None:
+        return applied
+    if rt.is_custom:
+        return merge_patch(live, applied)  # type: ignore[no-any-return]
+    return strategic_merge(live, applied)  # type: ignore[no-any-return]

@@ -1,0 +1,310 @@
+"""Custom resource admission as apiextensions-apiserver does it: default, prune, then validate the structural
+openAPIV3Schema (with ``x-kubernetes-validations`` CEL rules through cel-python), with field errors worded as the
+real server words them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime
+from typing import Any
+
+from kubesim import errors
+from kubesim.resources import storage_version
+
+Obj = dict[str, Any]
+Schema = dict[str, Any]
+
+_JSON_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+               "object": (dict,), "array": (list,)}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return f'"{_type_name(value)}"'
+    return str(value)
+
+
+def _go_map(value: Any) -> str:
+    if isinstance(value, dict):
+        inner = ", ".join(f'"{k}":{_go_map(v)}' for k, v in value.items())
+        return f"map[string]interface {{}}{{{inner}}}"
+    return _show(value)
+
+
+# --- defaulting and pruning -------------------------------------------------------------------------------
+
+
+def apply_defaults(value: Any, schema: Schema) -> Any:
+    if isinstance(value, dict) and schema.get("type") == "object":
+        for name, prop in (schema.get("properties") or {}).items():
+            if name not in value and "default" in prop:
+                value[name] = _copy(prop["default"])
+            if name in value:
+                value[name] = apply_defaults(value[name], prop)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in list(value):
+                if key not in (schema.get("properties") or {}):
+                    value[key] = apply_defaults(value[key], extra)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [apply_defaults(v, schema["items"]) for v in value]
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def prune(value: Any, schema: Schema, path: str, pruned: list[str]) -> Any:
+    if schema.get("x-kubernetes-preserve-unknown-fields") and "properties" not in schema:
+        return value
+    if isinstance(value, dict) and (schema.get("type") == "object" or "properties" in schema):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key in list(value):
+            sub_path = f"{path}.{key}" if path else key
+            if key in props:
+                value[key] = prune(value[key], props[key], sub_path, pruned)
+            elif isinstance(extra, dict):
+                value[key] = prune(value[key], extra, sub_path, pruned)
+            elif extra is True or schema.get("x-kubernetes-preserve-unknown-fields"):
+                continue
+            else:
+                pruned.append(sub_path)
+                del value[key]
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [prune(v, schema["items"], f"{path}[{i}]", pruned) for i, v in enumerate(value)]
+    return value
+
+
+# --- validation --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def _cel_program(rule: str) -> Any:
+    import celpy
+
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+def _cel(rule: str, value: Any, old: Any) -> bool:
+    import celpy
+
+    activation = {"self": celpy.json_to_cel(value)}
+    if old is not None:
+        activation["oldSelf"] = celpy.json_to_cel(old)
+    result = _cel_program(rule).evaluate(activation)
+    if isinstance(result, Exception):
+        raise result
+    return bool(result)
+
+
+class Validator:
+    def __init__(self) -> None:
+        self.causes: list[errors.Cause] = []
+
+    def add(self, path: str, message: str, reason: str = "FieldValueInvalid") -> None:
+        self.causes.append(errors.Cause(path, message, reason))
+
+    def invalid(self, path: str, value: Any, detail: str) -> None:
+        self.add(path, f"Invalid value: {_show(value)}: {detail}")
+
+    def validate(self, value: Any, schema: Schema, path: str, old: Any = None) -> None:
+        if value is None:
+            if not schema.get("nullable"):
+                self.invalid(path, "null", f"{path} in body must be of type {schema.get('type', 'object')}: "
+                             '"null"')
+            return
+        if schema.get("x-kubernetes-int-or-string"):
+            if not isinstance(value, int | str) or isinstance(value, bool):
+                self.invalid(path, value, f"{path} in body must be of type integer,string: {_show(_type_name(value))}")
+                return
+        elif "type" in schema:
+            expected = schema["type"]
+            ok = isinstance(value, _JSON_TYPES.get(expected, (object,))) and not (
+                isinstance(value, bool) and expected in ("integer", "number"))
+            if expected == "integer" and isinstance(value, float) and value.is_integer():
+                ok = True
+            if not ok:
+                self.invalid(path, _type_name(value), f"{path} in body must be of type {expected}: "
+                             f'"{_type_name(value)}"')
+                return
+        self._scalar(value, schema, path)
+        if isinstance(value, dict):
+            self._object(value, schema, path, old)
+        elif isinstance(value, list):
+            self._array(value, schema, path, old)
+        for rule in schema.get("x-kubernetes-validations") or []:
+            if "oldSelf" in rule["rule"] and old is None:
+                continue
+            try:
+                ok = _cel(rule["rule"], value, old)
+            except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
+                self.add(path, f"Invalid value: {_show(value)}: rule evaluation error: {exc}")
+                continue
+            if not ok:
+                field = path + rule.get("fieldPath", "")
+                message = rule.get("message") or f"failed rule: {rule['rule']}"
+                self.add(field, f"Invalid value: {_show(value)}: {message}", rule.get("reason", "FieldValueInvalid"))
+
+    def _scalar(self, value: Any, schema: Schema, path: str) -> None:
+        if "enum" in schema and value not in schema["enum"]:
+            supported = ", ".join(_show(v) for v in schema["enum"])
+            self.add(path, f"Unsupported value: {_show(value)}: supported values: {supported}",
+                     "FieldValueNotSupported")
+        if isinstance(value, str):
+            if "maxLength" in schema and len(value.encode()) > schema["maxLength"]:
+                self.add(path, f"Too long: may not be more than {schema['maxLength']} bytes", "FieldValueTooLong")
+            if "minLength" in schema and len(value) < schema["minLength"]:
+                self.invalid(path, value, f"{path} in body should be at least {schema['minLength']} chars long")
+            if "pattern" in schema and not re.search(schema["pattern"], value):
+                self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
+            if schema.get("format") == "date-time":
+                try:
+                    datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    self.invalid(path, value, f"{path} in body must be of type date-time: {_show(value)}")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if "minimum" in schema:
+                if schema.get("exclusiveMinimum") and value <= schema["minimum"]:
+                    self.invalid(path, value, f"{path} in body should be greater than {schema['minimum']}")
+                elif value < schema["minimum"]:
+                    self.invalid(path, value,
+                                 f"{path} in body should be greater than or equal to {schema['minimum']}")
+            if "maximum" in schema:
+                if schema.get("exclusiveMaximum") and value >= schema["maximum"]:
+                    self.invalid(path, value, f"{path} in body should be less than {schema['maximum']}")
+                elif value > schema["maximum"]:
+                    self.invalid(path, value, f"{path} in body should be less than or equal to {schema['maximum']}")
+
+    def _object(self, value: Obj, schema: Schema, path: str, old: Any) -> None:
+        for name in schema.get("required") or []:
+            if name not in value:
+                self.add(f"{path}.{name}" if path else name, "Required value", "FieldValueRequired")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            self.add(path, f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
+                     "FieldValueTooMany")
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, sub in value.items():
+            sub_schema = props.get(key) or (extra if isinstance(extra, dict) else None)
+            if sub_schema is not None:
+                old_sub = old.get(key) if isinstance(old, dict) else None
+                self.validate(sub, sub_schema, f"{path}.{key}" if path else key, old_sub)
+
+    def _array(self, value: list[Any], schema: Schema, path: str, old: Any) -> None:
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            self.add(path, f"Too many: {len(value)}: must have at most {schema['maxItems']} items",
+                     "FieldValueTooMany")
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            self.invalid(path, len(value), f"{path} in body should have at least {schema['minItems']} items")
+        list_type = schema.get("x-kubernetes-list-type")
+        if list_type == "map":
+            keys = schema.get("x-kubernetes-list-map-keys") or []
+            seen: set[str] = set()
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    continue
+                ident = {k: item.get(k) for k in keys if k in item}
+                marker = repr(sorted(ident.items()))
+                if marker in seen:
+                    self.add(f"{path}[{i}]", f"Duplicate value: {_go_map(ident)}", "FieldValueDuplicate")
+                seen.add(marker)
+        elif list_type == "set" or schema.get("uniqueItems"):
+            seen_values: list[Any] = []
+            for i, item in enumerate(value):
+                if item in seen_values:
+                    self.add(f"{path}[{i}]", f"Duplicate value: {_show(item)}", "FieldValueDuplicate")
+                seen_values.append(item)
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(value):
+                self.validate(item, items, f"{path}[{i}]", None)
+
+
+def admit_custom_resource(crd: Obj, obj: Obj, old: Obj | None, subresource: str | None,
+                          strict: bool = False) -> None:
+    """Default, prune and validate ``obj`` in place; 422 Invalid (or 400 for strict unknown fields)."""
+    version = storage_version(crd)
+    schema = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}
+    kind = crd["spec"]["names"]["kind"]
+    group = crd["spec"]["group"]
+    name = obj.get("metadata", {}).get("name", "")
+    props = schema.get("properties") or {}
+    parts = ["status"] if subresource == "status" else [k for k in props if k not in ("metadata", "apiVersion",
+                                                                                         "kind", "status")]
+    if subresource is None and "status" not in (version.get("subresources") or {}):
+        parts.append("status")
+    pruned: list[str] = []
+    for key in list(obj):
+        if key in ("metadata", "apiVersion", "kind"):
+            continue
+        if key not in props and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            pruned.append(key)
+            del obj[key]
+    validator = Validator()
+    for part in parts:
+        if part in obj and part in props:
+            apply_defaults(obj[part], props[part])
+            obj[part] = prune(obj[part], props[part], part, pruned)
+    if strict and pruned:
+        raise errors.bad_request(
+            "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned))
+    for name_required in schema.get("required") or []:
+        if name_required in parts and name_required not in obj:
+            validator.add(name_required, "Required value", "FieldValueRequired")
+    for part in parts:
+        if part in obj and part in props:
+            validator.validate(obj[part], props[part], part, (old or {}).get(part))
+    if validator.causes:
+        raise errors.invalid(kind, group, name, validator.causes)
+
+
+def validate_crd(crd: Obj) -> None:
+    spec = crd.get("spec") or {}
+    name = crd.get("metadata", {}).get("name", "")
+    causes: list[errors.Cause] = []
+    names = spec.get("names") or {}
+    for key in ("plural", "kind"):
+        if not names.get(key):
+            causes.append(errors.Cause(f"spec.names.{key}", "Required value", "FieldValueRequired"))
+    if not spec.get("group"):
+        causes.append(errors.Cause("spec.group", "Required value", "FieldValueRequired"))
+    versions = spec.get("versions") or []
+    if not versions:
+        causes.append(errors.Cause("spec.versions", "Invalid value: []: must have exactly one version marked as "
+                                   "storage version"))
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        causes.append(errors.Cause("spec.versions", "Invalid value: must have exactly one version marked as "
+                                   "storage version"))
+    if names.get("plural") and spec.get("group") and name != f"{names['plural']}.{spec['group']}":
+        causes.append(errors.Cause("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."'
+                                   "+spec.group"))
+    if causes:
+        raise errors.invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)

@@ -1,0 +1,511 @@
+"""The HTTP face of kubesim: the Kubernetes REST API paths, verbs, content types and Status errors.
+
+Routing follows the real URL shapes; every request is authenticated by bearer token, recorded in the audit trail,
+and may be disturbed by the fault plan. Objects come from and go to :class:`kubesim.store.Store`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from kubesim import discovery, errors, openapi, patching, schema, tables
+from kubesim.audit import AuditLog
+from kubesim.faults import FaultPlan
+from kubesim.resources import ResourceType
+from kubesim.selectors import field_predicate, label_predicate
+from kubesim.store import Event, Obj, Store, clone
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(body=dumps(obj), status=status, content_type=JSON)
+
+
+def error_response(err: errors.ApiError) -> web.Response:
+    response = json_response(err.to_status(), err.code)
+    if err.retry_after is not None:
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
+
+
+@dataclass
+class Target:
+    """What a resource URL names."""
+
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    rest: str = ""  # the path after a proxy subresource
+
+
+def wants_table(request: web.Request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _bool_param(request: web.Request, key: str) -> bool:
+    value = request.query.get(key)
+    return value is not None and value not in ("0", "false", "False", "")
+
+
+class ApiServer:
+    def __init__(self, store: Store, audit: AuditLog, tokens: dict[str, str], faults: FaultPlan,
+                 bookmark_interval: float = 30.0) -> None:
+        self.store = store
+        self.audit = audit
+        self.tokens = tokens  # bearer token -> user name
+        self.faults = faults
+        self.bookmark_interval = bookmark_interval
+        self.strict = False
+        self.admin: dict[str, Handler] = {}
+        self.proxy: Handler | None = None
+        self._streams: set[web.StreamResponse] = set()
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    # --- entry point ------------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.time()
+        record: dict[str, Any] = {"time": started, "method": request.method, "path": request.path,
+                                  "userAgent": request.headers.get("User-Agent", ""), "user": ""}
+        try:
+            response = await self._handle(request, record)
+        except errors.ApiError as err:
+            response = error_response(err)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a kubesim bug must still answer like a server
+            log.exception("internal error on %s %s", request.method, request.path)
+            response = error_response(errors.internal(repr(exc)))
+        if record.get("verb"):
+            record["code"] = response.status
+            record["duration_ms"] = round((time.time() - started) * 1000, 3)
+            self.audit.add(record)
+        return response
+
+    async def _handle(self, request: web.Request, record: dict[str, Any]) -> web.StreamResponse:
+        path = request.path
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        if path.startswith("/kubesim/"):
+            handler = self.admin.get(path)
+            if handler is None:
+                raise errors.ApiError(404, "NotFound", f"no admin endpoint {path}")
+            return await handler(request)
+        record["user"] = self._authenticate(request)
+        if path == "/version":
+            return json_response(discovery.VERSION_INFO)
+        if path.startswith("/openapi/"):
+            return self._openapi(path)
+        if path in ("/api", "/api/"):
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                return self._aggregated(legacy=True)
+            return json_response(discovery.api_versions())
+        if path in ("/apis", "/apis/"):
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                return self._aggregated(legacy=False)
+            return json_response(discovery.api_group_list(self.store.types()))
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[0] == "api" and len(parts) == 2:
+            return self._resource_list("", parts[1])
+        if parts[0] == "apis" and len(parts) == 2:
+            return self._group(parts[1])
+        if parts[0] == "apis" and len(parts) == 3:
+            return self._resource_list(parts[1], parts[2])
+        target = self._target(parts)
+        verb = self._verb(request, target)
+        record.update({"verb": verb, "group": target.rt.group, "version": target.rt.version,
+                       "resource": target.rt.plural, "subresource": target.subresource or "",
+                       "namespace": target.namespace or "", "name": target.name or "",
+                       "fieldManager": request.query.get("fieldManager", "")})
+        fault = self.faults.decide(verb, target.rt.plural, target.subresource)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.error is not None:
+            raise fault.error
+        body = await request.read() if request.method in ("POST", "PUT", "PATCH") else b""
+        if self.audit.with_bodies and body and verb in ("create", "update", "patch"):
+            with contextlib.suppress(ValueError):
+                record["requestObject"] = json.loads(body)
+        if target.subresource == "proxy" and self.proxy is not None:
+            return await self.proxy(request)
+        self.strict = request.query.get("fieldValidation") == "Strict"
+        try:
+            return await self._dispatch(request, target, verb, body, record["user"], fault.cut_after)
+        finally:
+            self.strict = False
+
+    def _authenticate(self, request: web.Request) -> str:
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            user = self.tokens.get(auth[7:].strip())
+            if user is not None:
+                return user
+        raise errors.unauthorized()
+
+    # --- discovery and openapi --------------------------------------------------------------------------
+
+    def _aggregated(self, legacy: bool) -> web.Response:
+        response = json_response(discovery.aggregated(self.store.types(), legacy))
+        response.headers["Content-Type"] = discovery.AGGREGATED
+        return response
+
+    def _group(self, group: str) -> web.Response:
+        for item in discovery.api_group_list(self.store.types())["groups"]:
+            if item["name"] == group:
+                return json_response({"kind": "APIGroup", "apiVersion": "v1", **item})
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _resource_list(self, group: str, version: str) -> web.Response:
+        listing = discovery.resource_list(self.store.types(), group, version)
+        if listing is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return json_response(listing)
+
+    def _openapi(self, path: str) -> web.Response:
+        types = self.store.types()
+        if path.rstrip("/") == "/openapi/v3":
+            return json_response(openapi.index(types))
+        rest = path.removeprefix("/openapi/v3/").strip("/").split("/")
+        if rest[0] == "api" and len(rest) == 2:
+            return json_response(openapi.document(types, "", rest[1]))
+        if rest[0] == "apis" and len(rest) == 3:
+            return json_response(openapi.document(types, rest[1], rest[2]))
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    # --- routing ----------------------------------------------------------------------------------------
+
+    def _target(self, parts: list[str]) -> Target:
+        not_found = errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        if parts[0] == "api" and len(parts) >= 3 and parts[1] == "v1":
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise not_found
+        namespace: str | None = None
+        if (rest[0] == "namespaces" and len(rest) >= 3
+                and not (group == "" and len(rest) == 3 and rest[2] in NAMESPACE_SUBRESOURCES)):
+            namespace, rest = rest[1], rest[2:]
+        rt = self.store.resource(group, rest[0])
+        if rt is None or version not in (rt.served_versions or (rt.version,)):
+            raise not_found
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        extra = "/".join(rest[3:])
+        if sub is not None and sub not in rt.subresources and not (rt.key == ("", "namespaces") and sub == "finalize"):
+            raise not_found
+        if not rt.namespaced and namespace is not None:
+            raise not_found
+        return Target(rt, namespace, name, sub, extra)
+
+    @staticmethod
+    def _verb(request: web.Request, target: Target) -> str:
+        method = request.method
+        if target.subresource == "proxy":
+            return {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+                method, "get")
+        if target.name is None:
+            if method == "GET":
+                return "watch" if _bool_param(request, "watch") else "list"
+            return {"POST": "create", "DELETE": "deletecollection"}.get(method, "unsupported")
+        return {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "unsupported")
+
+    async def _dispatch(self, request: web.Request, t: Target, verb: str, body: bytes, user: str,
+                        cut_after: int | None) -> web.StreamResponse:
+        dry_run = request.query.get("dryRun") == "All"
+        if verb == "list":
+            return self._list(request, t)
+        if verb == "watch":
+            return await self._watch(request, t, cut_after)
+        if verb == "create":
+            obj = self._decode(body)
+            if t.rt.key == ("", "namespaces") or not t.rt.namespaced:
+                created = self.store.create(t.rt, None, obj, user=user, dry_run=dry_run)
+            else:
+                created = self.store.create(t.rt, t.namespace, obj, user=user, dry_run=dry_run)
+            return json_response(created, 201)
+        if verb == "deletecollection":
+            return self._delete_collection(request, t, user)
+        assert t.name is not None
+        if t.subresource == "scale":
+            return self._scale(request, t, verb, body, user)
+        if verb == "get":
+            obj = self.store.get(t.rt, t.namespace, t.name)
+            if wants_table(request):
+                return json_response(tables.to_table(t.rt, [obj], obj["metadata"]["resourceVersion"]))
+            return json_response(obj)
+        if verb == "update":
+            obj = self._decode(body)
+            if t.subresource == "finalize":
+                return json_response(self._finalize_namespace(t, obj))
+            return json_response(self.store.update(t.rt, t.namespace, t.name, obj, subresource=t.subresource,
+                                                   user=user, dry_run=dry_run))
+        if verb == "patch":
+            return self._patch(request, t, body, user, dry_run)
+        if verb == "delete":
+            return self._delete(request, t, body, user, dry_run)
+        raise errors.method_not_allowed()
+
+    @staticmethod
+    def _decode(body: bytes) -> Obj:
+        try:
+            obj = json.loads(body or b"{}")
+        except ValueError:
+            import yaml
+
+            try:
+                obj = yaml.safe_load(body)
+            except yaml.YAMLError as exc:
+                raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the body of the request must be an object")
+        return obj
+
+    # --- verbs ------------------------------------------------------------------------------------------
+
+    def _predicate(self, request: web.Request, rt: ResourceType) -> Callable[[Obj], bool] | None:
+        checks = []
+        if request.query.get("labelSelector"):
+            checks.append(label_predicate(request.query["labelSelector"]))
+        if request.query.get("fieldSelector"):
+            checks.append(field_predicate(rt, request.query["fieldSelector"]))
+        if not checks:
+            return None
+        return lambda obj: all(check(obj) for check in checks)
+
+    def _list(self, request: web.Request, t: Target) -> web.Response:
+        predicate = self._predicate(request, t.rt)
+        limit = int(request.query.get("limit") or 0)
+        token = request.query.get("continue")
+        after: tuple[str, str] | None = None
+        rv = str(self.store.resource_version)
+        if token:
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+                after, rv = (decoded["ns"], decoded["name"]), decoded["rv"]
+            except (ValueError, KeyError):
+                raise errors.bad_request("continue key is not valid") from None
+        items: list[Obj] = []
+        next_token = ""
+        remaining = 0
+        for obj in self.store.iter(t.rt, t.namespace):
+            meta = obj["metadata"]
+            key = (meta.get("namespace", ""), meta["name"])
+            if after is not None and key <= after:
+                continue
+            if predicate is not None and not predicate(obj):
+                continue
+            if limit and len(items) >= limit:
+                remaining += 1
+                continue
+            items.append(obj)
+        if remaining and items:
+            last = items[-1]["metadata"]
+            next_token = base64.urlsafe_b64encode(dumps(
+                {"ns": last.get("namespace", ""), "name": last["name"], "rv": rv})).decode()
+        if wants_table(request):
+            include = request.query.get("includeObject", "Metadata")
+            return json_response(tables.to_table(t.rt, items, rv, next_token, include))
+        meta_out: Obj = {"resourceVersion": rv}
+        if next_token:
+            meta_out["continue"] = next_token
+            meta_out["remainingItemCount"] = remaining
+        return json_response({"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta_out,
+                              "items": items})
+
+    async def _watch(self, request: web.Request, t: Target, cut_after: int | None) -> web.StreamResponse:
+        predicate = self._predicate(request, t.rt)
+        since = request.query.get("resourceVersion")
+        timeout = float(request.query.get("timeoutSeconds") or 1800)
+        bookmarks = _bool_param(request, "allowWatchBookmarks")
+        table = wants_table(request)
+        response = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        response.enable_chunked_encoding()
+        try:
+            watcher = self.store.watch(t.rt, t.namespace, since, predicate)
+        except errors.ApiError as err:
+            if err.code != 410:
+                raise
+            await response.prepare(request)
+            await response.write(dumps({"type": "ERROR", "object": err.to_status()}) + b"\n")
+            await response.write_eof()
+            return response
+        await response.prepare(request)
+        self._streams.add(response)
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + self.bookmark_interval
+        first_table = True
+        sent = 0
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                wait = deadline - now
+                if bookmarks:
+                    wait = min(wait, max(0.0, next_bookmark - now))
+                try:
+                    event = await asyncio.wait_for(watcher.queue.get(), wait)
+                except TimeoutError:
+                    if bookmarks and time.monotonic() >= next_bookmark:
+                        mark = {"kind": t.rt.kind, "apiVersion": t.rt.api_version,
+                                "metadata": {"resourceVersion": str(self.store.resource_version)}}
+                        await response.write(dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
+                        next_bookmark = time.monotonic() + self.bookmark_interval
+                    continue
+                if event is None:
+                    break
+                await response.write(self._event_line(t.rt, event, table, first_table))
+                first_table = False
+                sent += 1
+                if cut_after is not None and sent >= cut_after:
+                    break
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            watcher.close()
+            self._streams.discard(response)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    @staticmethod
+    def _event_line(rt: ResourceType, event: Event, table: bool, first: bool) -> bytes:
+        obj: Any = event.object
+        if table:
+            obj = tables.to_table(rt, [obj], obj["metadata"]["resourceVersion"], with_columns=first)
+        return dumps({"type": event.type, "object": obj}) + b"\n"
+
+    def _patch(self, request: web.Request, t: Target, body: bytes, user: str, dry_run: bool) -> web.Response:
+        assert t.name is not None
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.startswith(patching.APPLY):
+            manager = request.query.get("fieldManager")
+            if not manager:
+                raise errors.ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: "
+                                      "Required value: is required for apply patch")
+            live = self.store.peek(t.rt, t.namespace, t.name)
+            merged = patching.apply_configuration(t.rt, clone(live) if live else None, body)
+            if live is None:
+                merged.setdefault("metadata", {})["name"] = t.name
+                return json_response(self.store.create(t.rt, t.namespace, merged, user=user, dry_run=dry_run), 201)
+            merged.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
+            return json_response(self.store.update(t.rt, t.namespace, t.name, merged, subresource=t.subresource,
+                                                   user=user, dry_run=dry_run))
+        live = self.store.get(t.rt, t.namespace, t.name)
+        patched = patching.apply_patch(t.rt, live, content_type, body)
+        patched.setdefault("metadata", {}).setdefault("resourceVersion", live["metadata"]["resourceVersion"])
+        if not patched["metadata"].get("resourceVersion"):
+            patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        return json_response(self.store.update(t.rt, t.namespace, t.name, patched, subresource=t.subresource,
+                                               user=user, dry_run=dry_run))
+
+    def _delete_options(self, request: web.Request, body: bytes) -> Obj:
+        options: Obj = {}
+        if body:
+            with contextlib.suppress(ValueError):
+                options = json.loads(body) or {}
+        for key in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+            if key in request.query:
+                options[key] = request.query[key]
+        if str(options.get("orphanDependents")).lower() == "true":
+            options["propagationPolicy"] = "Orphan"
+        return options
+
+    def _delete(self, request: web.Request, t: Target, body: bytes, user: str, dry_run: bool) -> web.Response:
+        assert t.name is not None
+        options = self._delete_options(request, body)
+        pre = options.get("preconditions") or {}
+        obj = self.store.delete(t.rt, t.namespace, t.name, propagation=options.get("propagationPolicy"),
+                                precondition_uid=pre.get("uid"), precondition_rv=pre.get("resourceVersion"),
+                                user=user, dry_run=dry_run or "All" in (options.get("dryRun") or []))
+        return json_response(obj)
+
+    def _delete_collection(self, request: web.Request, t: Target, user: str) -> web.Response:
+        predicate = self._predicate(request, t.rt)
+        deleted = []
+        for obj in list(self.store.iter(t.rt, t.namespace)):
+            if predicate is None or predicate(obj):
+                meta = obj["metadata"]
+                deleted.append(self.store.delete(t.rt, meta.get("namespace"), meta["name"], user=user))
+        return json_response({"kind": t.rt.list_kind, "apiVersion": t.rt.api_version,
+                              "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+
+    def _scale(self, request: web.Request, t: Target, verb: str, body: bytes, user: str) -> web.Response:
+        assert t.name is not None
+        obj = self.store.get(t.rt, t.namespace, t.name)
+        if verb in ("update", "patch"):
+            scale = self._scale_of(obj)
+            if verb == "update":
+                new_scale = self._decode(body)
+            else:
+                new_scale = patching.apply_patch(self.store.require("apps", "replicasets"), scale,
+                                                 request.headers.get("Content-Type", ""), body)
+            rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            if rv and rv != obj["metadata"]["resourceVersion"]:
+                raise errors.conflict(t.rt.plural, t.rt.group, t.name)
+            obj.setdefault("spec", {})["replicas"] = int((new_scale.get("spec") or {}).get("replicas", 0))
+            obj = self.store.update(t.rt, t.namespace, t.name, obj, user=user)
+        return json_response(self._scale_of(obj))
+
+    @staticmethod
+    def _scale_of(obj: Obj) -> Obj:
+        from kubesim.selectors import selector_string
+
+        meta = obj["metadata"]
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                             if k in meta},
+                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                           "selector": selector_string((obj.get("spec") or {}).get("selector"))}}
+
+    def _finalize_namespace(self, t: Target, obj: Obj) -> Obj:
+        assert t.name is not None
+        current = self.store.get(t.rt, None, t.name)
+        current.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
+        return self.store.update(t.rt, None, t.name, current, subresource="status")
+
+    async def close_streams(self) -> None:
+        for response in list(self._streams):
+            with contextlib.suppress(Exception):
+                await response.write_eof()
+
+
+def admit_custom(server: ApiServer) -> Callable[[Any], None]:
+    """The admission hook for custom resources and CRDs."""
+
+    def hook(op: Any) -> None:
+        if op.verb == "delete":
+            return
+        if op.rt.key == ("apiextensions.k8s.io", "customresourcedefinitions") and op.subresource is None:
+            schema.validate_crd(op.obj)
+        elif op.rt.crd is not None:
+            schema.admit_custom_resource(op.rt.crd, op.obj, op.old, op.subresource, strict=server.strict)
+
+    return hook

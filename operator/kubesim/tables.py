@@ -1,0 +1,242 @@
+"""Server-side Tables for ``kubectl get``: CRD printer columns and the built-in printers' usual columns."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kubesim.resources import ResourceType, storage_version
+from kubesim.selectors import selector_string
+
+Obj = dict[str, Any]
+Cell = Any
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery's duration.HumanDuration."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 192:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    days = hours // 24
+    if days < 365 * 2:
+        return f"{days}d"
+    years = days // 365
+    if years < 8:
+        return f"{years}y{days % 365}d"
+    return f"{years}y"
+
+
+def age(timestamp: str | None, now: float | None = None) -> str:
+    if not timestamp:
+        return "<unknown>"
+    try:
+        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return "<invalid>"
+    return human_duration((now or time.time()) - then)
+
+
+_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\[\*\]|\[\?\(.*?\)\]")
+
+
+def jsonpath(obj: Any, path: str) -> list[Any]:
+    """The simple JSONPath subset printer columns use: ``.a.b[0].c``, ``[*]``; returns every match."""
+    path = path.strip()
+    if path.startswith("{") and path.endswith("}"):
+        path = path[1:-1]
+    path = path.removeprefix("$")
+    values = [obj]
+    for m in _TOKEN.finditer(path):
+        nxt: list[Any] = []
+        for value in values:
+            if m.group(1) is not None and isinstance(value, dict) and m.group(1) in value:
+                nxt.append(value[m.group(1)])
+            elif m.group(2) is not None and isinstance(value, list) and int(m.group(2)) < len(value):
+                nxt.append(value[int(m.group(2))])
+            elif m.group(0) == "[*]" and isinstance(value, list):
+                nxt.extend(value)
+        values = nxt
+    return values
+
+
+def _column(name: str, type_: str = "string", fmt: str = "", description: str = "", priority: int = 0) -> Obj:
+    return {"name": name, "type": type_, "format": fmt, "description": description, "priority": priority}
+
+
+def _meta_cells(obj: Obj) -> str:
+    return str(obj.get("metadata", {}).get("name", ""))
+
+
+def _custom_columns(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
+    assert rt.crd is not None
+    columns = storage_version(rt.crd).get("additionalPrinterColumns") or []
+    defs = [_column("Name", "string", "name", "Name must be unique within a namespace.")]
+    if not columns:
+        defs.append(_column("Age", "date"))
+        return defs, lambda o: [_meta_cells(o), age(o.get("metadata", {}).get("creationTimestamp"))]
+    for col in columns:
+        defs.append(_column(col["name"], col.get("type", "string"), col.get("format", ""),
+                            col.get("description", ""), int(col.get("priority", 0))))
+
+    def cells(obj: Obj) -> list[Cell]:
+        row: list[Cell] = [_meta_cells(obj)]
+        for col in columns:
+            found = jsonpath(obj, col["jsonPath"])
+            value = found[0] if found else None
+            if value is not None and col.get("type") == "date":
+                value = age(str(value))
+            elif isinstance(value, dict | list):
+                import json
+
+                value = json.dumps(value, separators=(",", ":"))
+            row.append(value)
+        return row
+
+    return defs, cells
+
+
+def _pod_status(pod: Obj) -> tuple[str, int, str]:
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Pending"
+    restarts = 0
+    last_restart = ""
+    ready = 0
+    for cs in status.get("containerStatuses") or []:
+        restarts += int(cs.get("restartCount") or 0)
+        state = cs.get("state") or {}
+        if state.get("waiting", {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif state.get("terminated", {}).get("reason"):
+            reason = state["terminated"]["reason"]
+        if cs.get("ready"):
+            ready += 1
+        finished = (cs.get("lastState") or {}).get("terminated", {}).get("finishedAt")
+        if finished and finished > last_restart:
+            last_restart = finished
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    restart_text = f"{restarts} ({age(last_restart)} ago)" if restarts and last_restart else str(restarts)
+    return reason, ready, restart_text
+
+
+def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
+    name_col = _column("Name", "string", "name", "Name must be unique within a namespace.")
+    age_col = _column("Age", "string", "", "CreationTimestamp")
+
+    def created(o: Obj) -> str:
+        return age(o.get("metadata", {}).get("creationTimestamp"))
+
+    def containers(o: Obj) -> tuple[str, str]:
+        cs = ((o.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+        return ",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs)
+
+    if rt.key == ("", "pods"):
+        def pod(o: Obj) -> list[Cell]:
+            reason, ready, restarts = _pod_status(o)
+            total = len((o.get("spec") or {}).get("containers") or [])
+            st = o.get("status") or {}
+            return [_meta_cells(o), f"{ready}/{total}", reason, restarts, created(o), st.get("podIP") or "<none>",
+                    (o.get("spec") or {}).get("nodeName") or "<none>", "<none>", "<none>"]
+        return [name_col, _column("Ready"), _column("Status"), _column("Restarts"), age_col,
+                _column("IP", priority=1), _column("Node", priority=1), _column("Nominated Node", priority=1),
+                _column("Readiness Gates", priority=1)], pod
+    if rt.key == ("apps", "deployments"):
+        def dep(o: Obj) -> list[Cell]:
+            spec, st = o.get("spec") or {}, o.get("status") or {}
+            names, images = containers(o)
+            return [_meta_cells(o), f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+                    st.get("updatedReplicas", 0), st.get("availableReplicas", 0), created(o), names, images,
+                    selector_string(spec.get("selector"))]
+        return [name_col, _column("Ready"), _column("Up-to-date", "integer"), _column("Available", "integer"),
+                age_col, _column("Containers", priority=1), _column("Images", priority=1),
+                _column("Selector", priority=1)], dep
+    if rt.key == ("apps", "replicasets"):
+        def rs(o: Obj) -> list[Cell]:
+            spec, st = o.get("spec") or {}, o.get("status") or {}
+            names, images = containers(o)
+            return [_meta_cells(o), spec.get("replicas", 1), st.get("replicas", 0), st.get("readyReplicas", 0),
+                    created(o), names, images, selector_string(spec.get("selector"))]
+        return [name_col, _column("Desired", "integer"), _column("Current", "integer"), _column("Ready", "integer"),
+                age_col, _column("Containers", priority=1), _column("Images", priority=1),
+                _column("Selector", priority=1)], rs
+    if rt.key == ("coordination.k8s.io", "leases"):
+        return [name_col, _column("Holder"), age_col], lambda o: [
+            _meta_cells(o), (o.get("spec") or {}).get("holderIdentity") or "", created(o)]
+    if rt.key == ("", "namespaces"):
+        return [name_col, _column("Status"), age_col], lambda o: [
+            _meta_cells(o), (o.get("status") or {}).get("phase", "Active"), created(o)]
+    if rt.key == ("", "events"):
+        return [_column("Last Seen"), _column("Type"), _column("Reason"), _column("Object"), _column("Message"),
+                name_col], lambda o: [
+            age(o.get("lastTimestamp") or o.get("eventTime") or o.get("metadata", {}).get("creationTimestamp")),
+            o.get("type", ""), o.get("reason", ""),
+            f"{str(o.get('involvedObject', {}).get('kind', '')).lower()}/{o.get('involvedObject', {}).get('name')}",
+            o.get("message", ""), _meta_cells(o)]
+    if rt.key == ("", "services"):
+        def svc(o: Obj) -> list[Cell]:
+            spec = o.get("spec") or {}
+            ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
+            return [_meta_cells(o), spec.get("type", "ClusterIP"), spec.get("clusterIP", "<none>"), "<none>",
+                    ports or "<none>", created(o)]
+        return [name_col, _column("Type"), _column("Cluster-IP"), _column("External-IP"), _column("Port(s)"),
+                age_col], svc
+    if rt.key == ("", "configmaps"):
+        return [name_col, _column("Data", "integer"), age_col], lambda o: [
+            _meta_cells(o), len(o.get("data") or {}) + len(o.get("binaryData") or {}), created(o)]
+    if rt.key == ("", "secrets"):
+        return [name_col, _column("Type"), _column("Data", "integer"), age_col], lambda o: [
+            _meta_cells(o), o.get("type", "Opaque"), len(o.get("data") or {}), created(o)]
+    if rt.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
+        return [name_col, _column("Created At", "date")], lambda o: [
+            _meta_cells(o), o.get("metadata", {}).get("creationTimestamp")]
+    return [name_col, age_col], lambda o: [_meta_cells(o), created(o)]
+
+
+def columns_for(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
+    return _custom_columns(rt) if rt.is_custom else _builtin(rt)
+
+
+def partial_metadata(obj: Obj) -> Obj:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+
+
+def to_table(rt: ResourceType, objects: list[Obj], resource_version: str, continue_token: str = "",
+             include_object: str = "Metadata", with_columns: bool = True) -> Obj:
+    defs, cells = columns_for(rt)
+    rows = []
+    for obj in objects:
+        row: Obj = {"cells": cells(obj)}
+        if include_object == "Object":
+            row["object"] = obj
+        elif include_object != "None":
+            row["object"] = partial_metadata(obj)
+        rows.append(row)
+    meta: Obj = {"resourceVersion": resource_version}
+    if continue_token:
+        meta["continue"] = continue_token
+    table: Obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "rows": rows}
+    if with_columns:
+        table["columnDefinitions"] = defs
+    else:
+        table["columnDefinitions"] = None
+    return table
