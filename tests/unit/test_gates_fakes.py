@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
-from deployreq.gates import GateEnv, GateSettings, Guard, make_clients
+from deployreq.gates import GateEnv, GateError, GateSettings, Guard, make_clients
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -22,8 +23,6 @@ class FakeResolver:
     async def __call__(self, host: str, port: int) -> list[str]:
         self.asked.append(host)
         if host not in self.table:
-            from deployreq.gates import GateError
-
             raise GateError(f"cannot resolve {host}")
         return self.table[host]
 
@@ -39,8 +38,6 @@ class JumpClock:
         return self.t
 
     async def sleep(self, seconds: float) -> None:
-        import asyncio
-
         self.slept.append(seconds)
         self.t += seconds
         await asyncio.sleep(0)

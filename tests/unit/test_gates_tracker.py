@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 
 from deployreq.gates import tracker
 from deployreq.gates.tracker import GatePhase, Thresholds
 
-P, F, I = True, False, None  # pass, fail, inconclusive
+P, F, N = True, False, None  # pass, fail, inconclusive (no data)
 
 
 @pytest.mark.parametrize(
-    ("success", "failure", "observations", "phase", "successes", "failures"),
+    "case",
     [
         (1, 3, [], GatePhase.PENDING, 0, 0),
         (1, 3, [P], GatePhase.PASSED, 1, 0),
@@ -23,15 +26,16 @@ P, F, I = True, False, None  # pass, fail, inconclusive
         (1, 3, [F, F, P, F, F], GatePhase.PENDING, 0, 2),
         (1, 1, [F], GatePhase.FAILED, 0, 1),
         (1, 3, [F, F, F, P], GatePhase.FAILED, 0, 3),  # Failed is final
-        (1, 3, [I, I, I, I], GatePhase.PENDING, 0, 0),  # inconclusive counts as neither
-        (2, 3, [P, I, P], GatePhase.PASSED, 2, 0),  # ... and does not break a streak
-        (1, 3, [F, I, F, I, F], GatePhase.FAILED, 0, 3),
+        (1, 3, [N, N, N, N], GatePhase.PENDING, 0, 0),  # inconclusive counts as neither
+        (2, 3, [P, N, P], GatePhase.PASSED, 2, 0),  # ... and does not break a streak
+        (1, 3, [F, N, F, N, F], GatePhase.FAILED, 0, 3),
         (1, 3, [P, F], GatePhase.PENDING, 0, 1),  # a passed gate that fails again is back to undecided
     ],
 )
 def test_consecutive_observations_decide_the_phase(
-    success: int, failure: int, observations: list[bool | None], phase: GatePhase, successes: int, failures: int
+    case: tuple[int, int, list[bool | None], GatePhase, int, int],
 ) -> None:
+    success, failure, observations, phase, successes, failures = case
     th = Thresholds(success=success, failure=failure)
     rec = tracker.start("g", "pre", "http", th, now=0.0)
     for i, passed in enumerate(observations):
@@ -93,9 +97,6 @@ def test_only_visible_changes_count_as_changes() -> None:
 
 
 def test_the_tracker_is_pure() -> None:
-    import ast
-    import inspect
-
     tree = ast.parse(inspect.getsource(tracker))
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
