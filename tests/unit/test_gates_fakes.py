@@ -65,7 +65,8 @@ def make_env(
         return pods() if pods else []
 
     async def service_url(name: str, port: int | str, scheme: str, path: str) -> str:
-        return f"{scheme}://{name}.ns.svc:{port}{path}"
+        number = port if isinstance(port, int) else {"http": 80, "https": 443}[port]
+        return f"{scheme}://{name}.ns.svc:{number}{path}"
 
     return GateEnv(
         namespace="ns",

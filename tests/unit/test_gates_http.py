@@ -1,0 +1,206 @@
+"""The http gate: status, body, regex and JSON checks, webhooks, Services, Secrets in headers, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import httpx
+import pytest
+from test_gates_fakes import http_gate, make_env
+
+from deployreq.gates import GateError, build_check, run_stage
+from deployreq.gates.base import GateEnv, Observation
+from deployreq.gates.runner import observe_bounded
+
+
+async def observe(env: GateEnv, **http: object) -> Observation:
+    check = build_check(http_gate(**http))
+    return await observe_bounded(check, env, 5.0)
+
+
+async def test_expected_status_passes_and_other_statuses_fail() -> None:
+    env = make_env(lambda r: httpx.Response(204))
+    assert await observe(env, url="http://app.example.test/", expectedStatus=[200, 204]) == Observation(
+        True, "HTTP 204"
+    )
+    failed = await observe(env, url="http://app.example.test/")
+    assert failed == Observation(False, "HTTP 204", "status 204, expected [200]")
+    await env.clients.aclose()
+
+
+async def test_body_contains_and_regex_judge_the_text() -> None:
+    env = make_env(lambda r: httpx.Response(200, text="status: ok, build 42"))
+    assert (await observe(env, url="http://app.example.test/", bodyContains="ok")).passed
+    assert (await observe(env, url="http://app.example.test/", bodyRegex=r"build \d+")).passed
+    missing = await observe(env, url="http://app.example.test/", bodyContains="healthy")
+    assert missing.passed is False and "does not contain 'healthy'" in missing.error
+    nomatch = await observe(env, url="http://app.example.test/", bodyRegex=r"^ready$")
+    assert nomatch.passed is False and "does not match" in nomatch.error
+    await env.clients.aclose()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected", "passed"),
+    [
+        ("$.status", "ok", True),
+        (".status", "ok", True),
+        ("$.checks.db.ready", "true", True),
+        ("$.items[1].name", "b", True),
+        ("$.count", "3", True),
+        ("$['x-y']", "z", True),
+        ("$.status", "down", False),
+        ("$.nothing", "x", False),
+    ],
+)
+async def test_json_path_compares_the_value_as_a_string(path: str, expected: str, passed: bool) -> None:
+    doc = {
+        "status": "ok",
+        "checks": {"db": {"ready": True}},
+        "items": [{"name": "a"}, {"name": "b"}],
+        "count": 3,
+        "x-y": "z",
+    }
+    env = make_env(lambda r: httpx.Response(200, json=doc))
+    obs = await observe(env, url="http://app.example.test/", jsonPath=path, jsonValue=expected)
+    assert obs.passed is passed, obs
+    await env.clients.aclose()
+
+
+async def test_a_non_json_body_fails_a_json_path_gate() -> None:
+    env = make_env(lambda r: httpx.Response(200, text="<html>"))
+    obs = await observe(env, url="http://app.example.test/", jsonPath="$.a", jsonValue="b")
+    assert obs == Observation(False, "HTTP 200", "the response is not JSON")
+    await env.clients.aclose()
+
+
+async def test_a_webhook_gate_posts_its_body_as_json() -> None:
+    received: list[tuple[str, str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append((request.method, request.headers["content-type"], json.loads(request.content)))
+        return httpx.Response(200, json={"approved": True})
+
+    env = make_env(handler)
+    obs = await observe(
+        env,
+        url="http://app.example.test/hook",
+        method="POST",
+        body={"deploy": "web"},
+        jsonPath="$.approved",
+        jsonValue="true",
+    )
+    assert obs.passed
+    assert received == [("POST", "application/json", {"deploy": "web"})]
+    await env.clients.aclose()
+
+
+async def test_a_service_target_goes_to_the_url_the_operator_builds() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200)
+
+    env = make_env(handler)
+    obs = await observe(env, service={"name": "web", "port": "http", "path": "/ready"})
+    assert obs.passed
+    assert seen == ["http://web.ns.svc/ready"]  # the named port resolved to 80 by the operator
+    await env.clients.aclose()
+
+
+@pytest.mark.parametrize("path", ["/../../secrets", "/a/%2e%2e/b", "/a%2Fb"])
+async def test_a_service_path_cannot_climb_out_of_the_service(path: str) -> None:
+    env = make_env(lambda r: httpx.Response(200))
+    obs = await observe(env, service={"name": "web", "port": 80, "path": path})
+    assert obs.passed is False and obs.final and "may not contain" in obs.error
+    await env.clients.aclose()
+
+
+async def test_secret_headers_reach_the_server_and_never_the_logs_or_status(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "s3cr3t-t0ken-value"
+    received: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append(request.headers["authorization"])
+        return httpx.Response(500, text="nope")
+
+    env = make_env(handler, secrets={("api", "token"): f"Bearer {secret}"})
+    gate = http_gate(
+        url="http://app.example.test/",
+        headers=[
+            {"name": "Authorization", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}},
+            {"name": "X-Plain", "value": "visible"},
+        ],
+    ) | {"failureThreshold": 1}
+    updates: list[list[dict[str, object]]] = []
+
+    async def on_update(statuses: list[dict[str, object]]) -> None:
+        updates.append(statuses)
+
+    with caplog.at_level(logging.DEBUG):
+        result = await run_stage([gate], "pre", env, on_update=on_update)
+    assert received == [f"Bearer {secret}"]
+    assert not result.passed
+    assert secret not in caplog.text
+    assert secret not in json.dumps(updates) + result.message
+    await env.clients.aclose()
+
+
+async def test_a_missing_secret_fails_without_guessing() -> None:
+    env = make_env(lambda r: httpx.Response(200))
+    gate = http_gate(
+        url="http://app.example.test/",
+        headers=[{"name": "X-Key", "valueFrom": {"secretKeyRef": {"name": "api", "key": "k"}}}],
+    )
+    result = await run_stage([gate | {"failureThreshold": 1}], "pre", env)
+    assert not result.passed
+    assert "key 'k' of Secret 'api' not found in namespace ns" in result.message
+    await env.clients.aclose()
+
+
+async def test_headers_are_dropped_on_a_redirect_to_another_origin() -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers["host"], request.headers.get("x-key")))
+        if request.headers["host"] == "app.example.test":
+            return httpx.Response(302, headers={"Location": "http://prom.example.test/next"})
+        return httpx.Response(200)
+
+    env = make_env(handler)
+    obs = await observe(env, url="http://app.example.test/", headers=[{"name": "X-Key", "value": "k"}])
+    assert obs.passed
+    assert seen == [("app.example.test", "k"), ("prom.example.test", None)]
+    await env.clients.aclose()
+
+
+async def test_a_slow_server_times_the_check_out() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    env = make_env(slow)  # type: ignore[arg-type]
+    gate = http_gate(url="http://app.example.test/") | {"timeoutSeconds": 1, "failureThreshold": 1}
+    result = await asyncio.wait_for(run_stage([gate], "pre", env), timeout=10)
+    assert not result.passed
+    assert "timed out after 1s" in result.message
+    await env.clients.aclose()
+
+
+async def test_a_refused_connection_is_a_failure_with_the_cause() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    env = make_env(handler)
+    obs = await observe(env, url="http://app.example.test/")
+    assert obs == Observation(False, "", "ConnectError: Connection refused")
+    await env.clients.aclose()
+
+
+def test_a_bad_regex_is_a_spec_error() -> None:
+    with pytest.raises(GateError, match="bodyRegex does not compile"):
+        build_check(http_gate(url="http://app.example.test/", bodyRegex="("))
