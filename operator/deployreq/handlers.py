@@ -25,7 +25,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
     cache = workers.ctx.cache
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.posting.enabled = False  # our own Events only; kopf's would echo every log line
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
@@ -52,7 +52,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         return {namespace: slim(body)}
 
     @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)
-    def request_changed(namespace: str, **kwargs: Any) -> None:
+    async def request_changed(namespace: str, **kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(namespace)
 
@@ -60,17 +60,17 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         return workers.has_work(namespace)
 
     @kopf.on.event("apps", "v1", "deployments", registry=registry, when=active_here)
-    def deployment_changed(namespace: str, **kwargs: Any) -> None:
+    async def deployment_changed(namespace: str, **kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(namespace)
 
     @kopf.on.event("apps", "v1", "replicasets", registry=registry, when=active_here)
-    def replicaset_changed(namespace: str, **kwargs: Any) -> None:
+    async def replicaset_changed(namespace: str, **kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(namespace)
 
     @kopf.on.event("", "v1", "pods", registry=registry, when=active_here)
-    def pod_changed(namespace: str, **kwargs: Any) -> None:
+    async def pod_changed(namespace: str, **kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(namespace)
 

@@ -28,6 +28,8 @@ def configure_logging(settings: Settings) -> None:
     log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.PLAIN
     kopf.configure(verbose=settings.verbose, debug=settings.verbose, log_format=log_format)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not settings.verbose:
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)  # one line per handled event is noise
 
 
 def _seconds_between(start: object, end: object) -> float | None:

@@ -77,6 +77,7 @@ class ApiServer:
         self.faults = faults
         self.bookmark_interval = bookmark_interval
         self.strict = False
+        self.anonymous_user = "kubesim-admin"
         self.admin: dict[str, Handler] = {}
         self.proxy: Handler | None = None
         self._streams: set[web.StreamResponse] = set()
@@ -160,7 +161,11 @@ class ApiServer:
             self.strict = False
 
     def _authenticate(self, request: web.Request) -> str:
+        """Bearer tokens name users; a wrong token is refused. Requests without credentials are served as the
+        admin, as the old insecure port did: client-go (kubectl) does not send bearer tokens over plain HTTP."""
         auth = request.headers.get("Authorization", "")
+        if not auth:
+            return self.anonymous_user
         if auth.startswith("Bearer "):
             user = self.tokens.get(auth[7:].strip())
             if user is not None:

@@ -71,7 +71,7 @@ Admission = Callable[[Operation], None]
 Listener = Callable[[ResourceType, Event], None]
 
 
-@dataclass
+@dataclass(eq=False)
 class Watcher:
     """One open watch: a queue of events filtered by namespace and selectors.
 

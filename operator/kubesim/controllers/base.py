@@ -1,0 +1,101 @@
+"""A controller's skeleton: a set of dirty keys filled by store events and timers, drained by one task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubesim import errors
+from kubesim.resources import ResourceType
+from kubesim.store import Event, Store
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (namespace, name)
+
+
+class Controller:
+    """Subclasses set ``watches`` and implement ``sync(key)``; ``enqueue`` from listeners, ``later`` for timers."""
+
+    name = "controller"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._dirty: dict[Key, None] = {}
+        self._wake = asyncio.Event()
+        self._timers: dict[Key, asyncio.TimerHandle] = {}
+
+    def enqueue(self, key: Key) -> None:
+        self._dirty[key] = None
+        self._wake.set()
+
+    def later(self, key: Key, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        existing = self._timers.get(key)
+        when = loop.time() + max(0.0, delay)
+        if existing is not None and existing.when() <= when:
+            return
+        if existing is not None:
+            existing.cancel()
+        self._timers[key] = loop.call_at(when, self._fire, key)
+
+    def _fire(self, key: Key) -> None:
+        self._timers.pop(key, None)
+        self.enqueue(key)
+
+    def on_event(self, rt: ResourceType, event: Event) -> None:  # overridden
+        """Map a store event to keys of this controller."""
+
+    def sync(self, key: Key) -> None:  # overridden
+        """Bring one object towards its desired state."""
+
+    async def run(self) -> None:
+        def listener(rt: ResourceType, event: Event) -> None:
+            try:
+                self.on_event(rt, event)
+            except Exception:
+                log.exception("%s: event handling failed", self.name)
+
+        self.store.listeners.append(listener)
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                batch = list(self._dirty)
+                self._dirty.clear()
+                for key in batch:
+                    try:
+                        self.sync(key)
+                    except errors.ApiError as exc:
+                        if exc.code not in (404, 409):
+                            log.warning("%s: sync %s: %s", self.name, key, exc)
+                        self.later(key, 0.05)
+                    except Exception:
+                        log.exception("%s: sync %s failed", self.name, key)
+                        self.later(key, 1.0)
+                await asyncio.sleep(0)
+        finally:
+            self.store.listeners.remove(listener)
+            for timer in self._timers.values():
+                timer.cancel()
+
+
+def key_of(obj: dict[str, Any]) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref  # type: ignore[no-any-return]
+    return None
+
+
+def now() -> float:
+    return time.time()
+
+
+Clock = Callable[[], float]

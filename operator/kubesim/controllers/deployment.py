@@ -1,0 +1,321 @@
+"""The Deployment controller: ReplicaSets per template, rolling updates, revisions, status and conditions
+(kubernetes pkg/controller/deployment/{sync,rolling,recreate,progress}.go)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kubesim.controllers import deployment_math as dm
+from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.resources import ResourceType
+from kubesim.store import Event, Store, clone, now_rfc3339
+
+Obj = dict[str, Any]
+
+
+def _epoch(stamp: str | None) -> float:
+    if not stamp:
+        return 0.0
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+class DeploymentController(Controller):
+    name = "deployment"
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.deployments = store.require("apps", "deployments")
+        self.replicasets = store.require("apps", "replicasets")
+        self.pods = store.require("", "pods")
+
+    def on_event(self, rt: ResourceType, event: Event) -> None:
+        if rt.key == ("apps", "deployments"):
+            self.enqueue(key_of(event.object))
+        elif rt.key == ("apps", "replicasets"):
+            ref = controller_ref(event.object)
+            if ref and ref.get("kind") == "Deployment":
+                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+        elif rt.key == ("", "pods") and event.type == "DELETED":
+            ref = controller_ref(event.object)
+            if ref and ref.get("kind") == "ReplicaSet":
+                rs = self.store.peek(self.replicasets, event.object["metadata"].get("namespace"), ref["name"])
+                owner = controller_ref(rs) if rs else None
+                if owner:
+                    self.enqueue((event.object["metadata"].get("namespace", ""), owner["name"]))
+
+    # --- sync -------------------------------------------------------------------------------------------
+
+    def _owned(self, dep: Obj) -> list[Obj]:
+        uid = dep["metadata"]["uid"]
+        ns = dep["metadata"].get("namespace")
+        return [rs for rs in self.store.iter(self.replicasets, ns)
+                if (controller_ref(rs) or {}).get("uid") == uid and not rs["metadata"].get("deletionTimestamp")]
+
+    def sync(self, key: Key) -> None:
+        ns, name = key
+        dep = self.store.peek(self.deployments, ns, name)
+        if dep is None or dep["metadata"].get("deletionTimestamp"):
+            return
+        all_rs = self._owned(dep)
+        template = dm.without_hash(dep["spec"]["template"])
+        matching = [rs for rs in all_rs if dm.without_hash(rs["spec"]["template"]) == template]
+        new_rs = min(matching, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"])) \
+            if matching else None
+        old_rs = [rs for rs in all_rs if rs is not new_rs]
+        paused = bool(dep["spec"].get("paused"))
+        created = False
+        if paused:
+            if new_rs is not None:
+                self._scale(new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs))
+            self._status(dep, new_rs, old_rs, created=False)
+            return
+        if new_rs is None:
+            new_rs = self._create_rs(dep, all_rs)
+            created = True
+            all_rs = [*all_rs, new_rs]
+        else:
+            new_rs = self._ensure_revision(dep, new_rs, old_rs)
+        if (dep["spec"].get("strategy") or {}).get("type") == "Recreate":
+            self._recreate(dep, new_rs, old_rs)
+        else:
+            self._rolling(dep, new_rs, old_rs)
+        self._cleanup(dep, old_rs)
+        self._status(dep, new_rs, old_rs, created)
+
+    def _create_rs(self, dep: Obj, all_rs: list[Obj]) -> Obj:
+        collisions = int((dep.get("status") or {}).get("collisionCount") or 0)
+        template = dm.without_hash(clone(dep["spec"]["template"]))
+        while True:
+            pod_hash = dm.template_hash(template, collisions)
+            name = f"{dep['metadata']['name']}-{pod_hash}"
+            if self.store.peek(self.replicasets, dep["metadata"]["namespace"], name) is None:
+                break
+            collisions += 1
+        if collisions != int((dep.get("status") or {}).get("collisionCount") or 0):
+            status_dep = clone(dep)
+            status_dep.setdefault("status", {})["collisionCount"] = collisions
+            self.store.update(self.deployments, dep["metadata"]["namespace"], dep["metadata"]["name"], status_dep,
+                              subresource="status")
+        surge, _ = dm.surge_and_unavailable(dep)
+        replicas = int(dep["spec"].get("replicas", 1))
+        revision = max((dm.revision(rs) for rs in all_rs), default=0) + 1
+        labels = {**(template["metadata"].get("labels") or {}), dm.HASH_LABEL: pod_hash}
+        template["metadata"]["labels"] = labels
+        selector = clone(dep["spec"]["selector"])
+        selector.setdefault("matchLabels", {})[dm.HASH_LABEL] = pod_hash
+        annotations = {k: v for k, v in (dep["metadata"].get("annotations") or {}).items()
+                       if k not in dm.SKIPPED_ANNOTATIONS}
+        annotations.update({dm.REVISION: str(revision), dm.DESIRED: str(replicas),
+                            dm.MAX_REPLICAS: str(replicas + surge)})
+        rs = {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {
+                "name": name, "namespace": dep["metadata"]["namespace"], "labels": labels,
+                "annotations": annotations,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": dep["metadata"]["name"],
+                                     "uid": dep["metadata"]["uid"], "controller": True,
+                                     "blockOwnerDeletion": True}],
+            },
+            "spec": {"replicas": 0, "minReadySeconds": int(dep["spec"].get("minReadySeconds", 0)),
+                     "selector": selector, "template": template},
+        }
+        created = self.store.create(self.replicasets, dep["metadata"]["namespace"], rs)
+        self._set_deployment_revision(dep, revision)
+        return created
+
+    def _ensure_revision(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> Obj:
+        """Annotations of the new ReplicaSet follow the Deployment; a reused old one gets the next revision."""
+        max_old = max((dm.revision(rs) for rs in old_rs), default=0)
+        current = dm.revision(new_rs)
+        annotations = dict(new_rs["metadata"].get("annotations") or {})
+        wanted = dict(annotations)
+        for key, value in (dep["metadata"].get("annotations") or {}).items():
+            if key not in dm.SKIPPED_ANNOTATIONS:
+                wanted[key] = value
+        if current <= max_old:
+            history = [h for h in (annotations.get(dm.REVISION_HISTORY) or "").split(",") if h]
+            if current:
+                history.append(str(current))
+            wanted[dm.REVISION] = str(max_old + 1)
+            wanted[dm.REVISION_HISTORY] = ",".join(history)
+        surge, _ = dm.surge_and_unavailable(dep)
+        replicas = int(dep["spec"].get("replicas", 1))
+        wanted[dm.DESIRED] = str(replicas)
+        wanted[dm.MAX_REPLICAS] = str(replicas + surge)
+        if wanted != annotations:
+            rs = clone(new_rs)
+            rs["metadata"]["annotations"] = wanted
+            new_rs = self.store.update(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs)
+        self._set_deployment_revision(dep, dm.revision(new_rs))
+        return new_rs
+
+    def _set_deployment_revision(self, dep: Obj, revision: int) -> None:
+        current = self.store.peek(self.deployments, dep["metadata"]["namespace"], dep["metadata"]["name"])
+        if current is None or dm.revision(current) == revision:
+            return
+        updated = clone(current)
+        updated["metadata"].setdefault("annotations", {})[dm.REVISION] = str(revision)
+        # Through /status, as the real controller does: annotations change, generation does not.
+        self.store.update(self.deployments, updated["metadata"]["namespace"], updated["metadata"]["name"], updated,
+                          subresource="status")
+
+    def _scale(self, rs: Obj, replicas: int) -> Obj:
+        if dm.spec_replicas(rs) == replicas:
+            return rs
+        current = self.store.peek(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
+        if current is None:
+            return rs
+        updated = clone(current)
+        updated["spec"]["replicas"] = replicas
+        return self.store.update(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated)
+
+    def _rolling(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
+        replicas = int(dep["spec"].get("replicas", 1))
+        all_rs = [new_rs, *old_rs]
+        target = dm.new_replicas(dep, all_rs, new_rs)
+        new_rs = self._scale(new_rs, target)
+        if not any(dm.spec_replicas(rs) for rs in old_rs):
+            return
+        _, max_unavailable = dm.surge_and_unavailable(dep)
+        min_available = replicas - max_unavailable
+        all_rs = [new_rs, *old_rs]
+        all_pods = sum(dm.spec_replicas(rs) for rs in all_rs)
+        new_unavailable = dm.spec_replicas(new_rs) - int((new_rs.get("status") or {}).get("availableReplicas", 0))
+        max_scaled_down = all_pods - min_available - new_unavailable
+        if max_scaled_down <= 0:
+            return
+        # First old replicas that are not available anyway, then available ones down to minAvailable.
+        for rs in sorted(old_rs, key=lambda r: r["metadata"]["creationTimestamp"]):
+            if max_scaled_down <= 0:
+                break
+            unhealthy = dm.spec_replicas(rs) - int((rs.get("status") or {}).get("availableReplicas", 0))
+            cut = min(max_scaled_down, max(0, unhealthy))
+            if cut:
+                self._scale(rs, dm.spec_replicas(rs) - cut)
+                max_scaled_down -= cut
+        old_rs = [self.store.peek(self.replicasets, r["metadata"]["namespace"], r["metadata"]["name"]) or r
+                  for r in old_rs]
+        available = sum(int((rs.get("status") or {}).get("availableReplicas", 0)) for rs in [new_rs, *old_rs])
+        budget = min(available - min_available, max_scaled_down)
+        for rs in sorted(old_rs, key=lambda r: r["metadata"]["creationTimestamp"]):
+            if budget <= 0:
+                break
+            cut = min(budget, dm.spec_replicas(rs))
+            if cut:
+                self._scale(rs, dm.spec_replicas(rs) - cut)
+                budget -= cut
+
+    def _recreate(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
+        for rs in old_rs:
+            self._scale(rs, 0)
+        if any(int((rs.get("status") or {}).get("replicas", 0)) for rs in old_rs):
+            return  # wait until the old pods are gone
+        ns = dep["metadata"]["namespace"]
+        old_uids = {rs["metadata"]["uid"] for rs in old_rs}
+        if any((controller_ref(p) or {}).get("uid") in old_uids for p in self.store.iter(self.pods, ns)):
+            return
+        self._scale(new_rs, int(dep["spec"].get("replicas", 1)))
+
+    def _cleanup(self, dep: Obj, old_rs: list[Obj]) -> None:
+        limit = int(dep["spec"].get("revisionHistoryLimit", 10))
+        idle = [rs for rs in old_rs if dm.spec_replicas(rs) == 0
+                and int((rs.get("status") or {}).get("replicas", 0)) == 0]
+        excess = len(idle) - limit
+        for rs in sorted(idle, key=dm.revision)[:max(0, excess)]:
+            self.store.delete(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
+
+    # --- status -----------------------------------------------------------------------------------------
+
+    def _status(self, dep: Obj, new_rs: Obj | None, old_rs: list[Obj], created: bool) -> None:
+        ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
+        current = self.store.peek(self.deployments, ns, name)
+        if current is None:
+            return
+        rses = [self.store.peek(self.replicasets, ns, r["metadata"]["name"]) or r
+                for r in ([new_rs] if new_rs else []) + old_rs]
+        fresh_new = rses[0] if new_rs else None
+
+        def total(field: str, items: list[Obj]) -> int:
+            return sum(int((r.get("status") or {}).get(field, 0)) for r in items)
+
+        replicas = int(current["spec"].get("replicas", 1))
+        available = total("availableReplicas", rses)
+        updated = total("replicas", [fresh_new]) if fresh_new else 0
+        old_status = current.get("status") or {}
+        status: Obj = {
+            "observedGeneration": current["metadata"].get("generation", 1),
+            "replicas": total("replicas", rses),
+            "updatedReplicas": updated,
+            "readyReplicas": total("readyReplicas", rses),
+            "availableReplicas": available,
+            "unavailableReplicas": max(0, sum(dm.spec_replicas(r) for r in rses) - available),
+        }
+        for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas", "unavailableReplicas"):
+            if not status[key]:
+                status.pop(key)
+        if old_status.get("collisionCount"):
+            status["collisionCount"] = old_status["collisionCount"]
+        conditions = {c["type"]: c for c in old_status.get("conditions") or []}
+        stamp = now_rfc3339(self.store.clock)
+        _, max_unavailable = dm.surge_and_unavailable(current)
+
+        def set_condition(type_: str, value: str, reason: str, message: str, bump_update: bool = True) -> None:
+            old = conditions.get(type_)
+            cond = {"type": type_, "status": value, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
+                    "reason": reason, "message": message}
+            if old is not None and old.get("status") == value:
+                cond["lastTransitionTime"] = old.get("lastTransitionTime", stamp)
+                if not bump_update or (old.get("reason") == reason and old.get("message") == message
+                                       and not bump_update):
+                    cond["lastUpdateTime"] = old.get("lastUpdateTime", stamp)
+            conditions[type_] = cond
+
+        if available >= replicas - max_unavailable:
+            set_condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.",
+                          bump_update=conditions.get("Available", {}).get("status") != "True")
+        else:
+            set_condition("Available", "False", "MinimumReplicasUnavailable",
+                          "Deployment does not have minimum availability.",
+                          bump_update=conditions.get("Available", {}).get("status") != "False")
+        deadline = current["spec"].get("progressDeadlineSeconds")
+        rs_name = fresh_new["metadata"]["name"] if fresh_new else ""
+        if current["spec"].get("paused"):
+            set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
+        elif deadline is not None and fresh_new is not None:
+            complete = (updated == replicas and status.get("replicas", 0) == updated
+                        and available == updated)
+            progressing = conditions.get("Progressing")
+            progress_made = any(int(status.get(k, 0)) != int(old_status.get(k, 0)) for k in
+                                ("updatedReplicas", "replicas", "readyReplicas", "availableReplicas"))
+            if complete:
+                if not (progressing and progressing.get("reason") == "NewReplicaSetAvailable"):
+                    set_condition("Progressing", "True", "NewReplicaSetAvailable",
+                                  f'ReplicaSet "{rs_name}" has successfully progressed.')
+            elif created:
+                set_condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+            elif progress_made or progressing is None or (
+                    progressing.get("reason") == "NewReplicaSetAvailable"):
+                reason = "ReplicaSetUpdated" if progressing is not None else "FoundNewReplicaSet"
+                message = (f'ReplicaSet "{rs_name}" is progressing.' if progressing is not None
+                           else f'Found new replica set "{rs_name}"')
+                set_condition("Progressing", "True", reason, message)
+            elif progressing.get("reason") != "ProgressDeadlineExceeded":
+                last = _epoch(progressing.get("lastUpdateTime"))
+                if self.store.clock() > last + int(deadline):
+                    set_condition("Progressing", "False", "ProgressDeadlineExceeded",
+                                  f'ReplicaSet "{rs_name}" has timed out progressing.')
+                else:
+                    self.later((ns, name), last + int(deadline) - self.store.clock() + 0.05)
+        order = {"Available": 0, "Progressing": 1}
+        status["conditions"] = sorted(conditions.values(), key=lambda c: order.get(c["type"], 9))
+        if status == old_status:
+            return
+        if {k: v for k, v in status.items() if k != "conditions"} == \
+                {k: v for k, v in old_status.items() if k != "conditions"} and \
+                [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in status["conditions"]] == \
+                [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in old_status.get("conditions") or []]:
+            return
+        updated_dep = clone(current)
+        updated_dep["status"] = status
+        self.store.update(self.deployments, ns, name, updated_dep, subresource="status")

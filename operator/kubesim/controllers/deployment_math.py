@@ -1,0 +1,89 @@
+"""Pure calculations of the Deployment controller (pkg/controller/deployment/util/deployment_util.go)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+Obj = dict[str, Any]
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+DESIRED = "deployment.kubernetes.io/desired-replicas"
+MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+SKIPPED_ANNOTATIONS = frozenset({
+    "kubectl.kubernetes.io/last-applied-configuration", REVISION, REVISION_HISTORY, DESIRED, MAX_REPLICAS,
+    "deprecated.deployment.rollback.to",
+})
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def template_hash(template: Obj, collision_count: int = 0) -> str:
+    """A stable short hash of the pod template, spelled with the same safe alphabet as the real one."""
+    data = json.dumps(template, sort_keys=True, separators=(",", ":")) + (str(collision_count) if collision_count
+                                                                          else "")
+    value = int.from_bytes(hashlib.sha256(data.encode()).digest()[:8], "big")
+    out = ""
+    for _ in range(10):
+        out += _SAFE[value % len(_SAFE)]
+        value //= len(_SAFE)
+    return out
+
+
+def without_hash(template: Obj) -> Obj:
+    meta = dict(template.get("metadata") or {})
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    if labels:
+        meta["labels"] = labels
+    else:
+        meta.pop("labels", None)
+    return {**template, "metadata": meta}
+
+
+def resolve(value: Any, total: int, round_up: bool) -> int:
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = float(value[:-1]) * total / 100
+        return math.ceil(scaled) if round_up else math.floor(scaled)
+    return int(value or 0)
+
+
+def surge_and_unavailable(deployment: Obj) -> tuple[int, int]:
+    """maxSurge rounds up, maxUnavailable down; both zero means one unavailable allowed."""
+    spec = deployment.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        return 0, replicas
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = resolve(rolling.get("maxSurge", "25%"), replicas, True)
+    unavailable = resolve(rolling.get("maxUnavailable", "25%"), replicas, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, min(unavailable, replicas)
+
+
+def revision(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata", {}).get("annotations") or {}).get(REVISION) or 0)
+    except ValueError:
+        return 0
+
+
+def spec_replicas(rs: Obj) -> int:
+    return int((rs.get("spec") or {}).get("replicas", 0))
+
+
+def new_replicas(deployment: Obj, all_rs: list[Obj], new_rs: Obj) -> int:
+    """How many replicas the new ReplicaSet may have now under RollingUpdate."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    current = spec_replicas(new_rs)
+    if current >= replicas:
+        return replicas
+    surge, _ = surge_and_unavailable(deployment)
+    total = sum(spec_replicas(rs) for rs in all_rs)
+    room = replicas + surge - total
+    if room <= 0:
+        return current
+    return current + min(room, replicas - current)

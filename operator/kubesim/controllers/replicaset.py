@@ -1,0 +1,95 @@
+"""The ReplicaSet controller: pods from the template with controller references, surplus deleted (not-ready first),
+status counted (availableReplicas honours minReadySeconds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.resources import ResourceType
+from kubesim.store import Event, Store, clone
+
+Obj = dict[str, Any]
+
+
+def pod_ready_since(pod: Obj) -> float | None:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready" and cond.get("status") == "True":
+            stamp = cond.get("lastTransitionTime")
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+    return None
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset"
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.replicasets = store.require("apps", "replicasets")
+        self.pods = store.require("", "pods")
+
+    def on_event(self, rt: ResourceType, event: Event) -> None:
+        if rt.key == ("apps", "replicasets"):
+            self.enqueue(key_of(event.object))
+        elif rt.key == ("", "pods"):
+            ref = controller_ref(event.object)
+            if ref and ref.get("kind") == "ReplicaSet":
+                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+
+    def sync(self, key: Key) -> None:
+        ns, name = key
+        rs = self.store.peek(self.replicasets, ns, name)
+        if rs is None or rs["metadata"].get("deletionTimestamp"):
+            return
+        uid = rs["metadata"]["uid"]
+        pods = [p for p in self.store.iter(self.pods, ns) if (controller_ref(p) or {}).get("uid") == uid
+                and not p["metadata"].get("deletionTimestamp")]
+        want = int(rs["spec"].get("replicas", 0))
+        if len(pods) < want:
+            for _ in range(want - len(pods)):
+                self._create_pod(rs)
+        elif len(pods) > want:
+            def order(p: Obj) -> tuple[int, str]:
+                return (0 if pod_ready_since(p) is None else 1, str(p["metadata"]["creationTimestamp"]))
+            for pod in sorted(pods, key=order, reverse=False)[: len(pods) - want]:
+                self.store.delete(self.pods, ns, pod["metadata"]["name"])
+        pods = [p for p in self.store.iter(self.pods, ns) if (controller_ref(p) or {}).get("uid") == uid
+                and not p["metadata"].get("deletionTimestamp")]
+        min_ready = int(rs["spec"].get("minReadySeconds", 0))
+        now = self.store.clock()
+        ready = available = 0
+        for pod in pods:
+            since = pod_ready_since(pod)
+            if since is None:
+                continue
+            ready += 1
+            if since + min_ready <= now:
+                available += 1
+            else:
+                self.later(key, since + min_ready - now + 0.05)
+        status: Obj = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                       "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
+        status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
+        if status != (rs.get("status") or {}):
+            updated = clone(rs)
+            updated["status"] = status
+            self.store.update(self.replicasets, ns, name, updated, subresource="status")
+
+    def _create_pod(self, rs: Obj) -> None:
+        template = clone(rs["spec"]["template"])
+        meta = template.get("metadata") or {}
+        pod = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "generateName": f"{rs['metadata']['name']}-", "namespace": rs["metadata"]["namespace"],
+                "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+                                     "uid": rs["metadata"]["uid"], "controller": True,
+                                     "blockOwnerDeletion": True}],
+            },
+            "spec": template.get("spec") or {},
+        }
+        if not pod["metadata"]["annotations"]:
+            del pod["metadata"]["annotations"]
+        self.store.create(self.pods, rs["metadata"]["namespace"], pod)

@@ -1,0 +1,146 @@
+"""kubesim assembled: the store, its admission hooks, the CRD lifecycle, the controllers, the HTTP server and the
+admin endpoints under /kubesim/."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kubesim import errors
+from kubesim.audit import AuditLog
+from kubesim.builtin_defaults import admit_builtin
+from kubesim.controllers import ControllerSettings, run_controllers
+from kubesim.faults import FaultPlan
+from kubesim.resources import from_crd
+from kubesim.server import ApiServer, admit_custom, json_response
+from kubesim.store import Event, Store, clone, now_rfc3339
+
+log = logging.getLogger(__name__)
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+
+
+class Simulator:
+    def __init__(self, token: str = "kubesim-token", audit_log: Path | None = None, audit_bodies: bool = False,
+                 settings: ControllerSettings | None = None, seed: int = 0, bookmark_interval: float = 30.0,
+                 extra_tokens: dict[str, str] | None = None) -> None:
+        self.store = Store(seed=seed)
+        self.audit = AuditLog(audit_log, with_bodies=audit_bodies)
+        self.faults = FaultPlan(seed=seed)
+        self.settings = settings or ControllerSettings()
+        self.token = token
+        tokens = {token: "kubesim-admin", **(extra_tokens or {})}
+        self.server = ApiServer(self.store, self.audit, tokens, self.faults, bookmark_interval)
+        self.store.admission.append(admit_builtin)
+        self.store.admission.append(admit_custom(self.server))
+        self.store.listeners.append(self._crd_changed)
+        self.server.admin.update({
+            "/kubesim/audit": self._admin_audit,
+            "/kubesim/settings": self._admin_settings,
+            "/kubesim/faults": self._admin_faults,
+            "/kubesim/compact": self._admin_compact,
+        })
+        self._runner: web.AppRunner | None = None
+        self._controllers: asyncio.Task[None] | None = None
+        self.url = ""
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.store.create(self.store.require("", "namespaces"), None, {"metadata": {"name": name}})
+
+    # --- CRDs -------------------------------------------------------------------------------------------
+
+    def _crd_changed(self, rt: Any, event: Event) -> None:
+        if rt.key != CRD_KEY:
+            return
+        crd = event.object
+        if event.type == "DELETED":
+            spec = crd["spec"]
+            self.store.unregister((spec["group"], spec["names"]["plural"]))
+            return
+        if crd["metadata"].get("deletionTimestamp"):
+            return
+        self.store.register(from_crd(crd))
+        conditions = {c["type"]: c.get("status") for c in (crd.get("status") or {}).get("conditions") or []}
+        if conditions.get("Established") != "True":
+            asyncio.get_running_loop().call_soon(self._establish, crd["metadata"]["name"])
+
+    def _establish(self, name: str) -> None:
+        rt = self.store.require(*CRD_KEY)
+        crd = self.store.peek(rt, None, name)
+        if crd is None:
+            return
+        stamp = now_rfc3339(self.store.clock)
+        updated = clone(crd)
+        names = dict(crd["spec"]["names"])
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", f"{names['kind']}List")
+        updated["status"] = {
+            "acceptedNames": names,
+            "storedVersions": [v["name"] for v in crd["spec"]["versions"] if v.get("storage")],
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                 "message": "no conflicts found", "lastTransitionTime": stamp},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted", "lastTransitionTime": stamp},
+            ],
+        }
+        self.store.update(rt, None, name, updated, subresource="status")
+
+    # --- admin ------------------------------------------------------------------------------------------
+
+    async def _admin_audit(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "DELETE":
+            self.audit.clear()
+            return json_response({"cleared": True})
+        since = int(request.query.get("since", "0"))
+        body = "\n".join(json.dumps(r, separators=(",", ":")) for r in self.audit.since(since))
+        return web.Response(text=body + ("\n" if body else ""), content_type="application/x-ndjson")
+
+    async def _admin_settings(self, request: web.Request) -> web.StreamResponse:
+        if request.method in ("PATCH", "PUT", "POST"):
+            changes = await request.json()
+            for key, value in changes.items():
+                if not hasattr(self.settings, key):
+                    raise errors.bad_request(f"unknown setting {key}")
+                setattr(self.settings, key, value)
+        return json_response(asdict(self.settings))
+
+    async def _admin_faults(self, request: web.Request) -> web.StreamResponse:
+        if request.method in ("PUT", "POST", "PATCH"):
+            self.faults.configure(await request.json())
+        return json_response(self.faults.describe())
+
+    async def _admin_compact(self, request: web.Request) -> web.StreamResponse:
+        self.store.compact()
+        return json_response({"resourceVersion": str(self.store.resource_version)})
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._controllers = asyncio.create_task(run_controllers(self.store, self.settings))
+        self._runner = web.AppRunner(self.server.app(), access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=1024)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        bound = sockets[0].getsockname()[1] if sockets else port
+        self.url = f"http://{host}:{bound}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._controllers is not None:
+            self._controllers.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._controllers
+        for watcher_set in list(self.store._watchers.values()):
+            for watcher in list(watcher_set):
+                watcher.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.audit.close()
