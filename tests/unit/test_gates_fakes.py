@@ -79,5 +79,9 @@ def make_env(
     )
 
 
+def no_http(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no HTTP expected, got {request.url}")
+
+
 def http_gate(name: str = "g", **http: Any) -> dict[str, Any]:
     return {"name": name, "http": http}
