@@ -8,11 +8,11 @@ import logging
 
 import httpx
 import pytest
-from test_gates_fakes import http_gate, make_env
 
 from deployreq.gates import GateError, build_check, run_stage
 from deployreq.gates.base import GateEnv, Observation
 from deployreq.gates.runner import observe_bounded
+from tests.unit.test_gates_fakes import http_gate, make_env
 
 
 async def observe(env: GateEnv, **http: object) -> Observation:

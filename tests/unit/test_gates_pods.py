@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_gates_fakes import make_env, no_http
-
 from deployreq.gates import build_check
 from deployreq.gates.base import Observation
 from deployreq.gates.runner import observe_bounded
+from tests.unit.test_gates_fakes import make_env, no_http
 
 
 def pod(name: str, ready: bool = True, restarts: int = 0, terminating: bool = False) -> dict[str, Any]:
