@@ -1,4 +1,5 @@
-"""Shared fakes for the gate tests: an env over httpx.MockTransport, a fake resolver and a jumping clock."""
+"""Shared fakes for the gate tests: an env over httpx.MockTransport (or the real network when the handler is
+None), a fake resolver and a jumping clock."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class JumpClock:
 
 
 def make_env(
-    handler: Handler,
+    handler: Handler | None,
     *,
     settings: GateSettings | None = None,
     resolver: FakeResolver | None = None,
@@ -70,7 +71,7 @@ def make_env(
 
     return GateEnv(
         namespace="ns",
-        clients=make_clients(settings, transport=httpx.MockTransport(handler)),
+        clients=make_clients(settings, transport=httpx.MockTransport(handler) if handler else None),
         guard=guard,
         settings=settings,
         secret_value=secret_value,

@@ -8,11 +8,12 @@ import logging
 
 import httpx
 import pytest
+from aiohttp import web
 
-from deployreq.gates import GateError, build_check, run_stage
+from deployreq.gates import GateError, GateSettings, build_check, run_stage
 from deployreq.gates.base import GateEnv, Observation
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import http_gate, make_env
+from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env
 
 
 async def observe(env: GateEnv, **http: object) -> Observation:
@@ -204,3 +205,29 @@ async def test_a_refused_connection_is_a_failure_with_the_cause() -> None:
 def test_a_bad_regex_is_a_spec_error() -> None:
     with pytest.raises(GateError, match="bodyRegex does not compile"):
         build_check(http_gate(url="http://app.example.test/", bodyRegex="("))
+
+
+async def test_a_real_request_connects_to_the_checked_address_and_keeps_the_host_name() -> None:
+    seen: list[str] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append(request.headers["Host"])
+        return web.json_response({"ready": True})
+
+    app = web.Application()
+    app.router.add_get("/ready", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    resolver = FakeResolver({"app.example.test": ["127.0.0.1"]})
+    env = make_env(None, settings=GateSettings(allow_cidrs=("127.0.0.1/32",)), resolver=resolver)
+    try:
+        url = f"http://app.example.test:{port}/ready"
+        obs = await observe(env, url=url, jsonPath="$.ready", jsonValue="true")
+        assert obs == Observation(True, "true")
+        assert seen == [f"app.example.test:{port}"]
+    finally:
+        await env.clients.aclose()
+        await runner.cleanup()
