@@ -217,3 +217,26 @@ def test_skipping_gates_needs_the_operator_flag() -> None:
     assert skip_refusal(False, GateSettings()) is None
     assert "--allow-gate-skip" in (skip_refusal(True, GateSettings()) or "")
     assert skip_refusal(True, GateSettings(allow_skip=True)) is None
+
+
+async def test_every_check_is_reported_for_metrics() -> None:
+    seen: list[tuple[str, str]] = []
+    env = make_env(lambda r: httpx.Response(500), pods=list)
+    gates = [
+        http_gate("web", url="http://app.example.test/") | {"failureThreshold": 1},
+        {"name": "p", "pods": {}},
+    ]
+    await run_stage(gates, "pre", env, clock=JumpClock(), on_check=lambda k, r, s: seen.append((k, r)))
+    assert ("http", "fail") in seen
+    assert all(r in {"pass", "fail", "inconclusive", "error"} for _, r in seen)
+    await env.clients.aclose()
+
+
+async def test_a_failing_status_write_does_not_change_the_verdict() -> None:
+    async def broken(statuses: list[dict[str, Any]]) -> None:
+        raise RuntimeError("409 Conflict")
+
+    env = make_env(no_http, pods=lambda: [ready_pod()])
+    result = await run_stage([{"name": "p", "pods": {}}], "pre", env, on_update=broken, clock=JumpClock())
+    assert result.passed
+    await env.clients.aclose()

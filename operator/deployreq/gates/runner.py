@@ -9,7 +9,8 @@
 
 Each check is bounded by its ``timeoutSeconds`` (a timeout counts as a failure), runs as its own task, and the
 whole stage is cancellable: cancelling ``run_stage`` cancels every check. Status snapshots go through
-``on_update`` only when an entry changed in more than its check time.
+``on_update`` only when an entry changed in more than its check time; a failing ``on_update`` is logged and
+does not change the verdict. ``on_check`` feeds metrics with every check's kind, result and duration.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from deployreq.model import Gate
 log = logging.getLogger(__name__)
 
 OnUpdate = Callable[[list[dict[str, Any]]], Awaitable[None]]
+"""Receives the whole ``status.gates[]`` list of the stage whenever an entry changed."""
+OnCheck = Callable[[str, str, float], None]
+"""Called after every check with (kind, result, seconds); result is pass, fail, inconclusive or error
+(the labels of ``deployreq_gate_evaluations``)."""
 
 
 class Stage(StrEnum):
@@ -77,34 +82,62 @@ def skip_refusal(skip: bool, settings: GateSettings) -> str | None:
 
 async def observe_bounded(check: Check, env: GateEnv, seconds: float) -> Observation:
     """One observation within ``seconds``; errors become failed observations (this is the boundary)."""
+    return (await _observe(check, env, seconds))[0]
+
+
+def _result_label(obs: Observation) -> str:
+    return {True: "pass", False: "fail", None: "inconclusive"}[obs.passed]
+
+
+async def _observe(check: Check, env: GateEnv, seconds: float) -> tuple[Observation, str]:
+    """The observation and its metrics label: pass, fail, inconclusive, or error (timeouts, errors)."""
     try:
         async with asyncio.timeout(seconds):
-            return await check.observe(env)
+            obs = await check.observe(env)
     except TimeoutError:
-        return Observation(False, "", f"timed out after {seconds:g}s")
+        return Observation(False, "", f"timed out after {seconds:g}s"), "error"
     except GateError as exc:
-        return Observation(False, "", str(exc), final=exc.final)
+        return Observation(False, "", str(exc), final=exc.final), "error"
     except LookupError as exc:
-        return Observation(False, "", f"not found: {exc}")
+        return Observation(False, "", f"not found: {exc}"), "error"
     except Exception as exc:  # a bug in a check must fail the gate, not kill the operator's worker
         log.exception("gate check %s crashed", check.kind)
-        return Observation(False, "", f"internal error in the {check.kind} check ({type(exc).__name__})")
+        return Observation(
+            False, "", f"internal error in the {check.kind} check ({type(exc).__name__})"
+        ), "error"
+    return obs, _result_label(obs)
 
 
 class _Stage:
     """The mutable bookkeeping of one run: the latest record of each gate and the publisher."""
 
-    def __init__(self, records: list[GateRecord], on_update: OnUpdate | None) -> None:
+    def __init__(
+        self, records: list[GateRecord], on_update: OnUpdate | None, on_check: OnCheck | None
+    ) -> None:
         self.records = records
         self.on_update = on_update
+        self.on_check = on_check
         self.lock = asyncio.Lock()
 
     async def set(self, index: int, record: GateRecord) -> None:
         async with self.lock:
             changed = tracker.visible_change(self.records[index], record)
             self.records[index] = record
-            if changed and self.on_update is not None:
-                await self.on_update([r.to_status() for r in self.records])
+            if changed:
+                await self.publish()
+
+    async def publish(self) -> None:
+        """Hand the snapshot to ``on_update``; status is best effort: a failed write is logged, not fatal."""
+        if self.on_update is None:
+            return
+        try:
+            await self.on_update([r.to_status() for r in self.records])
+        except Exception:  # the verdict still stands; the next change publishes again
+            log.warning("publishing gate status failed", exc_info=True)
+
+    def checked(self, kind: str, result: str, seconds: float) -> None:
+        if self.on_check is not None:
+            self.on_check(kind, result, seconds)
 
 
 async def _gate_loop(
@@ -125,7 +158,9 @@ async def _gate_loop(
         delay = record.next_check_at - clock.now()
         if delay > 0:
             await clock.sleep(delay)
-        obs = await observe_bounded(check, env, thresholds.timeout)
+        began = time.monotonic()
+        obs, label = await _observe(check, env, thresholds.timeout)
+        state.checked(check.kind, label, time.monotonic() - began)
         record = tracker.observe(
             state.records[index],
             thresholds,
@@ -153,6 +188,7 @@ async def run_stage(
     until: float | None = None,
     on_update: OnUpdate | None = None,
     clock: Clock | None = None,
+    on_check: OnCheck | None = None,
 ) -> StageResult:
     """Run ``stage``'s gates to a verdict (see the module docstring); never raises for a failing gate."""
     stage = Stage(stage)
@@ -176,8 +212,7 @@ async def run_stage(
                 last_check_time=now,
             )
             result = StageResult(False, f"{stage.value} gate {name} is invalid: {exc}", (record,), name)
-            if on_update is not None:
-                await on_update(result.statuses())
+            await _Stage([record], on_update, None).publish()
             return result
         thresholds = Thresholds.from_spec(gate)
         records.append(tracker.start(gate.name, stage.value, kind, thresholds, now))
@@ -185,9 +220,8 @@ async def run_stage(
     if not plans:
         return StageResult(True, f"no {stage.value} gates", ())
 
-    state = _Stage(records, on_update)
-    if on_update is not None:
-        await on_update([r.to_status() for r in records])
+    state = _Stage(records, on_update, on_check)
+    await state.publish()
     tasks = [
         asyncio.create_task(
             _gate_loop(

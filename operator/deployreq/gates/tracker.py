@@ -67,10 +67,6 @@ class GateRecord:
     next_check_at: float = 0.0
     ever_passed: bool = False
 
-    @property
-    def done(self) -> bool:
-        return self.phase is GatePhase.FAILED
-
     def to_status(self) -> dict[str, Any]:
         """The camelCase ``status.gates[]`` entry (lastCheckTime as RFC 3339 UTC)."""
         return {
