@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from deployreq.gates.runner import observe_bounded
 from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env
 
 
-async def observe(env: GateEnv, **http: object) -> Observation:
+async def observe(env: GateEnv, **http: Any) -> Observation:
     check = build_check(http_gate(**http))
     return await observe_bounded(check, env, 5.0)
 

@@ -68,7 +68,7 @@ async def test_the_query_goes_to_the_instant_query_api_of_the_configured_prometh
 async def test_thresholds_apply_to_every_series(
     values: tuple[str, ...], bounds: dict[str, float], passed: bool
 ) -> None:
-    assert (await check(vector(*values), **bounds)).passed is passed
+    assert (await check(vector(*values), PROM, **bounds)).passed is passed
 
 
 async def test_a_failing_series_is_named() -> None:
