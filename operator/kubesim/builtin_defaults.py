@@ -90,9 +90,25 @@ def _selector_go(selector: Obj) -> str:
 _next_ip = [ipaddress.ip_address("10.96.0.10")]
 
 
+def drop_nulls(value: Any) -> Any:
+    """What decoding into typed Go structs does: a null field is the zero value, i.e. absent from the JSON."""
+    if isinstance(value, dict):
+        for key in [k for k, v in value.items() if v is None]:
+            del value[key]
+        for v in value.values():
+            drop_nulls(v)
+    elif isinstance(value, list):
+        for v in value:
+            drop_nulls(v)
+    return value
+
+
 def admit_builtin(op: Operation) -> None:
     """The admission hook for built-ins: defaults on create and update, then validation."""
-    if op.verb == "delete" or op.subresource == "status":
+    if op.verb == "delete" or op.rt.is_custom:
+        return
+    drop_nulls(op.obj)
+    if op.subresource == "status":
         return
     key = op.rt.key
     if key == ("apps", "deployments"):
