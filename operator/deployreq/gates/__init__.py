@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from deployreq.gates.base import Check, GateEnv, GateError, Observation
 from deployreq.gates.client import GateClients, make_clients
+from deployreq.gates.flags import add_gate_flags, gate_settings_from
 from deployreq.gates.guard import Guard, RefusedError
 from deployreq.gates.registry import build_check, gate_kind, validate_gates
 from deployreq.gates.runner import Clock, Stage, StageResult, SystemClock, run_stage, skip_refusal
+from deployreq.gates.service import dns_service_url, proxy_service_url, service_port
 from deployreq.gates.settings import GateSettings
 from deployreq.gates.tracker import GatePhase, GateRecord, Thresholds
 
@@ -31,10 +33,15 @@ __all__ = [
     "StageResult",
     "SystemClock",
     "Thresholds",
+    "add_gate_flags",
     "build_check",
+    "dns_service_url",
     "gate_kind",
+    "gate_settings_from",
     "make_clients",
+    "proxy_service_url",
     "run_stage",
+    "service_port",
     "skip_refusal",
     "validate_gates",
 ]
