@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 from deployreq.gates import build_check
@@ -69,3 +71,15 @@ async def test_no_new_pods_yet_is_inconclusive() -> None:
     check = build_check({"name": "p", "pods": {}})
     obs = await observe_bounded(check, env, 1)
     assert obs.passed is None and obs.error == "the Deployment has no new pods yet"
+
+
+async def test_a_slow_pod_listing_times_the_check_out() -> None:
+    env = make_env(no_http)
+
+    async def hang() -> list[dict[str, Any]]:
+        await asyncio.Event().wait()
+        return []
+
+    env = dataclasses.replace(env, new_pods=hang)
+    check = build_check({"name": "p", "pods": {}})
+    assert await observe_bounded(check, env, 0.05) == Observation(False, "", "timed out after 0.05s")

@@ -6,6 +6,7 @@ from Secrets of the request's own namespace; they are sent and never logged nor 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -76,9 +77,16 @@ class HttpCheck:
             stop_at=expected,
             request_timeout=self.timeout,
         )
-        return self.judge(response, expected)
+        matched = None
+        if self.regex is not None and response.status in expected:
+            # A user's regex may backtrack for long: search in a thread so the event loop never stalls. The
+            # check's timeout still ends the gate's wait; the thread finishes on its own (bodies are capped).
+            matched = await asyncio.to_thread(self.regex.search, response.text()) is not None
+        return self.judge(response, expected, regex_matched=matched)
 
-    def judge(self, response: Fetched, expected: list[int]) -> Observation:
+    def judge(
+        self, response: Fetched, expected: list[int], *, regex_matched: bool | None = None
+    ) -> Observation:
         """Pass when the status is expected and every body condition holds; the value says what was seen."""
         value = f"HTTP {response.status}"
         if response.status not in expected:
@@ -86,7 +94,9 @@ class HttpCheck:
         spec = self.spec
         if spec.body_contains is not None and spec.body_contains not in response.text():
             return Observation(False, value, f"the body does not contain {_short(spec.body_contains)!r}")
-        if self.regex is not None and self.regex.search(response.text()) is None:
+        if self.regex is not None and regex_matched is None:
+            regex_matched = self.regex.search(response.text()) is not None
+        if self.regex is not None and not regex_matched:
             return Observation(False, value, f"the body does not match {_short(self.regex.pattern)!r}")
         if self.json_steps is not None:
             try:
