@@ -29,8 +29,9 @@ def image_list(images: dict[str, str]) -> list[dict[str, str]]:
 
 
 class Actions:
-    def __init__(self, client: kube.Kube, cache: Cache, recorder: Recorder,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, client: kube.Kube, cache: Cache, recorder: Recorder, wall: Callable[[], float] = time.time
+    ) -> None:
         self.client = client
         self.cache = cache
         self.recorder = recorder
@@ -38,13 +39,22 @@ class Actions:
 
     # --- the request ------------------------------------------------------------------------------------
 
-    async def write_status(self, req: Request, changes: Obj, phase: Phase | None = None, message: str | None = None,
-                           generation: int | None = None) -> Request:
+    async def write_status(
+        self,
+        req: Request,
+        changes: Obj,
+        phase: Phase | None = None,
+        message: str | None = None,
+        generation: int | None = None,
+    ) -> Request:
         """Merge ``changes`` into the status (None clears a field), recomputing conditions on a phase change."""
         new_status = {**req.status, **changes}
         if phase is not None:
-            gen = generation if generation is not None else int(new_status.get("observedGeneration")
-                                                                 or req.generation)
+            gen = (
+                generation
+                if generation is not None
+                else int(new_status.get("observedGeneration") or req.generation)
+            )
             new_status = status.transition(new_status, phase.value, self.wall(), message or "", gen)
         elif message is not None:
             new_status["message"] = message
@@ -73,12 +83,26 @@ class Actions:
             return req
         finalizers = [*finalizers, FINALIZER] if present else [f for f in finalizers if f != FINALIZER]
         path = kube.request_path(req.namespace, req.name)
-        body = await self.client.patch(path, [
-            {"op": "test", "path": "/metadata/resourceVersion", "value": req.meta.get("resourceVersion")},
-            {"op": "replace" if "finalizers" in req.meta else "add", "path": "/metadata/finalizers",
-             "value": finalizers},
-        ], kube.JSON_PATCH) if req.meta.get("resourceVersion") else await self.client.patch(
-            path, {"metadata": {"finalizers": finalizers}})
+        body = (
+            await self.client.patch(
+                path,
+                [
+                    {
+                        "op": "test",
+                        "path": "/metadata/resourceVersion",
+                        "value": req.meta.get("resourceVersion"),
+                    },
+                    {
+                        "op": "replace" if "finalizers" in req.meta else "add",
+                        "path": "/metadata/finalizers",
+                        "value": finalizers,
+                    },
+                ],
+                kube.JSON_PATCH,
+            )
+            if req.meta.get("resourceVersion")
+            else await self.client.patch(path, {"metadata": {"finalizers": finalizers}})
+        )
         if body.get("metadata", {}).get("deletionTimestamp") and not body["metadata"].get("finalizers"):
             self.cache.forget(req.uid)
         else:
@@ -96,21 +120,41 @@ class Actions:
 
     async def patch_images(self, req: Request, step: progress.Patch) -> Obj:
         body = {
-            "metadata": {"annotations": {progress.CHANGE_CAUSE: progress.change_cause(req),
-                                         progress.RUN_ANNOTATION: progress.run_id(req)}},
-            "spec": {"template": {"spec": {"containers": [
-                {"name": c, "image": i} for c, i in step.images.items()]}}},
+            "metadata": {
+                "annotations": {
+                    progress.CHANGE_CAUSE: progress.change_cause(req),
+                    progress.RUN_ANNOTATION: progress.run_id(req),
+                }
+            },
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": c, "image": i} for c, i in step.images.items()]}
+                }
+            },
         }
-        result = await self.client.patch(kube.deployment_path(req.namespace, req.deployment), body,
-                                         kube.STRATEGIC_MERGE_PATCH, params={"fieldManager": "deployreq"})
+        result = await self.client.patch(
+            kube.deployment_path(req.namespace, req.deployment),
+            body,
+            kube.STRATEGIC_MERGE_PATCH,
+            params={"fieldManager": "deployreq"},
+        )
         self.cache.remember(result)
-        self.recorder.record(result, "ImagesPatched",
-                             f"deployreq {req.ref}: " + ", ".join(f"{c}={i}" for c, i in step.images.items()))
+        self.recorder.record(
+            result,
+            "ImagesPatched",
+            f"deployreq {req.ref}: " + ", ".join(f"{c}={i}" for c, i in step.images.items()),
+        )
         return result
 
     async def undo(self, req: Request, ops: list[Obj]) -> Obj:
-        result = await self.client.patch(kube.deployment_path(req.namespace, req.deployment), ops,
-                                         kube.JSON_PATCH, params={"fieldManager": "deployreq"})
+        result = await self.client.patch(
+            kube.deployment_path(req.namespace, req.deployment),
+            ops,
+            kube.JSON_PATCH,
+            params={"fieldManager": "deployreq"},
+        )
         self.cache.remember(result)
-        self.recorder.record(result, "RolledBack", f"deployreq {req.ref} rolled the Deployment back", warning=True)
+        self.recorder.record(
+            result, "RolledBack", f"deployreq {req.ref} rolled the Deployment back", warning=True
+        )
         return result

@@ -88,13 +88,17 @@ class Cache:
 
     def replicasets(self, namespace: str, owner_uid: str) -> list[Obj]:
         return [
-            b for b in self._in(self.replicasets_index, namespace)
-            if any(r.get("uid") == owner_uid and r.get("controller")
-                   for r in b.get("metadata", {}).get("ownerReferences") or [])
+            b
+            for b in self._in(self.replicasets_index, namespace)
+            if any(
+                r.get("uid") == owner_uid and r.get("controller")
+                for r in b.get("metadata", {}).get("ownerReferences") or []
+            )
         ]
 
     def pods(self, namespace: str, owner_uids: set[str]) -> list[Obj]:
         return [
-            b for b in self._in(self.pods_index, namespace)
+            b
+            for b in self._in(self.pods_index, namespace)
             if any(r.get("uid") in owner_uids for r in b.get("metadata", {}).get("ownerReferences") or [])
         ]

@@ -12,41 +12,106 @@ from deployreq.config import Settings, default_identity
 
 
 def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", help="path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config, "
-                        "else in-cluster configuration)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster configuration)",
+    )
     parser.add_argument("--context", help="kubeconfig context to use")
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the operator", description="Run the operator against the current cluster.")
+    p = sub.add_parser(
+        "run", help="run the operator", description="Run the operator against the current cluster."
+    )
     _add_cluster_flags(p)
-    p.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
-                   help="serve only this namespace (repeatable); default: all namespaces")
+    p.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="serve only this namespace (repeatable); default: all namespaces",
+    )
     p.add_argument("-A", "--all-namespaces", action="store_true", help="serve every namespace (the default)")
-    p.add_argument("--identity", default=None, help="this operator's identity in Leases (default: $POD_NAME or the "
-                   "host name; keep it stable across restarts so a restarted operator resumes its own locks)")
-    p.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS",
-                   help="how long a namespace lock stays valid without renewal (default 15)")
-    p.add_argument("--renew-interval", type=float, default=5.0, metavar="SECONDS",
-                   help="how often held locks are renewed (default 5; keep well under the lease duration)")
-    p.add_argument("--leader-elect", action="store_true",
-                   help="run only while holding the leader-election Lease (HA installs with several replicas)")
-    p.add_argument("--leader-election-namespace", default=None, metavar="NS",
-                   help="namespace of the leader Lease (default: $POD_NAMESPACE or deployreq-system)")
-    p.add_argument("--leader-lease-duration", type=float, default=15.0, metavar="SECONDS",
-                   help="leader lease duration: a standby takes over this long after the leader stops (default 15)")
-    p.add_argument("--leader-renew-interval", type=float, default=2.0, metavar="SECONDS",
-                   help="how often the leader renews and a standby retries (default 2)")
-    p.add_argument("--crash-restart-threshold", type=int, default=2, metavar="N",
-                   help="container restarts of a new pod that fail the rollout at once (default 2)")
-    p.add_argument("--api-retries", type=int, default=5, metavar="N",
-                   help="attempts for an API call that failed transiently (default 5)")
-    p.add_argument("--metrics-port", type=int, default=0, metavar="PORT",
-                   help="serve Prometheus metrics on this port at /metrics (default 0: off)")
-    p.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDR",
-                   help="address for the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a pod)")
-    p.add_argument("--health-port", type=int, default=0, metavar="PORT",
-                   help="serve the liveness probe on this port at /healthz (default 0: off)")
+    p.add_argument(
+        "--identity",
+        default=None,
+        help="this operator's identity in Leases (default: $POD_NAME or the "
+        "host name; keep it stable across restarts so a restarted operator resumes its own locks)",
+    )
+    p.add_argument(
+        "--lease-duration",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="how long a namespace lock stays valid without renewal (default 15)",
+    )
+    p.add_argument(
+        "--renew-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often held locks are renewed (default 5; keep well under the lease duration)",
+    )
+    p.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="run only while holding the leader-election Lease (HA installs with several replicas)",
+    )
+    p.add_argument(
+        "--leader-election-namespace",
+        default=None,
+        metavar="NS",
+        help="namespace of the leader Lease (default: $POD_NAMESPACE or deployreq-system)",
+    )
+    p.add_argument(
+        "--leader-lease-duration",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="leader lease duration: a standby takes over this long after the leader stops (default 15)",
+    )
+    p.add_argument(
+        "--leader-renew-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often the leader renews and a standby retries (default 2)",
+    )
+    p.add_argument(
+        "--crash-restart-threshold",
+        type=int,
+        default=2,
+        metavar="N",
+        help="container restarts of a new pod that fail the rollout at once (default 2)",
+    )
+    p.add_argument(
+        "--api-retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="attempts for an API call that failed transiently (default 5)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port at /metrics (default 0: off)",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address for the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a pod)",
+    )
+    p.add_argument(
+        "--health-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve the liveness probe on this port at /healthz (default 0: off)",
+    )
     p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 

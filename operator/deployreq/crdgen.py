@@ -46,10 +46,8 @@ def _structural(node: Schema, in_spec: bool) -> Schema:
     if "anyOf" in node:
         options = [o for o in node.pop("anyOf") if o.get("type") != "null"]
         default = node.pop("default", None)
-        if len(options) == 1:
-            node = {**options[0], **node}
-        else:  # a union of scalars: keep the first type (the model's only unions are number|integer)
-            node = {**options[0], **node}
+        # a union of scalars keeps its first type (the model's only unions are number|integer)
+        node = {**options[0], **node}
         if default is not None:
             node["default"] = default
     if node.get("type") == "object" and "properties" in node:
@@ -57,8 +55,14 @@ def _structural(node: Schema, in_spec: bool) -> Schema:
         props = {}
         for name, prop in node["properties"].items():
             sub = _structural(prop, in_spec)
-            if (in_spec and sub.get("type") == "object" and "properties" in sub and name not in required
-                    and "default" not in sub and not sub.get("x-kubernetes-validations")):
+            if (
+                in_spec
+                and sub.get("type") == "object"
+                and "properties" in sub
+                and name not in required
+                and "default" not in sub
+                and not sub.get("x-kubernetes-validations")
+            ):
                 sub["default"] = {}
             if sub.get("default") is None:
                 sub.pop("default", None)
@@ -87,34 +91,45 @@ def render() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{model.PLURAL}.{model.GROUP}",
-                     "labels": {"app.kubernetes.io/name": "deployreq"}},
+        "metadata": {
+            "name": f"{model.PLURAL}.{model.GROUP}",
+            "labels": {"app.kubernetes.io/name": "deployreq"},
+        },
         "spec": {
             "group": model.GROUP,
             "scope": "Namespaced",
-            "names": {"kind": model.KIND, "listKind": f"{model.KIND}List", "plural": model.PLURAL,
-                      "singular": model.KIND.lower(), "shortNames": ["deployreq", "dreq"],
-                      "categories": ["deployreq"]},
-            "versions": [{
-                "name": model.VERSION,
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": model.PRINTER_COLUMNS,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": "DeploymentRequest asks the operator to set images on a Deployment of its "
-                                   "namespace, queued, gated, verified and rolled back on failure.",
-                    "required": ["spec"],
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                        "spec": spec_schema,
-                        "status": status_schema,
+            "names": {
+                "kind": model.KIND,
+                "listKind": f"{model.KIND}List",
+                "plural": model.PLURAL,
+                "singular": model.KIND.lower(),
+                "shortNames": ["deployreq", "dreq"],
+                "categories": ["deployreq"],
+            },
+            "versions": [
+                {
+                    "name": model.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": model.PRINTER_COLUMNS,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": "DeploymentRequest asks the operator to set images on a Deployment of its "
+                            "namespace, queued, gated, verified and rolled back on failure.",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 
@@ -134,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = path.read_text() if path.exists() else ""
         if current != text:
-            sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
-                                                       str(path), "generated"))
+            sys.stdout.writelines(
+                difflib.unified_diff(current.splitlines(True), text.splitlines(True), str(path), "generated")
+            )
             print(f"\n{path} is out of date: run `make crds`", file=sys.stderr)
             return 1
         return 0

@@ -20,7 +20,7 @@ class ApiError(DeployreqError):
     @property
     def transient(self) -> bool:
         """Worth retrying unchanged: server errors, throttling, timeouts."""
-        return self.code >= 500 or self.code == 429 or self.code == 0
+        return self.code >= 500 or self.code in {429, 0}
 
 
 class NotFound(ApiError):

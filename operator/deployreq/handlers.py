@@ -36,43 +36,43 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.batching.batch_window = 0.0
 
     @kopf.index(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry, id="requests_by_namespace")
-    def requests_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
-        return {namespace: slim(body)}
+    def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
+        return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments_by_namespace")
-    def deployments_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
-        return {namespace: slim(body)}
+    def deployments_by_namespace(**kwargs: Any) -> dict[str, Any]:
+        return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("apps", "v1", "replicasets", registry=registry, id="replicasets_by_namespace")
-    def replicasets_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
-        return {namespace: slim(body)}
+    def replicasets_by_namespace(**kwargs: Any) -> dict[str, Any]:
+        return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("", "v1", "pods", registry=registry, id="pods_by_namespace")
-    def pods_by_namespace(namespace: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
-        return {namespace: slim(body)}
+    def pods_by_namespace(**kwargs: Any) -> dict[str, Any]:
+        return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)
-    async def request_changed(namespace: str, **kwargs: Any) -> None:
+    async def request_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
-        workers.wake(namespace)
+        workers.wake(kwargs["namespace"])
 
-    def active_here(namespace: str, **_: Any) -> bool:
-        return workers.has_work(namespace)
+    def active_here(**kwargs: Any) -> bool:
+        return workers.has_work(kwargs["namespace"])
 
     @kopf.on.event("apps", "v1", "deployments", registry=registry, when=active_here)
-    async def deployment_changed(namespace: str, **kwargs: Any) -> None:
+    async def deployment_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
-        workers.wake(namespace)
+        workers.wake(kwargs["namespace"])
 
     @kopf.on.event("apps", "v1", "replicasets", registry=registry, when=active_here)
-    async def replicaset_changed(namespace: str, **kwargs: Any) -> None:
+    async def replicaset_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
-        workers.wake(namespace)
+        workers.wake(kwargs["namespace"])
 
     @kopf.on.event("", "v1", "pods", registry=registry, when=active_here)
-    async def pod_changed(namespace: str, **kwargs: Any) -> None:
+    async def pod_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
-        workers.wake(namespace)
+        workers.wake(kwargs["namespace"])
 
     @kopf.on.cleanup(registry=registry)
     async def stop_workers(**_: Any) -> None:

@@ -54,9 +54,10 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
 
     configuration = client.Configuration()
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration)
     except config.ConfigException:
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     token = None
     auth = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
     if auth:
@@ -135,8 +136,14 @@ def _translate(response: httpx.Response) -> errors.ApiError:
 class Kube:
     """An async API client with retries; one per operator process."""
 
-    def __init__(self, credentials: Credentials, *, attempts: int = 5, backoff: float = 0.2,
-                 user_agent: str = "deployreq") -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        attempts: int = 5,
+        backoff: float = 0.2,
+        user_agent: str = "deployreq",
+    ) -> None:
         self.credentials = credentials
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -162,21 +169,29 @@ class Kube:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json",
-                      params: Mapping[str, str] | None = None) -> Obj:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str = "application/json",
+        params: Mapping[str, str] | None = None,
+    ) -> Obj:
         """One API call, retried while the failure is transient; returns the decoded JSON body."""
         content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": content_type} if content is not None else {}
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                response = await self._client.request(method, path, content=content, headers=headers,
-                                                      params=params)
+                response = await self._client.request(
+                    method, path, content=content, headers=headers, params=params
+                )
             except httpx.TransportError as exc:
                 error: errors.ApiError = errors.TransportError(f"{method} {path}: {exc!r}")
             else:
                 if response.status_code < 400:
-                    return response.json() if response.content else {}  # type: ignore[no-any-return]
+                    return response.json() if response.content else {}  # type: ignore[no-any-return,unused-ignore]
                 error = _translate(response)
             if self.on_error is not None:
                 self.on_error(error)
@@ -205,8 +220,9 @@ class Kube:
     async def replace(self, path: str, body: Obj) -> Obj:
         return await self.request("PUT", path, body=body)
 
-    async def patch(self, path: str, body: Any, content_type: str = MERGE_PATCH,
-                    params: Mapping[str, str] | None = None) -> Obj:
+    async def patch(
+        self, path: str, body: Any, content_type: str = MERGE_PATCH, params: Mapping[str, str] | None = None
+    ) -> Obj:
         return await self.request("PATCH", path, body=body, content_type=content_type, params=params)
 
     async def delete(self, path: str) -> Obj:

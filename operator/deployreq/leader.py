@@ -21,8 +21,15 @@ LEADER_LEASE = "deployreq-leader"
 
 
 class LeaderElector:
-    def __init__(self, client: kube.Kube, namespace: str, identity: str, duration: float,
-                 renew_interval: float, retry_interval: float) -> None:
+    def __init__(
+        self,
+        client: kube.Kube,
+        namespace: str,
+        identity: str,
+        duration: float,
+        renew_interval: float,
+        retry_interval: float,
+    ) -> None:
         self.lock = LeaseLock(client, namespace, identity, duration, name=LEADER_LEASE)
         self.identity = identity
         self.duration = duration
@@ -50,7 +57,9 @@ class LeaderElector:
                 if await self.lock.renew():
                     last_ok = time.monotonic()
                     continue
-                log.error("leadership lost to %s", self.lock.holder.identity if self.lock.holder else "nobody")
+                log.error(
+                    "leadership lost to %s", self.lock.holder.identity if self.lock.holder else "nobody"
+                )
                 lost.set()
             except errors.ApiError as exc:
                 log.warning("leader renewal failed: %s", exc)

@@ -60,9 +60,16 @@ def holder_of(lease: dict[str, Any] | None) -> Holder | None:
 class LeaseLock:
     """The lock of one namespace, as seen and held by this operator."""
 
-    def __init__(self, client: kube.Kube, namespace: str, operator: str, duration: float,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 name: str = LEASE_NAME) -> None:
+    def __init__(
+        self,
+        client: kube.Kube,
+        namespace: str,
+        operator: str,
+        duration: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        name: str = LEASE_NAME,
+    ) -> None:
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -174,7 +181,9 @@ class LeaseLock:
         if holder is None or holder.operator != self.operator:
             return False
         spec = (self.record or {}).get("spec") or {}
-        ok = await self._write(self._body(holder, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime")))
+        ok = await self._write(
+            self._body(holder, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime"))
+        )
         return ok and self.held_by_me()
 
     async def release(self) -> None:

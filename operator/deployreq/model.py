@@ -43,28 +43,45 @@ class Priority(StrEnum):
 class ImageUpdate(Model):
     """One container's new image."""
 
-    container: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL,
-                           description="Name of a container in the Deployment's pod template.")
-    image: str = Field(min_length=1, max_length=512, pattern=IMAGE_REFERENCE,
-                       description="The image reference to set, e.g. registry.example/web:1.2.")
+    container: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=DNS_LABEL,
+        description="Name of a container in the Deployment's pod template.",
+    )
+    image: str = Field(
+        min_length=1,
+        max_length=512,
+        pattern=IMAGE_REFERENCE,
+        description="The image reference to set, e.g. registry.example/web:1.2.",
+    )
 
 
 class RolloutSpec(Model):
-    timeout_seconds: int = Field(600, ge=10, le=86400, description="Fail the rollout when not complete by then.")
+    timeout_seconds: int = Field(
+        600, ge=10, le=86400, description="Fail the rollout when not complete by then."
+    )
 
 
 class RollbackSpec(Model):
-    enabled: bool = Field(True, description="Undo the change (as kubectl rollout undo) when the rollout fails.")
+    enabled: bool = Field(
+        True, description="Undo the change (as kubectl rollout undo) when the rollout fails."
+    )
 
 
 class RetrySpec(Model):
-    attempts: int = Field(3, ge=0, le=20, description="Retries of transient failures before anything changed.")
-    backoff_seconds: int = Field(10, ge=1, le=3600, description="First backoff between retries; doubles each time.")
+    attempts: int = Field(
+        3, ge=0, le=20, description="Retries of transient failures before anything changed."
+    )
+    backoff_seconds: int = Field(
+        10, ge=1, le=3600, description="First backoff between retries; doubles each time."
+    )
 
 
 class VerificationSpec(Model):
-    duration_seconds: int = Field(0, ge=0, le=86400,
-                                  description="How long the rollout must stay healthy after it completes.")
+    duration_seconds: int = Field(
+        0, ge=0, le=86400, description="How long the rollout must stay healthy after it completes."
+    )
 
 
 class SecretKeyRef(Model):
@@ -81,9 +98,16 @@ class Header(Model):
     value: str | None = Field(None, max_length=4096)
     value_from: HeaderValueFrom | None = None
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "has(self.value) != has(self.valueFrom)",
-         "message": "a header needs exactly one of value or valueFrom"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.value) != has(self.valueFrom)",
+                    "message": "a header needs exactly one of value or valueFrom",
+                }
+            ]
+        }
+    )
 
 
 class ServiceRef(Model):
@@ -113,10 +137,20 @@ class HttpGate(Model):
     headers: list[Header] = Field(default_factory=list, max_length=16)
     insecure_skip_tls_verify: bool = False
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "has(self.url) != has(self.service)", "message": "an http gate needs exactly one of url or service"},
-        {"rule": "has(self.jsonPath) == has(self.jsonValue)", "message": "jsonPath and jsonValue go together"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.url) != has(self.service)",
+                    "message": "an http gate needs exactly one of url or service",
+                },
+                {
+                    "rule": "has(self.jsonPath) == has(self.jsonValue)",
+                    "message": "jsonPath and jsonValue go together",
+                },
+            ]
+        }
+    )
 
 
 class EmptyResult(StrEnum):
@@ -132,8 +166,16 @@ class PrometheusGate(Model):
     below: float | None = None
     empty_result: EmptyResult = EmptyResult.FAIL
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "has(self.above) || has(self.below)", "message": "a prometheus gate needs above or below"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.above) || has(self.below)",
+                    "message": "a prometheus gate needs above or below",
+                }
+            ]
+        }
+    )
 
 
 class PodsGate(Model):
@@ -153,30 +195,50 @@ class Gate(Model):
     prometheus: PrometheusGate | None = None
     pods: PodsGate | None = None
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "[has(self.http), has(self.prometheus), has(self.pods)].filter(x, x).size() == 1",
-         "message": "exactly one of http, prometheus, pods must be set"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "[has(self.http), has(self.prometheus), has(self.pods)].filter(x, x).size() == 1",
+                    "message": "exactly one of http, prometheus, pods must be set",
+                }
+            ]
+        }
+    )
 
 
 class Gates(Model):
-    pre: list[Gate] = Field(default_factory=list, max_length=16, json_schema_extra={
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]})
-    post: list[Gate] = Field(default_factory=list, max_length=16, json_schema_extra={
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]})
+    pre: list[Gate] = Field(
+        default_factory=list,
+        max_length=16,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    post: list[Gate] = Field(
+        default_factory=list,
+        max_length=16,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     skip: bool = Field(False, description="Emergency: run no gates (refused unless the operator allows it).")
 
 
 class DeploymentRequestSpec(Model):
-    deployment: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN,
-                            description="Name of a Deployment in the request's own namespace.")
-    images: list[ImageUpdate] = Field(min_length=1, max_length=32, json_schema_extra={
-        "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["container"]})
+    deployment: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN,
+        description="Name of a Deployment in the request's own namespace.",
+    )
+    images: list[ImageUpdate] = Field(
+        min_length=1,
+        max_length=32,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["container"]},
+    )
     priority: Priority = Priority.NORMAL
-    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
-    rollback: RollbackSpec = Field(default_factory=RollbackSpec)
-    retry: RetrySpec = Field(default_factory=RetrySpec)
-    verification: VerificationSpec = Field(default_factory=VerificationSpec)
-    gates: Gates = Field(default_factory=Gates)
+    rollout: RolloutSpec = Field(default_factory=lambda: RolloutSpec())
+    rollback: RollbackSpec = Field(default_factory=lambda: RollbackSpec())
+    retry: RetrySpec = Field(default_factory=lambda: RetrySpec())
+    verification: VerificationSpec = Field(default_factory=lambda: VerificationSpec())
+    gates: Gates = Field(default_factory=lambda: Gates())
 
 
 class Condition(Model):

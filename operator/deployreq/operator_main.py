@@ -69,15 +69,25 @@ def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
     return observe
 
 
-async def run_operator(settings: Settings, credentials: kube.Credentials,
-                       stop_flag: asyncio.Event | None = None) -> int:
+async def run_operator(
+    settings: Settings, credentials: kube.Credentials, stop_flag: asyncio.Event | None = None
+) -> int:
     """Run until stopped; returns the process exit code (1 when leadership was lost)."""
-    client = kube.Kube(credentials, attempts=settings.api_retry_attempts, backoff=settings.api_retry_backoff_seconds,
-                       user_agent=f"deployreq/{settings.identity}")
+    client = kube.Kube(
+        credentials,
+        attempts=settings.api_retry_attempts,
+        backoff=settings.api_retry_backoff_seconds,
+        user_agent=f"deployreq/{settings.identity}",
+    )
     cache = Cache()
     recorder = Recorder(client, settings.identity)
-    ctx = Context(settings=settings, client=client, cache=cache, actions=Actions(client, cache, recorder),
-                  recorder=recorder)
+    ctx = Context(
+        settings=settings,
+        client=client,
+        cache=cache,
+        actions=Actions(client, cache, recorder),
+        recorder=recorder,
+    )
     workers = Workers(ctx)
     metrics = Metrics()
     ctx.observers.append(metrics_observer(metrics))
@@ -106,9 +116,14 @@ async def run_operator(settings: Settings, credentials: kube.Credentials,
     lost = asyncio.Event()
     keeper: asyncio.Task[None] | None = None
     if settings.leader_elect:
-        elector = LeaderElector(client, settings.leader_namespace, settings.identity,
-                                settings.leader_lease_duration_seconds, settings.leader_renew_interval_seconds,
-                                settings.leader_renew_interval_seconds)
+        elector = LeaderElector(
+            client,
+            settings.leader_namespace,
+            settings.identity,
+            settings.leader_lease_duration_seconds,
+            settings.leader_renew_interval_seconds,
+            settings.leader_renew_interval_seconds,
+        )
         await elector.acquire()
         keeper = asyncio.create_task(elector.keep(lost))
         if stop_flag is None:
@@ -120,8 +135,11 @@ async def run_operator(settings: Settings, credentials: kube.Credentials,
             clusterwide=settings.all_namespaces,
             namespaces=settings.namespaces,
             stop_flag=stop_flag,
-            liveness_endpoint=(f"http://{settings.metrics_host}:{settings.health_port}/healthz"
-                               if settings.health_port else None),
+            liveness_endpoint=(
+                f"http://{settings.metrics_host}:{settings.health_port}/healthz"
+                if settings.health_port
+                else None
+            ),
         )
     finally:
         if keeper is not None:

@@ -24,12 +24,16 @@ ACTIVE = frozenset({Phase.CHECKING, Phase.DEPLOYING, Phase.VERIFYING, Phase.ROLL
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK, Phase.CANCELLED, Phase.SUPERSEDED})
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
-    Phase.PENDING: frozenset({Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED}),
-    Phase.QUEUED: frozenset({Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED,
-                             Phase.FAILED}),
+    Phase.PENDING: frozenset(
+        {Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED}
+    ),
+    Phase.QUEUED: frozenset(
+        {Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED, Phase.FAILED}
+    ),
     Phase.CHECKING: frozenset({Phase.DEPLOYING, Phase.QUEUED, Phase.FAILED, Phase.CANCELLED}),
-    Phase.DEPLOYING: frozenset({Phase.VERIFYING, Phase.ROLLING_BACK, Phase.SUCCEEDED, Phase.FAILED,
-                                Phase.QUEUED, Phase.CANCELLED}),
+    Phase.DEPLOYING: frozenset(
+        {Phase.VERIFYING, Phase.ROLLING_BACK, Phase.SUCCEEDED, Phase.FAILED, Phase.QUEUED, Phase.CANCELLED}
+    ),
     Phase.VERIFYING: frozenset({Phase.ROLLING_BACK, Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED}),
     Phase.ROLLING_BACK: frozenset({Phase.ROLLED_BACK, Phase.FAILED, Phase.CANCELLED}),
 }

@@ -108,8 +108,11 @@ def _is_our_undo(req: Request, dep: Obj) -> bool:
     previous = {str(p["container"]): str(p["image"]) for p in req.status.get("previousImages") or []}
     annotations = dep.get("metadata", {}).get("annotations") or {}
     current = rollback.images_of(template)
-    return bool(previous) and all(current.get(c) == i for c, i in previous.items()) \
+    return (
+        bool(previous)
+        and all(current.get(c) == i for c, i in previous.items())
         and annotations.get(RUN_ANNOTATION) != run_id(req)
+    )
 
 
 def run_id(req: Request) -> str:
@@ -123,7 +126,9 @@ def change_cause(req: Request) -> str:
 
 
 def _revision(obj: Obj | None) -> int:
-    value = ((obj or {}).get("metadata", {}).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    value = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(
+        "deployment.kubernetes.io/revision"
+    )
     try:
         return int(value or 0)
     except ValueError:
@@ -173,7 +178,9 @@ def requeue_or_fail(req: Request, message: str, now: float) -> Requeue | Finish:
     return Requeue(message, now + _backoff(req) * (2 ** (attempt - 1)))
 
 
-def _judge(req: Request, world: World, now: float, since: float, thresholds: rollout.Thresholds) -> rollout.Verdict:
+def _judge(
+    req: Request, world: World, now: float, since: float, thresholds: rollout.Thresholds
+) -> rollout.Verdict:
     dep = world.deployment or {}
     new_rs = rollout.new_replicaset(dep, world.replicasets)
     return rollout.verdict(dep, new_rs, world.pods, now, since, _timeout(req), thresholds)
@@ -192,45 +199,65 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
         if dep is None:
             return requeue_or_fail(
-                req, f'Deployment "{req.deployment}" not found in namespace "{req.namespace}"', now)
+                req, f'Deployment "{req.deployment}" not found in namespace "{req.namespace}"', now
+            )
         problems = semantic.check_against_deployment(req.spec, dep)
         if problems:
             return Finish(Phase.FAILED, "; ".join(problems), "InvalidRequest")
         if (dep.get("spec") or {}).get("paused"):
-            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" is paused; resume it with '
-                          f"'kubectl rollout resume deployment/{req.deployment}' and re-run this request",
-                          "DeploymentPaused")
+            return Finish(
+                Phase.FAILED,
+                f'Deployment "{req.deployment}" is paused; resume it with '
+                f"'kubectl rollout resume deployment/{req.deployment}' and re-run this request",
+                "DeploymentPaused",
+            )
         template = (dep.get("spec") or {}).get("template") or {}
         current = rollback.images_of(template)
         wanted = req.run_images
         annotations = dep.get("metadata", {}).get("annotations") or {}
-        if annotations.get(RUN_ANNOTATION) == run_id(req) and all(current.get(c) == i for c, i in wanted.items()):
+        if annotations.get(RUN_ANNOTATION) == run_id(req) and all(
+            current.get(c) == i for c, i in wanted.items()
+        ):
             previous = req.status.get("previousImages") or []
             return Adopt(_generation(dep), {str(p["container"]): str(p["image"]) for p in previous})
         if all(current.get(c) == i for c, i in wanted.items()):
-            return Finish(Phase.SUCCEEDED, "The images are already in place; nothing was changed.", "AlreadyInPlace")
+            return Finish(
+                Phase.SUCCEEDED, "The images are already in place; nothing was changed.", "AlreadyInPlace"
+            )
         return Patch(wanted, {c: current.get(c, "") for c in wanted}, _revision(dep))
     if phase in (Phase.DEPLOYING, Phase.VERIFYING):
         if dep is None:
-            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was deleted during the rollout.',
-                          "DeploymentDeleted")
+            return Finish(
+                Phase.FAILED,
+                f'Deployment "{req.deployment}" was deleted during the rollout.',
+                "DeploymentDeleted",
+            )
         patched = int(req.status.get("patchedGeneration") or 0)
         if _generation(dep) < patched:
             return Wait()  # our view has not caught up with our own patch yet
         if _generation(dep) > patched:
-            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was changed by someone else during the '
-                          f"rollout (generation {_generation(dep)}, expected {patched}); not rolling back over "
-                          "their change.", "ChangedElsewhere")
+            return Finish(
+                Phase.FAILED,
+                f'Deployment "{req.deployment}" was changed by someone else during the '
+                f"rollout (generation {_generation(dep)}, expected {patched}); not rolling back over "
+                "their change.",
+                "ChangedElsewhere",
+            )
         if req.deleting:
             if _rollback_enabled(req):
                 return StartRollback("The request was deleted during the rollout; undoing its change.")
-            return Finish(Phase.CANCELLED, "The request was deleted during the rollout; rollback is disabled.",
-                          "Deleted")
+            return Finish(
+                Phase.CANCELLED,
+                "The request was deleted during the rollout; rollback is disabled.",
+                "Deleted",
+            )
         verdict = _judge(req, world, now, _epoch(req.status.get("patchedAt")), thresholds)
         if verdict.state == "Failed":
             if _rollback_enabled(req):
                 return StartRollback(verdict.message)
-            return Finish(Phase.FAILED, f"{verdict.message} (rollback disabled)", verdict.reason or "RolloutFailed")
+            return Finish(
+                Phase.FAILED, f"{verdict.message} (rollback disabled)", verdict.reason or "RolloutFailed"
+            )
         if phase == Phase.DEPLOYING:
             if verdict.state == "Complete":
                 if _verification_seconds(req) > 0:
@@ -242,13 +269,19 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
         if verdict.state != "Complete":
             return Wait(until)
         if now >= until:
-            return Finish(Phase.SUCCEEDED, f"Rolled out and stayed healthy for {_verification_seconds(req)}s.",
-                          "Verified")
+            return Finish(
+                Phase.SUCCEEDED,
+                f"Rolled out and stayed healthy for {_verification_seconds(req)}s.",
+                "Verified",
+            )
         return Wait(until)
     if phase == Phase.ROLLING_BACK:
         if dep is None:
-            return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was deleted; nothing to roll back.',
-                          "DeploymentDeleted")
+            return Finish(
+                Phase.FAILED,
+                f'Deployment "{req.deployment}" was deleted; nothing to roll back.',
+                "DeploymentDeleted",
+            )
         rb = req.status.get("rollback") or {}
         if not rb.get("patchedGeneration"):
             patched = int(req.status.get("patchedGeneration") or 0)
@@ -257,10 +290,16 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             if _generation(dep) == patched + 1 and _is_our_undo(req, dep):
                 return AdoptUndo(_generation(dep))
             if _generation(dep) > patched:
-                return Finish(Phase.FAILED, f'Deployment "{req.deployment}" was changed by someone else since '
-                              "this request patched it; not rolling back over their change.", "ChangedElsewhere")
+                return Finish(
+                    Phase.FAILED,
+                    f'Deployment "{req.deployment}" was changed by someone else since '
+                    "this request patched it; not rolling back over their change.",
+                    "ChangedElsewhere",
+                )
             try:
-                plan = rollback.plan_undo(dep, world.replicasets, int(req.status.get("previousRevision") or 0))
+                plan = rollback.plan_undo(
+                    dep, world.replicasets, int(req.status.get("previousRevision") or 0)
+                )
             except rollback.UndoError as exc:
                 return Finish(Phase.FAILED, f"Cannot roll back: {exc}", "RollbackImpossible")
             return Undo(plan)
@@ -270,10 +309,15 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
         verdict = _judge(req, world, now, since, thresholds)
         if verdict.state == "Complete":
             phase_after = Phase.CANCELLED if req.deleting else Phase.ROLLED_BACK
-            return Finish(phase_after, f"Rolled back to revision {rb.get('targetRevision')}: "
-                          f"{req.status.get('failure') or req.status.get('message', '')}", "RolledBack")
+            return Finish(
+                phase_after,
+                f"Rolled back to revision {rb.get('targetRevision')}: "
+                f"{req.status.get('failure') or req.status.get('message', '')}",
+                "RolledBack",
+            )
         if verdict.state == "Failed":
-            return Finish(Phase.FAILED, f"The rollback did not become available: {verdict.message}",
-                          "RollbackFailed")
+            return Finish(
+                Phase.FAILED, f"The rollback did not become available: {verdict.message}", "RollbackFailed"
+            )
         return Wait(since + _timeout(req) + 0.5)
     return Wait()

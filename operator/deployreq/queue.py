@@ -54,8 +54,14 @@ def superseded(entries: Iterable[QueueEntry]) -> dict[str, str]:
     for old in entries:
         if not old.waiting:
             continue
-        newer = [n for n in live if n.name != old.name and n.deployment == old.deployment
-                 and _arrival(n) > _arrival(old) and old.containers <= n.containers]
+        newer = [
+            n
+            for n in live
+            if n.name != old.name
+            and n.deployment == old.deployment
+            and _arrival(n) > _arrival(old)
+            and old.containers <= n.containers
+        ]
         if newer:
             result[old.name] = max(newer, key=_arrival).name
     return result

@@ -10,14 +10,16 @@ from deployreq.rollout import HASH_LABEL, controlled_by, template_without_hash
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 # Annotations of the Deployment that `rollout undo` keeps rather than taking them from the ReplicaSet.
-SKIPPED_ANNOTATIONS = frozenset({
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "deployment.kubernetes.io/revision",
-    "deployment.kubernetes.io/revision-history",
-    "deployment.kubernetes.io/desired-replicas",
-    "deployment.kubernetes.io/max-replicas",
-    "deprecated.deployment.rollback.to",
-})
+SKIPPED_ANNOTATIONS = frozenset(
+    {
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "deployment.kubernetes.io/revision",
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "deprecated.deployment.rollback.to",
+    }
+)
 
 
 class UndoError(Exception):
@@ -42,8 +44,10 @@ def revision_of(obj: Obj) -> int:
 def plan_undo(deployment: Obj, replicasets: list[Obj], to_revision: int = 0) -> UndoPlan:
     name = deployment.get("metadata", {}).get("name", "")
     if (deployment.get("spec") or {}).get("paused"):
-        raise UndoError("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' "
-                        "and try again")
+        raise UndoError(
+            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' "
+            "and try again"
+        )
     uid = str(deployment.get("metadata", {}).get("uid", ""))
     owned = [rs for rs in replicasets if controlled_by(rs, uid)]
     history = {revision_of(rs): rs for rs in owned}
@@ -60,8 +64,11 @@ def plan_undo(deployment: Obj, replicasets: list[Obj], to_revision: int = 0) -> 
     template = template_without_hash((target.get("spec") or {}).get("template") or {})
     current = template_without_hash((deployment.get("spec") or {}).get("template") or {})
     if template == current:
-        return UndoPlan(to_revision, skipped=True,
-                        message=f"skipped rollback (current template already matches revision {to_revision})")
+        return UndoPlan(
+            to_revision,
+            skipped=True,
+            message=f"skipped rollback (current template already matches revision {to_revision})",
+        )
     dep_annotations = deployment.get("metadata", {}).get("annotations") or {}
     annotations = {k: v for k, v in dep_annotations.items() if k in SKIPPED_ANNOTATIONS}
     for key, value in (target.get("metadata", {}).get("annotations") or {}).items():
@@ -71,7 +78,7 @@ def plan_undo(deployment: Obj, replicasets: list[Obj], to_revision: int = 0) -> 
         {"op": "replace", "path": "/spec/template", "value": template},
         {"op": "replace", "path": "/metadata/annotations", "value": annotations},
     ]
-    return UndoPlan(to_revision, ops, message=f'deployment.apps/{name} rolled back')
+    return UndoPlan(to_revision, ops, message=f"deployment.apps/{name} rolled back")
 
 
 def images_of(template: Obj) -> dict[str, str]:

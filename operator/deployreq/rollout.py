@@ -8,8 +8,17 @@ from typing import Any, Literal
 Obj = dict[str, Any]
 HASH_LABEL = "pod-template-hash"
 # Waiting reasons that mean a new pod will not become ready without a change.
-FATAL_WAITING = frozenset({"CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
-                           "CreateContainerConfigError", "CreateContainerError", "ErrImageNeverPull"})
+FATAL_WAITING = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "ErrImageNeverPull",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -36,19 +45,27 @@ def template_without_hash(template: Obj) -> Obj:
 
 
 def controlled_by(rs: Obj, uid: str) -> bool:
-    return any(ref.get("uid") == uid and ref.get("controller")
-               for ref in rs.get("metadata", {}).get("ownerReferences") or [])
+    return any(
+        ref.get("uid") == uid and ref.get("controller")
+        for ref in rs.get("metadata", {}).get("ownerReferences") or []
+    )
 
 
 def new_replicaset(deployment: Obj, replicasets: list[Obj]) -> Obj | None:
     """The ReplicaSet running the Deployment's current template (the oldest one when several match)."""
     uid = deployment.get("metadata", {}).get("uid")
     wanted = template_without_hash((deployment.get("spec") or {}).get("template") or {})
-    matches = [rs for rs in replicasets if controlled_by(rs, str(uid))
-               and template_without_hash((rs.get("spec") or {}).get("template") or {}) == wanted]
+    matches = [
+        rs
+        for rs in replicasets
+        if controlled_by(rs, str(uid))
+        and template_without_hash((rs.get("spec") or {}).get("template") or {}) == wanted
+    ]
     if not matches:
         return None
-    return min(matches, key=lambda rs: (str(rs["metadata"].get("creationTimestamp", "")), rs["metadata"]["name"]))
+    return min(
+        matches, key=lambda rs: (str(rs["metadata"].get("creationTimestamp", "")), rs["metadata"]["name"])
+    )
 
 
 def _condition(deployment: Obj, type_: str) -> Obj | None:
@@ -75,15 +92,24 @@ def pod_failure(pods: list[Obj], thresholds: Thresholds) -> str | None:
     return None
 
 
-def verdict(deployment: Obj, new_rs: Obj | None, pods: list[Obj], now: float, started_at: float,
-            timeout_seconds: float, thresholds: Thresholds) -> Verdict:
+def verdict(
+    deployment: Obj,
+    new_rs: Obj | None,
+    pods: list[Obj],
+    now: float,
+    started_at: float,
+    timeout_seconds: float,
+    thresholds: Thresholds,
+) -> Verdict:
     """Complete exactly when ``kubectl rollout status`` would say so; Failed as soon as failure is certain."""
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
     name = deployment.get("metadata", {}).get("name", "")
     progressing = _condition(deployment, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return Verdict("Failed", "ProgressDeadlineExceeded", f'deployment "{name}" exceeded its progress deadline')
+        return Verdict(
+            "Failed", "ProgressDeadlineExceeded", f'deployment "{name}" exceeded its progress deadline'
+        )
     failure = pod_failure(pods, thresholds)
     if failure:
         return Verdict("Failed", "PodsFailing", failure)
@@ -92,10 +118,19 @@ def verdict(deployment: Obj, new_rs: Obj | None, pods: list[Obj], now: float, st
     updated = int(status.get("updatedReplicas") or 0)
     total = int(status.get("replicas") or 0)
     available = int(status.get("availableReplicas") or 0)
-    if (int(status.get("observedGeneration") or 0) >= generation and updated >= replicas and total <= updated
-            and available >= updated and (new_rs is not None or replicas == 0)):
+    if (
+        int(status.get("observedGeneration") or 0) >= generation
+        and updated >= replicas
+        and total <= updated
+        and available >= updated
+        and (new_rs is not None or replicas == 0)
+    ):
         return Verdict("Complete", "Available", f'deployment "{name}" successfully rolled out')
     if started_at and now > started_at + timeout_seconds:
-        return Verdict("Failed", "Timeout", f"rollout did not complete within {int(timeout_seconds)}s "
-                       f"({available} of {replicas} replicas available, {updated} updated)")
+        return Verdict(
+            "Failed",
+            "Timeout",
+            f"rollout did not complete within {int(timeout_seconds)}s "
+            f"({available} of {replicas} replicas available, {updated} updated)",
+        )
     return Verdict("Progressing", "Progressing", f"{updated} of {replicas} updated, {available} available")

@@ -7,13 +7,18 @@ from typing import Any
 
 def check_against_deployment(spec: dict[str, Any], deployment: dict[str, Any]) -> list[str]:
     """User-facing messages, each saying what to fix; empty when the request fits the Deployment."""
-    containers = [str(c.get("name")) for c in
-                  (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []]
+    containers = [
+        str(c.get("name"))
+        for c in (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")
+        or []
+    ]
     problems = []
     name = deployment.get("metadata", {}).get("name", "")
     for item in spec.get("images") or []:
         container = str(item.get("container"))
         if container not in containers:
-            problems.append(f'Deployment "{name}" has no container "{container}" (its containers: '
-                            f"{', '.join(containers) or 'none'}); fix spec.images")
+            problems.append(
+                f'Deployment "{name}" has no container "{container}" (its containers: '
+                f"{', '.join(containers) or 'none'}); fix spec.images"
+            )
     return problems

@@ -37,14 +37,16 @@ def conditions(phase: Phase, message: str, generation: int, now: float, previous
     for type_, value in condition_values(phase).items():
         old = before.get(type_)
         changed = old is None or old.get("status") != value
-        result.append({
-            "type": type_,
-            "status": value,
-            "reason": phase.value,
-            "message": message,
-            "observedGeneration": generation,
-            "lastTransitionTime": _time(now) if changed else old.get("lastTransitionTime", _time(now)),  # type: ignore[union-attr]
-        })
+        result.append(
+            {
+                "type": type_,
+                "status": value,
+                "reason": phase.value,
+                "message": message,
+                "observedGeneration": generation,
+                "lastTransitionTime": _time(now) if changed else old.get("lastTransitionTime", _time(now)),  # type: ignore[union-attr]
+            }
+        )
     return result
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployreq import errors, progress, queue, rollout, run
+from deployreq import errors, kube, progress, queue, rollout, run
 from deployreq.actions import Actions, image_list, iso
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -33,7 +33,7 @@ class Context:
     """What every worker shares."""
 
     settings: Settings
-    client: object  # kube.Kube; typed loosely to keep tests free to pass a fake
+    client: kube.Kube
     cache: Cache
     actions: Actions
     recorder: Recorder
@@ -61,8 +61,13 @@ def is_waiting(req: Request) -> bool:
 
 def entry(req: Request) -> queue.QueueEntry:
     return queue.QueueEntry(
-        namespace=req.namespace, name=req.name, uid=req.uid, priority=req.priority, created=req.created,
-        phase=Phase.QUEUED.value if is_waiting(req) else req.phase.value, deployment=req.deployment,
+        namespace=req.namespace,
+        name=req.name,
+        uid=req.uid,
+        priority=req.priority,
+        created=req.created,
+        phase=Phase.QUEUED.value if is_waiting(req) else req.phase.value,
+        deployment=req.deployment,
         containers=frozenset(req.spec_images),
     )
 
@@ -71,8 +76,12 @@ class NamespaceWorker:
     def __init__(self, namespace: str, ctx: Context) -> None:
         self.namespace = namespace
         self.ctx = ctx
-        self.lock = LeaseLock(ctx.client, namespace, ctx.settings.identity,  # type: ignore[arg-type]
-                              ctx.settings.lease_duration_seconds)
+        self.lock = LeaseLock(
+            ctx.client,
+            namespace,
+            ctx.settings.identity,
+            ctx.settings.lease_duration_seconds,
+        )
         self.lock.on_takeover = ctx.on_takeover
         self._wake = asyncio.Event()
         self._deadline: float | None = None  # monotonic
@@ -172,7 +181,9 @@ class NamespaceWorker:
         for name, newer in plan.superseded.items():
             req = by_name.pop(name, None)
             if req is not None:
-                await self._finish_waiting(req, Phase.SUPERSEDED, f'Superseded by the newer request "{newer}".')
+                await self._finish_waiting(
+                    req, Phase.SUPERSEDED, f'Superseded by the newer request "{newer}".'
+                )
         for name, position in plan.positions.items():
             req = by_name.get(name)
             if req is None or name == starting:
@@ -181,15 +192,25 @@ class NamespaceWorker:
         return plan
 
     async def _mark_queued(self, req: Request, position: int) -> None:
-        fresh_run = req.terminal or int(req.status.get("observedGeneration") or 0) != req.generation \
+        fresh_run = (
+            req.terminal
+            or int(req.status.get("observedGeneration") or 0) != req.generation
             or str(req.status.get("observedRerun") or "") != req.rerun
+        )
         if not fresh_run and req.phase == Phase.QUEUED and req.status.get("queuePosition") == position:
             return
         changes: dict[str, object] = {"queuePosition": position}
         message = f"Waiting in the queue of namespace {req.namespace} at position {position}."
         if fresh_run:
-            changes.update({"observedGeneration": req.generation, "observedRerun": req.rerun or None,
-                            "attempt": None, "nextAttemptAt": None, "completedAt": None})
+            changes.update(
+                {
+                    "observedGeneration": req.generation,
+                    "observedRerun": req.rerun or None,
+                    "attempt": None,
+                    "nextAttemptAt": None,
+                    "completedAt": None,
+                }
+            )
             await self.ctx.actions.write_status(req, changes, Phase.QUEUED, message, req.generation)
         elif req.phase != Phase.QUEUED:
             await self.ctx.actions.write_status(req, changes, Phase.QUEUED, message, req.generation)
@@ -198,8 +219,17 @@ class NamespaceWorker:
 
     async def _finish_waiting(self, req: Request, phase: Phase, message: str) -> None:
         await self.ctx.actions.write_status(
-            req, {"queuePosition": None, "completedAt": iso(self.ctx.wall()), "observedGeneration": req.generation,
-                  "observedRerun": req.rerun or None}, phase, message, req.generation)
+            req,
+            {
+                "queuePosition": None,
+                "completedAt": iso(self.ctx.wall()),
+                "observedGeneration": req.generation,
+                "observedRerun": req.rerun or None,
+            },
+            phase,
+            message,
+            req.generation,
+        )
         self.ctx.recorder.record(req.body, phase.value, message)
         self._notify(req, phase)
 
@@ -257,10 +287,14 @@ class NamespaceWorker:
             "revision": None,
         }
         phase = Phase.CHECKING if has_pre else Phase.DEPLOYING
-        req = await actions.write_status(req, changes, phase,
-                                         f"Holds the lock of namespace {req.namespace}; "
-                                         + ("running pre-deploy gates." if has_pre else "deploying."),
-                                         req.generation)
+        req = await actions.write_status(
+            req,
+            changes,
+            phase,
+            f"Holds the lock of namespace {req.namespace}; "
+            + ("running pre-deploy gates." if has_pre else "deploying."),
+            req.generation,
+        )
         self.ctx.recorder.record(req.body, "Started", f"Run started (attempt {changes['attempt']}).")
         self._notify(req, phase)
 
@@ -289,58 +323,107 @@ class NamespaceWorker:
                 await self._update_queue(self._requests(), None)
                 return False
             case progress.StartDeploy():
-                req = await actions.write_status(req, {}, Phase.DEPLOYING, "Pre-deploy checks passed; deploying.")
+                req = await actions.write_status(
+                    req, {}, Phase.DEPLOYING, "Pre-deploy checks passed; deploying."
+                )
                 self._notify(req, Phase.DEPLOYING)
             case progress.Patch():
                 if not req.has_finalizer:
                     req = await actions.set_finalizer(req, True)
-                req = await actions.write_status(req, {
-                    "previousImages": image_list(step.previous_images),
-                    "previousRevision": step.previous_revision or None,
-                    "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
-                }, None, "Patching the Deployment's images.")
+                req = await actions.write_status(
+                    req,
+                    {
+                        "previousImages": image_list(step.previous_images),
+                        "previousRevision": step.previous_revision or None,
+                        "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
+                    },
+                    None,
+                    "Patching the Deployment's images.",
+                )
                 if not self.lock.held_by_me():
                     return False
                 result = await actions.patch_images(req, step)
-                req = await actions.write_status(req, {
-                    "patchedGeneration": int(result["metadata"].get("generation") or 0),
-                    "patchedAt": iso(self.ctx.wall()),
-                }, None, "Patched the images; waiting for the rollout.")
-                self.ctx.recorder.record(req.body, "Patched", "Patched " + ", ".join(
-                    f"{c}={i}" for c, i in step.images.items()))
+                req = await actions.write_status(
+                    req,
+                    {
+                        "patchedGeneration": int(result["metadata"].get("generation") or 0),
+                        "patchedAt": iso(self.ctx.wall()),
+                    },
+                    None,
+                    "Patched the images; waiting for the rollout.",
+                )
+                self.ctx.recorder.record(
+                    req.body, "Patched", "Patched " + ", ".join(f"{c}={i}" for c, i in step.images.items())
+                )
             case progress.Adopt():
-                req = await actions.write_status(req, {
-                    "patchedGeneration": step.generation, "patchedAt": iso(now),
-                }, None, "Found this run's patch already applied; waiting for the rollout.")
+                req = await actions.write_status(
+                    req,
+                    {
+                        "patchedGeneration": step.generation,
+                        "patchedAt": iso(now),
+                    },
+                    None,
+                    "Found this run's patch already applied; waiting for the rollout.",
+                )
             case progress.Verify():
-                req = await actions.write_status(req, {"verifyingSince": iso(now), "revision": self._revision(req)},
-                                                 Phase.VERIFYING, "Rolled out; verifying.")
+                req = await actions.write_status(
+                    req,
+                    {"verifyingSince": iso(now), "revision": self._revision(req)},
+                    Phase.VERIFYING,
+                    "Rolled out; verifying.",
+                )
                 self._notify(req, Phase.VERIFYING)
             case progress.StartRollback(message=message):
-                req = await actions.write_status(req, {"failureDetectedAt": iso(now), "failure": message},
-                                                 Phase.ROLLING_BACK, f"Rolling back: {message}")
+                req = await actions.write_status(
+                    req,
+                    {"failureDetectedAt": iso(now), "failure": message},
+                    Phase.ROLLING_BACK,
+                    f"Rolling back: {message}",
+                )
                 self.ctx.recorder.record(req.body, "RollingBack", message, warning=True)
                 self._notify(req, Phase.ROLLING_BACK)
             case progress.Undo(plan=plan):
                 if not self.lock.held_by_me():
                     return False
                 if plan.skipped:
-                    generation = int((self._world(req).deployment or {}).get("metadata", {}).get("generation") or 0)
+                    generation = int(
+                        (self._world(req).deployment or {}).get("metadata", {}).get("generation") or 0
+                    )
                 else:
                     result = await actions.undo(req, plan.ops)
                     generation = int(result["metadata"].get("generation") or 0)
-                req = await actions.write_status(req, {"rollback": {
-                    "targetRevision": plan.target_revision, "patchedGeneration": generation,
-                    "patchedAt": iso(self.ctx.wall()),
-                }}, None, f"Rolled back to revision {plan.target_revision}; waiting for it to be available.")
+                req = await actions.write_status(
+                    req,
+                    {
+                        "rollback": {
+                            "targetRevision": plan.target_revision,
+                            "patchedGeneration": generation,
+                            "patchedAt": iso(self.ctx.wall()),
+                        }
+                    },
+                    None,
+                    f"Rolled back to revision {plan.target_revision}; waiting for it to be available.",
+                )
             case progress.AdoptUndo(generation=generation):
-                req = await actions.write_status(req, {"rollback": {
-                    "targetRevision": req.status.get("previousRevision"), "patchedGeneration": generation,
-                    "patchedAt": iso(now),
-                }}, None, "Found this run's rollback already applied; waiting for it to be available.")
+                req = await actions.write_status(
+                    req,
+                    {
+                        "rollback": {
+                            "targetRevision": req.status.get("previousRevision"),
+                            "patchedGeneration": generation,
+                            "patchedAt": iso(now),
+                        }
+                    },
+                    None,
+                    "Found this run's rollback already applied; waiting for it to be available.",
+                )
             case progress.Requeue(message=message, at=at):
-                req = await actions.write_status(req, {"nextAttemptAt": iso(at), "queuePosition": None},
-                                                 Phase.QUEUED, f"{message}; retrying at {iso(at)}.")
+                req = await actions.write_status(
+                    req,
+                    {"nextAttemptAt": iso(at), "queuePosition": None},
+                    Phase.QUEUED,
+                    f"{message}; retrying at {iso(at)}.",
+                )
                 req = await actions.set_finalizer(req, False)
                 await self.lock.release()
                 self.wake_at(at)
@@ -356,8 +439,11 @@ class NamespaceWorker:
 
     async def _finish(self, req: Request, phase: Phase, message: str, reason: str) -> None:
         actions = self.ctx.actions
-        changes: dict[str, object] = {"completedAt": iso(self.ctx.wall()), "queuePosition": None,
-                                      "nextAttemptAt": None}
+        changes: dict[str, object] = {
+            "completedAt": iso(self.ctx.wall()),
+            "queuePosition": None,
+            "nextAttemptAt": None,
+        }
         if phase == Phase.SUCCEEDED:
             changes["revision"] = self._revision(req)
         req = await actions.write_status(req, changes, phase, message)
@@ -392,7 +478,9 @@ class Workers:
 
     def has_work(self, namespace: str) -> bool:
         """Whether events about Deployments and Pods of this namespace matter now (a request is active there)."""
-        return namespace in self._workers and any(r.phase in ACTIVE for r in self.ctx.cache.requests(namespace))
+        return namespace in self._workers and any(
+            r.phase in ACTIVE for r in self.ctx.cache.requests(namespace)
+        )
 
     async def stop(self) -> None:
         await asyncio.gather(*(w.stop() for w in self._workers.values()))

@@ -69,17 +69,26 @@ def validate_workload(op: Operation) -> None:
     if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
         raise _invalid(op, "spec.selector", "Required value")
     if not matches_label_selector(selector, labels):
-        raise _invalid(op, "spec.template.metadata.labels",
-                       f"Invalid value: {_go_labels(labels)}: `selector` does not match template `labels`")
+        raise _invalid(
+            op,
+            "spec.template.metadata.labels",
+            f"Invalid value: {_go_labels(labels)}: `selector` does not match template `labels`",
+        )
     if int(spec.get("replicas", 1)) < 0:
-        raise _invalid(op, "spec.replicas", f"Invalid value: {spec['replicas']}: must be greater than or equal to 0")
+        raise _invalid(
+            op, "spec.replicas", f"Invalid value: {spec['replicas']}: must be greater than or equal to 0"
+        )
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     if not containers:
         raise _invalid(op, "spec.template.spec.containers", "Required value")
     for i, container in enumerate(containers):
         if not container.get("image"):
             raise _invalid(op, f"spec.template.spec.containers[{i}].image", "Required value")
-    if op.old is not None and op.rt.group == "apps" and (op.old.get("spec") or {}).get("selector") != selector:
+    if (
+        op.old is not None
+        and op.rt.group == "apps"
+        and (op.old.get("spec") or {}).get("selector") != selector
+    ):
         raise _invalid(op, "spec.selector", f"Invalid value: {_selector_go(selector)}: field is immutable")
 
 

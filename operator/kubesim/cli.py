@@ -14,32 +14,60 @@ from kubesim.simulator import Simulator
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kubesim", description="A local Kubernetes API server with real semantics and "
-                                "simulated Deployment, ReplicaSet, kubelet and garbage-collector controllers.")
+    p = argparse.ArgumentParser(
+        prog="kubesim",
+        description="A local Kubernetes API server with real semantics and "
+        "simulated Deployment, ReplicaSet, kubelet and garbage-collector controllers.",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     p.add_argument("--kubeconfig", type=Path, help="write a kubeconfig for this server here")
     p.add_argument("--token", default="kubesim-token", help="the admin bearer token (default kubesim-token)")
     p.add_argument("--audit-log", type=Path, help="append every request as a JSON line to this file")
     p.add_argument("--audit-bodies", action="store_true", help="include write requests' bodies in the audit")
-    p.add_argument("--pod-ready-seconds", type=float, default=1.0, help="running to Ready delay (default 1.0)")
-    p.add_argument("--crashloop-restart-seconds", type=float, default=0.5,
-                   help="restart period of crash-looping containers (default 0.5)")
-    p.add_argument("--fail-image", action="append", default=[], metavar="GLOB",
-                   help="images matching GLOB crash-loop (repeatable)")
-    p.add_argument("--unpullable-image", action="append", default=[], metavar="GLOB",
-                   help="images matching GLOB cannot be pulled (repeatable)")
+    p.add_argument(
+        "--pod-ready-seconds", type=float, default=1.0, help="running to Ready delay (default 1.0)"
+    )
+    p.add_argument(
+        "--crashloop-restart-seconds",
+        type=float,
+        default=0.5,
+        help="restart period of crash-looping containers (default 0.5)",
+    )
+    p.add_argument(
+        "--fail-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="images matching GLOB crash-loop (repeatable)",
+    )
+    p.add_argument(
+        "--unpullable-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="images matching GLOB cannot be pulled (repeatable)",
+    )
     p.add_argument("--bookmark-interval", type=float, default=30.0, help="seconds between watch BOOKMARKs")
     p.add_argument("--seed", type=int, default=0, help="seed for generated names and faults (default 0)")
     return p
 
 
 async def serve(args: argparse.Namespace) -> None:
-    settings = ControllerSettings(pod_ready_seconds=args.pod_ready_seconds, fail_images=list(args.fail_image),
-                                  unpullable_images=list(args.unpullable_image),
-                                  crashloop_restart_seconds=args.crashloop_restart_seconds)
-    sim = Simulator(token=args.token, audit_log=args.audit_log, audit_bodies=args.audit_bodies, settings=settings,
-                    seed=args.seed, bookmark_interval=args.bookmark_interval)
+    settings = ControllerSettings(
+        pod_ready_seconds=args.pod_ready_seconds,
+        fail_images=list(args.fail_image),
+        unpullable_images=list(args.unpullable_image),
+        crashloop_restart_seconds=args.crashloop_restart_seconds,
+    )
+    sim = Simulator(
+        token=args.token,
+        audit_log=args.audit_log,
+        audit_bodies=args.audit_bodies,
+        settings=settings,
+        seed=args.seed,
+        bookmark_interval=args.bookmark_interval,
+    )
     url = await sim.start(args.host, args.port)
     if args.kubeconfig:
         write_kubeconfig(args.kubeconfig, url, args.token)

@@ -9,8 +9,15 @@ from kubesim.resources import ResourceType
 Obj = dict[str, Any]
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERSION_INFO = {
-    "major": "1", "minor": "32", "gitVersion": "v1.32.0-kubesim", "gitCommit": "kubesim", "gitTreeState": "clean",
-    "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64",
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-kubesim",
+    "gitCommit": "kubesim",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
 }
 
 
@@ -29,8 +36,11 @@ def _group_versions(types: list[ResourceType]) -> dict[str, list[str]]:
 
 
 def api_versions() -> Obj:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+    }
 
 
 def api_group_list(types: list[ResourceType]) -> Obj:
@@ -44,8 +54,13 @@ def api_group_list(types: list[ResourceType]) -> Obj:
 
 
 def _resource_entries(rt: ResourceType) -> list[Obj]:
-    entry: Obj = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced, "kind": rt.kind,
-                  "verbs": list(rt.verbs)}
+    entry: Obj = {
+        "name": rt.plural,
+        "singularName": rt.singular,
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": list(rt.verbs),
+    }
     if rt.short_names:
         entry["shortNames"] = list(rt.short_names)
     if rt.categories:
@@ -53,16 +68,37 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
     entries = [entry]
     for sub in sorted(rt.subresources):
         if sub == "status":
-            entries.append({"name": f"{rt.plural}/status", "singularName": "", "namespaced": rt.namespaced,
-                            "kind": rt.kind, "verbs": ["get", "patch", "update"]})
+            entries.append(
+                {
+                    "name": f"{rt.plural}/status",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": rt.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
         elif sub == "scale":
-            entries.append({"name": f"{rt.plural}/scale", "singularName": "", "namespaced": rt.namespaced,
-                            "group": "autoscaling", "version": "v1", "kind": "Scale",
-                            "verbs": ["get", "patch", "update"]})
+            entries.append(
+                {
+                    "name": f"{rt.plural}/scale",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "group": "autoscaling",
+                    "version": "v1",
+                    "kind": "Scale",
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
         elif sub == "proxy":
-            entries.append({"name": f"{rt.plural}/proxy", "singularName": "", "namespaced": rt.namespaced,
-                            "kind": "ServiceProxyOptions",
-                            "verbs": ["create", "delete", "get", "patch", "update"]})
+            entries.append(
+                {
+                    "name": f"{rt.plural}/proxy",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": "ServiceProxyOptions",
+                    "verbs": ["create", "delete", "get", "patch", "update"],
+                }
+            )
     return entries
 
 
@@ -73,8 +109,12 @@ def resource_list(types: list[ResourceType], group: str, version: str) -> Obj | 
     resources: list[Obj] = []
     for rt in sorted(matching, key=lambda t: t.plural):
         resources.extend(_resource_entries(rt))
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 def aggregated(types: list[ResourceType], legacy: bool) -> Obj:
@@ -86,11 +126,17 @@ def aggregated(types: list[ResourceType], legacy: bool) -> Obj:
         version_items = []
         for v in versions:
             resources = []
-            for rt in sorted((t for t in types if t.group == group and v in (t.served_versions or (t.version,))),
-                             key=lambda t: t.plural):
-                res: Obj = {"resource": rt.plural, "responseKind": {"group": group, "version": v, "kind": rt.kind},
-                            "scope": "Namespaced" if rt.namespaced else "Cluster", "singularResource": rt.singular,
-                            "verbs": list(rt.verbs)}
+            for rt in sorted(
+                (t for t in types if t.group == group and v in (t.served_versions or (t.version,))),
+                key=lambda t: t.plural,
+            ):
+                res: Obj = {
+                    "resource": rt.plural,
+                    "responseKind": {"group": group, "version": v, "kind": rt.kind},
+                    "scope": "Namespaced" if rt.namespaced else "Cluster",
+                    "singularResource": rt.singular,
+                    "verbs": list(rt.verbs),
+                }
                 if rt.short_names:
                     res["shortNames"] = list(rt.short_names)
                 if rt.categories:
@@ -100,13 +146,21 @@ def aggregated(types: list[ResourceType], legacy: bool) -> Obj:
                     kind = {"status": rt.kind, "scale": "Scale", "proxy": "ServiceProxyOptions"}[sub]
                     sub_group = "autoscaling" if sub == "scale" else group
                     sub_version = "v1" if sub == "scale" else v
-                    subs.append({"subresource": sub,
-                                 "responseKind": {"group": sub_group, "version": sub_version, "kind": kind},
-                                 "verbs": ["get", "patch", "update"]})
+                    subs.append(
+                        {
+                            "subresource": sub,
+                            "responseKind": {"group": sub_group, "version": sub_version, "kind": kind},
+                            "verbs": ["get", "patch", "update"],
+                        }
+                    )
                 if subs:
                     res["subresources"] = subs
                 resources.append(res)
             version_items.append({"version": v, "resources": resources, "freshness": "Current"})
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": version_items})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-            "items": items}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }

@@ -103,10 +103,7 @@ def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
     """422 Invalid; the message lists every cause, as ``NewInvalid`` does."""
     qualified_kind = f"{kind}.{group}" if group else kind
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
-    if len(parts) == 1:
-        summary = parts[0]
-    else:
-        summary = "[" + ", ".join(parts) + "]"
+    summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     return ApiError(
         422,
         "Invalid",
@@ -130,12 +127,18 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({content_type})')
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({content_type})",
+    )
 
 
 def gone(message: str) -> ApiError:
@@ -144,7 +147,9 @@ def gone(message: str) -> ApiError:
 
 def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(
-        429, "TooManyRequests", "the server has received too many requests and has asked us to try again later",
+        429,
+        "TooManyRequests",
+        "the server has received too many requests and has asked us to try again later",
         retry_after=retry_after,
     )
 

@@ -82,6 +82,11 @@ class FaultPlan:
         self.cut_watch_after_events = int(cut) if cut else None
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.seed, "injected": self.injected, "latency": self.latency,
-                "latencyJitter": self.latency_jitter, "cutWatchAfterEvents": self.cut_watch_after_events,
-                "rules": [vars(r) for r in self.rules]}
+        return {
+            "seed": self.seed,
+            "injected": self.injected,
+            "latency": self.latency,
+            "latencyJitter": self.latency_jitter,
+            "cutWatchAfterEvents": self.cut_watch_after_events,
+            "rules": [vars(r) for r in self.rules],
+        }

@@ -13,7 +13,9 @@ def write_kubeconfig(path: Path, url: str, token: str, user: str = "kubesim-admi
         "kind": "Config",
         "clusters": [{"name": "kubesim", "cluster": {"server": url}}],
         "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": "kubesim", "context": {"cluster": "kubesim", "user": user, "namespace": "default"}}],
+        "contexts": [
+            {"name": "kubesim", "context": {"cluster": "kubesim", "user": user, "namespace": "default"}}
+        ],
         "current-context": "kubesim",
         "preferences": {},
     }

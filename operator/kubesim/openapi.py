@@ -28,9 +28,13 @@ def index(types: list[ResourceType]) -> Obj:
 
 
 _PARAMS = [
-    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True},
-     "description": "fieldValidation instructs the server on how to handle objects in the request containing "
-                    "unknown or duplicate fields."},
+    {
+        "name": "fieldValidation",
+        "in": "query",
+        "schema": {"type": "string", "uniqueItems": True},
+        "description": "fieldValidation instructs the server on how to handle objects in the request containing "
+        "unknown or duplicate fields.",
+    },
     {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
     {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
 ]
@@ -49,7 +53,9 @@ def document(types: list[ResourceType], group: str, version: str) -> Obj:
             continue
         gvk = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
         base = f"/{gv_path(group, version)}"
-        collection = (f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}")
+        collection = (
+            f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
+        )
         op = {"parameters": _PARAMS, "x-kubernetes-group-version-kind": gvk[0], "responses": {"200": {}}}
         paths[collection] = {"post": op, "get": op}
         paths[f"{collection}/{{name}}"] = {"get": op, "put": op, "patch": op, "delete": op}
@@ -59,5 +65,9 @@ def document(types: list[ResourceType], group: str, version: str) -> Obj:
             schema = {"type": "object"}
         schema["x-kubernetes-group-version-kind"] = gvk
         schemas[_schema_name(rt)] = schema
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0-kubesim"}, "paths": paths,
-            "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0-kubesim"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -96,8 +96,10 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
             continue
         if item.get("$patch") == "replace":
             return [{k: v for k, v in i.items() if k != "$patch"} for i in patch if isinstance(i, dict)]
-        index = next((i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
-                     None)
+        index = next(
+            (i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
+            None,
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 result.pop(index)
@@ -120,7 +122,7 @@ def _reorder(items: list[Any], order: list[Any], key: str) -> list[Any]:
 
 def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> Obj:
     """The patched copy of ``live``; never mutates it."""
-    media = content_type.split(";")[0].strip()
+    media = content_type.split(";", maxsplit=1)[0].strip()
     if media == JSON_PATCH:
         ops = _decode(body)
         if not isinstance(ops, list):
@@ -128,11 +130,13 @@ def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> 
         try:
             return jsonpatch.apply_patch(clone(live), ops)  # type: ignore[no-any-return]
         except jsonpatch.JsonPatchTestFailed as exc:
-            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
-                                  f"request: {exc}") from None
+            raise errors.ApiError(
+                422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+            ) from None
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
-                                  f"request: {exc}") from None
+            raise errors.ApiError(
+                422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+            ) from None
     if media == MERGE_PATCH:
         patch = _decode(body)
         if not isinstance(patch, dict):
@@ -140,16 +144,22 @@ def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> 
         return merge_patch(live, patch)  # type: ignore[no-any-return]
     if media == STRATEGIC:
         if rt.is_custom:
-            raise errors.ApiError(415, "UnsupportedMediaType",
-                                  f"the body of the request was in an unknown format - accepted media types "
-                                  f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY}")
+            raise errors.ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY}",
+            )
         patch = _decode(body)
         if not isinstance(patch, dict):
             raise errors.bad_request("strategic merge patch must be a JSON object")
         return strategic_merge(live, patch)  # type: ignore[no-any-return]
-    raise errors.ApiError(415, "UnsupportedMediaType",
-                          f"the body of the request was in an unknown format - accepted media types include: "
-                          f"{', '.join(ACCEPTED)}")
+    raise errors.ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"{', '.join(ACCEPTED)}",
+    )
 
 
 def apply_configuration(rt: ResourceType, live: Obj | None, body: bytes) -> Obj:

@@ -15,8 +15,14 @@ from kubesim.resources import storage_version
 Obj = dict[str, Any]
 Schema = dict[str, Any]
 
-_JSON_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-               "object": (dict,), "array": (list,)}
+_JSON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
 
 
 def _type_name(value: Any) -> str:
@@ -116,9 +122,10 @@ def _cel_program(rule: str) -> Any:
 def _cel(rule: str, value: Any, old: Any) -> bool:
     import celpy
 
-    activation = {"self": celpy.json_to_cel(value)}
+    to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
+    activation = {"self": to_cel(value)}
     if old is not None:
-        activation["oldSelf"] = celpy.json_to_cel(old)
+        activation["oldSelf"] = to_cel(old)
     result = _cel_program(rule).evaluate(activation)
     if isinstance(result, Exception):
         raise result
@@ -138,22 +145,29 @@ class Validator:
     def validate(self, value: Any, schema: Schema, path: str, old: Any = None) -> None:
         if value is None:
             if not schema.get("nullable"):
-                self.invalid(path, "null", f"{path} in body must be of type {schema.get('type', 'object')}: "
-                             '"null"')
+                self.invalid(
+                    path, "null", f'{path} in body must be of type {schema.get("type", "object")}: "null"'
+                )
             return
         if schema.get("x-kubernetes-int-or-string"):
             if not isinstance(value, int | str) or isinstance(value, bool):
-                self.invalid(path, value, f"{path} in body must be of type integer,string: {_show(_type_name(value))}")
+                self.invalid(
+                    path, value, f"{path} in body must be of type integer,string: {_show(_type_name(value))}"
+                )
                 return
         elif "type" in schema:
             expected = schema["type"]
             ok = isinstance(value, _JSON_TYPES.get(expected, (object,))) and not (
-                isinstance(value, bool) and expected in ("integer", "number"))
+                isinstance(value, bool) and expected in ("integer", "number")
+            )
             if expected == "integer" and isinstance(value, float) and value.is_integer():
                 ok = True
             if not ok:
-                self.invalid(path, _type_name(value), f"{path} in body must be of type {expected}: "
-                             f'"{_type_name(value)}"')
+                self.invalid(
+                    path,
+                    _type_name(value),
+                    f'{path} in body must be of type {expected}: "{_type_name(value)}"',
+                )
                 return
         self._scalar(value, schema, path)
         if isinstance(value, dict):
@@ -171,18 +185,29 @@ class Validator:
             if not ok:
                 field = path + rule.get("fieldPath", "")
                 message = rule.get("message") or f"failed rule: {rule['rule']}"
-                self.add(field, f"Invalid value: {_show(value)}: {message}", rule.get("reason", "FieldValueInvalid"))
+                self.add(
+                    field,
+                    f"Invalid value: {_show(value)}: {message}",
+                    rule.get("reason", "FieldValueInvalid"),
+                )
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
         if "enum" in schema and value not in schema["enum"]:
             supported = ", ".join(_show(v) for v in schema["enum"])
-            self.add(path, f"Unsupported value: {_show(value)}: supported values: {supported}",
-                     "FieldValueNotSupported")
+            self.add(
+                path,
+                f"Unsupported value: {_show(value)}: supported values: {supported}",
+                "FieldValueNotSupported",
+            )
         if isinstance(value, str):
             if "maxLength" in schema and len(value.encode()) > schema["maxLength"]:
-                self.add(path, f"Too long: may not be more than {schema['maxLength']} bytes", "FieldValueTooLong")
+                self.add(
+                    path, f"Too long: may not be more than {schema['maxLength']} bytes", "FieldValueTooLong"
+                )
             if "minLength" in schema and len(value) < schema["minLength"]:
-                self.invalid(path, value, f"{path} in body should be at least {schema['minLength']} chars long")
+                self.invalid(
+                    path, value, f"{path} in body should be at least {schema['minLength']} chars long"
+                )
             if "pattern" in schema and not re.search(schema["pattern"], value):
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
             if schema.get("format") == "date-time":
@@ -195,21 +220,27 @@ class Validator:
                 if schema.get("exclusiveMinimum") and value <= schema["minimum"]:
                     self.invalid(path, value, f"{path} in body should be greater than {schema['minimum']}")
                 elif value < schema["minimum"]:
-                    self.invalid(path, value,
-                                 f"{path} in body should be greater than or equal to {schema['minimum']}")
+                    self.invalid(
+                        path, value, f"{path} in body should be greater than or equal to {schema['minimum']}"
+                    )
             if "maximum" in schema:
                 if schema.get("exclusiveMaximum") and value >= schema["maximum"]:
                     self.invalid(path, value, f"{path} in body should be less than {schema['maximum']}")
                 elif value > schema["maximum"]:
-                    self.invalid(path, value, f"{path} in body should be less than or equal to {schema['maximum']}")
+                    self.invalid(
+                        path, value, f"{path} in body should be less than or equal to {schema['maximum']}"
+                    )
 
     def _object(self, value: Obj, schema: Schema, path: str, old: Any) -> None:
         for name in schema.get("required") or []:
             if name not in value:
                 self.add(f"{path}.{name}" if path else name, "Required value", "FieldValueRequired")
         if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            self.add(path, f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
-                     "FieldValueTooMany")
+            self.add(
+                path,
+                f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
+                "FieldValueTooMany",
+            )
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         for key, sub in value.items():
@@ -220,8 +251,11 @@ class Validator:
 
     def _array(self, value: list[Any], schema: Schema, path: str, old: Any) -> None:
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            self.add(path, f"Too many: {len(value)}: must have at most {schema['maxItems']} items",
-                     "FieldValueTooMany")
+            self.add(
+                path,
+                f"Too many: {len(value)}: must have at most {schema['maxItems']} items",
+                "FieldValueTooMany",
+            )
         if "minItems" in schema and len(value) < schema["minItems"]:
             self.invalid(path, len(value), f"{path} in body should have at least {schema['minItems']} items")
         list_type = schema.get("x-kubernetes-list-type")
@@ -248,8 +282,9 @@ class Validator:
                 self.validate(item, items, f"{path}[{i}]", None)
 
 
-def admit_custom_resource(crd: Obj, obj: Obj, old: Obj | None, subresource: str | None,
-                          strict: bool = False) -> None:
+def admit_custom_resource(
+    crd: Obj, obj: Obj, old: Obj | None, subresource: str | None, strict: bool = False
+) -> None:
     """Default, prune and validate ``obj`` in place; 422 Invalid (or 400 for strict unknown fields)."""
     version = storage_version(crd)
     schema = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}
@@ -257,8 +292,11 @@ def admit_custom_resource(crd: Obj, obj: Obj, old: Obj | None, subresource: str 
     group = crd["spec"]["group"]
     name = obj.get("metadata", {}).get("name", "")
     props = schema.get("properties") or {}
-    parts = ["status"] if subresource == "status" else [k for k in props if k not in ("metadata", "apiVersion",
-                                                                                         "kind", "status")]
+    parts = (
+        ["status"]
+        if subresource == "status"
+        else [k for k in props if k not in ("metadata", "apiVersion", "kind", "status")]
+    )
     if subresource is None and "status" not in (version.get("subresources") or {}):
         parts.append("status")
     pruned: list[str] = []
@@ -275,7 +313,8 @@ def admit_custom_resource(crd: Obj, obj: Obj, old: Obj | None, subresource: str 
             obj[part] = prune(obj[part], props[part], part, pruned)
     if strict and pruned:
         raise errors.bad_request(
-            "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned))
+            "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in pruned)
+        )
     for name_required in schema.get("required") or []:
         if name_required in parts and name_required not in obj:
             validator.add(name_required, "Required value", "FieldValueRequired")
@@ -298,13 +337,22 @@ def validate_crd(crd: Obj) -> None:
         causes.append(errors.Cause("spec.group", "Required value", "FieldValueRequired"))
     versions = spec.get("versions") or []
     if not versions:
-        causes.append(errors.Cause("spec.versions", "Invalid value: []: must have exactly one version marked as "
-                                   "storage version"))
+        causes.append(
+            errors.Cause(
+                "spec.versions", "Invalid value: []: must have exactly one version marked as storage version"
+            )
+        )
     elif sum(1 for v in versions if v.get("storage")) != 1:
-        causes.append(errors.Cause("spec.versions", "Invalid value: must have exactly one version marked as "
-                                   "storage version"))
+        causes.append(
+            errors.Cause(
+                "spec.versions", "Invalid value: must have exactly one version marked as storage version"
+            )
+        )
     if names.get("plural") and spec.get("group") and name != f"{names['plural']}.{spec['group']}":
-        causes.append(errors.Cause("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."'
-                                   "+spec.group"))
+        causes.append(
+            errors.Cause(
+                "metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'
+            )
+        )
     if causes:
         raise errors.invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)

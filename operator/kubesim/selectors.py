@@ -51,8 +51,9 @@ def _requirement(text: str) -> Callable[[dict[str, str]], bool]:
         if negate:
             return lambda labels: key not in labels
         return lambda labels: key in labels
-    raise errors.bad_request(f"unable to parse requirement: found '{text.strip()}', expected: in, notin, =, ==, !=, "
-                             "gt, lt")
+    raise errors.bad_request(
+        f"unable to parse requirement: found '{text.strip()}', expected: in, notin, =, ==, !=, gt, lt"
+    )
 
 
 def label_predicate(selector: str) -> Predicate:
@@ -106,14 +107,25 @@ def selector_string(selector: Obj | None) -> str:
 
 _COMMON_FIELDS = {"metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace")}
 _TYPE_FIELDS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
-    ("", "pods"): {"spec.nodeName": ("spec", "nodeName"), "spec.restartPolicy": ("spec", "restartPolicy"),
-                   "spec.schedulerName": ("spec", "schedulerName"),
-                   "spec.serviceAccountName": ("spec", "serviceAccountName"), "status.phase": ("status", "phase"),
-                   "status.podIP": ("status", "podIP"), "status.nominatedNodeName": ("status", "nominatedNodeName")},
-    ("", "events"): {f"involvedObject.{f}": ("involvedObject", f) for f in
-                     ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")}
-    | {"reason": ("reason",), "type": ("type",), "source": ("source", "component"),
-       "reportingComponent": ("reportingComponent",)},
+    ("", "pods"): {
+        "spec.nodeName": ("spec", "nodeName"),
+        "spec.restartPolicy": ("spec", "restartPolicy"),
+        "spec.schedulerName": ("spec", "schedulerName"),
+        "spec.serviceAccountName": ("spec", "serviceAccountName"),
+        "status.phase": ("status", "phase"),
+        "status.podIP": ("status", "podIP"),
+        "status.nominatedNodeName": ("status", "nominatedNodeName"),
+    },
+    ("", "events"): {
+        f"involvedObject.{f}": ("involvedObject", f)
+        for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+    }
+    | {
+        "reason": ("reason",),
+        "type": ("type",),
+        "source": ("source", "component"),
+        "reportingComponent": ("reportingComponent",),
+    },
     ("", "secrets"): {"type": ("type",)},
     ("", "namespaces"): {"status.phase": ("status", "phase")},
     ("apps", "replicasets"): {"status.replicas": ("status", "replicas")},
@@ -136,7 +148,7 @@ def field_predicate(rt: ResourceType, selector: str) -> Predicate:
             raise errors.bad_request(f"invalid selector: '{selector}'; can't understand '{part.strip()}'")
         field, op, value = m.group(1), m.group(2), m.group(3)
         if field not in supported:
-            raise errors.bad_request(f'field label not supported: {field}')
+            raise errors.bad_request(f"field label not supported: {field}")
         path = supported[field]
         if op == "!=":
             checks.append(lambda o, p=path, v=value: _lookup(o, p) != v)  # type: ignore[misc]

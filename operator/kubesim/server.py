@@ -69,8 +69,14 @@ def _bool_param(request: web.Request, key: str) -> bool:
 
 
 class ApiServer:
-    def __init__(self, store: Store, audit: AuditLog, tokens: dict[str, str], faults: FaultPlan,
-                 bookmark_interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        tokens: dict[str, str],
+        faults: FaultPlan,
+        bookmark_interval: float = 30.0,
+    ) -> None:
         self.store = store
         self.audit = audit
         self.tokens = tokens  # bearer token -> user name
@@ -91,8 +97,13 @@ class ApiServer:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.time()
-        record: dict[str, Any] = {"time": started, "method": request.method, "path": request.path,
-                                  "userAgent": request.headers.get("User-Agent", ""), "user": ""}
+        record: dict[str, Any] = {
+            "time": started,
+            "method": request.method,
+            "path": request.path,
+            "userAgent": request.headers.get("User-Agent", ""),
+            "user": "",
+        }
         try:
             response = await self._handle(request, record)
         except errors.ApiError as err:
@@ -139,10 +150,18 @@ class ApiServer:
             return self._resource_list(parts[1], parts[2])
         target = self._target(parts)
         verb = self._verb(request, target)
-        record.update({"verb": verb, "group": target.rt.group, "version": target.rt.version,
-                       "resource": target.rt.plural, "subresource": target.subresource or "",
-                       "namespace": target.namespace or "", "name": target.name or "",
-                       "fieldManager": request.query.get("fieldManager", "")})
+        record.update(
+            {
+                "verb": verb,
+                "group": target.rt.group,
+                "version": target.rt.version,
+                "resource": target.rt.plural,
+                "subresource": target.subresource or "",
+                "namespace": target.namespace or "",
+                "name": target.name or "",
+                "fieldManager": request.query.get("fieldManager", ""),
+            }
+        )
         fault = self.faults.decide(verb, target.rt.plural, target.subresource)
         if fault.delay:
             await asyncio.sleep(fault.delay)
@@ -213,8 +232,11 @@ class ApiServer:
         else:
             raise not_found
         namespace: str | None = None
-        if (rest[0] == "namespaces" and len(rest) >= 3
-                and not (group == "" and len(rest) == 3 and rest[2] in NAMESPACE_SUBRESOURCES)):
+        if (
+            rest[0] == "namespaces"
+            and len(rest) >= 3
+            and not (group == "" and len(rest) == 3 and rest[2] in NAMESPACE_SUBRESOURCES)
+        ):
             namespace, rest = rest[1], rest[2:]
         rt = self.store.resource(group, rest[0])
         if rt is None or version not in (rt.served_versions or (rt.version,)):
@@ -222,7 +244,11 @@ class ApiServer:
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         extra = "/".join(rest[3:])
-        if sub is not None and sub not in rt.subresources and not (rt.key == ("", "namespaces") and sub == "finalize"):
+        if (
+            sub is not None
+            and sub not in rt.subresources
+            and not (rt.key == ("", "namespaces") and sub == "finalize")
+        ):
             raise not_found
         if not rt.namespaced and namespace is not None:
             raise not_found
@@ -232,16 +258,24 @@ class ApiServer:
     def _verb(request: web.Request, target: Target) -> str:
         method = request.method
         if target.subresource == "proxy":
-            return {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
-                method, "get")
+            return {
+                "GET": "get",
+                "POST": "create",
+                "PUT": "update",
+                "PATCH": "patch",
+                "DELETE": "delete",
+            }.get(method, "get")
         if target.name is None:
             if method == "GET":
                 return "watch" if _bool_param(request, "watch") else "list"
             return {"POST": "create", "DELETE": "deletecollection"}.get(method, "unsupported")
-        return {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "unsupported")
+        return {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+            method, "unsupported"
+        )
 
-    async def _dispatch(self, request: web.Request, t: Target, verb: str, body: bytes, user: str,
-                        cut_after: int | None) -> web.StreamResponse:
+    async def _dispatch(
+        self, request: web.Request, t: Target, verb: str, body: bytes, user: str, cut_after: int | None
+    ) -> web.StreamResponse:
         dry_run = request.query.get("dryRun") == "All"
         if verb == "list":
             return self._list(request, t)
@@ -268,8 +302,11 @@ class ApiServer:
             obj = self._decode(body)
             if t.subresource == "finalize":
                 return json_response(self._finalize_namespace(t, obj))
-            return json_response(self.store.update(t.rt, t.namespace, t.name, obj, subresource=t.subresource,
-                                                   user=user, dry_run=dry_run))
+            return json_response(
+                self.store.update(
+                    t.rt, t.namespace, t.name, obj, subresource=t.subresource, user=user, dry_run=dry_run
+                )
+            )
         if verb == "patch":
             return self._patch(request, t, body, user, dry_run)
         if verb == "delete":
@@ -331,8 +368,9 @@ class ApiServer:
             items.append(obj)
         if remaining and items:
             last = items[-1]["metadata"]
-            next_token = base64.urlsafe_b64encode(dumps(
-                {"ns": last.get("namespace", ""), "name": last["name"], "rv": rv})).decode()
+            next_token = base64.urlsafe_b64encode(
+                dumps({"ns": last.get("namespace", ""), "name": last["name"], "rv": rv})
+            ).decode()
         if wants_table(request):
             include = request.query.get("includeObject", "Metadata")
             return json_response(tables.to_table(t.rt, items, rv, next_token, include))
@@ -340,8 +378,9 @@ class ApiServer:
         if next_token:
             meta_out["continue"] = next_token
             meta_out["remainingItemCount"] = remaining
-        return json_response({"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta_out,
-                              "items": items})
+        return json_response(
+            {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta_out, "items": items}
+        )
 
     async def _watch(self, request: web.Request, t: Target, cut_after: int | None) -> web.StreamResponse:
         predicate = self._predicate(request, t.rt)
@@ -378,8 +417,11 @@ class ApiServer:
                     event = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
                     if bookmarks and time.monotonic() >= next_bookmark:
-                        mark = {"kind": t.rt.kind, "apiVersion": t.rt.api_version,
-                                "metadata": {"resourceVersion": str(self.store.resource_version)}}
+                        mark = {
+                            "kind": t.rt.kind,
+                            "apiVersion": t.rt.api_version,
+                            "metadata": {"resourceVersion": str(self.store.resource_version)},
+                        }
                         await response.write(dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
                         next_bookmark = time.monotonic() + self.bookmark_interval
                     continue
@@ -412,23 +454,35 @@ class ApiServer:
         if content_type.startswith(patching.APPLY):
             manager = request.query.get("fieldManager")
             if not manager:
-                raise errors.ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: "
-                                      "Required value: is required for apply patch")
+                raise errors.ApiError(
+                    422,
+                    "Invalid",
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                    "Required value: is required for apply patch",
+                )
             live = self.store.peek(t.rt, t.namespace, t.name)
             merged = patching.apply_configuration(t.rt, clone(live) if live else None, body)
             if live is None:
                 merged.setdefault("metadata", {})["name"] = t.name
-                return json_response(self.store.create(t.rt, t.namespace, merged, user=user, dry_run=dry_run), 201)
+                return json_response(
+                    self.store.create(t.rt, t.namespace, merged, user=user, dry_run=dry_run), 201
+                )
             merged.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
-            return json_response(self.store.update(t.rt, t.namespace, t.name, merged, subresource=t.subresource,
-                                                   user=user, dry_run=dry_run))
+            return json_response(
+                self.store.update(
+                    t.rt, t.namespace, t.name, merged, subresource=t.subresource, user=user, dry_run=dry_run
+                )
+            )
         live = self.store.get(t.rt, t.namespace, t.name)
         patched = patching.apply_patch(t.rt, live, content_type, body)
         patched.setdefault("metadata", {}).setdefault("resourceVersion", live["metadata"]["resourceVersion"])
         if not patched["metadata"].get("resourceVersion"):
             patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        return json_response(self.store.update(t.rt, t.namespace, t.name, patched, subresource=t.subresource,
-                                               user=user, dry_run=dry_run))
+        return json_response(
+            self.store.update(
+                t.rt, t.namespace, t.name, patched, subresource=t.subresource, user=user, dry_run=dry_run
+            )
+        )
 
     def _delete_options(self, request: web.Request, body: bytes) -> Obj:
         options: Obj = {}
@@ -446,9 +500,16 @@ class ApiServer:
         assert t.name is not None
         options = self._delete_options(request, body)
         pre = options.get("preconditions") or {}
-        obj = self.store.delete(t.rt, t.namespace, t.name, propagation=options.get("propagationPolicy"),
-                                precondition_uid=pre.get("uid"), precondition_rv=pre.get("resourceVersion"),
-                                user=user, dry_run=dry_run or "All" in (options.get("dryRun") or []))
+        obj = self.store.delete(
+            t.rt,
+            t.namespace,
+            t.name,
+            propagation=options.get("propagationPolicy"),
+            precondition_uid=pre.get("uid"),
+            precondition_rv=pre.get("resourceVersion"),
+            user=user,
+            dry_run=dry_run or "All" in (options.get("dryRun") or []),
+        )
         return json_response(obj)
 
     def _delete_collection(self, request: web.Request, t: Target, user: str) -> web.Response:
@@ -458,8 +519,14 @@ class ApiServer:
             if predicate is None or predicate(obj):
                 meta = obj["metadata"]
                 deleted.append(self.store.delete(t.rt, meta.get("namespace"), meta["name"], user=user))
-        return json_response({"kind": t.rt.list_kind, "apiVersion": t.rt.api_version,
-                              "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+        return json_response(
+            {
+                "kind": t.rt.list_kind,
+                "apiVersion": t.rt.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": deleted,
+            }
+        )
 
     def _scale(self, request: web.Request, t: Target, verb: str, body: bytes, user: str) -> web.Response:
         assert t.name is not None
@@ -469,8 +536,12 @@ class ApiServer:
             if verb == "update":
                 new_scale = self._decode(body)
             else:
-                new_scale = patching.apply_patch(self.store.require("apps", "replicasets"), scale,
-                                                 request.headers.get("Content-Type", ""), body)
+                new_scale = patching.apply_patch(
+                    self.store.require("apps", "replicasets"),
+                    scale,
+                    request.headers.get("Content-Type", ""),
+                    body,
+                )
             rv = (new_scale.get("metadata") or {}).get("resourceVersion")
             if rv and rv != obj["metadata"]["resourceVersion"]:
                 raise errors.conflict(t.rt.plural, t.rt.group, t.name)
@@ -483,12 +554,20 @@ class ApiServer:
         from kubesim.selectors import selector_string
 
         meta = obj["metadata"]
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                             if k in meta},
-                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                           "selector": selector_string((obj.get("spec") or {}).get("selector"))}}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": selector_string((obj.get("spec") or {}).get("selector")),
+            },
+        }
 
     def _finalize_namespace(self, t: Target, obj: Obj) -> Obj:
         assert t.name is not None

@@ -27,9 +27,16 @@ CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 class Simulator:
-    def __init__(self, token: str = "kubesim-token", audit_log: Path | None = None, audit_bodies: bool = False,
-                 settings: ControllerSettings | None = None, seed: int = 0, bookmark_interval: float = 30.0,
-                 extra_tokens: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        token: str = "kubesim-token",
+        audit_log: Path | None = None,
+        audit_bodies: bool = False,
+        settings: ControllerSettings | None = None,
+        seed: int = 0,
+        bookmark_interval: float = 30.0,
+        extra_tokens: dict[str, str] | None = None,
+    ) -> None:
         self.store = Store(seed=seed)
         self.audit = AuditLog(audit_log, with_bodies=audit_bodies)
         self.faults = FaultPlan(seed=seed)
@@ -40,12 +47,14 @@ class Simulator:
         self.store.admission.append(admit_builtin)
         self.store.admission.append(admit_custom(self.server))
         self.store.listeners.append(self._crd_changed)
-        self.server.admin.update({
-            "/kubesim/audit": self._admin_audit,
-            "/kubesim/settings": self._admin_settings,
-            "/kubesim/faults": self._admin_faults,
-            "/kubesim/compact": self._admin_compact,
-        })
+        self.server.admin.update(
+            {
+                "/kubesim/audit": self._admin_audit,
+                "/kubesim/settings": self._admin_settings,
+                "/kubesim/faults": self._admin_faults,
+                "/kubesim/compact": self._admin_compact,
+            }
+        )
         self._runner: web.AppRunner | None = None
         self._controllers: asyncio.Task[None] | None = None
         self.url = ""
@@ -83,10 +92,20 @@ class Simulator:
             "acceptedNames": names,
             "storedVersions": [v["name"] for v in crd["spec"]["versions"] if v.get("storage")],
             "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                 "message": "no conflicts found", "lastTransitionTime": stamp},
-                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                 "message": "the initial names have been accepted", "lastTransitionTime": stamp},
+                {
+                    "type": "NamesAccepted",
+                    "status": "True",
+                    "reason": "NoConflicts",
+                    "message": "no conflicts found",
+                    "lastTransitionTime": stamp,
+                },
+                {
+                    "type": "Established",
+                    "status": "True",
+                    "reason": "InitialNamesAccepted",
+                    "message": "the initial names have been accepted",
+                    "lastTransitionTime": stamp,
+                },
             ],
         }
         self.store.update(rt, None, name, updated, subresource="status")
@@ -123,12 +142,14 @@ class Simulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._controllers = asyncio.create_task(run_controllers(self.store, self.settings))
-        self._runner = web.AppRunner(self.server.app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            self.server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=1024)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        server: Any = site._server
+        sockets = server.sockets if server is not None else []
         bound = sockets[0].getsockname()[1] if sockets else port
         self.url = f"http://{host}:{bound}"
         return self.url

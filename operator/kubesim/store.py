@@ -12,6 +12,7 @@ without copying. Callers that change what they got from ``get``/``list`` own tha
 from __future__ import annotations
 
 import asyncio
+import builtins
 import random
 import re
 import time
@@ -142,8 +143,9 @@ def _same_content(a: Obj, b: Obj) -> bool:
 class Store:
     """Objects by type, namespace and name, with watches and admission hooks."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, window: int = DEFAULT_WINDOW,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, window: int = DEFAULT_WINDOW, seed: int | None = None
+    ) -> None:
         self.clock = clock
         self.window = window
         self.rng = random.Random(seed)
@@ -214,8 +216,9 @@ class Store:
             if namespace is None or key[0] == namespace:
                 yield objects[key]
 
-    def list(self, rt: ResourceType, namespace: str | None = None,
-             predicate: Predicate | None = None) -> tuple[list[Obj], int]:
+    def list(
+        self, rt: ResourceType, namespace: str | None = None, predicate: Predicate | None = None
+    ) -> tuple[list[Obj], int]:
         items = [clone(o) for o in self.iter(rt, namespace) if predicate is None or predicate(o)]
         return items, self._rv
 
@@ -252,22 +255,26 @@ class Store:
             raise errors.not_found("namespaces", "", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp"):
             err = errors.forbidden(
-                f"{rt.plural}{'.' + rt.group if rt.group else ''} \"\" is forbidden: unable to create new content "
+                f'{rt.plural}{"." + rt.group if rt.group else ""} "" is forbidden: unable to create new content '
                 f"in namespace {namespace} because it is being terminated",
-                rt.plural, rt.group,
+                rt.plural,
+                rt.group,
             )
-            err.causes.append(errors.Cause("", f"namespace {namespace} is currently being deleted",
-                                           "NamespaceTerminating"))
+            err.causes.append(
+                errors.Cause("", f"namespace {namespace} is currently being deleted", "NamespaceTerminating")
+            )
             raise err
         return namespace
 
-    def create(self, rt: ResourceType, namespace: str | None, obj: Obj, user: str = "",
-               dry_run: bool = False) -> Obj:
+    def create(
+        self, rt: ResourceType, namespace: str | None, obj: Obj, user: str = "", dry_run: bool = False
+    ) -> Obj:
         obj = clone(obj)
         meta = _meta(obj)
         if rt.namespaced and meta.get("namespace") and namespace and meta["namespace"] != namespace:
             raise errors.bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request")
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         ns = self._check_namespace(rt, namespace or meta.get("namespace"))
         name = meta.get("name") or ""
         if not name and meta.get("generateName"):
@@ -277,15 +284,33 @@ class Store:
                 if (ns, name) not in self._objects[rt.key]:
                     break
         if not name:
-            raise errors.invalid(rt.kind, rt.group, "", [errors.Cause(
-                "metadata.name", "Required value: name or generateName is required", "FieldValueRequired")])
+            raise errors.invalid(
+                rt.kind,
+                rt.group,
+                "",
+                [
+                    errors.Cause(
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                        "FieldValueRequired",
+                    )
+                ],
+            )
         if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
-            raise errors.invalid(rt.kind, rt.group, name, [errors.Cause(
-                "metadata.name",
-                f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
-                "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
-                "'example.com', regex used for validation is "
-                "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")])
+            raise errors.invalid(
+                rt.kind,
+                rt.group,
+                name,
+                [
+                    errors.Cause(
+                        "metadata.name",
+                        f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
+                        "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
+                        "'example.com', regex used for validation is "
+                        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+                    )
+                ],
+            )
         meta["name"] = name
         if rt.namespaced:
             meta["namespace"] = ns
@@ -313,8 +338,17 @@ class Store:
         self._emit(rt, Event("ADDED", obj, self._rv))
         return clone(obj)  # type: ignore[no-any-return]
 
-    def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
-               subresource: str | None = None, user: str = "", dry_run: bool = False) -> Obj:
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        obj: Obj,
+        *,
+        subresource: str | None = None,
+        user: str = "",
+        dry_run: bool = False,
+    ) -> Obj:
         """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none)."""
         ns = (namespace or "") if rt.namespaced else ""
         old = self._objects[rt.key].get((ns, name))
@@ -324,16 +358,24 @@ class Store:
         meta = _meta(new)
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request(
-                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         old_meta = old["metadata"]
         given_rv = meta.get("resourceVersion")
         if given_rv:
             if str(given_rv) != old_meta["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
         elif not rt.unconditional_update:
-            raise errors.invalid(rt.kind, rt.group, name, [errors.Cause(
-                "metadata.resourceVersion",
-                "Invalid value: 0x0: must be specified for an update")])
+            raise errors.invalid(
+                rt.kind,
+                rt.group,
+                name,
+                [
+                    errors.Cause(
+                        "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update"
+                    )
+                ],
+            )
         if subresource == "status":
             status = new.get("status")
             incoming_meta = meta
@@ -356,8 +398,13 @@ class Store:
                     new["status"] = clone(old["status"])
                 else:
                     new.pop("status", None)
-            for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                        "generation"):
+            for key in (
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ):
                 if key in old_meta:
                     meta[key] = old_meta[key]
                 else:
@@ -370,20 +417,31 @@ class Store:
             new["apiVersion"] = rt.api_version
             new["kind"] = rt.kind
             if old_meta.get("deletionTimestamp"):
-                added = [f for f in meta.get("finalizers") or [] if f not in (old_meta.get("finalizers") or [])]
+                added = [
+                    f for f in meta.get("finalizers") or [] if f not in (old_meta.get("finalizers") or [])
+                ]
                 if added:
                     quoted = ", ".join(f'"{f}"' for f in added)
-                    raise errors.invalid(rt.kind, rt.group, name, [errors.Cause(
-                        "metadata.finalizers",
-                        f"Forbidden: no new finalizers can be added if the object is being deleted, "
-                        f"found new finalizers []string{{{quoted}}}", "FieldValueForbidden")])
+                    raise errors.invalid(
+                        rt.kind,
+                        rt.group,
+                        name,
+                        [
+                            errors.Cause(
+                                "metadata.finalizers",
+                                f"Forbidden: no new finalizers can be added if the object is being deleted, "
+                                f"found new finalizers []string{{{quoted}}}",
+                                "FieldValueForbidden",
+                            )
+                        ],
+                    )
         self._admit(Operation("update", rt, new, old, subresource=subresource, user=user))
         if _same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
             return clone(old)  # type: ignore[no-any-return]
         if rt.has_generation and subresource is None and self._spec_changed(rt, old, new):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         if dry_run:
-            return new
+            return dict(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             meta["resourceVersion"] = old_meta["resourceVersion"]
             self._objects[rt.key][(ns, name)] = new
@@ -397,14 +455,25 @@ class Store:
     def _spec_changed(rt: ResourceType, old: Obj, new: Obj) -> bool:
         """Whether a main-endpoint write bumps metadata.generation, per the type's registry strategy."""
         if rt.key == ("apps", "deployments"):
-            return bool(old.get("spec") != new.get("spec") or
-                        old["metadata"].get("annotations") != new["metadata"].get("annotations"))
+            return bool(
+                old.get("spec") != new.get("spec")
+                or old["metadata"].get("annotations") != new["metadata"].get("annotations")
+            )
         ignored = ("metadata", "status") if "status" in rt.subresources else ("metadata",)
         return _without(old, *ignored) != _without(new, *ignored)
 
-    def delete(self, rt: ResourceType, namespace: str | None, name: str, *, propagation: str | None = None,
-               precondition_uid: str | None = None, precondition_rv: str | None = None,
-               user: str = "", dry_run: bool = False) -> Obj:
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str | None = None,
+        precondition_uid: str | None = None,
+        precondition_rv: str | None = None,
+        user: str = "",
+        dry_run: bool = False,
+    ) -> Obj:
         """Delete, or mark for deletion when finalizers hold the object; returns the object as it ends up."""
         ns = (namespace or "") if rt.namespaced else ""
         old = self._objects[rt.key].get((ns, name))
@@ -412,13 +481,21 @@ class Store:
             raise errors.not_found(rt.plural, rt.group, name)
         meta = old["metadata"]
         if precondition_uid and precondition_uid != meta.get("uid"):
-            raise errors.conflict(rt.plural, rt.group, name,
-                                  f"Precondition failed: UID in precondition: {precondition_uid}, "
-                                  f"UID in object meta: {meta.get('uid')}")
+            raise errors.conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: UID in precondition: {precondition_uid}, "
+                f"UID in object meta: {meta.get('uid')}",
+            )
         if precondition_rv and precondition_rv != meta.get("resourceVersion"):
-            raise errors.conflict(rt.plural, rt.group, name,
-                                  f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
-                                  f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
+            raise errors.conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
+                f"ResourceVersion in object meta: {meta.get('resourceVersion')}",
+            )
         self._admit(Operation("delete", rt, old, old, user=user))
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
@@ -458,13 +535,22 @@ class Store:
         """Remove a terminating namespace once the namespace controller emptied it."""
         rt = self._types[("", "namespaces")]
         ns = self._objects[rt.key].get(("", name))
-        if ns is not None and ns["metadata"].get("deletionTimestamp") and not ns["metadata"].get("finalizers"):
+        if (
+            ns is not None
+            and ns["metadata"].get("deletionTimestamp")
+            and not ns["metadata"].get("finalizers")
+        ):
             self._remove(rt, ns)
 
     # --- watches -----------------------------------------------------------------------------------------
 
-    def watch(self, rt: ResourceType, namespace: str | None = None, since: str | None = None,
-              predicate: Predicate | None = None) -> Watcher:
+    def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        since: str | None = None,
+        predicate: Predicate | None = None,
+    ) -> Watcher:
         """Open a watch. ``since`` empty or "0": ADDED for every current object first; otherwise replay from the
         retained window, or 410 Gone when that resourceVersion fell out of it."""
         watcher = Watcher(rt, namespace, predicate, on_close=self._drop_watcher)
@@ -502,7 +588,9 @@ class Store:
 
     # --- helpers for controllers ------------------------------------------------------------------------
 
-    def owned_by(self, uid: str, types: Iterable[ResourceType] | None = None) -> list[tuple[ResourceType, Obj]]:
+    def owned_by(
+        self, uid: str, types: Iterable[ResourceType] | None = None
+    ) -> builtins.list[tuple[ResourceType, Obj]]:
         """Every stored object with an ownerReference to ``uid``."""
         found = []
         for rt in types or self.types():

@@ -94,8 +94,15 @@ def _custom_columns(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[C
         defs.append(_column("Age", "date"))
         return defs, lambda o: [_meta_cells(o), age(o.get("metadata", {}).get("creationTimestamp"))]
     for col in columns:
-        defs.append(_column(col["name"], col.get("type", "string"), col.get("format", ""),
-                            col.get("description", ""), int(col.get("priority", 0))))
+        defs.append(
+            _column(
+                col["name"],
+                col.get("type", "string"),
+                col.get("format", ""),
+                col.get("description", ""),
+                int(col.get("priority", 0)),
+            )
+        )
 
     def cells(obj: Obj) -> list[Cell]:
         row: list[Cell] = [_meta_cells(obj)]
@@ -150,64 +157,156 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
         return ",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs)
 
     if rt.key == ("", "pods"):
+
         def pod(o: Obj) -> list[Cell]:
             reason, ready, restarts = _pod_status(o)
             total = len((o.get("spec") or {}).get("containers") or [])
             st = o.get("status") or {}
-            return [_meta_cells(o), f"{ready}/{total}", reason, restarts, created(o), st.get("podIP") or "<none>",
-                    (o.get("spec") or {}).get("nodeName") or "<none>", "<none>", "<none>"]
-        return [name_col, _column("Ready"), _column("Status"), _column("Restarts"), age_col,
-                _column("IP", priority=1), _column("Node", priority=1), _column("Nominated Node", priority=1),
-                _column("Readiness Gates", priority=1)], pod
+            return [
+                _meta_cells(o),
+                f"{ready}/{total}",
+                reason,
+                restarts,
+                created(o),
+                st.get("podIP") or "<none>",
+                (o.get("spec") or {}).get("nodeName") or "<none>",
+                "<none>",
+                "<none>",
+            ]
+
+        return [
+            name_col,
+            _column("Ready"),
+            _column("Status"),
+            _column("Restarts"),
+            age_col,
+            _column("IP", priority=1),
+            _column("Node", priority=1),
+            _column("Nominated Node", priority=1),
+            _column("Readiness Gates", priority=1),
+        ], pod
     if rt.key == ("apps", "deployments"):
+
         def dep(o: Obj) -> list[Cell]:
             spec, st = o.get("spec") or {}, o.get("status") or {}
             names, images = containers(o)
-            return [_meta_cells(o), f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
-                    st.get("updatedReplicas", 0), st.get("availableReplicas", 0), created(o), names, images,
-                    selector_string(spec.get("selector"))]
-        return [name_col, _column("Ready"), _column("Up-to-date", "integer"), _column("Available", "integer"),
-                age_col, _column("Containers", priority=1), _column("Images", priority=1),
-                _column("Selector", priority=1)], dep
+            return [
+                _meta_cells(o),
+                f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+                st.get("updatedReplicas", 0),
+                st.get("availableReplicas", 0),
+                created(o),
+                names,
+                images,
+                selector_string(spec.get("selector")),
+            ]
+
+        return [
+            name_col,
+            _column("Ready"),
+            _column("Up-to-date", "integer"),
+            _column("Available", "integer"),
+            age_col,
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+            _column("Selector", priority=1),
+        ], dep
     if rt.key == ("apps", "replicasets"):
+
         def rs(o: Obj) -> list[Cell]:
             spec, st = o.get("spec") or {}, o.get("status") or {}
             names, images = containers(o)
-            return [_meta_cells(o), spec.get("replicas", 1), st.get("replicas", 0), st.get("readyReplicas", 0),
-                    created(o), names, images, selector_string(spec.get("selector"))]
-        return [name_col, _column("Desired", "integer"), _column("Current", "integer"), _column("Ready", "integer"),
-                age_col, _column("Containers", priority=1), _column("Images", priority=1),
-                _column("Selector", priority=1)], rs
+            return [
+                _meta_cells(o),
+                spec.get("replicas", 1),
+                st.get("replicas", 0),
+                st.get("readyReplicas", 0),
+                created(o),
+                names,
+                images,
+                selector_string(spec.get("selector")),
+            ]
+
+        return [
+            name_col,
+            _column("Desired", "integer"),
+            _column("Current", "integer"),
+            _column("Ready", "integer"),
+            age_col,
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+            _column("Selector", priority=1),
+        ], rs
     if rt.key == ("coordination.k8s.io", "leases"):
         return [name_col, _column("Holder"), age_col], lambda o: [
-            _meta_cells(o), (o.get("spec") or {}).get("holderIdentity") or "", created(o)]
+            _meta_cells(o),
+            (o.get("spec") or {}).get("holderIdentity") or "",
+            created(o),
+        ]
     if rt.key == ("", "namespaces"):
         return [name_col, _column("Status"), age_col], lambda o: [
-            _meta_cells(o), (o.get("status") or {}).get("phase", "Active"), created(o)]
+            _meta_cells(o),
+            (o.get("status") or {}).get("phase", "Active"),
+            created(o),
+        ]
     if rt.key == ("", "events"):
-        return [_column("Last Seen"), _column("Type"), _column("Reason"), _column("Object"), _column("Message"),
-                name_col], lambda o: [
-            age(o.get("lastTimestamp") or o.get("eventTime") or o.get("metadata", {}).get("creationTimestamp")),
-            o.get("type", ""), o.get("reason", ""),
+        return [
+            _column("Last Seen"),
+            _column("Type"),
+            _column("Reason"),
+            _column("Object"),
+            _column("Message"),
+            name_col,
+        ], lambda o: [
+            age(
+                o.get("lastTimestamp") or o.get("eventTime") or o.get("metadata", {}).get("creationTimestamp")
+            ),
+            o.get("type", ""),
+            o.get("reason", ""),
             f"{str(o.get('involvedObject', {}).get('kind', '')).lower()}/{o.get('involvedObject', {}).get('name')}",
-            o.get("message", ""), _meta_cells(o)]
+            o.get("message", ""),
+            _meta_cells(o),
+        ]
     if rt.key == ("", "services"):
+
         def svc(o: Obj) -> list[Cell]:
             spec = o.get("spec") or {}
             ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
-            return [_meta_cells(o), spec.get("type", "ClusterIP"), spec.get("clusterIP", "<none>"), "<none>",
-                    ports or "<none>", created(o)]
-        return [name_col, _column("Type"), _column("Cluster-IP"), _column("External-IP"), _column("Port(s)"),
-                age_col], svc
+            return [
+                _meta_cells(o),
+                spec.get("type", "ClusterIP"),
+                spec.get("clusterIP", "<none>"),
+                "<none>",
+                ports or "<none>",
+                created(o),
+            ]
+
+        return [
+            name_col,
+            _column("Type"),
+            _column("Cluster-IP"),
+            _column("External-IP"),
+            _column("Port(s)"),
+            age_col,
+        ], svc
     if rt.key == ("", "configmaps"):
         return [name_col, _column("Data", "integer"), age_col], lambda o: [
-            _meta_cells(o), len(o.get("data") or {}) + len(o.get("binaryData") or {}), created(o)]
+            _meta_cells(o),
+            len(o.get("data") or {}) + len(o.get("binaryData") or {}),
+            created(o),
+        ]
     if rt.key == ("", "secrets"):
         return [name_col, _column("Type"), _column("Data", "integer"), age_col], lambda o: [
-            _meta_cells(o), o.get("type", "Opaque"), len(o.get("data") or {}), created(o)]
+            _meta_cells(o),
+            o.get("type", "Opaque"),
+            len(o.get("data") or {}),
+            created(o),
+        ]
     if rt.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         return [name_col, _column("Created At", "date")], lambda o: [
-            _meta_cells(o), o.get("metadata", {}).get("creationTimestamp")]
+            _meta_cells(o),
+            o.get("metadata", {}).get("creationTimestamp"),
+        ]
     return [name_col, age_col], lambda o: [_meta_cells(o), created(o)]
 
 
@@ -220,8 +319,14 @@ def partial_metadata(obj: Obj) -> Obj:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
 
 
-def to_table(rt: ResourceType, objects: list[Obj], resource_version: str, continue_token: str = "",
-             include_object: str = "Metadata", with_columns: bool = True) -> Obj:
+def to_table(
+    rt: ResourceType,
+    objects: list[Obj],
+    resource_version: str,
+    continue_token: str = "",
+    include_object: str = "Metadata",
+    with_columns: bool = True,
+) -> Obj:
     defs, cells = columns_for(rt)
     rows = []
     for obj in objects:

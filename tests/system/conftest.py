@@ -10,8 +10,17 @@ import pytest
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client, run_kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
-FAKE_IMAGES = ("--fail-image", "*-crashloop", "--unpullable-image", "*-nopull", "--pod-ready-seconds", "0.2",
-               "--crashloop-restart-seconds", "0.3", "--audit-bodies")
+FAKE_IMAGES = (
+    "--fail-image",
+    "*-crashloop",
+    "--unpullable-image",
+    "*-nopull",
+    "--pod-ready-seconds",
+    "0.2",
+    "--crashloop-restart-seconds",
+    "0.3",
+    "--audit-bodies",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +35,9 @@ def kubesim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubesimProcess
         from kubernetes import client
 
         with api_client(sim.kubeconfig) as api:
-            for doc in yaml.safe_load_all((ROOT / "crds" / "deploymentrequests.deployreq.dev.yaml").read_text()):
+            for doc in yaml.safe_load_all(
+                (ROOT / "crds" / "deploymentrequests.deployreq.dev.yaml").read_text()
+            ):
                 client.ApiextensionsV1Api(api).create_custom_resource_definition(doc)
     yield sim
     sim.stop()
@@ -47,7 +58,9 @@ def operator(kubesim: KubesimProcess) -> Iterator[OperatorProcess]:
 
 
 @pytest.fixture
-def ns(kubesim: KubesimProcess, operator: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[Namespace]:
+def ns(
+    kubesim: KubesimProcess, operator: OperatorProcess, request: pytest.FixtureRequest
+) -> Iterator[Namespace]:
     space = Namespace(api_client(kubesim.kubeconfig))
     yield space
     report = getattr(request.node, "rep_call", None)

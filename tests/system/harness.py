@@ -22,8 +22,9 @@ TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
 class OperatorProcess:
     """``deployreq run`` against a kubeconfig; output kept in a log file for failures."""
 
-    def __init__(self, kubeconfig: Path, workdir: Path, identity: str = "test-operator",
-                 extra_args: Iterable[str] = ()) -> None:
+    def __init__(
+        self, kubeconfig: Path, workdir: Path, identity: str = "test-operator", extra_args: Iterable[str] = ()
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.workdir = workdir
         self.identity = identity
@@ -40,9 +41,26 @@ class OperatorProcess:
         log.write(f"\n===== start {self.starts} =====\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deployreq", "run", "--identity", self.identity, "--log-format", "text",
-             "--lease-duration", "4", "--renew-interval", "1", "--verbose", *self.extra_args],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "deployreq",
+                "run",
+                "--identity",
+                self.identity,
+                "--log-format",
+                "text",
+                "--lease-duration",
+                "4",
+                "--renew-interval",
+                "1",
+                "--verbose",
+                *self.extra_args,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def _close_log(self) -> None:
         log = getattr(self, "_log", None)
@@ -93,17 +111,26 @@ class Namespace:
 
     # --- Deployments -----------------------------------------------------------------------------------
 
-    def deployment(self, name: str = "web", images: dict[str, str] | None = None, replicas: int = 2,
-                   wait: bool = True, **spec: Any) -> dict[str, Any]:
+    def deployment(
+        self,
+        name: str = "web",
+        images: dict[str, str] | None = None,
+        replicas: int = 2,
+        wait: bool = True,
+        **spec: Any,
+    ) -> dict[str, Any]:
         images = images or {"app": "registry.example/web:1.0"}
         body = {
-            "apiVersion": "apps/v1", "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
             "metadata": {"name": name},
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": {"app": name}},
-                "template": {"metadata": {"labels": {"app": name}},
-                             "spec": {"containers": [{"name": c, "image": i} for c, i in images.items()]}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": c, "image": i} for c, i in images.items()]},
+                },
                 **spec,
             },
         }
@@ -114,7 +141,8 @@ class Namespace:
 
     def get_deployment(self, name: str = "web") -> dict[str, Any]:
         return self.api.sanitize_for_serialization(  # type: ignore[no-any-return]
-            self.apps.read_namespaced_deployment(name, self.name))
+            self.apps.read_namespaced_deployment(name, self.name)
+        )
 
     def images(self, name: str = "web") -> dict[str, str]:
         dep = self.get_deployment(name)
@@ -122,39 +150,53 @@ class Namespace:
 
     def replicasets(self, name: str = "web") -> list[dict[str, Any]]:
         items = self.apps.list_namespaced_replica_set(self.name).items
-        return [self.api.sanitize_for_serialization(rs) for rs in items
-                if rs.metadata.name.startswith(f"{name}-")]
+        return [
+            self.api.sanitize_for_serialization(rs) for rs in items if rs.metadata.name.startswith(f"{name}-")
+        ]
 
     def wait_deployment_available(self, name: str = "web", timeout: float = 30) -> None:
         def done(dep: dict[str, Any]) -> bool:  # what `kubectl rollout status` checks
             st, spec = dep.get("status") or {}, dep.get("spec") or {}
-            return (st.get("observedGeneration", 0) >= dep["metadata"].get("generation", 0)
-                    and st.get("updatedReplicas", 0) == spec.get("replicas", 1)
-                    and st.get("availableReplicas", 0) == spec.get("replicas", 1)
-                    and st.get("replicas", 0) == spec.get("replicas", 1))
+            return (
+                st.get("observedGeneration", 0) >= dep["metadata"].get("generation", 0)
+                and st.get("updatedReplicas", 0) == spec.get("replicas", 1)
+                and st.get("availableReplicas", 0) == spec.get("replicas", 1)
+                and st.get("replicas", 0) == spec.get("replicas", 1)
+            )
+
         def list_fn(**kw: Any) -> Any:
             return self.apps.list_namespaced_deployment(self.name, **kw)
+
         watch_until(list_fn, name, done, timeout, f"deployment {name} available", self.api)
 
     # --- DeploymentRequests ----------------------------------------------------------------------------
 
-    def request(self, name: str, images: dict[str, str], deployment: str = "web", **spec: Any) -> dict[str, Any]:
+    def request(
+        self, name: str, images: dict[str, str], deployment: str = "web", **spec: Any
+    ) -> dict[str, Any]:
         body = {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "DeploymentRequest",
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "DeploymentRequest",
             "metadata": {"name": name},
-            "spec": {"deployment": deployment,
-                     "images": [{"container": c, "image": i} for c, i in images.items()], **spec},
+            "spec": {
+                "deployment": deployment,
+                "images": [{"container": c, "image": i} for c, i in images.items()],
+                **spec,
+            },
         }
         return self.custom.create_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, body)
+            GROUP, VERSION, self.name, PLURAL, body
+        )
 
     def get(self, name: str) -> dict[str, Any]:
         return self.custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, name)
+            GROUP, VERSION, self.name, PLURAL, name
+        )
 
     def patch(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, name, body)
+            GROUP, VERSION, self.name, PLURAL, name, body
+        )
 
     def delete(self, name: str) -> None:
         self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.name, PLURAL, name)
@@ -171,22 +213,39 @@ class Namespace:
     def wait_phase(self, name: str, *phases: str, timeout: float = 60) -> dict[str, Any]:
         """Wait, on a watch, until the request's phase is one of ``phases`` (any terminal phase if none given)."""
         wanted = set(phases) or TERMINAL
-        return self.wait_request(name, lambda obj: (obj.get("status") or {}).get("phase") in wanted, timeout,
-                                 f"phase in {sorted(wanted)}")
+        return self.wait_request(
+            name,
+            lambda obj: (obj.get("status") or {}).get("phase") in wanted,
+            timeout,
+            f"phase in {sorted(wanted)}",
+        )
 
-    def wait_request(self, name: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60,
-                     what: str = "condition") -> dict[str, Any]:
+    def wait_request(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 60,
+        what: str = "condition",
+    ) -> dict[str, Any]:
         def list_fn(**kw: Any) -> Any:
             return self.custom.list_namespaced_custom_object(GROUP, VERSION, self.name, PLURAL, **kw)
+
         return watch_until(list_fn, name, predicate, timeout, f"request {self.name}/{name}: {what}")
 
     def wait_gone(self, name: str, timeout: float = 60) -> None:
         wait_for(lambda: self.exists(name), lambda present: not present, timeout, f"request {name} deleted")
 
 
-def watch_until(list_fn: Callable[..., Any], name: str, predicate: Callable[[dict[str, Any]], bool],
-                timeout: float, what: str, api: client.ApiClient | None = None) -> dict[str, Any]:
+def watch_until(
+    list_fn: Callable[..., Any],
+    name: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float,
+    what: str,
+    api: client.ApiClient | None = None,
+) -> dict[str, Any]:
     """List, then watch from the list's resourceVersion, until the named object satisfies ``predicate``."""
+
     def plain(obj: Any) -> dict[str, Any]:
         if isinstance(obj, dict):
             return obj
@@ -197,14 +256,22 @@ def watch_until(list_fn: Callable[..., Any], name: str, predicate: Callable[[dic
     while time.monotonic() < deadline:
         listing = list_fn(field_selector=f"metadata.name={name}")
         items = listing["items"] if isinstance(listing, dict) else listing.items
-        rv = listing["metadata"]["resourceVersion"] if isinstance(listing, dict) else listing.metadata.resource_version
+        rv = (
+            listing["metadata"]["resourceVersion"]
+            if isinstance(listing, dict)
+            else listing.metadata.resource_version
+        )
         for obj in items:
             last = plain(obj)
             if predicate(last):
                 return last
         stream = watch.Watch()
-        for event in stream.stream(list_fn, field_selector=f"metadata.name={name}", resource_version=rv,
-                                   timeout_seconds=max(1, int(deadline - time.monotonic()))):
+        for event in stream.stream(
+            list_fn,
+            field_selector=f"metadata.name={name}",
+            resource_version=rv,
+            timeout_seconds=max(1, int(deadline - time.monotonic())),
+        ):
             last = plain(event["object"])
             if event["type"] != "DELETED" and predicate(last):
                 stream.stop()
@@ -240,9 +307,22 @@ class KubesimProcess:
     def start(self) -> None:
         self._stderr = (self.workdir / "kubesim.log").open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kubesim", "--port", "0", "--kubeconfig", str(self.kubeconfig),
-             "--audit-log", str(self.audit_path), *self.args],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            [
+                sys.executable,
+                "-m",
+                "kubesim",
+                "--port",
+                "0",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--audit-log",
+                str(self.audit_path),
+                *self.args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("kubesim ready "):
@@ -266,8 +346,12 @@ class KubesimProcess:
         import urllib.request
 
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/kubesim/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/kubesim/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read().decode()
         if path.startswith("audit"):
@@ -284,9 +368,17 @@ def kubectl_binary() -> str | None:
     return shutil.which("kubectl")
 
 
-def run_kubectl(kubeconfig: Path, *args: str, input: str | None = None,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_kubectl(
+    kubeconfig: Path, *args: str, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     binary = kubectl_binary()
     assert binary is not None
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache")}
-    return subprocess.run([binary, *args], input=input, env=env, text=True, capture_output=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache"),
+    }
+    return subprocess.run(
+        [binary, *args], input=input, env=env, text=True, capture_output=True, timeout=timeout,
+        check=False,
+    )

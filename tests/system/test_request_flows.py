@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -102,10 +103,12 @@ def test_requests_run_one_at_a_time_in_priority_order(ns: Namespace) -> None:
     queued = ns.wait_request("low", lambda o: (o.get("status") or {}).get("queuePosition") == 3, 30)
     assert queued["status"]["phase"] == "Queued"
     results = {name: ns.wait_phase(name, timeout=90) for name in ("busy", "low", "normal", "urgent")}
-    assert all(phase(r) == "Succeeded" for r in results.values()), {n: r["status"] for n, r in results.items()}
+    assert all(phase(r) == "Succeeded" for r in results.values()), {
+        n: r["status"] for n, r in results.items()
+    }
     windows = sorted((r["status"]["startedAt"], r["status"]["completedAt"], n) for n, r in results.items())
     assert [n for _, _, n in windows] == ["busy", "urgent", "normal", "low"]
-    for (_, end, _), (start, _, _) in zip(windows, windows[1:], strict=False):
+    for (_, end, _), (start, _, _) in itertools.pairwise(windows):
         assert end <= start, windows
 
 
@@ -128,8 +131,13 @@ def test_reapplying_an_unchanged_request_starts_nothing_and_a_changed_spec_runs_
     ns.patch("r", {"spec": {"images": [{"container": "app", "image": GOOD}]}})  # what a re-sync sends
     assert ns.get("r")["metadata"]["generation"] == first["metadata"]["generation"]
     ns.patch("r", {"spec": {"images": [{"container": "app", "image": "registry.example/web:1.2"}]}})
-    second = ns.wait_request("r", lambda o: phase(o) == "Succeeded"
-                             and o["status"]["observedGeneration"] == o["metadata"]["generation"], 60)
+    second = ns.wait_request(
+        "r",
+        lambda o: (
+            phase(o) == "Succeeded" and o["status"]["observedGeneration"] == o["metadata"]["generation"]
+        ),
+        60,
+    )
     assert second["status"]["observedGeneration"] == 2
     assert ns.images() == {"app": "registry.example/web:1.2"}
 
@@ -139,8 +147,9 @@ def test_a_rolled_back_request_stays_ended_until_rerun(ns: Namespace) -> None:
     ns.request("bad", {"app": CRASH})
     assert phase(ns.wait_phase("bad", timeout=60)) == "RolledBack"
     ns.patch("bad", {"metadata": {"annotations": {"deployreq.dev/rerun": "1"}}})
-    again = ns.wait_request("bad", lambda o: phase(o) == "RolledBack"
-                            and o["status"].get("observedRerun") == "1", 60)
+    again = ns.wait_request(
+        "bad", lambda o: phase(o) == "RolledBack" and o["status"].get("observedRerun") == "1", 60
+    )
     assert again["status"]["attempt"] == 1
 
 

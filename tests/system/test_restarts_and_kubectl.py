@@ -14,29 +14,50 @@ pytestmark = pytest.mark.system
 
 
 def deployment_writes(audit: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    return [r for r in audit if r.get("resource") == "deployments" and r.get("namespace") == namespace
-            and r.get("verb") in ("patch", "update") and not r.get("subresource")
-            and r.get("userAgent", "").startswith("deployreq")]
+    return [
+        r
+        for r in audit
+        if r.get("resource") == "deployments"
+        and r.get("namespace") == namespace
+        and r.get("verb") in ("patch", "update")
+        and not r.get("subresource")
+        and r.get("userAgent", "").startswith("deployreq")
+    ]
 
 
 def test_kubectl_wait_blocks_until_the_request_is_complete(kubesim: KubesimProcess, ns: Namespace) -> None:
     require_kubectl()
     ns.deployment()
     ns.request("r", {"app": "registry.example/web:1.1"}, verification={"durationSeconds": 2})
-    result = run_kubectl(kubesim.kubeconfig, "-n", ns.name, "wait", "--for=condition=Complete",
-                         "deploymentrequest/r", "--timeout=60s")
+    result = run_kubectl(
+        kubesim.kubeconfig,
+        "-n",
+        ns.name,
+        "wait",
+        "--for=condition=Complete",
+        "deploymentrequest/r",
+        "--timeout=60s",
+    )
     assert result.returncode == 0, result.stderr
     assert "condition met" in result.stdout
     assert ns.get("r")["status"]["phase"] == "Succeeded"
     table = run_kubectl(kubesim.kubeconfig, "-n", ns.name, "get", "dreq", "-o", "wide").stdout
-    assert table.split("\n")[0].split() == ["NAME", "DEPLOYMENT", "IMAGE", "PRIORITY", "PHASE", "POSITION", "AGE",
-                                            "MESSAGE"]
+    assert table.split("\n")[0].split() == [
+        "NAME",
+        "DEPLOYMENT",
+        "IMAGE",
+        "PRIORITY",
+        "PHASE",
+        "POSITION",
+        "AGE",
+        "MESSAGE",
+    ]
     assert "Succeeded" in table
 
 
-def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(kubesim: KubesimProcess,
-                                                                         operator: OperatorProcess,
-                                                                         ns: Namespace) -> None:
+def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(
+    kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
+) -> None:
     require_kubectl()
     # The operator's rollback, in the test namespace.
     ns.deployment()
@@ -47,8 +68,15 @@ def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(kubesim:
     # kubectl's, from the same starting state in a second namespace the operator has no request in.
     other = Namespace(ns.api)
     other.deployment()
-    run = run_kubectl(kubesim.kubeconfig, "-n", other.name, "set", "image", "deployment/web",
-                      "app=registry.example/web:2.0-crashloop")
+    run = run_kubectl(
+        kubesim.kubeconfig,
+        "-n",
+        other.name,
+        "set",
+        "image",
+        "deployment/web",
+        "app=registry.example/web:2.0-crashloop",
+    )
     assert run.returncode == 0, run.stderr
     run = run_kubectl(kubesim.kubeconfig, "-n", other.name, "rollout", "undo", "deployment/web")
     assert run.returncode == 0, run.stderr
@@ -56,19 +84,33 @@ def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(kubesim:
     other.wait_deployment_available()
     theirs = other.get_deployment()
     assert ours["spec"]["template"] == theirs["spec"]["template"]
-    assert ours["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == \
-        theirs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
-    ours_rs = sorted((rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
-                      rs["spec"]["template"]["spec"]["containers"][0]["image"], rs["spec"]["replicas"])
-                     for rs in ns.replicasets())
-    theirs_rs = sorted((rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
-                        rs["spec"]["template"]["spec"]["containers"][0]["image"], rs["spec"]["replicas"])
-                       for rs in other.replicasets())
+    assert (
+        ours["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        == theirs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        == "3"
+    )
+    ours_rs = sorted(
+        (
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            rs["spec"]["template"]["spec"]["containers"][0]["image"],
+            rs["spec"]["replicas"],
+        )
+        for rs in ns.replicasets()
+    )
+    theirs_rs = sorted(
+        (
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            rs["spec"]["template"]["spec"]["containers"][0]["image"],
+            rs["spec"]["replicas"],
+        )
+        for rs in other.replicasets()
+    )
     assert ours_rs == theirs_rs
 
 
 def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
-        kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace) -> None:
+    kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
+) -> None:
     ns.deployment()
     ns.request("r", {"app": "registry.example/web:1.1"}, verification={"durationSeconds": 3})
     ns.wait_phase("r", "Verifying", timeout=30)
@@ -85,8 +127,9 @@ def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
     assert not lease.spec.holder_identity
 
 
-def test_sigkill_while_rolling_back_still_ends_rolled_back(kubesim: KubesimProcess, operator: OperatorProcess,
-                                                             ns: Namespace) -> None:
+def test_sigkill_while_rolling_back_still_ends_rolled_back(
+    kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
+) -> None:
     ns.deployment()
     ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
     ns.wait_phase("bad", "RollingBack", "RolledBack", timeout=60)

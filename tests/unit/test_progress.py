@@ -12,42 +12,88 @@ NOW = 1_800_000_000.0
 T = rollout.Thresholds(restarts=2)
 
 
-def deployment(image: str = "img/app:1", generation: int = 1, observed: int | None = None, revision: int = 1,
-               replicas: int = 2, available: int | None = None, **annotations: str) -> dict[str, Any]:
+def deployment(
+    image: str = "img/app:1",
+    generation: int = 1,
+    observed: int | None = None,
+    revision: int = 1,
+    replicas: int = 2,
+    available: int | None = None,
+    **annotations: str,
+) -> dict[str, Any]:
     available = replicas if available is None else available
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "ns", "uid": "dep-uid", "generation": generation,
-                     "resourceVersion": "10",
-                     "annotations": {"deployment.kubernetes.io/revision": str(revision), **annotations}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "app", "image": image}]}}},
-        "status": {"observedGeneration": generation if observed is None else observed, "replicas": replicas,
-                   "updatedReplicas": replicas, "readyReplicas": available, "availableReplicas": available},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "namespace": "ns",
+            "uid": "dep-uid",
+            "generation": generation,
+            "resourceVersion": "10",
+            "annotations": {"deployment.kubernetes.io/revision": str(revision), **annotations},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        },
+        "status": {
+            "observedGeneration": generation if observed is None else observed,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
+        },
     }
 
 
 def replicaset(image: str, revision: int, name: str, replicas: int = 2) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1", "kind": "ReplicaSet",
-        "metadata": {"name": name, "namespace": "ns", "uid": f"{name}-uid",
-                     "annotations": {"deployment.kubernetes.io/revision": str(revision)},
-                     "labels": {"app": "web", "pod-template-hash": name.split("-")[-1]},
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
-                                          "uid": "dep-uid", "controller": True}]},
-        "spec": {"replicas": replicas, "template": {
-            "metadata": {"labels": {"app": "web", "pod-template-hash": name.split("-")[-1]}},
-            "spec": {"containers": [{"name": "app", "image": image}]}}},
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "uid": f"{name}-uid",
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+            "labels": {"app": "web", "pod-template-hash": name.rsplit("-", maxsplit=1)[-1]},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": "web",
+                    "uid": "dep-uid",
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": {
+            "replicas": replicas,
+            "template": {
+                "metadata": {"labels": {"app": "web", "pod-template-hash": name.rsplit("-", maxsplit=1)[-1]}},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        },
         "status": {"replicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas},
     }
 
 
 def request(phase: str | None = None, **status: Any) -> Request:
     body: dict[str, Any] = {
-        "apiVersion": "deployreq.dev/v1alpha1", "kind": "DeploymentRequest",
-        "metadata": {"name": "r", "namespace": "ns", "uid": "req-uid", "generation": 1,
-                     "creationTimestamp": "2027-01-15T08:00:00Z", "finalizers": ["deployreq.dev/rollback-on-delete"]},
+        "apiVersion": "deployreq.dev/v1alpha1",
+        "kind": "DeploymentRequest",
+        "metadata": {
+            "name": "r",
+            "namespace": "ns",
+            "uid": "req-uid",
+            "generation": 1,
+            "creationTimestamp": "2027-01-15T08:00:00Z",
+            "finalizers": ["deployreq.dev/rollback-on-delete"],
+        },
         "spec": {"deployment": "web", "images": [{"container": "app", "image": "img/app:2"}]},
         "status": {"observedGeneration": 1, **status},
     }
@@ -113,9 +159,19 @@ def test_a_crash_looping_new_pod_starts_the_rollback() -> None:
     dep = deployment("img/app:2", generation=2, available=0)
     dep["status"]["updatedReplicas"] = 1
     new_rs = replicaset("img/app:2", 2, "web-new", replicas=1)
-    pod = {"metadata": {"name": "web-new-x", "ownerReferences": [{"uid": "web-new-uid", "controller": True}]},
-           "status": {"containerStatuses": [{"name": "app", "restartCount": 3, "ready": False,
-                                             "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+    pod = {
+        "metadata": {"name": "web-new-x", "ownerReferences": [{"uid": "web-new-uid", "controller": True}]},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "restartCount": 3,
+                    "ready": False,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                }
+            ]
+        },
+    }
     world = progress.World(dep, [replicaset("img/app:1", 1, "web-old"), new_rs], [pod])
     step = progress.next_step(req, world, NOW, T)
     assert isinstance(step, progress.StartRollback)
@@ -124,7 +180,9 @@ def test_a_crash_looping_new_pod_starts_the_rollback() -> None:
 
 def test_a_complete_rollout_with_a_window_starts_verifying_and_without_one_succeeds() -> None:
     dep = deployment("img/app:2", generation=2)
-    world = progress.World(dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")])
+    world = progress.World(
+        dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")]
+    )
     req = request("Deploying", patchedGeneration=2, patchedAt="2027-01-15T08:00:00Z")
     finished = progress.next_step(req, world, NOW, T)
     assert isinstance(finished, progress.Finish)
@@ -135,9 +193,15 @@ def test_a_complete_rollout_with_a_window_starts_verifying_and_without_one_succe
 
 def test_rolling_back_plans_kubectls_undo_to_the_previous_revision() -> None:
     dep = deployment("img/app:2", generation=2, revision=2)
-    world = progress.World(dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")])
-    req = request("RollingBack", patchedGeneration=2, previousRevision=1,
-                  previousImages=[{"container": "app", "image": "img/app:1"}])
+    world = progress.World(
+        dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")]
+    )
+    req = request(
+        "RollingBack",
+        patchedGeneration=2,
+        previousRevision=1,
+        previousImages=[{"container": "app", "image": "img/app:1"}],
+    )
     step = progress.next_step(req, world, NOW, T)
     assert isinstance(step, progress.Undo)
     assert step.plan.target_revision == 1
@@ -148,8 +212,12 @@ def test_rolling_back_plans_kubectls_undo_to_the_previous_revision() -> None:
 
 def test_a_restarted_operator_adopts_its_own_undo() -> None:
     dep = deployment("img/app:1", generation=3, revision=3)
-    req = request("RollingBack", patchedGeneration=2, previousRevision=1,
-                  previousImages=[{"container": "app", "image": "img/app:1"}])
+    req = request(
+        "RollingBack",
+        patchedGeneration=2,
+        previousRevision=1,
+        previousImages=[{"container": "app", "image": "img/app:1"}],
+    )
     assert progress.next_step(req, progress.World(dep), NOW, T) == progress.AdoptUndo(3)
 
 

@@ -33,7 +33,9 @@ def test_success_is_ready_and_not_reconciling() -> None:
 def test_transition_time_is_kept_while_a_condition_does_not_change() -> None:
     first = status.transition({}, "Queued", 1_800_000_000, "q", 1)
     second = status.transition(first, "Deploying", 1_800_000_500, "d", 1)
-    assert by_type(second)["Complete"]["lastTransitionTime"] == by_type(first)["Complete"]["lastTransitionTime"]
+    assert (
+        by_type(second)["Complete"]["lastTransitionTime"] == by_type(first)["Complete"]["lastTransitionTime"]
+    )
 
 
 def test_history_is_bounded() -> None:
@@ -52,8 +54,11 @@ def test_an_unchanged_reapply_never_starts_a_run() -> None:
 def test_a_spec_change_or_a_new_rerun_value_after_the_end_starts_a_run() -> None:
     assert needs_run(2, {}, {"phase": "Failed", "observedGeneration": 1})
     assert needs_run(1, {"deployreq.dev/rerun": "x"}, {"phase": "RolledBack", "observedGeneration": 1})
-    assert not needs_run(1, {"deployreq.dev/rerun": "x"},
-                         {"phase": "RolledBack", "observedGeneration": 1, "observedRerun": "x"})
+    assert not needs_run(
+        1,
+        {"deployreq.dev/rerun": "x"},
+        {"phase": "RolledBack", "observedGeneration": 1, "observedRerun": "x"},
+    )
 
 
 def test_a_running_request_is_not_restarted_by_a_spec_change() -> None:

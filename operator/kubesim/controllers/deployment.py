@@ -49,8 +49,11 @@ class DeploymentController(Controller):
     def _owned(self, dep: Obj) -> list[Obj]:
         uid = dep["metadata"]["uid"]
         ns = dep["metadata"].get("namespace")
-        return [rs for rs in self.store.iter(self.replicasets, ns)
-                if (controller_ref(rs) or {}).get("uid") == uid and not rs["metadata"].get("deletionTimestamp")]
+        return [
+            rs
+            for rs in self.store.iter(self.replicasets, ns)
+            if (controller_ref(rs) or {}).get("uid") == uid and not rs["metadata"].get("deletionTimestamp")
+        ]
 
     def sync(self, key: Key) -> None:
         ns, name = key
@@ -60,14 +63,19 @@ class DeploymentController(Controller):
         all_rs = self._owned(dep)
         template = dm.without_hash(dep["spec"]["template"])
         matching = [rs for rs in all_rs if dm.without_hash(rs["spec"]["template"]) == template]
-        new_rs = min(matching, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"])) \
-            if matching else None
+        new_rs = (
+            min(matching, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"]))
+            if matching
+            else None
+        )
         old_rs = [rs for rs in all_rs if rs is not new_rs]
         paused = bool(dep["spec"].get("paused"))
         created = False
         if paused:
             if new_rs is not None:
-                self._scale(new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs))
+                self._scale(
+                    new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs)
+                )
             self._status(dep, new_rs, old_rs, created=False)
             return
         if new_rs is None:
@@ -95,8 +103,13 @@ class DeploymentController(Controller):
         if collisions != int((dep.get("status") or {}).get("collisionCount") or 0):
             status_dep = clone(dep)
             status_dep.setdefault("status", {})["collisionCount"] = collisions
-            self.store.update(self.deployments, dep["metadata"]["namespace"], dep["metadata"]["name"], status_dep,
-                              subresource="status")
+            self.store.update(
+                self.deployments,
+                dep["metadata"]["namespace"],
+                dep["metadata"]["name"],
+                status_dep,
+                subresource="status",
+            )
         surge, _ = dm.surge_and_unavailable(dep)
         replicas = int(dep["spec"].get("replicas", 1))
         revision = max((dm.revision(rs) for rs in all_rs), default=0) + 1
@@ -104,21 +117,39 @@ class DeploymentController(Controller):
         template["metadata"]["labels"] = labels
         selector = clone(dep["spec"]["selector"])
         selector.setdefault("matchLabels", {})[dm.HASH_LABEL] = pod_hash
-        annotations = {k: v for k, v in (dep["metadata"].get("annotations") or {}).items()
-                       if k not in dm.SKIPPED_ANNOTATIONS}
-        annotations.update({dm.REVISION: str(revision), dm.DESIRED: str(replicas),
-                            dm.MAX_REPLICAS: str(replicas + surge)})
+        annotations = {
+            k: v
+            for k, v in (dep["metadata"].get("annotations") or {}).items()
+            if k not in dm.SKIPPED_ANNOTATIONS
+        }
+        annotations.update(
+            {dm.REVISION: str(revision), dm.DESIRED: str(replicas), dm.MAX_REPLICAS: str(replicas + surge)}
+        )
         rs = {
-            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
             "metadata": {
-                "name": name, "namespace": dep["metadata"]["namespace"], "labels": labels,
+                "name": name,
+                "namespace": dep["metadata"]["namespace"],
+                "labels": labels,
                 "annotations": annotations,
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": dep["metadata"]["name"],
-                                     "uid": dep["metadata"]["uid"], "controller": True,
-                                     "blockOwnerDeletion": True}],
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": dep["metadata"]["name"],
+                        "uid": dep["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
             },
-            "spec": {"replicas": 0, "minReadySeconds": int(dep["spec"].get("minReadySeconds", 0)),
-                     "selector": selector, "template": template},
+            "spec": {
+                "replicas": 0,
+                "minReadySeconds": int(dep["spec"].get("minReadySeconds", 0)),
+                "selector": selector,
+                "template": template,
+            },
         }
         created = self.store.create(self.replicasets, dep["metadata"]["namespace"], rs)
         self._set_deployment_revision(dep, revision)
@@ -146,7 +177,9 @@ class DeploymentController(Controller):
         if wanted != annotations:
             rs = clone(new_rs)
             rs["metadata"]["annotations"] = wanted
-            new_rs = self.store.update(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs)
+            new_rs = self.store.update(
+                self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs
+            )
         self._set_deployment_revision(dep, dm.revision(new_rs))
         return new_rs
 
@@ -157,8 +190,13 @@ class DeploymentController(Controller):
         updated = clone(current)
         updated["metadata"].setdefault("annotations", {})[dm.REVISION] = str(revision)
         # Through /status, as the real controller does: annotations change, generation does not.
-        self.store.update(self.deployments, updated["metadata"]["namespace"], updated["metadata"]["name"], updated,
-                          subresource="status")
+        self.store.update(
+            self.deployments,
+            updated["metadata"]["namespace"],
+            updated["metadata"]["name"],
+            updated,
+            subresource="status",
+        )
 
     def _scale(self, rs: Obj, replicas: int) -> Obj:
         if dm.spec_replicas(rs) == replicas:
@@ -168,7 +206,9 @@ class DeploymentController(Controller):
             return rs
         updated = clone(current)
         updated["spec"]["replicas"] = replicas
-        return self.store.update(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated)
+        return self.store.update(
+            self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
+        )
 
     def _rolling(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
         replicas = int(dep["spec"].get("replicas", 1))
@@ -181,7 +221,9 @@ class DeploymentController(Controller):
         min_available = replicas - max_unavailable
         all_rs = [new_rs, *old_rs]
         all_pods = sum(dm.spec_replicas(rs) for rs in all_rs)
-        new_unavailable = dm.spec_replicas(new_rs) - int((new_rs.get("status") or {}).get("availableReplicas", 0))
+        new_unavailable = dm.spec_replicas(new_rs) - int(
+            (new_rs.get("status") or {}).get("availableReplicas", 0)
+        )
         max_scaled_down = all_pods - min_available - new_unavailable
         if max_scaled_down <= 0:
             return
@@ -194,8 +236,10 @@ class DeploymentController(Controller):
             if cut:
                 self._scale(rs, dm.spec_replicas(rs) - cut)
                 max_scaled_down -= cut
-        old_rs = [self.store.peek(self.replicasets, r["metadata"]["namespace"], r["metadata"]["name"]) or r
-                  for r in old_rs]
+        old_rs = [
+            self.store.peek(self.replicasets, r["metadata"]["namespace"], r["metadata"]["name"]) or r
+            for r in old_rs
+        ]
         available = sum(int((rs.get("status") or {}).get("availableReplicas", 0)) for rs in [new_rs, *old_rs])
         budget = min(available - min_available, max_scaled_down)
         for rs in sorted(old_rs, key=lambda r: r["metadata"]["creationTimestamp"]):
@@ -219,10 +263,13 @@ class DeploymentController(Controller):
 
     def _cleanup(self, dep: Obj, old_rs: list[Obj]) -> None:
         limit = int(dep["spec"].get("revisionHistoryLimit", 10))
-        idle = [rs for rs in old_rs if dm.spec_replicas(rs) == 0
-                and int((rs.get("status") or {}).get("replicas", 0)) == 0]
+        idle = [
+            rs
+            for rs in old_rs
+            if dm.spec_replicas(rs) == 0 and int((rs.get("status") or {}).get("replicas", 0)) == 0
+        ]
         excess = len(idle) - limit
-        for rs in sorted(idle, key=dm.revision)[:max(0, excess)]:
+        for rs in sorted(idle, key=dm.revision)[: max(0, excess)]:
             self.store.delete(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     # --- status -----------------------------------------------------------------------------------------
@@ -232,8 +279,10 @@ class DeploymentController(Controller):
         current = self.store.peek(self.deployments, ns, name)
         if current is None:
             return
-        rses = [self.store.peek(self.replicasets, ns, r["metadata"]["name"]) or r
-                for r in ([new_rs] if new_rs else []) + old_rs]
+        rses = [
+            self.store.peek(self.replicasets, ns, r["metadata"]["name"]) or r
+            for r in ([new_rs] if new_rs else []) + old_rs
+        ]
         fresh_new = rses[0] if new_rs else None
 
         def total(field: str, items: list[Obj]) -> int:
@@ -251,7 +300,13 @@ class DeploymentController(Controller):
             "availableReplicas": available,
             "unavailableReplicas": max(0, sum(dm.spec_replicas(r) for r in rses) - available),
         }
-        for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas", "unavailableReplicas"):
+        for key in (
+            "readyReplicas",
+            "availableReplicas",
+            "updatedReplicas",
+            "replicas",
+            "unavailableReplicas",
+        ):
             if not status[key]:
                 status.pop(key)
         if old_status.get("collisionCount"):
@@ -260,61 +315,97 @@ class DeploymentController(Controller):
         stamp = now_rfc3339(self.store.clock)
         _, max_unavailable = dm.surge_and_unavailable(current)
 
-        def set_condition(type_: str, value: str, reason: str, message: str, bump_update: bool = True) -> None:
+        def set_condition(
+            type_: str, value: str, reason: str, message: str, bump_update: bool = True
+        ) -> None:
             old = conditions.get(type_)
-            cond = {"type": type_, "status": value, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
-                    "reason": reason, "message": message}
+            cond = {
+                "type": type_,
+                "status": value,
+                "lastUpdateTime": stamp,
+                "lastTransitionTime": stamp,
+                "reason": reason,
+                "message": message,
+            }
             if old is not None and old.get("status") == value:
                 cond["lastTransitionTime"] = old.get("lastTransitionTime", stamp)
-                if not bump_update or (old.get("reason") == reason and old.get("message") == message
-                                       and not bump_update):
+                if not bump_update or (
+                    old.get("reason") == reason and old.get("message") == message and not bump_update
+                ):
                     cond["lastUpdateTime"] = old.get("lastUpdateTime", stamp)
             conditions[type_] = cond
 
         if available >= replicas - max_unavailable:
-            set_condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.",
-                          bump_update=conditions.get("Available", {}).get("status") != "True")
+            set_condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                bump_update=conditions.get("Available", {}).get("status") != "True",
+            )
         else:
-            set_condition("Available", "False", "MinimumReplicasUnavailable",
-                          "Deployment does not have minimum availability.",
-                          bump_update=conditions.get("Available", {}).get("status") != "False")
+            set_condition(
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                bump_update=conditions.get("Available", {}).get("status") != "False",
+            )
         deadline = current["spec"].get("progressDeadlineSeconds")
         rs_name = fresh_new["metadata"]["name"] if fresh_new else ""
         if current["spec"].get("paused"):
             set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
         elif deadline is not None and fresh_new is not None:
-            complete = (updated == replicas and status.get("replicas", 0) == updated
-                        and available == updated)
+            complete = updated == replicas and status.get("replicas", 0) == updated and available == updated
             progressing = conditions.get("Progressing")
-            progress_made = any(int(status.get(k, 0)) != int(old_status.get(k, 0)) for k in
-                                ("updatedReplicas", "replicas", "readyReplicas", "availableReplicas"))
+            progress_made = any(
+                int(status.get(k, 0)) != int(old_status.get(k, 0))
+                for k in ("updatedReplicas", "replicas", "readyReplicas", "availableReplicas")
+            )
             if complete:
                 if not (progressing and progressing.get("reason") == "NewReplicaSetAvailable"):
-                    set_condition("Progressing", "True", "NewReplicaSetAvailable",
-                                  f'ReplicaSet "{rs_name}" has successfully progressed.')
+                    set_condition(
+                        "Progressing",
+                        "True",
+                        "NewReplicaSetAvailable",
+                        f'ReplicaSet "{rs_name}" has successfully progressed.',
+                    )
             elif created:
-                set_condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
-            elif progress_made or progressing is None or (
-                    progressing.get("reason") == "NewReplicaSetAvailable"):
+                set_condition(
+                    "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
+                )
+            elif (
+                progress_made
+                or progressing is None
+                or (progressing.get("reason") == "NewReplicaSetAvailable")
+            ):
                 reason = "ReplicaSetUpdated" if progressing is not None else "FoundNewReplicaSet"
-                message = (f'ReplicaSet "{rs_name}" is progressing.' if progressing is not None
-                           else f'Found new replica set "{rs_name}"')
+                message = (
+                    f'ReplicaSet "{rs_name}" is progressing.'
+                    if progressing is not None
+                    else f'Found new replica set "{rs_name}"'
+                )
                 set_condition("Progressing", "True", reason, message)
             elif progressing.get("reason") != "ProgressDeadlineExceeded":
                 last = _epoch(progressing.get("lastUpdateTime"))
                 if self.store.clock() > last + int(deadline):
-                    set_condition("Progressing", "False", "ProgressDeadlineExceeded",
-                                  f'ReplicaSet "{rs_name}" has timed out progressing.')
+                    set_condition(
+                        "Progressing",
+                        "False",
+                        "ProgressDeadlineExceeded",
+                        f'ReplicaSet "{rs_name}" has timed out progressing.',
+                    )
                 else:
                     self.later((ns, name), last + int(deadline) - self.store.clock() + 0.05)
         order = {"Available": 0, "Progressing": 1}
         status["conditions"] = sorted(conditions.values(), key=lambda c: order.get(c["type"], 9))
         if status == old_status:
             return
-        if {k: v for k, v in status.items() if k != "conditions"} == \
-                {k: v for k, v in old_status.items() if k != "conditions"} and \
-                [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in status["conditions"]] == \
-                [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in old_status.get("conditions") or []]:
+        if {k: v for k, v in status.items() if k != "conditions"} == {
+            k: v for k, v in old_status.items() if k != "conditions"
+        } and [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in status["conditions"]] == [
+            {k: v for k, v in c.items() if k != "lastUpdateTime"} for c in old_status.get("conditions") or []
+        ]:
             return
         updated_dep = clone(current)
         updated_dep["status"] = status

@@ -13,17 +13,24 @@ REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
-SKIPPED_ANNOTATIONS = frozenset({
-    "kubectl.kubernetes.io/last-applied-configuration", REVISION, REVISION_HISTORY, DESIRED, MAX_REPLICAS,
-    "deprecated.deployment.rollback.to",
-})
+SKIPPED_ANNOTATIONS = frozenset(
+    {
+        "kubectl.kubernetes.io/last-applied-configuration",
+        REVISION,
+        REVISION_HISTORY,
+        DESIRED,
+        MAX_REPLICAS,
+        "deprecated.deployment.rollback.to",
+    }
+)
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def template_hash(template: Obj, collision_count: int = 0) -> str:
     """A stable short hash of the pod template, spelled with the same safe alphabet as the real one."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":")) + (str(collision_count) if collision_count
-                                                                          else "")
+    data = json.dumps(template, sort_keys=True, separators=(",", ":")) + (
+        str(collision_count) if collision_count else ""
+    )
     value = int.from_bytes(hashlib.sha256(data.encode()).digest()[:8], "big")
     out = ""
     for _ in range(10):

@@ -21,12 +21,16 @@ class GarbageCollector(Controller):
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        self._owners: dict[str, tuple[ResourceType, str, str]] = {}  # uid -> (type, ns, name) of deleted/deleting
+        self._owners: dict[
+            str, tuple[ResourceType, str, str]
+        ] = {}  # uid -> (type, ns, name) of deleted/deleting
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
         meta = event.object.get("metadata", {})
-        if event.type == "DELETED" or (meta.get("deletionTimestamp") and set(meta.get("finalizers") or []) & {
-                "foregroundDeletion", "orphan"}):
+        if event.type == "DELETED" or (
+            meta.get("deletionTimestamp")
+            and set(meta.get("finalizers") or []) & {"foregroundDeletion", "orphan"}
+        ):
             self.enqueue(("uid", meta["uid"]))
             self._owners[meta["uid"]] = (rt, meta.get("namespace", ""), meta["name"])
         for ref in meta.get("ownerReferences") or []:
@@ -51,13 +55,14 @@ class GarbageCollector(Controller):
             if not dependents:
                 del self._owners[uid]
             return
-        rt, ns, name = self._owners[uid]
+        rt = self._owners[uid][0]
         finalizers = list(owner["metadata"].get("finalizers") or [])
         if "orphan" in finalizers:
             for dep_rt, dep in dependents:
                 updated = clone(dep)
                 updated["metadata"]["ownerReferences"] = [
-                    r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                    r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
+                ]
                 self.store.update(dep_rt, dep["metadata"].get("namespace"), dep["metadata"]["name"], updated)
             self._remove_finalizer(rt, owner, "orphan")
         elif "foregroundDeletion" in finalizers:
@@ -70,14 +75,18 @@ class GarbageCollector(Controller):
 
     def _delete(self, rt: ResourceType, obj: Obj, propagation: str | None = None) -> None:
         try:
-            self.store.delete(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], propagation=propagation)
+            self.store.delete(
+                rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], propagation=propagation
+            )
         except errors.ApiError as exc:
             if exc.code != 404:
                 raise
 
     def _remove_finalizer(self, rt: ResourceType, obj: Obj, finalizer: str) -> None:
         updated = clone(obj)
-        updated["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
+        updated["metadata"]["finalizers"] = [
+            f for f in obj["metadata"].get("finalizers") or [] if f != finalizer
+        ]
         self.store.update(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], updated)
 
 

@@ -49,11 +49,18 @@ class Kubelet:
         updated["status"] = status
         if not updated["spec"].get("nodeName"):
             updated["spec"]["nodeName"] = NODE
-            updated = self.store.update(self.pods, pod["metadata"]["namespace"], pod["metadata"]["name"], updated)
+            updated = self.store.update(
+                self.pods, pod["metadata"]["namespace"], pod["metadata"]["name"], updated
+            )
             updated["status"] = status
         try:
-            return self.store.update(self.pods, pod["metadata"]["namespace"], pod["metadata"]["name"], updated,
-                                     subresource="status")
+            return self.store.update(
+                self.pods,
+                pod["metadata"]["namespace"],
+                pod["metadata"]["name"],
+                updated,
+                subresource="status",
+            )
         except errors.ApiError:
             return None
 
@@ -73,41 +80,97 @@ class Kubelet:
         images = [c.get("image", "") for c in containers]
         start = now_rfc3339(self.store.clock)
         ip = f"10.244.0.{next(self._ips) % 250 + 2}"
-        base: Obj = {"phase": "Pending", "hostIP": "10.0.0.1", "podIP": ip, "podIPs": [{"ip": ip}],
-                     "startTime": start, "qosClass": "BestEffort"}
+        base: Obj = {
+            "phase": "Pending",
+            "hostIP": "10.0.0.1",
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": start,
+            "qosClass": "BestEffort",
+        }
 
         def conditions(ready: bool, initialized: bool = True) -> list[Obj]:
             stamp = now_rfc3339(self.store.clock)
             value = "True" if ready else "False"
             return [
                 {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": start},
-                {"type": "Initialized", "status": "True" if initialized else "False", "lastTransitionTime": start},
-                {"type": "Ready", "status": value, "lastTransitionTime": stamp,
-                 **({} if ready else {"reason": "ContainersNotReady",
-                                      "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]"})},
-                {"type": "ContainersReady", "status": value, "lastTransitionTime": stamp,
-                 **({} if ready else {"reason": "ContainersNotReady",
-                                      "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]"})},
+                {
+                    "type": "Initialized",
+                    "status": "True" if initialized else "False",
+                    "lastTransitionTime": start,
+                },
+                {
+                    "type": "Ready",
+                    "status": value,
+                    "lastTransitionTime": stamp,
+                    **(
+                        {}
+                        if ready
+                        else {
+                            "reason": "ContainersNotReady",
+                            "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]",
+                        }
+                    ),
+                },
+                {
+                    "type": "ContainersReady",
+                    "status": value,
+                    "lastTransitionTime": stamp,
+                    **(
+                        {}
+                        if ready
+                        else {
+                            "reason": "ContainersNotReady",
+                            "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]",
+                        }
+                    ),
+                },
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
 
         def statuses(state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None) -> list[Obj]:
-            return [{"name": c["name"], "image": c.get("image"), "imageID": "", "ready": ready,
-                     "started": "running" in state, "restartCount": restarts, "state": state,
-                     **({"lastState": last} if last else {"lastState": {}})} for c in containers]
+            return [
+                {
+                    "name": c["name"],
+                    "image": c.get("image"),
+                    "imageID": "",
+                    "ready": ready,
+                    "started": "running" in state,
+                    "restartCount": restarts,
+                    "state": state,
+                    **({"lastState": last} if last else {"lastState": {}}),
+                }
+                for c in containers
+            ]
 
         creating = {"waiting": {"reason": "ContainerCreating"}}
-        if self._write(pod, {**base, "conditions": conditions(False),
-                             "containerStatuses": statuses(creating, False)}) is None:
+        if (
+            self._write(
+                pod, {**base, "conditions": conditions(False), "containerStatuses": statuses(creating, False)}
+            )
+            is None
+        ):
             return
         await asyncio.sleep(0.05)
         if self._matches(images, list(s.unpullable_images)):
             image = images[0]
-            for reason, message in (("ErrImagePull", f'failed to pull and unpack image "{image}": not found'),
-                                    ("ImagePullBackOff", f'Back-off pulling image "{image}"')):
-                if self._write(pod, {**base, "conditions": conditions(False),
-                                     "containerStatuses": statuses({"waiting": {"reason": reason,
-                                                                                "message": message}}, False)}) is None:
+            for reason, message in (
+                ("ErrImagePull", f'failed to pull and unpack image "{image}": not found'),
+                ("ImagePullBackOff", f'Back-off pulling image "{image}"'),
+            ):
+                if (
+                    self._write(
+                        pod,
+                        {
+                            **base,
+                            "conditions": conditions(False),
+                            "containerStatuses": statuses(
+                                {"waiting": {"reason": reason, "message": message}}, False
+                            ),
+                        },
+                    )
+                    is None
+                ):
                     return
                 await asyncio.sleep(max(0.1, s.crashloop_restart_seconds))
             return
@@ -115,32 +178,79 @@ class Kubelet:
         if self._matches(images, list(s.fail_images)):
             restarts = 0
             while True:
-                if self._write(pod, {**base, "phase": "Running", "conditions": conditions(False),
-                                     "containerStatuses": statuses(running, False, restarts)}) is None:
+                if (
+                    self._write(
+                        pod,
+                        {
+                            **base,
+                            "phase": "Running",
+                            "conditions": conditions(False),
+                            "containerStatuses": statuses(running, False, restarts),
+                        },
+                    )
+                    is None
+                ):
                     return
                 await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
                 restarts += 1
                 finished = now_rfc3339(self.store.clock)
-                last = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": start,
-                                       "finishedAt": finished}}
+                last = {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": "Error",
+                        "startedAt": start,
+                        "finishedAt": finished,
+                    }
+                }
                 back_off = min(300, 10 * 2 ** (restarts - 1))
-                waiting = {"waiting": {"reason": "CrashLoopBackOff",
-                                       "message": f"back-off {back_off}s restarting failed container="
-                                                  f"{containers[0]['name']} pod={pod['metadata']['name']}_"
-                                                  f"{pod['metadata']['namespace']}({pod['metadata']['uid']})"}}
-                if self._write(pod, {**base, "phase": "Running", "conditions": conditions(False),
-                                     "containerStatuses": statuses(waiting, False, restarts, last)}) is None:
+                waiting = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off {back_off}s restarting failed container="
+                        f"{containers[0]['name']} pod={pod['metadata']['name']}_"
+                        f"{pod['metadata']['namespace']}({pod['metadata']['uid']})",
+                    }
+                }
+                if (
+                    self._write(
+                        pod,
+                        {
+                            **base,
+                            "phase": "Running",
+                            "conditions": conditions(False),
+                            "containerStatuses": statuses(waiting, False, restarts, last),
+                        },
+                    )
+                    is None
+                ):
                     return
                 await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
                 running = {"running": {"startedAt": now_rfc3339(self.store.clock)}}
                 if restarts >= 1000:
                     return
-        if self._write(pod, {**base, "phase": "Running", "conditions": conditions(False),
-                             "containerStatuses": statuses(running, False)}) is None:
+        if (
+            self._write(
+                pod,
+                {
+                    **base,
+                    "phase": "Running",
+                    "conditions": conditions(False),
+                    "containerStatuses": statuses(running, False),
+                },
+            )
+            is None
+        ):
             return
         await asyncio.sleep(max(0.0, s.pod_ready_seconds))
-        self._write(pod, {**base, "phase": "Running", "conditions": conditions(True),
-                          "containerStatuses": statuses(running, True)})
+        self._write(
+            pod,
+            {
+                **base,
+                "phase": "Running",
+                "conditions": conditions(True),
+                "containerStatuses": statuses(running, True),
+            },
+        )
 
     async def run(self) -> None:
         def listener(rt: ResourceType, event: Event) -> None:

@@ -43,19 +43,27 @@ class ReplicaSetController(Controller):
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
         uid = rs["metadata"]["uid"]
-        pods = [p for p in self.store.iter(self.pods, ns) if (controller_ref(p) or {}).get("uid") == uid
-                and not p["metadata"].get("deletionTimestamp")]
+        pods = [
+            p
+            for p in self.store.iter(self.pods, ns)
+            if (controller_ref(p) or {}).get("uid") == uid and not p["metadata"].get("deletionTimestamp")
+        ]
         want = int(rs["spec"].get("replicas", 0))
         if len(pods) < want:
             for _ in range(want - len(pods)):
                 self._create_pod(rs)
         elif len(pods) > want:
+
             def order(p: Obj) -> tuple[int, str]:
                 return (0 if pod_ready_since(p) is None else 1, str(p["metadata"]["creationTimestamp"]))
+
             for pod in sorted(pods, key=order, reverse=False)[: len(pods) - want]:
                 self.store.delete(self.pods, ns, pod["metadata"]["name"])
-        pods = [p for p in self.store.iter(self.pods, ns) if (controller_ref(p) or {}).get("uid") == uid
-                and not p["metadata"].get("deletionTimestamp")]
+        pods = [
+            p
+            for p in self.store.iter(self.pods, ns)
+            if (controller_ref(p) or {}).get("uid") == uid and not p["metadata"].get("deletionTimestamp")
+        ]
         min_ready = int(rs["spec"].get("minReadySeconds", 0))
         now = self.store.clock()
         ready = available = 0
@@ -68,8 +76,13 @@ class ReplicaSetController(Controller):
                 available += 1
             else:
                 self.later(key, since + min_ready - now + 0.05)
-        status: Obj = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                       "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
+        status: Obj = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
         if status != (rs.get("status") or {}):
             updated = clone(rs)
@@ -79,14 +92,24 @@ class ReplicaSetController(Controller):
     def _create_pod(self, rs: Obj) -> None:
         template = clone(rs["spec"]["template"])
         meta = template.get("metadata") or {}
-        pod = {
-            "apiVersion": "v1", "kind": "Pod",
+        pod: Obj = {
+            "apiVersion": "v1",
+            "kind": "Pod",
             "metadata": {
-                "generateName": f"{rs['metadata']['name']}-", "namespace": rs["metadata"]["namespace"],
-                "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {},
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
-                                     "uid": rs["metadata"]["uid"], "controller": True,
-                                     "blockOwnerDeletion": True}],
+                "generateName": f"{rs['metadata']['name']}-",
+                "namespace": rs["metadata"]["namespace"],
+                "labels": meta.get("labels") or {},
+                "annotations": meta.get("annotations") or {},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSet",
+                        "name": rs["metadata"]["name"],
+                        "uid": rs["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
             },
             "spec": template.get("spec") or {},
         }
