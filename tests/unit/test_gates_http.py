@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -232,3 +233,49 @@ async def test_a_real_request_connects_to_the_checked_address_and_keeps_the_host
     finally:
         await env.clients.aclose()
         await runner.cleanup()
+
+
+async def test_an_octal_loopback_url_is_refused_by_rule() -> None:
+    env = make_env(lambda r: httpx.Response(200))
+    obs = await observe(env, url="http://0177.0.0.1/")
+    assert (
+        obs.final
+        and obs.error
+        == "refused: 0177.0.0.1 is 127.0.0.1, a loopback address (allow it with --gate-allow-cidr)"
+    )
+    await env.clients.aclose()
+
+
+async def test_the_service_client_and_its_credentials_stay_with_the_service_origin() -> None:
+    via_service: list[str] = []
+    via_shared: list[tuple[str, str | None]] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        via_service.append(request.url.path)
+        if request.url.path.endswith("/proxy/ready"):
+            return httpx.Response(
+                302, headers={"Location": "/api/v1/namespaces/ns/services/web:80/proxy/next"}
+            )
+        return httpx.Response(302, headers={"Location": "http://app.example.test/elsewhere"})
+
+    def shared(request: httpx.Request) -> httpx.Response:
+        via_shared.append((str(request.url), request.headers.get("authorization")))
+        return httpx.Response(200)
+
+    service_client = httpx.AsyncClient(
+        transport=httpx.MockTransport(api), headers={"Authorization": "Bearer api"}
+    )
+
+    async def proxy_url(name: str, port: int | str, scheme: str, path: str) -> str:
+        return f"http://127.0.0.1:6443/api/v1/namespaces/ns/services/{name}:{port}/proxy{path}"
+
+    env = dataclasses.replace(make_env(shared), service_url=proxy_url, service_client=service_client)
+    obs = await observe(env, service={"name": "web", "port": 80, "path": "/ready"})
+    assert obs.passed, obs
+    assert via_service == [
+        "/api/v1/namespaces/ns/services/web:80/proxy/ready",
+        "/api/v1/namespaces/ns/services/web:80/proxy/next",
+    ]
+    assert via_shared == [("http://10.0.0.5/elsewhere", None)]
+    await service_client.aclose()
+    await env.clients.aclose()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from deployreq.gates.base import GateEnv, GateError
-from deployreq.gates.guard import literal_address
+from deployreq.gates.guard import Target, literal_address
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +72,36 @@ async def fetch(
 ) -> Fetched:
     """Send ``method url`` through the guard and return the final response.
 
-    ``trusted`` skips the guard for the first hop only (URLs the operator built or an admin configured).
+    ``trusted`` skips the guard for the first URL's origin (URLs the operator built or an admin configured),
+    also on same-origin redirects; ``client`` (e.g. one carrying API credentials for the service proxy) is
+    used only for that origin too: any other origin gets the shared clients, no gate headers, and the guard.
     ``json_body`` None sends no body. ``stop_at`` are statuses returned as they are even when they are
     redirects (a gate expecting 302).
     """
     user_headers = dict(headers or {})
     _check_header_values(user_headers)
-    http = client or env.clients.pick(insecure)
-    current = httpx.URL(url)
+    shared = env.clients.pick(insecure)
+    checked: Target | None = None
+    if trusted:
+        try:
+            current = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise GateError(f"invalid URL: {exc}", final=True) from None
+    else:
+        checked = await env.guard.check_url(url)  # names the rule even for spellings httpx refuses
+        current = checked.url
     first_origin = _origin(current)
     body = json_body
     for hop in range(MAX_REDIRECTS + 1):
-        if trusted and hop == 0:
+        same_origin = _origin(current) == first_origin
+        http = (client or shared) if same_origin else shared
+        if trusted and same_origin:
             connect_url, host, sni = current, current.host, None
         else:
-            target = await env.guard.check_url(current)
+            target = checked if hop == 0 and checked is not None else await env.guard.check_url(current)
             connect_url, host = target.connect_url, target.host
             sni = host if current.scheme == "https" and literal_address(host) is None else None
-        send_headers = dict(user_headers) if _origin(current) == first_origin else {}
+        send_headers = dict(user_headers) if same_origin else {}
         send_headers["Host"] = current.netloc.decode("ascii")
         extensions: dict[str, Any] = {"sni_hostname": sni} if sni else {}
         request = http.build_request(
