@@ -65,8 +65,8 @@ class GateEnv:
     service_url: ServiceUrl
     service_client: httpx.AsyncClient | None = None
     """An ``httpx.AsyncClient`` for ``service`` targets when they need other credentials (the API server's
-    service proxy); None uses the shared clients. Service URLs are built by the operator, so their first hop
-    is not checked by the guard; redirects from them are."""
+    service proxy); None uses the shared clients. Service URLs are built by the operator, so their origin is
+    not checked by the guard; a redirect elsewhere is, and goes through the shared clients."""
 
 
 class Check(Protocol):

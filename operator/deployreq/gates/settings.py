@@ -21,7 +21,7 @@ class GateSettings:
 
     prometheus_url: str | None = None
     """``--prometheus-url``: the Prometheus a gate without ``address`` queries. Set by the cluster admin, so
-    trusted: the guard does not check it (redirects from it are still checked)."""
+    trusted: the guard does not check its origin (redirects elsewhere are checked)."""
 
     prometheus_allowed_addresses: tuple[str, ...] = ()
     """``--prometheus-allowed-address``: the only per-gate ``address`` values accepted (compared without a
