@@ -234,11 +234,11 @@ class DeploymentRequestSpec(Model):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["container"]},
     )
     priority: Priority = Priority.NORMAL
-    rollout: RolloutSpec = Field(default_factory=lambda: RolloutSpec())
-    rollback: RollbackSpec = Field(default_factory=lambda: RollbackSpec())
-    retry: RetrySpec = Field(default_factory=lambda: RetrySpec())
-    verification: VerificationSpec = Field(default_factory=lambda: VerificationSpec())
-    gates: Gates = Field(default_factory=lambda: Gates())
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    rollback: RollbackSpec = Field(default_factory=RollbackSpec)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    verification: VerificationSpec = Field(default_factory=VerificationSpec)
+    gates: Gates = Field(default_factory=Gates)
 
 
 class Condition(Model):
