@@ -183,3 +183,12 @@ async def test_allow_flags_reach_the_guard_through_settings() -> None:
     env = make_env(handler, settings=settings)
     assert (await run_stage([http_gate(url="http://127.0.0.1:8080/")], "pre", env)).passed
     await env.clients.aclose()
+
+
+async def test_the_guard_of_the_settings_knows_extra_metadata_names() -> None:
+    settings = GateSettings(deny_cidrs=("10.9.0.0/16",), extra_metadata_hosts=("meta.internal.",))
+    guard = Guard.from_settings(settings, resolver=FakeResolver())
+    with pytest.raises(RefusedError, match=r"meta\.internal is a cloud metadata host name"):
+        await guard.check_url("http://meta.internal/")
+    with pytest.raises(RefusedError, match="denied by --gate-deny-cidr"):
+        await guard.check_url("http://10.9.1.1/")

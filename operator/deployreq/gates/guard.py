@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from deployreq.gates.base import GateError
+from deployreq.gates.settings import GateSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -212,6 +213,13 @@ class Guard:
             deny=_networks(deny_cidrs, "--gate-deny-cidr"),
             resolver=resolver or system_resolver,
             metadata_hosts=METADATA_HOSTS | {h.lower().rstrip(".") for h in extra_metadata_hosts},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: GateSettings, resolver: Resolver | None = None) -> Guard:
+        """The guard the operator's flags describe."""
+        return cls.from_flags(
+            settings.allow_cidrs, settings.deny_cidrs, resolver, settings.extra_metadata_hosts
         )
 
     def refusal(self, address: IPAddress) -> str | None:
