@@ -1,7 +1,8 @@
 """Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle.
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
-(through ``/kubesim/settings``); kubelet changes apply to pods started afterwards.
+(through ``/kubesim/settings``): kubelet settings apply to pods started afterwards, except ``fail_images`` and
+``crashloop_restart_seconds``, which a crash-looping pod re-reads before each restart.
 """
 
 from __future__ import annotations
@@ -9,42 +10,51 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from kubesim.store import Event, Store
+from kubesim.store import Store
 
 
 @dataclass
 class ControllerSettings:
     pod_ready_seconds: float = 1.0
-    """Delay between a container running and its pod turning Ready."""
+    """Delay between a container running and its pod turning Ready (0 allowed)."""
 
     fail_images: list[str] = field(default_factory=list)
-    """Globs of images whose containers start but crash-loop (CrashLoopBackOff, climbing restartCount)."""
+    """Globs (fnmatch) of images whose containers start but crash-loop (CrashLoopBackOff, climbing restartCount)."""
 
     unpullable_images: list[str] = field(default_factory=list)
-    """Globs of images that never pull (ErrImagePull, then ImagePullBackOff)."""
+    """Globs (fnmatch) of images that never pull (ErrImagePull, then ImagePullBackOff); such pods stay Pending."""
 
     crashloop_restart_seconds: float = 0.5
     """How often a crash-looping container restarts (far faster than the real back-off, to keep tests quick)."""
 
+    image_pull_seconds: float = 0.05
+    """How long a pod shows ContainerCreating before its containers run (or fail to pull)."""
+
 
 async def run_controllers(store: Store, settings: ControllerSettings) -> None:
+    """Run every controller until cancelled. Listeners attach before any controller writes, so none misses an
+    event; objects already stored are replayed to each as ADDED."""
     from kubesim.controllers.deployment import DeploymentController
-    from kubesim.controllers.gc import GarbageCollector, NamespaceController
+    from kubesim.controllers.gc import GarbageCollector
     from kubesim.controllers.kubelet import Kubelet
+    from kubesim.controllers.namespace import NamespaceController
     from kubesim.controllers.replicaset import ReplicaSetController
 
-    deployments = DeploymentController(store)
-    replicasets = ReplicaSetController(store)
-    gc = GarbageCollector(store)
-    namespaces = NamespaceController(store)
-    for controller in (deployments, replicasets):
-        for rt in (store.require("apps", "deployments"), store.require("apps", "replicasets")):
-            for obj in store.iter(rt):
-                controller.on_event(rt, Event("ADDED", obj, 0))
-    for ns in store.iter(store.require("", "namespaces")):
-        namespaces.enqueue(("", ns["metadata"]["name"]))
-    tasks = [asyncio.create_task(c.run()) for c in (deployments, replicasets, gc, namespaces)]
-    tasks.append(asyncio.create_task(Kubelet(store, settings).run()))
+    controllers = [
+        DeploymentController(store),
+        ReplicaSetController(store),
+        GarbageCollector(store),
+        NamespaceController(store),
+    ]
+    kubelet = Kubelet(store, settings)
+    for controller in controllers:
+        controller.attach()
+    kubelet.attach()
+    for controller in controllers:
+        controller.replay()
+    kubelet.replay()
+    tasks = [asyncio.create_task(c.run(), name=f"kubesim-{c.name}") for c in controllers]
+    tasks.append(asyncio.create_task(kubelet.run(), name="kubesim-kubelet"))
     try:
         await asyncio.gather(*tasks)
     finally:

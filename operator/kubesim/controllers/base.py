@@ -51,14 +51,25 @@ class Controller:
     def sync(self, key: Key) -> None:  # overridden
         """Bring one object towards its desired state."""
 
-    async def run(self) -> None:
-        def listener(rt: ResourceType, event: Event) -> None:
-            try:
-                self.on_event(rt, event)
-            except Exception:
-                log.exception("%s: event handling failed", self.name)
+    def _listener(self, rt: ResourceType, event: Event) -> None:
+        try:
+            self.on_event(rt, event)
+        except Exception:
+            log.exception("%s: event handling failed", self.name)
 
-        self.store.listeners.append(listener)
+    def attach(self) -> None:
+        """Start receiving store events; call before anything else can write, so no event is missed."""
+        if self._listener not in self.store.listeners:
+            self.store.listeners.append(self._listener)
+
+    def replay(self) -> None:
+        """Feed every stored object to ``on_event`` as ADDED: a controller starting on a filled store."""
+        for rt in self.store.types():
+            for obj in list(self.store.iter(rt)):
+                self._listener(rt, Event("ADDED", obj, 0))
+
+    async def run(self) -> None:
+        self.attach()
         try:
             while True:
                 await self._wake.wait()
@@ -77,7 +88,8 @@ class Controller:
                         self.later(key, 1.0)
                 await asyncio.sleep(0)
         finally:
-            self.store.listeners.remove(listener)
+            if self._listener in self.store.listeners:
+                self.store.listeners.remove(self._listener)
             for timer in self._timers.values():
                 timer.cancel()
 

@@ -1,8 +1,7 @@
-"""The garbage collector and the namespace controller.
+"""The garbage collector (kubernetes pkg/controller/garbagecollector).
 
 Background deletion: dependents of a deleted owner are deleted. Foreground: an owner holding the
-``foregroundDeletion`` finalizer waits until its dependents are gone. Orphan: dependents lose their ownerReference.
-A terminating namespace is emptied, then removed; new namespaces get their ``default`` ServiceAccount."""
+``foregroundDeletion`` finalizer waits until its dependents are gone. Orphan: dependents lose their ownerReference."""
 
 from __future__ import annotations
 
@@ -88,47 +87,3 @@ class GarbageCollector(Controller):
             f for f in obj["metadata"].get("finalizers") or [] if f != finalizer
         ]
         self.store.update(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], updated)
-
-
-class NamespaceController(Controller):
-    name = "namespace"
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self.namespaces = store.require("", "namespaces")
-        self.serviceaccounts = store.require("", "serviceaccounts")
-
-    def on_event(self, rt: ResourceType, event: Event) -> None:
-        meta = event.object.get("metadata", {})
-        if rt.key == ("", "namespaces"):
-            self.enqueue(("", meta["name"]))
-        elif rt.namespaced and event.type == "DELETED":
-            ns = self.store.peek(self.namespaces, None, meta.get("namespace", ""))
-            if ns is not None and ns["metadata"].get("deletionTimestamp"):
-                self.enqueue(("", meta["namespace"]))
-
-    def sync(self, key: Key) -> None:
-        name = key[1]
-        ns = self.store.peek(self.namespaces, None, name)
-        if ns is None:
-            return
-        if not ns["metadata"].get("deletionTimestamp"):
-            if self.store.peek(self.serviceaccounts, name, "default") is None:
-                self.store.create(self.serviceaccounts, name, {"metadata": {"name": "default"}})
-            return
-        remaining = 0
-        for rt in self.store.types():
-            if not rt.namespaced:
-                continue
-            for obj in list(self.store.iter(rt, name)):
-                remaining += 1
-                if not obj["metadata"].get("deletionTimestamp"):
-                    try:
-                        self.store.delete(rt, name, obj["metadata"]["name"])
-                    except errors.ApiError as exc:
-                        if exc.code != 404:
-                            raise
-        if remaining:
-            self.later(key, 0.2)
-            return
-        self.store.finalize_namespace(name)

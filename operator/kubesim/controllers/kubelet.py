@@ -151,7 +151,7 @@ class Kubelet:
             is None
         ):
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(max(0.0, s.image_pull_seconds))
         if self._matches(images, list(s.unpullable_images)):
             image = images[0]
             for reason, message in (
@@ -252,17 +252,21 @@ class Kubelet:
             },
         )
 
-    async def run(self) -> None:
-        def listener(rt: ResourceType, event: Event) -> None:
-            self.on_event(rt, event)
+    def attach(self) -> None:
+        if self.on_event not in self.store.listeners:
+            self.store.listeners.append(self.on_event)
 
-        self.store.listeners.append(listener)
+    def replay(self) -> None:
         for pod in list(self.store.iter(self.pods)):
             self.on_event(self.pods, Event("ADDED", pod, 0))
+
+    async def run(self) -> None:
+        self.attach()
         try:
             await asyncio.Event().wait()
         finally:
-            self.store.listeners.remove(listener)
+            if self.on_event in self.store.listeners:
+                self.store.listeners.remove(self.on_event)
             for task in list(self._tasks.values()):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
