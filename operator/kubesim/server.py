@@ -29,6 +29,7 @@ from kubesim.store import Event, Obj, Store, clone
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -173,6 +174,13 @@ class ApiServer:
                 record["requestObject"] = json.loads(body)
         if target.subresource == "proxy" and self.proxy is not None:
             return await self.proxy(request)
+        if body and request.headers.get("Content-Type", "").startswith(PROTOBUF):
+            raise errors.ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - "
+                "accepted media types include: application/json, application/yaml",
+            )
         self.strict = request.query.get("fieldValidation") == "Strict"
         try:
             return await self._dispatch(request, target, verb, body, record["user"], fault.cut_after)
