@@ -1,8 +1,8 @@
 """Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle.
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
-(through ``/kubesim/settings``): kubelet settings apply to pods started afterwards, except ``fail_images`` and
-``crashloop_restart_seconds``, which a crash-looping pod re-reads before each restart.
+(through ``/kubesim/settings``): image and readiness settings apply to pods created afterwards (a pod already
+crash-looping keeps doing so); ``crashloop_restart_seconds`` is re-read before each restart.
 """
 
 from __future__ import annotations

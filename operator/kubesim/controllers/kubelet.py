@@ -155,7 +155,11 @@ class Kubelet:
         if self._matches(images, list(s.unpullable_images)):
             image = images[0]
             for reason, message in (
-                ("ErrImagePull", f'failed to pull and unpack image "{image}": not found'),
+                (
+                    "ErrImagePull",
+                    f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+                    f'failed to resolve reference "{image}": {image}: not found',
+                ),
                 ("ImagePullBackOff", f'Back-off pulling image "{image}"'),
             ):
                 if (

@@ -1,0 +1,78 @@
+"""Garbage collection (background, foreground, orphan) and namespace deletion."""
+
+from __future__ import annotations
+
+from tests.kubesim.controllers_support import running_cluster
+
+
+async def test_deleting_a_deployment_removes_its_replicasets_and_pods() -> None:
+    async with running_cluster() as c:
+        c.create_deployment(replicas=2)
+        await c.wait_for(c.rolled_out, what="rollout")
+        c.store.delete(c.deployments, "default", "web", propagation="Background")
+        await c.wait_for(
+            lambda: not list(c.store.iter(c.replicasets, "default")) and not c.all_pods(),
+            what="dependents gone",
+        )
+
+
+async def test_foreground_deletion_keeps_the_owner_until_dependents_are_gone() -> None:
+    async with running_cluster() as c:
+        c.create_deployment(replicas=2)
+        await c.wait_for(c.rolled_out, what="rollout")
+        marked = c.store.delete(c.deployments, "default", "web", propagation="Foreground")
+        assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+        owner_seen_with_pods: list[bool] = []
+
+        def record(rt: object, event: object) -> None:
+            if c.store.peek(c.deployments, "default", "web") is None:
+                owner_seen_with_pods.append(bool(c.all_pods()))
+
+        c.store.listeners.append(record)
+        await c.wait_for(lambda: c.store.peek(c.deployments, "default", "web") is None, what="owner deleted")
+        assert not c.all_pods()
+        assert not list(c.store.iter(c.replicasets, "default"))
+        assert not any(owner_seen_with_pods)
+
+
+async def test_orphan_deletion_leaves_dependents_without_owner_references() -> None:
+    async with running_cluster() as c:
+        c.create_deployment(replicas=2)
+        await c.wait_for(c.rolled_out, what="rollout")
+        (rs,) = c.replica_sets()
+        c.store.delete(c.deployments, "default", "web", propagation="Orphan")
+        await c.wait_for(lambda: c.store.peek(c.deployments, "default", "web") is None, what="owner deleted")
+        kept = c.store.get(c.replicasets, "default", rs["metadata"]["name"])
+        assert not kept["metadata"].get("ownerReferences")
+        assert len(c.pods_of(rs["metadata"]["name"])) == 2
+        assert await c.quiet(0.3)
+        assert c.store.peek(c.replicasets, "default", rs["metadata"]["name"]) is not None
+
+
+async def test_a_new_namespace_gets_its_default_service_account() -> None:
+    async with running_cluster() as c:
+        c.store.create(c.namespaces, None, {"metadata": {"name": "team"}})
+        sas = c.store.require("", "serviceaccounts")
+        await c.wait_for(lambda: c.store.peek(sas, "team", "default"), what="default ServiceAccount")
+
+
+async def test_namespace_deletion_empties_it_then_removes_it() -> None:
+    async with running_cluster() as c:
+        c.store.create(c.namespaces, None, {"metadata": {"name": "team"}})
+        c.create_deployment(namespace="team", replicas=2)
+        await c.wait_for(lambda: c.rolled_out(namespace="team"), what="rollout in team")
+        cms = c.store.require("", "configmaps")
+        c.store.create(cms, "team", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+        c.store.delete(c.namespaces, None, "team")
+        await c.wait_for(lambda: not c.all_pods("team"), what="pods gone")
+        await c.wait_for(
+            lambda: (cm := c.store.peek(cms, "team", "held")) and cm["metadata"].get("deletionTimestamp"),
+            what="held ConfigMap marked",
+        )
+        ns = c.store.get(c.namespaces, None, "team")
+        assert ns["status"]["phase"] == "Terminating"
+        held = c.store.get(cms, "team", "held")
+        held["metadata"]["finalizers"] = []
+        c.store.update(cms, "team", "held", held)
+        await c.wait_for(lambda: c.store.peek(c.namespaces, None, "team") is None, what="namespace removed")
+        assert not list(c.store.iter(c.deployments, "team"))

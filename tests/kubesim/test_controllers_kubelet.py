@@ -1,0 +1,107 @@
+"""The simulated kubelet: pod phases, readiness, crash loops and image pull failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.kubesim.controllers_support import Cluster, running_cluster
+
+Obj = dict[str, Any]
+
+
+def make_pod(c: Cluster, name: str, image: str) -> Obj:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": image}]},
+    }
+    return c.store.create(c.pods, "default", body)
+
+
+def pod(c: Cluster, name: str) -> Obj:
+    return c.store.get(c.pods, "default", name)
+
+
+def container(c: Cluster, name: str) -> Obj:
+    statuses = (pod(c, name).get("status") or {}).get("containerStatuses") or [{}]
+    return statuses[0]  # type: ignore[no-any-return]
+
+
+def conditions(c: Cluster, name: str) -> dict[str, str]:
+    return {x["type"]: x["status"] for x in (pod(c, name).get("status") or {}).get("conditions") or []}
+
+
+async def test_a_pod_is_scheduled_runs_and_turns_ready() -> None:
+    async with running_cluster(pod_ready_seconds=0.2, image_pull_seconds=0.2) as c:
+        make_pod(c, "p", "nginx:1")
+        await c.wait_for(lambda: container(c, "p").get("state", {}).get("waiting"), what="ContainerCreating")
+        assert container(c, "p")["state"]["waiting"]["reason"] == "ContainerCreating"
+        assert pod(c, "p")["status"]["phase"] == "Pending"
+        assert conditions(c, "p")["PodScheduled"] == "True"
+        await c.wait_for(lambda: pod(c, "p")["status"]["phase"] == "Running", what="Running")
+        assert conditions(c, "p")["Ready"] == "False"
+        await c.wait_for(lambda: conditions(c, "p").get("Ready") == "True", what="Ready")
+        status = pod(c, "p")["status"]
+        assert {k: conditions(c, "p")[k] for k in ("Initialized", "ContainersReady", "PodScheduled")} == {
+            "Initialized": "True",
+            "ContainersReady": "True",
+            "PodScheduled": "True",
+        }
+        assert status["podIP"] and status["hostIP"] and status["startTime"]
+        assert status["qosClass"] == "BestEffort"
+        assert pod(c, "p")["spec"]["nodeName"] == "kubesim-node"
+        cs = container(c, "p")
+        assert cs["ready"] is True and cs["started"] is True and cs["restartCount"] == 0
+        assert "startedAt" in cs["state"]["running"]
+
+
+async def test_a_fail_image_crash_loops_with_climbing_restarts() -> None:
+    async with running_cluster(fail_images=["*:broken"], crashloop_restart_seconds=0.1) as c:
+        make_pod(c, "p", "shop/web:broken")
+        await c.wait_for(lambda: container(c, "p").get("restartCount", 0) >= 3, within=5, what="restarts")
+        await c.wait_for(
+            lambda: "waiting" in container(c, "p").get("state", {}),
+            within=5,
+            what="back-off between restarts",
+        )
+        cs = container(c, "p")
+        assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        assert cs["state"]["waiting"]["message"].startswith("back-off ")
+        assert "restarting failed container=app" in cs["state"]["waiting"]["message"]
+        assert cs["lastState"]["terminated"]["exitCode"] == 1
+        assert cs["lastState"]["terminated"]["reason"] == "Error"
+        assert cs["ready"] is False
+        assert pod(c, "p")["status"]["phase"] == "Running"
+        assert conditions(c, "p")["Ready"] == "False"
+
+
+async def test_an_unpullable_image_never_runs() -> None:
+    async with running_cluster(unpullable_images=["ghost/*"], crashloop_restart_seconds=0.1) as c:
+        make_pod(c, "p", "ghost/app:1")
+        reasons: list[str] = []
+
+        def record(rt: object, event: object) -> None:
+            waiting = (c.store.peek(c.pods, "default", "p") or {}).get("status", {}).get("containerStatuses")
+            reason = ((waiting or [{}])[0].get("state") or {}).get("waiting", {}).get("reason")
+            if reason and (not reasons or reasons[-1] != reason):
+                reasons.append(reason)
+
+        c.store.listeners.append(record)
+        await c.wait_for(lambda: "ImagePullBackOff" in reasons, within=5, what="ImagePullBackOff")
+        assert reasons[:3] == ["ContainerCreating", "ErrImagePull", "ImagePullBackOff"]
+        message = container(c, "p")["state"]["waiting"]["message"]
+        assert message == 'Back-off pulling image "ghost/app:1"'
+        assert pod(c, "p")["status"]["phase"] == "Pending"
+
+
+async def test_settings_changed_at_runtime_apply_to_new_pods() -> None:
+    async with running_cluster() as c:
+        make_pod(c, "before", "shop/web:2")
+        await c.wait_for(lambda: conditions(c, "before").get("Ready") == "True", what="first pod ready")
+        c.settings.fail_images.append("shop/*")
+        make_pod(c, "after", "shop/web:2")
+        await c.wait_for(
+            lambda: container(c, "after").get("restartCount", 0) >= 1, within=5, what="crash loop"
+        )
+        assert conditions(c, "before")["Ready"] == "True"
