@@ -54,7 +54,7 @@ def _structural(node: Schema, in_spec: bool) -> Schema:
         required = set(node.get("required") or [])
         props = {}
         for name, prop in node["properties"].items():
-            sub = _structural(prop, in_spec)
+            sub = _structural(prop, False)
             if (
                 in_spec
                 and sub.get("type") == "object"
@@ -70,7 +70,7 @@ def _structural(node: Schema, in_spec: bool) -> Schema:
         node["properties"] = props
         node.pop("additionalProperties", None)
     if node.get("type") == "array" and isinstance(node.get("items"), dict):
-        node["items"] = _structural(node["items"], in_spec)
+        node["items"] = _structural(node["items"], False)
         if node.get("default") == []:
             node.pop("default")
     if node.get("type") == "number" and "default" in node and isinstance(node["default"], int):

@@ -55,7 +55,8 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
     configuration = client.Configuration()
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, context=context, client_configuration=configuration)
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
     except config.ConfigException:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     token = None
@@ -165,6 +166,11 @@ class Kube:
         )
         self.on_error: Callable[[errors.ApiError], None] | None = None
         self.on_retry: Callable[[], None] | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The authenticated client (for the API server's own service proxy, used by gates)."""
+        return self._client
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -14,6 +14,8 @@ from deployreq.actions import Actions
 from deployreq.cache import Cache
 from deployreq.config import Settings
 from deployreq.events import Recorder
+from deployreq.gate_runs import GateRuns
+from deployreq.gates import GateSettings, Guard, make_clients
 from deployreq.handlers import build_registry
 from deployreq.leader import LeaderElector
 from deployreq.metrics import Metrics
@@ -70,7 +72,10 @@ def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
 
 
 async def run_operator(
-    settings: Settings, credentials: kube.Credentials, stop_flag: asyncio.Event | None = None
+    settings: Settings,
+    credentials: kube.Credentials,
+    gate_settings: GateSettings | None = None,
+    stop_flag: asyncio.Event | None = None,
 ) -> int:
     """Run until stopped; returns the process exit code (1 when leadership was lost)."""
     client = kube.Kube(
@@ -81,15 +86,25 @@ async def run_operator(
     )
     cache = Cache()
     recorder = Recorder(client, settings.identity)
+    metrics = Metrics()
+    gate_settings = gate_settings or GateSettings()
+    gate_clients = make_clients(gate_settings)
     ctx = Context(
         settings=settings,
         client=client,
         cache=cache,
         actions=Actions(client, cache, recorder),
         recorder=recorder,
+        gates=GateRuns(
+            client,
+            cache,
+            gate_settings,
+            gate_clients,
+            Guard.from_settings(gate_settings),
+            on_check=lambda kind, result, _s: metrics.gate_evaluations.labels(kind, result).inc(),
+        ),
     )
     workers = Workers(ctx)
-    metrics = Metrics()
     ctx.observers.append(metrics_observer(metrics))
     ctx.on_takeover = metrics.lease_takeovers.inc
     client.on_error = lambda _error: metrics.api_errors.inc()
@@ -146,5 +161,6 @@ async def run_operator(
             keeper.cancel()
         if elector is not None and not lost.is_set():
             await elector.release()
+        await gate_clients.aclose()
         await client.close()
     return 1 if lost.is_set() else 0

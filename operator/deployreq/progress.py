@@ -20,12 +20,24 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 
 @dataclass(frozen=True)
+class GateOutcome:
+    """The verdict of a stage of gates."""
+
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class World:
-    """What the cluster shows about the request's Deployment."""
+    """What the cluster shows about the request's Deployment, and how its gates stand."""
 
     deployment: Obj | None
     replicasets: list[Obj] = field(default_factory=list)
     pods: list[Obj] = field(default_factory=list)
+    pre_gates: GateOutcome | None = None
+    post_gates: GateOutcome | None = None
+    gate_problems: tuple[str, ...] = ()
+    skip_refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,18 @@ def _epoch(value: Any) -> float:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
+def has_gates(req: Request, stage: str) -> bool:
+    gates = req.spec.get("gates") or {}
+    return bool(gates.get(stage)) and not gates.get("skip")
+
+
+def verification_until(req: Request) -> float | None:
+    """End of the verification window (epoch), or None when there is no window."""
+    seconds = _verification_seconds(req)
+    since = req.status.get("verifyingSince")
+    return _epoch(since) + seconds if seconds and since else None
+
+
 def _patched(req: Request) -> bool:
     return bool(req.status.get("patchedGeneration"))
 
@@ -193,7 +217,17 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
     if req.deleting and phase in (Phase.CHECKING, Phase.QUEUED, Phase.PENDING):
         return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
     if phase == Phase.CHECKING:
-        return StartDeploy()
+        if world.skip_refused:
+            return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
+        if world.gate_problems:
+            return Finish(Phase.FAILED, "; ".join(world.gate_problems), "InvalidGates")
+        if not has_gates(req, "pre"):
+            return StartDeploy()
+        if world.pre_gates is None:
+            return Wait()
+        if world.pre_gates.passed:
+            return StartDeploy()
+        return requeue_or_fail(req, f"Pre-deploy gates failed: {world.pre_gates.message}", now)
     if phase == Phase.DEPLOYING and not _patched(req):
         if req.deleting:
             return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
@@ -201,6 +235,10 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             return requeue_or_fail(
                 req, f'Deployment "{req.deployment}" not found in namespace "{req.namespace}"', now
             )
+        if world.skip_refused:
+            return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
+        if world.gate_problems:
+            return Finish(Phase.FAILED, "; ".join(world.gate_problems), "InvalidGates")
         problems = semantic.check_against_deployment(req.spec, dep)
         if problems:
             return Finish(Phase.FAILED, "; ".join(problems), "InvalidRequest")
@@ -260,21 +298,25 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             )
         if phase == Phase.DEPLOYING:
             if verdict.state == "Complete":
-                if _verification_seconds(req) > 0:
+                if _verification_seconds(req) > 0 or has_gates(req, "post"):
                     return Verify()
                 return Finish(Phase.SUCCEEDED, "Rolled out and available.", "RolledOut")
             return Wait(_epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
         # Verifying: the rollout must stay healthy for the whole window.
         until = _epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
+        post = has_gates(req, "post")
+        if post and world.post_gates is not None and not world.post_gates.passed:
+            return StartRollback(f"Post-deploy gates failed: {world.post_gates.message}")
         if verdict.state != "Complete":
             return Wait(until)
-        if now >= until:
+        if now >= until and (not post or world.post_gates is not None):
+            gates_note = " and its post-deploy gates passed" if post else ""
             return Finish(
                 Phase.SUCCEEDED,
-                f"Rolled out and stayed healthy for {_verification_seconds(req)}s.",
+                f"Rolled out and stayed healthy for {_verification_seconds(req)}s{gates_note}.",
                 "Verified",
             )
-        return Wait(until)
+        return Wait(until if now < until else None)
     if phase == Phase.ROLLING_BACK:
         if dep is None:
             return Finish(

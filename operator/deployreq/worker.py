@@ -19,6 +19,8 @@ from deployreq.actions import Actions, image_list, iso
 from deployreq.cache import Cache
 from deployreq.config import Settings
 from deployreq.events import Recorder
+from deployreq.gate_runs import GateRuns
+from deployreq.gates import skip_refusal, validate_gates
 from deployreq.lease import LeaseLock
 from deployreq.phases import ACTIVE, Phase
 from deployreq.request import Request
@@ -40,6 +42,7 @@ class Context:
     wall: Callable[[], float] = time.time
     observers: list[Callable[[str, Request, Phase], None]] = field(default_factory=list)
     on_takeover: Callable[[], None] | None = None
+    gates: GateRuns | None = None
 
 
 def _epoch(value: object) -> float:
@@ -263,7 +266,7 @@ class NamespaceWorker:
         actions = self.ctx.actions
         req = await actions.set_finalizer(req, True)
         gates = req.spec.get("gates") or {}
-        has_pre = bool(gates.get("pre")) and not gates.get("skip")
+        has_pre = (bool(gates.get("pre")) and not gates.get("skip")) or bool(gates.get("skip"))
         now = self.ctx.wall()
         new_run = req.terminal or int(req.status.get("observedGeneration") or 0) != req.generation
         changes: dict[str, object] = {
@@ -285,16 +288,31 @@ class NamespaceWorker:
             "previousImages": None,
             "previousRevision": None,
             "revision": None,
+            "gates": None,
         }
         phase = Phase.CHECKING if has_pre else Phase.DEPLOYING
+        skipping = bool(gates.get("skip"))
         req = await actions.write_status(
             req,
             changes,
             phase,
             f"Holds the lock of namespace {req.namespace}; "
-            + ("running pre-deploy gates." if has_pre else "deploying."),
+            + (
+                "gates skipped on request (emergency)."
+                if skipping
+                else "running pre-deploy gates."
+                if has_pre
+                else "deploying."
+            ),
             req.generation,
         )
+        if skipping:
+            self.ctx.recorder.record(
+                req.body,
+                "GatesSkipped",
+                "spec.gates.skip is set: no gate runs for this request.",
+                warning=True,
+            )
         self.ctx.recorder.record(req.body, "Started", f"Run started (attempt {changes['attempt']}).")
         self._notify(req, phase)
 
@@ -302,14 +320,30 @@ class NamespaceWorker:
 
     def _world(self, req: Request) -> progress.World:
         cache = self.ctx.cache
+        gates_spec = req.spec.get("gates") or {}
+        gate_runs = self.ctx.gates
+        skip_refused = (
+            skip_refusal(bool(gates_spec.get("skip")), gate_runs.settings) if gate_runs is not None else None
+        )
+        problems = tuple(validate_gates([*(gates_spec.get("pre") or []), *(gates_spec.get("post") or [])]))
+        pre = post = None
+        if gate_runs is not None and not skip_refused and not problems:
+            if req.phase == Phase.CHECKING and progress.has_gates(req, "pre"):
+                pre = gate_runs.outcome(req, "pre", None, self.wake)
+            elif req.phase == Phase.VERIFYING and progress.has_gates(req, "post"):
+                post = gate_runs.outcome(req, "post", progress.verification_until(req), self.wake)
         dep = cache.deployment(self.namespace, req.deployment)
         if dep is None:
-            return progress.World(None)
+            return progress.World(
+                None, pre_gates=pre, post_gates=post, gate_problems=problems, skip_refused=skip_refused
+            )
         dep_uid = dep.get("metadata", {}).get("uid", "")
         rses = cache.replicasets(self.namespace, dep_uid)
         new_rs = rollout.new_replicaset(dep, rses)
         rs_uids = {new_rs["metadata"]["uid"]} if new_rs else set()
-        return progress.World(dep, rses, cache.pods(self.namespace, rs_uids))
+        return progress.World(
+            dep, rses, cache.pods(self.namespace, rs_uids), pre, post, problems, skip_refused
+        )
 
     async def _drive(self, req: Request) -> bool:
         now = self.ctx.wall()
@@ -374,6 +408,8 @@ class NamespaceWorker:
                 )
                 self._notify(req, Phase.VERIFYING)
             case progress.StartRollback(message=message):
+                if self.ctx.gates is not None:
+                    self.ctx.gates.forget(req.uid)
                 req = await actions.write_status(
                     req,
                     {"failureDetectedAt": iso(now), "failure": message},
@@ -418,6 +454,8 @@ class NamespaceWorker:
                     "Found this run's rollback already applied; waiting for it to be available.",
                 )
             case progress.Requeue(message=message, at=at):
+                if self.ctx.gates is not None:
+                    self.ctx.gates.forget(req.uid)
                 req = await actions.write_status(
                     req,
                     {"nextAttemptAt": iso(at), "queuePosition": None},
@@ -439,6 +477,8 @@ class NamespaceWorker:
 
     async def _finish(self, req: Request, phase: Phase, message: str, reason: str) -> None:
         actions = self.ctx.actions
+        if self.ctx.gates is not None:
+            self.ctx.gates.forget(req.uid)
         changes: dict[str, object] = {
             "completedAt": iso(self.ctx.wall()),
             "queuePosition": None,

@@ -94,6 +94,10 @@ def prune(value: Any, schema: Schema, path: str, pruned: list[str]) -> Any:
         extra = schema.get("additionalProperties")
         for key in list(value):
             sub_path = f"{path}.{key}" if path else key
+            sub_schema = props.get(key) or (extra if isinstance(extra, dict) else None)
+            if value[key] is None and sub_schema is not None and not sub_schema.get("nullable"):
+                del value[key]  # null in a non-nullable field is dropped, as structural defaulting does
+                continue
             if key in props:
                 value[key] = prune(value[key], props[key], sub_path, pruned)
             elif isinstance(extra, dict):

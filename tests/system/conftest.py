@@ -50,8 +50,10 @@ def _has_kubectl() -> bool:
 
 
 @pytest.fixture(scope="module")
-def operator(kubesim: KubesimProcess) -> Iterator[OperatorProcess]:
-    op = OperatorProcess(kubesim.kubeconfig, kubesim.workdir)
+def operator(kubesim: KubesimProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
+    """The operator; a test module may set OPERATOR_ARGS for extra ``deployreq run`` flags."""
+    extra = getattr(request.module, "OPERATOR_ARGS", ())
+    op = OperatorProcess(kubesim.kubeconfig, kubesim.workdir, extra_args=extra)
     op.start()
     yield op
     op.stop()

@@ -379,6 +379,58 @@ def run_kubectl(
         "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache"),
     }
     return subprocess.run(
-        [binary, *args], input=input, env=env, text=True, capture_output=True, timeout=timeout,
+        [binary, *args],
+        input=input,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
         check=False,
     )
+
+
+class StubServer:
+    """A local HTTP server standing in for an application or Prometheus: answers from ``respond`` and records
+    every request it got (path, headers, body)."""
+
+    def __init__(self, respond: Callable[[str, str, bytes], tuple[int, str]]) -> None:
+        import http.server
+        import threading
+
+        self.respond = respond
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                outer.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": body,
+                    }
+                )
+                code, text = outer.respond(self.command, self.path, body)
+                data = text.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_HEAD = _answer  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

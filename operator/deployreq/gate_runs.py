@@ -1,0 +1,181 @@
+"""Gate stages of active requests, run as background tasks beside the namespace worker.
+
+A stage starts when the worker first asks for its outcome and keeps running while the worker waits on other
+events; each change of ``status.gates[]`` is written through the status subresource, and the stage's end wakes the
+worker. Stages are keyed by request uid, stage and run, so a new run (or a restart) starts them afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployreq import errors, kube, rollout
+from deployreq.cache import Cache
+from deployreq.gates import (
+    GateClients,
+    GateEnv,
+    GateError,
+    GateSettings,
+    Guard,
+    dns_service_url,
+    proxy_service_url,
+    run_stage,
+    service_port,
+)
+from deployreq.progress import GateOutcome, run_id
+from deployreq.request import Request
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, str]  # (request uid, stage, run id)
+OnCheck = Callable[[str, str, float], None]
+
+
+@dataclass
+class StageRun:
+    task: asyncio.Task[None]
+    started: float
+    outcome: GateOutcome | None = None
+    waiters: list[Callable[[], None]] = field(default_factory=list)
+
+
+class GateRuns:
+    def __init__(
+        self,
+        client: kube.Kube,
+        cache: Cache,
+        settings: GateSettings,
+        clients: GateClients,
+        guard: Guard,
+        on_check: OnCheck | None = None,
+        on_stage: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.settings = settings
+        self.clients = clients
+        self.guard = guard
+        self.on_check = on_check
+        self.on_stage = on_stage
+        self._runs: dict[Key, StageRun] = {}
+
+    def outcome(
+        self, req: Request, stage: str, until: float | None, wake: Callable[[], None]
+    ) -> GateOutcome | None:
+        """The stage's verdict, starting it when it has not started; None while it runs."""
+        key = (req.uid, stage, run_id(req))
+        current = self._runs.get(key)
+        if current is None:
+            gates = list((req.spec.get("gates") or {}).get(stage) or [])
+            task = asyncio.create_task(
+                self._run(key, req, stage, gates, until), name=f"gates-{req.ref}-{stage}"
+            )
+            current = self._runs[key] = StageRun(task, time.monotonic())
+        if wake not in current.waiters:
+            current.waiters.append(wake)
+        return current.outcome
+
+    async def _run(self, key: Key, req: Request, stage: str, gates: list[Any], until: float | None) -> None:
+        run = self._runs[key]
+        try:
+            result = await run_stage(
+                gates,
+                stage,
+                self._env(req),
+                until=until,
+                on_update=lambda entries: self._publish(req, stage, entries),
+                on_check=self.on_check,
+            )
+            run.outcome = GateOutcome(result.passed, result.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in a check must fail the stage, never the operator
+            log.exception("%s: %s gates crashed", req.ref, stage)
+            run.outcome = GateOutcome(False, f"{stage} gates could not run: {exc!r}")
+        if self.on_stage is not None:
+            self.on_stage(stage, time.monotonic() - run.started)
+        for wake in run.waiters:
+            wake()
+
+    async def _publish(self, req: Request, stage: str, entries: list[dict[str, Any]]) -> None:
+        latest = next((r for r in self.cache.requests(req.namespace) if r.uid == req.uid), req)
+        others = [g for g in latest.status.get("gates") or [] if g.get("stage") != stage]
+        body = await self.client.patch(
+            kube.request_path(req.namespace, req.name, "status"), {"status": {"gates": others + entries}}
+        )
+        self.cache.remember(body)
+
+    def forget(self, uid: str, keep_run: str | None = None) -> None:
+        """Stop the stages of a request (all of them, or those of other runs than ``keep_run``)."""
+        for key in [k for k in self._runs if k[0] == uid and k[2] != keep_run]:
+            run = self._runs.pop(key)
+            run.task.cancel()
+
+    def cancel_stage(self, req: Request, stage: str) -> None:
+        run = self._runs.pop((req.uid, stage, run_id(req)), None)
+        if run is not None:
+            run.task.cancel()
+
+    async def close(self) -> None:
+        for run in self._runs.values():
+            run.task.cancel()
+        for run in self._runs.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await run.task
+        self._runs.clear()
+
+    # --- what a check may use ---------------------------------------------------------------------------
+
+    def _env(self, req: Request) -> GateEnv:
+        namespace = req.namespace
+        cache = self.cache
+        client = self.client
+
+        async def secret_value(name: str, key: str) -> str:
+            import base64
+
+            try:
+                secret = await client.get(kube.secret_path(namespace, name))
+            except errors.NotFound:
+                raise GateError(f'Secret "{name}" not found in namespace "{namespace}"', final=True) from None
+            data = secret.get("data") or {}
+            if key not in data:
+                raise GateError(f'Secret "{name}" has no key "{key}"', final=True)
+            return base64.b64decode(data[key]).decode()
+
+        async def new_pods() -> list[dict[str, Any]]:
+            dep = cache.deployment(namespace, req.deployment)
+            if dep is None:
+                return []
+            rs = rollout.new_replicaset(dep, cache.replicasets(namespace, dep["metadata"]["uid"]))
+            return cache.pods(namespace, {rs["metadata"]["uid"]}) if rs else []
+
+        async def service_url(name: str, port: int | str, scheme: str, path: str) -> str:
+            if self.settings.service_transport == "proxy":
+                return proxy_service_url(
+                    client.credentials.server, namespace, name, port, scheme=scheme, path=path
+                )
+            try:
+                service = await client.get(f"/api/v1/namespaces/{namespace}/services/{name}")
+            except errors.NotFound:
+                raise GateError(
+                    f'Service "{name}" not found in namespace "{namespace}"', final=True
+                ) from None
+            return dns_service_url(namespace, name, service_port(service, port), scheme=scheme, path=path)
+
+        return GateEnv(
+            namespace=namespace,
+            clients=self.clients,
+            guard=self.guard,
+            settings=self.settings,
+            secret_value=secret_value,
+            new_pods=new_pods,
+            service_url=service_url,
+            service_client=client.http if self.settings.service_transport == "proxy" else None,
+        )
