@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from kubesim import discovery, errors, openapi, patching, schema, tables
+from kubesim import discovery, errors, openapi, patching, protobuf, schema, tables
 from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
 from kubesim.resources import ResourceType
@@ -175,6 +175,11 @@ class ApiServer:
         if target.subresource == "proxy" and self.proxy is not None:
             return await self.proxy(request)
         if body and request.headers.get("Content-Type", "").startswith(PROTOBUF):
+            try:
+                body = dumps(protobuf.decode(body))
+            except protobuf.Unsupported:
+                body = b""
+        if not body and request.headers.get("Content-Type", "").startswith(PROTOBUF):
             raise errors.ApiError(
                 415,
                 "UnsupportedMediaType",

@@ -423,7 +423,7 @@ class StubServer:
 
             do_GET = do_POST = do_PUT = do_HEAD = _answer  # noqa: N815
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -8,7 +8,7 @@ import pytest
 from kubernetes.client import CoordinationV1Api
 
 from tests.conftest import require_kubectl
-from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, run_kubectl
+from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, run_kubectl, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -123,8 +123,13 @@ def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
     assert done["status"]["phase"] == "Succeeded", done["status"]
     writes = deployment_writes(kubesim.audit(), ns.name)
     assert len(writes) == 1, writes
-    lease = CoordinationV1Api(ns.api).read_namespaced_lease("deployreq-lock", ns.name)
-    assert not lease.spec.holder_identity
+    leases = CoordinationV1Api(ns.api)
+    wait_for(
+        lambda: leases.read_namespaced_lease("deployreq-lock", ns.name).spec.holder_identity,
+        lambda holder: not holder,
+        10,
+        "the namespace lock to be released",
+    )
 
 
 def test_sigkill_while_rolling_back_still_ends_rolled_back(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -73,8 +74,7 @@ class DeploymentController(Controller):
         created = False
         if paused:
             if new_rs is not None:
-                self._scale(
-                    new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs)
+                self._scale(dep, new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs)
                 )
             self._status(dep, new_rs, old_rs, created=False)
             return
@@ -110,7 +110,7 @@ class DeploymentController(Controller):
                 status_dep,
                 subresource="status",
             )
-        surge, _ = dm.surge_and_unavailable(dep)
+        surge = dm.max_surge(dep)
         replicas = int(dep["spec"].get("replicas", 1))
         revision = max((dm.revision(rs) for rs in all_rs), default=0) + 1
         labels = {**(template["metadata"].get("labels") or {}), dm.HASH_LABEL: pod_hash}
@@ -170,13 +170,11 @@ class DeploymentController(Controller):
                 history.append(str(current))
             wanted[dm.REVISION] = str(max_old + 1)
             wanted[dm.REVISION_HISTORY] = ",".join(history)
-        surge, _ = dm.surge_and_unavailable(dep)
-        replicas = int(dep["spec"].get("replicas", 1))
-        wanted[dm.DESIRED] = str(replicas)
-        wanted[dm.MAX_REPLICAS] = str(replicas + surge)
-        if wanted != annotations:
+        min_ready = int(dep["spec"].get("minReadySeconds", 0))
+        if wanted != annotations or int(new_rs["spec"].get("minReadySeconds", 0)) != min_ready:
             rs = clone(new_rs)
             rs["metadata"]["annotations"] = wanted
+            rs["spec"]["minReadySeconds"] = min_ready
             new_rs = self.store.update(
                 self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs
             )
@@ -198,7 +196,9 @@ class DeploymentController(Controller):
             subresource="status",
         )
 
-    def _scale(self, rs: Obj, replicas: int) -> Obj:
+    def _scale(self, dep: Obj, rs: Obj, replicas: int) -> Obj:
+        """Scale a ReplicaSet; as in the real scaleReplicaSet, a scaled one also gets the Deployment's
+        desired-replicas and max-replicas annotations."""
         if dm.spec_replicas(rs) == replicas:
             return rs
         current = self.store.peek(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
@@ -206,6 +206,10 @@ class DeploymentController(Controller):
             return rs
         updated = clone(current)
         updated["spec"]["replicas"] = replicas
+        desired = int(dep["spec"].get("replicas", 1))
+        annotations = updated["metadata"].setdefault("annotations", {})
+        annotations[dm.DESIRED] = str(desired)
+        annotations[dm.MAX_REPLICAS] = str(desired + dm.max_surge(dep))
         return self.store.update(
             self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
         )
@@ -214,7 +218,7 @@ class DeploymentController(Controller):
         replicas = int(dep["spec"].get("replicas", 1))
         all_rs = [new_rs, *old_rs]
         target = dm.new_replicas(dep, all_rs, new_rs)
-        new_rs = self._scale(new_rs, target)
+        new_rs = self._scale(dep, new_rs, target)
         if not any(dm.spec_replicas(rs) for rs in old_rs):
             return
         _, max_unavailable = dm.surge_and_unavailable(dep)
@@ -234,7 +238,7 @@ class DeploymentController(Controller):
             unhealthy = dm.spec_replicas(rs) - int((rs.get("status") or {}).get("availableReplicas", 0))
             cut = min(max_scaled_down, max(0, unhealthy))
             if cut:
-                self._scale(rs, dm.spec_replicas(rs) - cut)
+                self._scale(dep, rs, dm.spec_replicas(rs) - cut)
                 max_scaled_down -= cut
         old_rs = [
             self.store.peek(self.replicasets, r["metadata"]["namespace"], r["metadata"]["name"]) or r
@@ -247,19 +251,19 @@ class DeploymentController(Controller):
                 break
             cut = min(budget, dm.spec_replicas(rs))
             if cut:
-                self._scale(rs, dm.spec_replicas(rs) - cut)
+                self._scale(dep, rs, dm.spec_replicas(rs) - cut)
                 budget -= cut
 
     def _recreate(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
         for rs in old_rs:
-            self._scale(rs, 0)
+            self._scale(dep, rs, 0)
         if any(int((rs.get("status") or {}).get("replicas", 0)) for rs in old_rs):
             return  # wait until the old pods are gone
         ns = dep["metadata"]["namespace"]
         old_uids = {rs["metadata"]["uid"] for rs in old_rs}
         if any((controller_ref(p) or {}).get("uid") in old_uids for p in self.store.iter(self.pods, ns)):
             return
-        self._scale(new_rs, int(dep["spec"].get("replicas", 1)))
+        self._scale(dep, new_rs, int(dep["spec"].get("replicas", 1)))
 
     def _cleanup(self, dep: Obj, old_rs: list[Obj]) -> None:
         limit = int(dep["spec"].get("revisionHistoryLimit", 10))
@@ -313,100 +317,91 @@ class DeploymentController(Controller):
             status["collisionCount"] = old_status["collisionCount"]
         conditions = {c["type"]: c for c in old_status.get("conditions") or []}
         stamp = now_rfc3339(self.store.clock)
-        _, max_unavailable = dm.surge_and_unavailable(current)
 
-        def set_condition(
-            type_: str, value: str, reason: str, message: str, bump_update: bool = True
-        ) -> None:
+        def set_condition(type_: str, value: str, reason: str, message: str, refresh: bool = False) -> None:
+            """SetDeploymentCondition: same status and reason keep the old condition (unless ``refresh``);
+            lastTransitionTime survives while the status stays the same."""
             old = conditions.get(type_)
-            cond = {
+            if old is not None and old.get("status") == value and old.get("reason") == reason and not refresh:
+                return
+            transition = old.get("lastTransitionTime", stamp) if old and old.get("status") == value else stamp
+            conditions[type_] = {
                 "type": type_,
                 "status": value,
                 "lastUpdateTime": stamp,
-                "lastTransitionTime": stamp,
+                "lastTransitionTime": transition,
                 "reason": reason,
                 "message": message,
             }
-            if old is not None and old.get("status") == value:
-                cond["lastTransitionTime"] = old.get("lastTransitionTime", stamp)
-                if not bump_update or (
-                    old.get("reason") == reason and old.get("message") == message and not bump_update
-                ):
-                    cond["lastUpdateTime"] = old.get("lastUpdateTime", stamp)
-            conditions[type_] = cond
 
-        if available >= replicas - max_unavailable:
-            set_condition(
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-                bump_update=conditions.get("Available", {}).get("status") != "True",
-            )
+        if available >= replicas - dm.max_unavailable(current):
+            set_condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
         else:
             set_condition(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                bump_update=conditions.get("Available", {}).get("status") != "False",
+                "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
             )
-        deadline = current["spec"].get("progressDeadlineSeconds")
-        rs_name = fresh_new["metadata"]["name"] if fresh_new else ""
+        progressing = conditions.get("Progressing")
+        paused_cond = progressing is not None and progressing.get("reason") == "DeploymentPaused"
         if current["spec"].get("paused"):
-            set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
-        elif deadline is not None and fresh_new is not None:
-            complete = updated == replicas and status.get("replicas", 0) == updated and available == updated
-            progressing = conditions.get("Progressing")
-            progress_made = any(
-                int(status.get(k, 0)) != int(old_status.get(k, 0))
-                for k in ("updatedReplicas", "replicas", "readyReplicas", "availableReplicas")
-            )
-            if complete:
-                if not (progressing and progressing.get("reason") == "NewReplicaSetAvailable"):
-                    set_condition(
-                        "Progressing",
-                        "True",
-                        "NewReplicaSetAvailable",
-                        f'ReplicaSet "{rs_name}" has successfully progressed.',
-                    )
-            elif created:
-                set_condition(
-                    "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
-                )
-            elif (
-                progress_made
-                or progressing is None
-                or (progressing.get("reason") == "NewReplicaSetAvailable")
-            ):
-                reason = "ReplicaSetUpdated" if progressing is not None else "FoundNewReplicaSet"
-                message = (
-                    f'ReplicaSet "{rs_name}" is progressing.'
-                    if progressing is not None
-                    else f'Found new replica set "{rs_name}"'
-                )
-                set_condition("Progressing", "True", reason, message)
-            elif progressing.get("reason") != "ProgressDeadlineExceeded":
-                last = _epoch(progressing.get("lastUpdateTime"))
-                if self.store.clock() > last + int(deadline):
-                    set_condition(
-                        "Progressing",
-                        "False",
-                        "ProgressDeadlineExceeded",
-                        f'ReplicaSet "{rs_name}" has timed out progressing.',
-                    )
-                else:
-                    self.later((ns, name), last + int(deadline) - self.store.clock() + 0.05)
+            if not paused_cond:
+                set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
+        else:
+            if paused_cond:
+                set_condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
+            self._progress(current, status, old_status, fresh_new, created, set_condition, conditions)
         order = {"Available": 0, "Progressing": 1}
         status["conditions"] = sorted(conditions.values(), key=lambda c: order.get(c["type"], 9))
         if status == old_status:
             return
-        if {k: v for k, v in status.items() if k != "conditions"} == {
-            k: v for k, v in old_status.items() if k != "conditions"
-        } and [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in status["conditions"]] == [
-            {k: v for k, v in c.items() if k != "lastUpdateTime"} for c in old_status.get("conditions") or []
-        ]:
-            return
         updated_dep = clone(current)
         updated_dep["status"] = status
         self.store.update(self.deployments, ns, name, updated_dep, subresource="status")
+
+    def _progress(
+        self,
+        dep: Obj,
+        status: Obj,
+        old_status: Obj,
+        new_rs: Obj | None,
+        created: bool,
+        set_condition: Callable[..., None],
+        conditions: dict[str, Obj],
+    ) -> None:
+        """The Progressing condition (progress.go syncRolloutStatus), with a timer for the deadline."""
+        deadline = dep["spec"].get("progressDeadlineSeconds")
+        if deadline is None or new_rs is None:
+            return
+        rs_name = new_rs["metadata"]["name"]
+        if created:
+            set_condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+        elif "Progressing" not in conditions:
+            set_condition("Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"')
+        current = conditions["Progressing"]
+        replicas = int(dep["spec"].get("replicas", 1))
+
+        def count(st: Obj, key: str) -> int:
+            return int(st.get(key, 0))
+
+        if count(status, "replicas") == count(status, "updatedReplicas") and (
+            current.get("reason") == "NewReplicaSetAvailable"
+        ):
+            return  # the latest rollout completed: nothing to estimate
+        if (
+            count(status, "updatedReplicas") == replicas
+            and count(status, "replicas") == replicas
+            and count(status, "availableReplicas") == replicas
+            and status["observedGeneration"] >= dep["metadata"].get("generation", 1)
+        ):
+            message = f'ReplicaSet "{rs_name}" has successfully progressed.'
+            set_condition("Progressing", "True", "NewReplicaSetAvailable", message, refresh=True)
+        elif dm.made_progress(old_status, status):
+            message = f'ReplicaSet "{rs_name}" is progressing.'
+            set_condition("Progressing", "True", "ReplicaSetUpdated", message, refresh=True)
+        elif current.get("reason") != "ProgressDeadlineExceeded":
+            expires = _epoch(current.get("lastUpdateTime")) + int(deadline)
+            if self.store.clock() > expires:
+                message = f'ReplicaSet "{rs_name}" has timed out progressing.'
+                set_condition("Progressing", "False", "ProgressDeadlineExceeded", message)
+            else:
+                key = (dep["metadata"]["namespace"], dep["metadata"]["name"])
+                self.later(key, expires - self.store.clock() + 0.05)

@@ -94,3 +94,35 @@ def new_replicas(deployment: Obj, all_rs: list[Obj], new_rs: Obj) -> int:
     if room <= 0:
         return current
     return current + min(room, replicas - current)
+
+
+def max_unavailable(deployment: Obj) -> int:
+    """MaxUnavailable: zero for Recreate or zero replicas, never more than the replicas."""
+    spec = deployment.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    if (spec.get("strategy") or {}).get("type") == "Recreate" or replicas == 0:
+        return 0
+    return min(surge_and_unavailable(deployment)[1], replicas)
+
+
+def made_progress(old: Obj, new: Obj) -> bool:
+    """DeploymentProgressing: more updated, ready or available replicas, or fewer old ones."""
+
+    def get(st: Obj, key: str) -> int:
+        return int(st.get(key, 0))
+
+    old_pods = get(old, "replicas") - get(old, "updatedReplicas")
+    new_pods = get(new, "replicas") - get(new, "updatedReplicas")
+    return (
+        get(new, "updatedReplicas") > get(old, "updatedReplicas")
+        or get(new, "readyReplicas") > get(old, "readyReplicas")
+        or get(new, "availableReplicas") > get(old, "availableReplicas")
+        or new_pods < old_pods
+    )
+
+
+def max_surge(deployment: Obj) -> int:
+    """MaxSurge: zero unless RollingUpdate."""
+    if ((deployment.get("spec") or {}).get("strategy") or {}).get("type") == "Recreate":
+        return 0
+    return surge_and_unavailable(deployment)[0]
