@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from deployreq import kube
+from deployreq import errors, kube
 from deployreq.config import Settings, default_identity
 from deployreq.gates.flags import add_gate_flags, gate_settings_from
 
@@ -139,13 +139,124 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _add_cluster_flags(p)
+        p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
+        return p
+
+    def waiting(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--wait",
+            action="store_true",
+            help="follow the request until it ends: exit 0 on Succeeded, 1 on any other end, 2 on timeout",
+        )
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=900.0,
+            metavar="SECONDS",
+            help="give up waiting after this long (default 900)",
+        )
+
+    p = add("apply", "create or update DeploymentRequests from a file (or - for stdin)")
+    p.add_argument("-f", "--filename", required=True, metavar="FILE")
+    waiting(p)
+    p = add("create", "create a DeploymentRequest without YAML")
+    p.add_argument("name")
+    p.add_argument("--deployment", required=True, help="the Deployment in the namespace")
+    p.add_argument(
+        "--image",
+        action="append",
+        required=True,
+        metavar="CONTAINER=IMAGE",
+        help="a container's new image (repeatable)",
+    )
+    p.add_argument("--priority", choices=("low", "normal", "high", "urgent"), default="normal")
+    p.add_argument(
+        "--verify",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="verification window after the rollout completes",
+    )
+    waiting(p)
+    p = add("rollback", "restore the previous (or a given) revision's images through the queue, urgently")
+    p.add_argument("deployment")
+    p.add_argument("--to-revision", type=int, default=0, metavar="N", help="the revision to restore")
+    p.add_argument("--name", help="the request's name (default rollback-<deployment>-r<N>-<time>)")
+    waiting(p)
+    p = add("rerun", "run a finished request again (sets the deployreq.dev/rerun annotation)")
+    p.add_argument("name")
+    waiting(p)
+    p = add("status", "show a request, its gates and its history")
+    p.add_argument("name")
+    p = add("queue", "show the queues in run order and who holds each lock")
+    p.add_argument("-A", "--all-namespaces", action="store_true")
+
+
+def cmd_client(args: argparse.Namespace) -> int:
+    from deployreq import commands
+
+    try:
+        credentials = kube.load_credentials(args.kubeconfig, args.context)
+    except Exception as exc:  # the config loaders raise several kinds; all mean the same to a user
+        return commands.fail(f"cannot load a kubeconfig: {exc}")
+    namespace = args.namespace or credentials.namespace
+
+    async def run() -> int:
+        client = kube.Kube(credentials, attempts=3, user_agent="deployreq-cli")
+        try:
+            match args.command:
+                case "apply":
+                    return await commands.cmd_apply(client, namespace, args.filename, args.wait, args.timeout)
+                case "create":
+                    return await commands.cmd_create(
+                        client,
+                        namespace,
+                        args.name,
+                        args.deployment,
+                        args.image,
+                        args.priority,
+                        args.verify,
+                        args.wait,
+                        args.timeout,
+                    )
+                case "rollback":
+                    return await commands.cmd_rollback(
+                        client,
+                        namespace,
+                        args.deployment,
+                        args.to_revision,
+                        args.wait,
+                        args.timeout,
+                        args.name,
+                    )
+                case "rerun":
+                    return await commands.cmd_rerun(client, namespace, args.name, args.wait, args.timeout)
+                case "status":
+                    return await commands.cmd_status(client, namespace, args.name)
+                case "queue":
+                    return await commands.cmd_queue(client, None if args.all_namespaces else namespace)
+            return 2
+        except Exception as exc:  # an API or network failure ends the command with its reason, not a trace
+            message = exc.message if isinstance(exc, errors.ApiError) else str(exc)
+            return commands.fail(message or repr(exc))
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deployreq",
-        description="Queue, gate, deploy, verify and roll back image updates with DeploymentRequests.",
+        description="Queue, gate, deploy, verify and roll back image updates with DeploymentRequests. Also a kubectl plugin: kubectl deployreq ...",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _run_parser(sub)
+    _client_parsers(sub)
     return parser
 
 
@@ -170,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return cmd_run(args)
-    return 2
+    return cmd_client(args)
 
 
 if __name__ == "__main__":

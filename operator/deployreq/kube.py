@@ -8,10 +8,11 @@ connection errors) are retried here with backoff, and error statuses are transla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +44,8 @@ class Credentials:
     cert_file: str | None = None
     key_file: str | None = None
     verify: bool = True
+    namespace: str = "default"
+    """The namespace of the current context (or of the pod), for commands run without ``-n``."""
 
     def __repr__(self) -> str:  # never print the token
         return f"Credentials(server={self.server!r})"
@@ -53,12 +56,25 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
     from kubernetes import client, config  # the kubernetes library only loads configuration here
 
     configuration = client.Configuration()
+    namespace = "default"
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, context=context, client_configuration=configuration
         )
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        chosen = next((c for c in contexts if c["name"] == context), active) if context else active
+        namespace = ((chosen or {}).get("context") or {}).get("namespace") or "default"
     except config.ConfigException:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        with contextlib.suppress(OSError):
+            namespace = (
+                open(  # noqa: SIM115
+                    "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+                )
+                .read()
+                .strip()
+                or "default"
+            )
     token = None
     auth = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
     if auth:
@@ -70,6 +86,7 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
         cert_file=configuration.cert_file,
         key_file=configuration.key_file,
         verify=bool(configuration.verify_ssl),
+        namespace=namespace,
     )
 
 
@@ -230,6 +247,19 @@ class Kube:
         self, path: str, body: Any, content_type: str = MERGE_PATCH, params: Mapping[str, str] | None = None
     ) -> Obj:
         return await self.request("PATCH", path, body=body, content_type=content_type, params=params)
+
+    async def watch(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Obj]:
+        """The events of one watch request (``{"type", "object"}``), until the server ends the stream."""
+        query = {**params, "watch": "true"}
+        async with self._client.stream(
+            "GET", path, params=query, timeout=httpx.Timeout(None, connect=5.0)
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _translate(response)
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield json.loads(line)
 
     async def delete(self, path: str) -> Obj:
         return await self.request("DELETE", path)

@@ -1,0 +1,322 @@
+"""The CI-facing commands of ``deployreq`` (and ``kubectl deployreq``): apply, create, rollback, rerun, status, queue.
+
+Each is an async function over an API client, printing to stdout and returning an exit code (0 Succeeded or done,
+1 another terminal phase, 2 a usage error or a wait_seconds, with a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from deployreq import errors, kube, rollback, rollout
+from deployreq.follow import EXIT_USAGE, Target, follow
+from deployreq.lease import LEASE_NAME, holder_of
+from deployreq.queue import PRIORITY_RANK
+from deployreq.request import RERUN_ANNOTATION
+
+Obj = dict[str, Any]
+API_VERSION = f"{kube.GROUP}/{kube.VERSION}"
+
+
+def fail(message: str) -> int:
+    print(f"deployreq: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _wait_all(client: kube.Kube, targets: list[Target], wait_seconds: float) -> int:
+    worst = 0
+    deadline = time.monotonic() + wait_seconds
+    for target in targets:
+        remaining = deadline - time.monotonic()
+        code = await follow(client, target, remaining, say)
+        if code == EXIT_USAGE:
+            return fail(
+                f"timed out after {int(wait_seconds)}s waiting for deploymentrequest/{target.name} to end"
+            )
+        worst = max(worst, code)
+    return worst
+
+
+async def apply_objects(client: kube.Kube, docs: list[Obj], namespace: str) -> list[Target]:
+    """Create or update each request; the targets to wait for (the generation each must answer)."""
+    targets = []
+    for doc in docs:
+        if doc.get("kind") != "DeploymentRequest" or not str(doc.get("apiVersion", "")).startswith(
+            kube.GROUP
+        ):
+            raise ValueError(
+                f"only DeploymentRequests ({API_VERSION}) can be applied, not {doc.get('kind')!r}"
+            )
+        meta = doc.setdefault("metadata", {})
+        name = meta.get("name")
+        if not name:
+            raise ValueError("a DeploymentRequest needs metadata.name")
+        ns = meta.get("namespace") or namespace
+        meta["namespace"] = ns
+        existing = await client.get_or_none(kube.request_path(ns, name))
+        if existing is None:
+            result = await client.create(kube.request_path(ns), doc)
+            say(f"deploymentrequest.{kube.GROUP}/{name} created")
+        else:
+            patch = {
+                "metadata": {k: meta[k] for k in ("labels", "annotations") if k in meta},
+                "spec": doc.get("spec"),
+            }
+            result = await client.patch(kube.request_path(ns, name), patch)
+            changed = result["metadata"].get("generation") != existing["metadata"].get("generation")
+            say(f"deploymentrequest.{kube.GROUP}/{name} {'configured' if changed else 'unchanged'}")
+        targets.append(Target(ns, name, int(result["metadata"].get("generation") or 1)))
+    return targets
+
+
+def load_documents(path: str) -> list[Obj]:
+    text = sys.stdin.read() if path == "-" else open(path).read()  # noqa: SIM115
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    out: list[Obj] = []
+    for doc in docs:
+        if doc.get("kind") == "List":
+            out.extend(doc.get("items") or [])
+        else:
+            out.append(doc)
+    return out
+
+
+async def cmd_apply(client: kube.Kube, namespace: str, path: str, wait: bool, wait_seconds: float) -> int:
+    try:
+        docs = load_documents(path)
+        targets = await apply_objects(client, docs, namespace)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return fail(str(exc))
+    except errors.ApiError as exc:
+        return fail(exc.message)
+    if not targets:
+        return fail(f"no DeploymentRequest in {path}")
+    return await _wait_all(client, targets, wait_seconds) if wait else 0
+
+
+def parse_images(values: list[str]) -> list[dict[str, str]]:
+    images = []
+    for value in values:
+        container, sep, image = value.partition("=")
+        if not sep or not container or not image:
+            raise ValueError(f"--image takes CONTAINER=IMAGE, got {value!r}")
+        images.append({"container": container, "image": image})
+    return images
+
+
+async def cmd_create(
+    client: kube.Kube,
+    namespace: str,
+    name: str,
+    deployment: str,
+    images: list[str],
+    priority: str,
+    verify: int | None,
+    wait: bool,
+    wait_seconds: float,
+) -> int:
+    try:
+        spec: Obj = {"deployment": deployment, "images": parse_images(images), "priority": priority}
+    except ValueError as exc:
+        return fail(str(exc))
+    if verify is not None:
+        spec["verification"] = {"durationSeconds": verify}
+    doc = {
+        "apiVersion": API_VERSION,
+        "kind": "DeploymentRequest",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+    try:
+        result = await client.create(kube.request_path(namespace), doc)
+    except errors.ApiError as exc:
+        return fail(exc.message)
+    say(f"deploymentrequest.{kube.GROUP}/{name} created")
+    if not wait:
+        return 0
+    return await _wait_all(
+        client, [Target(namespace, name, int(result["metadata"].get("generation") or 1))], wait_seconds
+    )
+
+
+async def cmd_rollback(
+    client: kube.Kube,
+    namespace: str,
+    deployment: str,
+    to_revision: int,
+    wait: bool,
+    wait_seconds: float,
+    name: str | None,
+) -> int:
+    """An urgent request restoring the images of the previous (or given) revision, through the same queue."""
+    try:
+        dep = await client.get(kube.deployment_path(namespace, deployment))
+    except errors.NotFound:
+        return fail(f'deployment "{deployment}" not found in namespace "{namespace}"')
+    listing = await client.get(kube.replicasets_path(namespace))
+    owned = [rs for rs in listing.get("items") or [] if rollout.controlled_by(rs, dep["metadata"]["uid"])]
+    history = {rollback.revision_of(rs): rs for rs in owned}
+    current = rollback.revision_of(dep)
+    if to_revision:
+        target = history.get(to_revision)
+        if target is None:
+            return fail(f"unable to find specified revision {to_revision} in history")
+    else:
+        older = sorted(r for r in history if r != current)
+        if not older:
+            return fail(f'no rollout history found for deployment "{deployment}"')
+        to_revision = older[-1]
+        target = history[to_revision]
+    images = rollback.images_of((target.get("spec") or {}).get("template") or {})
+    name = name or f"rollback-{deployment}-r{to_revision}-{int(time.time())}"
+    doc = {
+        "apiVersion": API_VERSION,
+        "kind": "DeploymentRequest",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"deployreq.dev/rollback-of": deployment},
+            "annotations": {"deployreq.dev/rollback-to-revision": str(to_revision)},
+        },
+        "spec": {
+            "deployment": deployment,
+            "priority": "urgent",
+            "images": [{"container": c, "image": i} for c, i in images.items()],
+        },
+    }
+    try:
+        result = await client.create(kube.request_path(namespace), doc)
+    except errors.ApiError as exc:
+        return fail(exc.message)
+    say(
+        f"deploymentrequest.{kube.GROUP}/{name} created (restores revision {to_revision}: "
+        + ", ".join(f"{c}={i}" for c, i in images.items())
+        + ")"
+    )
+    if not wait:
+        return 0
+    return await _wait_all(
+        client, [Target(namespace, name, int(result["metadata"].get("generation") or 1))], wait_seconds
+    )
+
+
+async def cmd_rerun(client: kube.Kube, namespace: str, name: str, wait: bool, wait_seconds: float) -> int:
+    value = str(int(time.time() * 1000))
+    try:
+        result = await client.patch(
+            kube.request_path(namespace, name), {"metadata": {"annotations": {RERUN_ANNOTATION: value}}}
+        )
+    except errors.NotFound:
+        return fail(f'deploymentrequest "{name}" not found in namespace "{namespace}"')
+    say(f"deploymentrequest.{kube.GROUP}/{name} re-run requested ({RERUN_ANNOTATION}={value})")
+    if not wait:
+        return 0
+    target = Target(namespace, name, int(result["metadata"].get("generation") or 1), rerun=value)
+    return await _wait_all(client, [target], wait_seconds)
+
+
+def describe(obj: Obj) -> str:
+    spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, obj.get("metadata") or {}
+    lines = [
+        f"Name:         {meta.get('name')}",
+        f"Namespace:    {meta.get('namespace')}",
+        f"Deployment:   {spec.get('deployment')}",
+        "Images:       " + ", ".join(f"{i['container']}={i['image']}" for i in spec.get("images") or []),
+        f"Priority:     {spec.get('priority', 'normal')}",
+        f"Phase:        {status.get('phase', 'Pending')}",
+        f"Position:     {status.get('queuePosition') or '-'}",
+        f"Attempt:      {status.get('attempt') or '-'}",
+        f"Revision:     {status.get('previousRevision') or '-'} -> {status.get('revision') or '-'}",
+        f"Message:      {status.get('message') or ''}",
+    ]
+    gates = status.get("gates") or []
+    if gates:
+        lines.append("Gates:")
+        for gate in gates:
+            lines.append(
+                f"  {gate.get('stage')}/{gate.get('name')} ({gate.get('kind')}): {gate.get('phase')} "
+                f"ok={gate.get('consecutiveSuccesses', 0)} fail={gate.get('consecutiveFailures', 0)} "
+                f"{gate.get('lastError') or gate.get('lastValue') or ''}".rstrip()
+            )
+    history = status.get("history") or []
+    if history:
+        lines.append("History:")
+        lines.extend(f"  {h.get('time')}  {h.get('phase'):<12} {h.get('message') or ''}" for h in history)
+    conditions = status.get("conditions") or []
+    if conditions:
+        lines.append("Conditions:")
+        lines.extend(f"  {c.get('type'):<12} {c.get('status'):<8} {c.get('reason', '')}" for c in conditions)
+    return "\n".join(lines)
+
+
+async def cmd_status(client: kube.Kube, namespace: str, name: str) -> int:
+    try:
+        obj = await client.get(kube.request_path(namespace, name))
+    except errors.NotFound:
+        return fail(f'deploymentrequest "{name}" not found in namespace "{namespace}"')
+    say(describe(obj))
+    return 0
+
+
+def queue_rows(requests: list[Obj]) -> list[Obj]:
+    """Active first, then waiting in run order; finished requests are left out."""
+
+    def key(obj: Obj) -> tuple[int, int, str, str]:
+        status = obj.get("status") or {}
+        phase = status.get("phase") or "Pending"
+        active = 0 if phase in ("Checking", "Deploying", "Verifying", "RollingBack") else 1
+        return (
+            active,
+            PRIORITY_RANK.get((obj.get("spec") or {}).get("priority", "normal"), 2),
+            obj["metadata"].get("creationTimestamp", ""),
+            obj["metadata"]["name"],
+        )
+
+    live = [
+        o
+        for o in requests
+        if ((o.get("status") or {}).get("phase") or "Pending")
+        in ("Pending", "Queued", "Checking", "Deploying", "Verifying", "RollingBack")
+    ]
+    return sorted(live, key=key)
+
+
+async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[str], None] = say) -> int:
+    path = (
+        f"/apis/{kube.GROUP}/{kube.VERSION}/{kube.PLURAL}"
+        if namespace is None
+        else kube.request_path(namespace)
+    )
+    listing = await client.get(path)
+    by_ns: dict[str, list[Obj]] = {}
+    for obj in listing.get("items") or []:
+        by_ns.setdefault(obj["metadata"]["namespace"], []).append(obj)
+    if namespace is not None:
+        by_ns.setdefault(namespace, [])
+    emit(f"{'NAMESPACE':<16} {'POSITION':<9} {'NAME':<28} {'PRIORITY':<9} {'PHASE':<12} DEPLOYMENT")
+    for ns in sorted(by_ns):
+        lease = await client.get_or_none(kube.lease_path(ns, LEASE_NAME))
+        holder = holder_of(lease)
+        if holder is not None:
+            since = ((lease or {}).get("spec") or {}).get("acquireTime", "")
+            emit(f"{ns:<16} lock held by {holder.request} (operator {holder.operator}) since {since}")
+        for obj in queue_rows(by_ns[ns]):
+            status = obj.get("status") or {}
+            position = status.get("queuePosition") or (
+                "active" if status.get("phase") not in ("Pending", "Queued") else "-"
+            )
+            emit(
+                f"{ns:<16} {position!s:<9} {obj['metadata']['name']:<28} "
+                f"{(obj.get('spec') or {}).get('priority', 'normal'):<9} {status.get('phase') or 'Pending':<12} "
+                f"{(obj.get('spec') or {}).get('deployment')}"
+            )
+    return 0

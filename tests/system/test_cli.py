@@ -1,0 +1,187 @@
+"""The CLI as CI runs it: exit codes, streamed phase lines, create without YAML, rollback, the kubectl plugin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_kubectl
+from tests.system.harness import KubesimProcess, Namespace, run_kubectl
+
+pytestmark = pytest.mark.system
+
+
+def cli(kubesim: KubesimProcess, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(kubesim.kubeconfig)}
+    return subprocess.run(
+        [sys.executable, "-m", "deployreq", *args],
+        input=input,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+REQUEST = """
+apiVersion: deployreq.dev/v1alpha1
+kind: DeploymentRequest
+metadata:
+  name: {name}
+spec:
+  deployment: web
+  images:
+    - container: app
+      image: {image}
+"""
+
+
+def test_apply_wait_streams_phases_and_exits_0_on_success(kubesim: KubesimProcess, ns: Namespace) -> None:
+    ns.deployment()
+    result = cli(
+        kubesim,
+        "apply",
+        "-n",
+        ns.name,
+        "-f",
+        "-",
+        "--wait",
+        "--timeout",
+        "60",
+        input=REQUEST.format(name="r1", image="registry.example/web:1.1"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deploymentrequest.deployreq.dev/r1 created" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if " r1 " in line]
+    assert any("Deploying" in line for line in lines)
+    assert "Succeeded" in lines[-1]
+    again = cli(
+        kubesim,
+        "apply",
+        "-n",
+        ns.name,
+        "-f",
+        "-",
+        input=REQUEST.format(name="r1", image="registry.example/web:1.1"),
+    )
+    assert "unchanged" in again.stdout
+
+
+def test_create_wait_exits_1_when_the_release_is_rolled_back(kubesim: KubesimProcess, ns: Namespace) -> None:
+    ns.deployment()
+    result = cli(
+        kubesim,
+        "create",
+        "bad",
+        "-n",
+        ns.name,
+        "--deployment",
+        "web",
+        "--image",
+        "app=registry.example/web:2.0-crashloop",
+        "--wait",
+        "--timeout",
+        "60",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "RolledBack" in result.stdout.splitlines()[-1]
+
+
+def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(kubesim: KubesimProcess, ns: Namespace) -> None:
+    ns.deployment()
+    slow = cli(
+        kubesim,
+        "create",
+        "slow",
+        "-n",
+        ns.name,
+        "--deployment",
+        "web",
+        "--verify",
+        "60",
+        "--image",
+        "app=registry.example/web:1.1",
+        "--wait",
+        "--timeout",
+        "3",
+    )
+    assert slow.returncode == 2
+    assert "timed out" in slow.stderr
+    bad = cli(kubesim, "create", "typo", "-n", ns.name, "--deployment", "web", "--image", "no-equals-sign")
+    assert bad.returncode == 2
+    assert "CONTAINER=IMAGE" in bad.stderr
+
+
+def test_rollback_restores_the_previous_revision_through_the_queue(
+    kubesim: KubesimProcess, ns: Namespace
+) -> None:
+    ns.deployment()
+    assert (
+        cli(
+            kubesim,
+            "create",
+            "v2",
+            "-n",
+            ns.name,
+            "--deployment",
+            "web",
+            "--image",
+            "app=registry.example/web:2.0",
+            "--wait",
+            "--timeout",
+            "60",
+        ).returncode
+        == 0
+    )
+    result = cli(kubesim, "rollback", "web", "-n", ns.name, "--wait", "--timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "restores revision 1" in result.stdout
+    assert ns.images() == {"app": "registry.example/web:1.0"}
+    status = cli(kubesim, "status", "-n", ns.name, "v2")
+    assert "Phase:        Succeeded" in status.stdout
+    queue = cli(kubesim, "queue", "-n", ns.name)
+    assert queue.returncode == 0 and "NAMESPACE" in queue.stdout
+
+
+def test_rerun_runs_a_finished_request_again(kubesim: KubesimProcess, ns: Namespace) -> None:
+    ns.deployment()
+    assert (
+        cli(
+            kubesim,
+            "create",
+            "r",
+            "-n",
+            ns.name,
+            "--deployment",
+            "web",
+            "--image",
+            "app=registry.example/web:2.0-crashloop",
+            "--wait",
+            "--timeout",
+            "60",
+        ).returncode
+        == 1
+    )
+    again = cli(kubesim, "rerun", "r", "-n", ns.name, "--wait", "--timeout", "60")
+    assert again.returncode == 1
+    assert "RolledBack" in again.stdout.splitlines()[-1]
+
+
+def test_kubectl_runs_the_cli_as_a_plugin(kubesim: KubesimProcess, ns: Namespace) -> None:
+    require_kubectl()
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "kubectl-deployreq").exists():
+        pytest.skip("kubectl-deployreq is not installed next to this Python (pip install -e .)")
+    env_path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"], old = env_path, os.environ.get("PATH", "")
+    try:
+        result = run_kubectl(kubesim.kubeconfig, "deployreq", "queue", "-n", ns.name)
+    finally:
+        os.environ["PATH"] = old
+    assert result.returncode == 0, result.stderr
+    assert "NAMESPACE" in result.stdout
