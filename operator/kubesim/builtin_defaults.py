@@ -152,5 +152,5 @@ def admit_builtin(op: Operation) -> None:
         for port in spec.get("ports") or []:
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
-    elif key == ("", "secrets"):
-        op.obj.setdefault("type", "Opaque")
+    elif key == ("", "secrets") and not op.obj.get("type"):
+        op.obj["type"] = "Opaque"

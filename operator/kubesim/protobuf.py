@@ -112,7 +112,9 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
         elif kind.startswith("list:"):
             out.setdefault(key, []).append(_scalar(kind[5:], value))
         else:
-            out[key] = _scalar(kind, value)
+            scalar = _scalar(kind, value)
+            if scalar not in ("", False, b""):  # Go's omitempty: proto3 zero values are absent in JSON
+                out[key] = scalar
     return out
 
 

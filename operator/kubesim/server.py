@@ -19,12 +19,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from kubesim import discovery, errors, openapi, patching, protobuf, schema, tables
+from kubesim import discovery, errors, managed_fields, openapi, patching, protobuf, schema, tables
 from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
+from kubesim.proxy import ServiceProxy
 from kubesim.resources import ResourceType
 from kubesim.selectors import field_predicate, label_predicate
-from kubesim.store import Event, Obj, Store, clone
+from kubesim.store import Event, Obj, Store, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class ApiServer:
         self.strict = False
         self.anonymous_user = "kubesim-admin"
         self.admin: dict[str, Handler] = {}
-        self.proxy: Handler | None = None
+        self.proxy: ServiceProxy | None = None
         self._streams: set[web.StreamResponse] = set()
 
     def app(self) -> web.Application:
@@ -173,7 +174,7 @@ class ApiServer:
             with contextlib.suppress(ValueError):
                 record["requestObject"] = json.loads(body)
         if target.subresource == "proxy" and self.proxy is not None:
-            return await self.proxy(request)
+            return await self.proxy.handle(request, target.namespace, target.name or "", target.rest)
         if body and request.headers.get("Content-Type", "").startswith(PROTOBUF):
             try:
                 body = dumps(protobuf.decode(body))
@@ -296,6 +297,7 @@ class ApiServer:
             return await self._watch(request, t, cut_after)
         if verb == "create":
             obj = self._decode(body)
+            self._manage(request, t, obj, None, "Update", obj)
             if t.rt.key == ("", "namespaces") or not t.rt.namespaced:
                 created = self.store.create(t.rt, None, obj, user=user, dry_run=dry_run)
             else:
@@ -315,6 +317,7 @@ class ApiServer:
             obj = self._decode(body)
             if t.subresource == "finalize":
                 return json_response(self._finalize_namespace(t, obj))
+            self._manage(request, t, obj, self.store.peek(t.rt, t.namespace, t.name), "Update", obj)
             return json_response(
                 self.store.update(
                     t.rt, t.namespace, t.name, obj, subresource=t.subresource, user=user, dry_run=dry_run
@@ -475,6 +478,7 @@ class ApiServer:
                 )
             live = self.store.peek(t.rt, t.namespace, t.name)
             merged = patching.apply_configuration(t.rt, clone(live) if live else None, body)
+            self._manage(request, t, merged, live, "Apply", self._decode(body))
             if live is None:
                 merged.setdefault("metadata", {})["name"] = t.name
                 return json_response(
@@ -488,6 +492,12 @@ class ApiServer:
             )
         live = self.store.get(t.rt, t.namespace, t.name)
         patched = patching.apply_patch(t.rt, live, content_type, body)
+        written = patched
+        if not content_type.startswith("application/json-patch"):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(body)
+                written = parsed if isinstance(parsed, dict) else patched
+        self._manage(request, t, patched, live, "Update", written)
         patched.setdefault("metadata", {}).setdefault("resourceVersion", live["metadata"]["resourceVersion"])
         if not patched["metadata"].get("resourceVersion"):
             patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
@@ -495,6 +505,24 @@ class ApiServer:
             self.store.update(
                 t.rt, t.namespace, t.name, patched, subresource=t.subresource, user=user, dry_run=dry_run
             )
+        )
+
+    def _manage(
+        self, request: web.Request, t: Target, obj: Obj, live: Obj | None, operation: str, written: Obj
+    ) -> None:
+        """Record the write in obj's metadata.managedFields (see kubesim.managed_fields)."""
+        manager = request.query.get("fieldManager") or managed_fields.manager_from_user_agent(
+            request.headers.get("User-Agent", "")
+        )
+        old = (live or {}).get("metadata", {}).get("managedFields")
+        obj.setdefault("metadata", {})["managedFields"] = managed_fields.record(
+            old,
+            written,
+            manager,
+            operation,
+            t.rt.api_version,
+            t.subresource,
+            now_rfc3339(self.store.clock),
         )
 
     def _delete_options(self, request: web.Request, body: bytes) -> Obj:

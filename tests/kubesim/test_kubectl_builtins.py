@@ -97,10 +97,20 @@ def test_server_side_apply_records_the_field_manager(kubectl: Kubectl) -> None:
     out = ok(kubectl("apply", "--server-side", "-f", "-", input=deployment("ssa")))
     assert "deployment.apps/ssa serverside-applied" in out
     ok(kubectl("apply", "--server-side", "-f", "-", input=deployment("ssa", replicas=3)))
-    dep = get_json(kubectl, "deployment", "ssa")
+    dep = get_json(kubectl, "deployment", "ssa", "--show-managed-fields")
     assert dep["spec"]["replicas"] == 3
     managers = {m["manager"] for m in dep["metadata"]["managedFields"]}
     assert "kubectl" in managers
+    hidden = get_json(kubectl, "deployment", "ssa")
+    assert "managedFields" not in hidden["metadata"]  # kubectl hides them unless asked
+
+
+def test_generators_send_protobuf_that_kubesim_reads(kubectl: Kubectl) -> None:
+    ok(kubectl("create", "configmap", "generated", "--from-literal=a=b", "--from-literal=c=d"))
+    assert get_json(kubectl, "configmap", "generated")["data"] == {"a": "b", "c": "d"}
+    ok(kubectl("create", "secret", "generic", "hush", "--from-literal=k=v"))
+    secret = get_json(kubectl, "secret", "hush")
+    assert secret["data"] == {"k": "dg=="} and secret["type"] == "Opaque"
 
 
 def test_create_replace_and_the_three_patch_types(kubectl: Kubectl) -> None:
