@@ -93,7 +93,7 @@ def record(
             if entry.get("fieldsV1") != fields:
                 entry.update(fieldsV1=fields, time=stamp, apiVersion=api_version)
             return entries
-    entry: Obj = {
+    new_entry: Obj = {
         "manager": manager,
         "operation": operation,
         "apiVersion": api_version,
@@ -102,6 +102,6 @@ def record(
         "fieldsV1": fields,
     }
     if subresource:
-        entry["subresource"] = subresource
-    entries.append(entry)
+        new_entry["subresource"] = subresource
+    entries.append(new_entry)
     return entries
