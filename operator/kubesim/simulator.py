@@ -19,6 +19,7 @@ from kubesim.builtin_defaults import admit_builtin
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.faults import FaultPlan
 from kubesim.resources import from_crd
+from kubesim.proxy import ServiceProxy
 from kubesim.server import ApiServer, admit_custom, json_response
 from kubesim.store import Event, Store, clone, now_rfc3339
 
@@ -44,6 +45,7 @@ class Simulator:
         self.token = token
         tokens = {token: "kubesim-admin", **(extra_tokens or {})}
         self.server = ApiServer(self.store, self.audit, tokens, self.faults, bookmark_interval)
+        self.server.proxy = ServiceProxy(self.store)
         self.store.admission.append(admit_builtin)
         self.store.admission.append(admit_custom(self.server))
         self.store.listeners.append(self._crd_changed)
@@ -164,4 +166,6 @@ class Simulator:
                 watcher.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.server.proxy is not None:
+            await self.server.proxy.close()
         self.audit.close()

@@ -22,7 +22,15 @@ def _prometheus(method: str, path: str, body: bytes) -> tuple[int, str]:
 
 
 PROMETHEUS = StubServer(_prometheus)  # started at import: the operator's --prometheus-url must name it
-OPERATOR_ARGS = ("--gate-allow-cidr", "127.0.0.0/8", "--allow-gate-skip", "--prometheus-url", PROMETHEUS.url)
+OPERATOR_ARGS = (
+    "--gate-allow-cidr",
+    "127.0.0.0/8",
+    "--allow-gate-skip",
+    "--prometheus-url",
+    PROMETHEUS.url,
+    "--gate-service-transport",
+    "proxy",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -201,3 +209,32 @@ def test_an_emergency_request_skips_its_gates_when_the_operator_allows_it(ns: Na
     done = ns.wait_phase("hotfix", timeout=60)
     assert done["status"]["phase"] == "Succeeded", done["status"]
     assert any(h["message"] and "skipped" in h["message"] for h in done["status"]["history"])
+
+
+def test_a_service_gate_reaches_the_app_through_the_api_servers_service_proxy(
+    ns: Namespace, app: tuple[StubServer, dict[str, int]]
+) -> None:
+    server, _ = app
+    ns.core.create_namespaced_service(
+        ns.name,
+        {
+            "metadata": {"name": "web", "annotations": {"kubesim.deployreq.dev/proxy-to": server.url}},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+        },
+    )
+    ns.deployment()
+    ns.request(
+        "r",
+        {"app": GOOD},
+        gates={
+            "pre": [
+                fast(
+                    "svc",
+                    http={"service": {"name": "web", "port": 80, "path": "/ready"}, "bodyContains": "ok"},
+                )
+            ]
+        },
+    )
+    done = ns.wait_phase("r", timeout=60)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert any(r["path"].startswith("/ready") for r in server.requests)
