@@ -18,8 +18,8 @@ from kubesim.audit import AuditLog
 from kubesim.builtin_defaults import admit_builtin
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.faults import FaultPlan
-from kubesim.resources import from_crd
 from kubesim.proxy import ServiceProxy
+from kubesim.resources import from_crd
 from kubesim.server import ApiServer, admit_custom, json_response
 from kubesim.store import Event, Store, clone, now_rfc3339
 
