@@ -148,8 +148,11 @@ async def test_recreate_removes_all_old_pods_before_creating_new_ones() -> None:
         await c.wait_for(c.rolled_out, what="first rollout")
         mixed: list[set[str]] = []
 
+        availability: list[str] = []
+
         def record(rt: object, event: object) -> None:
             mixed.append({p["spec"]["containers"][0]["image"] for p in c.all_pods()})
+            availability.append((c.condition("Available") or {}).get("status", ""))
 
         c.store.listeners.append(record)
         c.set_image("nginx:2.0")
@@ -162,6 +165,8 @@ async def test_recreate_removes_all_old_pods_before_creating_new_ones() -> None:
         )
         assert all(len(images) <= 1 for images in mixed)
         assert set() in mixed  # a moment with no pods at all
+        assert "False" in availability  # Recreate tolerates no unavailability
+        assert availability[-1] == "True"
 
 
 async def test_paused_deployment_does_not_roll_out_until_resumed() -> None:

@@ -74,7 +74,10 @@ class DeploymentController(Controller):
         created = False
         if paused:
             if new_rs is not None:
-                self._scale(dep, new_rs, int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs)
+                self._scale(
+                    dep,
+                    new_rs,
+                    int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs),
                 )
             self._status(dep, new_rs, old_rs, created=False)
             return
@@ -335,10 +338,15 @@ class DeploymentController(Controller):
             }
 
         if available >= replicas - dm.max_unavailable(current):
-            set_condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            set_condition(
+                "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
+            )
         else:
             set_condition(
-                "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
             )
         progressing = conditions.get("Progressing")
         paused_cond = progressing is not None and progressing.get("reason") == "DeploymentPaused"
@@ -373,7 +381,9 @@ class DeploymentController(Controller):
             return
         rs_name = new_rs["metadata"]["name"]
         if created:
-            set_condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+            set_condition(
+                "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
+            )
         elif "Progressing" not in conditions:
             set_condition("Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"')
         current = conditions["Progressing"]

@@ -21,6 +21,26 @@ def pod_ready_since(pod: Obj) -> float | None:
     return None
 
 
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def deletion_rank(pod: Obj) -> tuple[int, int, int, float, int, float]:
+    """Which surplus pod goes first (controller_utils ActivePods ordering): unscheduled, pending, not ready,
+    ready for the shortest time, most restarts, newest."""
+    status = pod.get("status") or {}
+    since = pod_ready_since(pod)
+    restarts = sum(int(c.get("restartCount", 0)) for c in status.get("containerStatuses") or [])
+    created = datetime.fromisoformat(str(pod["metadata"]["creationTimestamp"]).replace("Z", "+00:00"))
+    return (
+        1 if (pod.get("spec") or {}).get("nodeName") else 0,
+        _PHASE_RANK.get(str(status.get("phase", "Pending")), 0),
+        0 if since is None else 1,
+        -(since or 0.0),
+        -restarts,
+        -created.timestamp(),
+    )
+
+
 class ReplicaSetController(Controller):
     name = "replicaset"
 
@@ -53,11 +73,7 @@ class ReplicaSetController(Controller):
             for _ in range(want - len(pods)):
                 self._create_pod(rs)
         elif len(pods) > want:
-
-            def order(p: Obj) -> tuple[int, str]:
-                return (0 if pod_ready_since(p) is None else 1, str(p["metadata"]["creationTimestamp"]))
-
-            for pod in sorted(pods, key=order, reverse=False)[: len(pods) - want]:
+            for pod in sorted(pods, key=deletion_rank)[: len(pods) - want]:
                 self.store.delete(self.pods, ns, pod["metadata"]["name"])
         pods = [
             p
