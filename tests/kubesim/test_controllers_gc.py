@@ -76,3 +76,20 @@ async def test_namespace_deletion_empties_it_then_removes_it() -> None:
         c.store.update(cms, "team", "held", held)
         await c.wait_for(lambda: c.store.peek(c.namespaces, None, "team") is None, what="namespace removed")
         assert not list(c.store.iter(c.deployments, "team"))
+
+
+async def test_an_object_created_with_a_vanished_owner_is_collected() -> None:
+    async with running_cluster() as c:
+        cms = c.store.require("", "configmaps")
+        owner = c.store.create(cms, "default", {"metadata": {"name": "owner"}})
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+        gone = {**ref, "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}
+        c.store.create(cms, "default", {"metadata": {"name": "orphaned", "ownerReferences": [gone]}})
+        c.store.create(cms, "default", {"metadata": {"name": "mixed", "ownerReferences": [ref, gone]}})
+        await c.wait_for(
+            lambda: c.store.peek(cms, "default", "orphaned") is None, what="dangling dependent deleted"
+        )
+        await c.wait_for(
+            lambda: c.store.get(cms, "default", "mixed")["metadata"]["ownerReferences"] == [ref],
+            what="dangling reference dropped",
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
@@ -27,16 +26,16 @@ _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def template_hash(template: Obj, collision_count: int = 0) -> str:
-    """A stable short hash of the pod template, spelled with the same safe alphabet as the real one."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":")) + (
-        str(collision_count) if collision_count else ""
-    )
-    value = int.from_bytes(hashlib.sha256(data.encode()).digest()[:8], "big")
-    out = ""
-    for _ in range(10):
-        out += _SAFE[value % len(_SAFE)]
-        value //= len(_SAFE)
-    return out
+    """The pod-template-hash: a 32-bit FNV-1a hash of the template (plus the collision count), written in decimal
+    and each digit spelled through the safe alphabet, as ``rand.SafeEncodeString`` does; so it looks like the real
+    ones (e.g. ``5d59d67564``), though the bytes hashed differ from Go's object dump."""
+    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    if collision_count:
+        data += collision_count.to_bytes(4, "little")
+    value = 0x811C9DC5
+    for byte in data:
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in str(value))
 
 
 def without_hash(template: Obj) -> Obj:

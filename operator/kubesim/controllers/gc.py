@@ -23,6 +23,7 @@ class GarbageCollector(Controller):
         self._owners: dict[
             str, tuple[ResourceType, str, str]
         ] = {}  # uid -> (type, ns, name) of deleted/deleting
+        self._dependents: dict[str, tuple[ResourceType, str, str]] = {}  # uid -> where, to check its owners
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
         meta = event.object.get("metadata", {})
@@ -32,9 +33,41 @@ class GarbageCollector(Controller):
         ):
             self.enqueue(("uid", meta["uid"]))
             self._owners[meta["uid"]] = (rt, meta.get("namespace", ""), meta["name"])
-        for ref in meta.get("ownerReferences") or []:
+        refs = meta.get("ownerReferences") or []
+        for ref in refs:
             if ref.get("uid") in self._owners:
                 self.enqueue(("uid", ref["uid"]))
+        old_refs = ((event.old or {}).get("metadata") or {}).get("ownerReferences") or []
+        if event.type != "DELETED" and refs and (event.type == "ADDED" or refs != old_refs):
+            self._dependents[meta["uid"]] = (rt, meta.get("namespace", ""), meta["name"])
+            self.enqueue(("dependent", meta["uid"]))
+
+    def _owner_exists(self, ref: Obj, namespace: str) -> bool:
+        """An owner reference resolves when an object of that kind and name has that uid; references to kinds
+        kubesim does not serve count as present (a real GC would wait for discovery)."""
+        for rt in self.store.types():
+            if rt.kind == ref.get("kind") and rt.api_version == ref.get("apiVersion"):
+                owner = self.store.peek(rt, namespace if rt.namespaced else None, str(ref.get("name", "")))
+                return owner is not None and owner["metadata"].get("uid") == ref.get("uid")
+        return True
+
+    def _sync_dependent(self, uid: str) -> None:
+        """A dependent whose owners are all gone is deleted; dangling references beside live ones are dropped."""
+        found = self._dependents.pop(uid, None)
+        if found is None:
+            return
+        rt, ns, name = found
+        obj = self.store.peek(rt, ns or None, name)
+        if obj is None or obj["metadata"]["uid"] != uid or obj["metadata"].get("deletionTimestamp"):
+            return
+        refs = obj["metadata"].get("ownerReferences") or []
+        live = [r for r in refs if self._owner_exists(r, ns)]
+        if not live:
+            self._delete(rt, obj)
+        elif len(live) != len(refs):
+            updated = clone(obj)
+            updated["metadata"]["ownerReferences"] = live
+            self.store.update(rt, ns or None, name, updated)
 
     def _alive(self, uid: str) -> Obj | None:
         rt, ns, name = self._owners[uid]
@@ -43,6 +76,9 @@ class GarbageCollector(Controller):
 
     def sync(self, key: Key) -> None:
         uid = key[1]
+        if key[0] == "dependent":
+            self._sync_dependent(uid)
+            return
         if uid not in self._owners:
             return
         owner = self._alive(uid)
