@@ -9,16 +9,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, config
+from kubernetes import watch as k8s_watch
 
 from tests.support import KubesimProcess
 
 pytestmark = pytest.mark.system
+Watch: Any = k8s_watch.Watch
 
 
 @pytest.fixture(scope="module")
 def api(kubesim: KubesimProcess) -> Iterator[client.ApiClient]:
-    with config.new_client_from_config(str(kubesim.kubeconfig)) as api_client:
+    with config.new_client_from_config(str(kubesim.kubeconfig)) as api_client:  # type: ignore[no-untyped-call]
         yield api_client
 
 
@@ -27,7 +29,7 @@ def configmap(name: str, **data: str) -> dict[str, Any]:
 
 
 def test_crud_round_trip(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     created = core.create_namespaced_config_map("default", configmap("crud", a="1"))
     assert created.metadata.uid and created.metadata.resource_version
     got = core.read_namespaced_config_map("crud", "default")
@@ -43,20 +45,20 @@ def test_crud_round_trip(api: client.ApiClient) -> None:
     with pytest.raises(client.ApiException) as missing:
         core.read_namespaced_config_map("crud", "default")
     assert missing.value.status == 404
-    status = json.loads(missing.value.body)
+    status = json.loads(missing.value.body or "{}")
     assert status["reason"] == "NotFound"
     assert status["message"] == 'configmaps "crud" not found'
 
 
 def test_stale_update_is_a_409_conflict(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     first = core.create_namespaced_config_map("default", configmap("racy", v="0"))
     core.patch_namespaced_config_map("racy", "default", {"data": {"v": "1"}})
     first.data["v"] = "stale"
     with pytest.raises(client.ApiException) as conflict:
         core.replace_namespaced_config_map("racy", "default", first)
     assert conflict.value.status == 409
-    status = json.loads(conflict.value.body)
+    status = json.loads(conflict.value.body or "{}")
     assert status["reason"] == "Conflict"
     assert (
         "the object has been modified; please apply your changes to the latest version and try again"
@@ -65,7 +67,7 @@ def test_stale_update_is_a_409_conflict(api: client.ApiClient) -> None:
 
 
 def test_paging_with_limit_and_continue(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     core.create_namespace({"metadata": {"name": "paging"}})
     for i in range(5):
         core.create_namespaced_config_map("paging", configmap(f"p{i}"))
@@ -81,14 +83,14 @@ def test_paging_with_limit_and_continue(api: client.ApiClient) -> None:
 
 
 def test_watch_resumes_from_a_resource_version(api: client.ApiClient) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     core.create_namespace({"metadata": {"name": "watched"}})
     listed = core.list_namespaced_config_map("watched")
     core.create_namespaced_config_map("watched", configmap("one"))
     core.patch_namespaced_config_map("one", "watched", {"data": {"k": "v"}})
     core.delete_namespaced_config_map("one", "watched")
     events = []
-    stream = watch.Watch().stream(
+    stream = Watch().stream(
         core.list_namespaced_config_map,
         "watched",
         resource_version=listed.metadata.resource_version,
@@ -102,7 +104,7 @@ def test_watch_resumes_from_a_resource_version(api: client.ApiClient) -> None:
 
 
 def test_watch_from_a_compacted_version_is_410_gone(api: client.ApiClient, kubesim: KubesimProcess) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     old = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", configmap("after-old"))
     kubesim.request("POST", "/kubesim/compact")
@@ -115,7 +117,7 @@ def test_watch_from_a_compacted_version_is_410_gone(api: client.ApiClient, kubes
     status = lines[0]["object"]
     assert status["kind"] == "Status" and status["code"] == 410 and status["reason"] == "Expired"
     with pytest.raises(client.ApiException) as gone:
-        for _ in watch.Watch().stream(
+        for _ in Watch().stream(
             core.list_namespaced_config_map, "default", resource_version=old, timeout_seconds=5
         ):
             pass
@@ -133,7 +135,7 @@ def test_a_wrong_token_is_401(kubesim: KubesimProcess) -> None:
 
 
 def test_every_request_is_audited(api: client.ApiClient, kubesim: KubesimProcess) -> None:
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dicts in, loose reads out: the typed stubs are stricter
     start = len(kubesim.audit())
     core.create_namespaced_config_map("default", configmap("audited"), field_manager="tester")
     core.read_namespaced_config_map("audited", "default")
