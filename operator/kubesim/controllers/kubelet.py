@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import hashlib
 import itertools
 import logging
 from typing import Any
@@ -17,6 +18,18 @@ from kubesim.store import Event, Store, clone, now_rfc3339
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 NODE = "kubesim-node"
+
+
+def _digest(image: str) -> str:
+    """A pulled image's ID, ``<repository>@sha256:<digest>`` (the digest is made up, stable per image)."""
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+
+def _container_id(pod: Obj, name: str, restarts: int) -> str:
+    """A fresh container ID per start, as containerd gives."""
+    seed = f"{pod['metadata']['uid']}/{name}/{restarts}"
+    return f"containerd://{hashlib.sha256(seed.encode()).hexdigest()}"
 
 
 class Kubelet:
@@ -89,56 +102,46 @@ class Kubelet:
             "qosClass": "BestEffort",
         }
 
-        def conditions(ready: bool, initialized: bool = True) -> list[Obj]:
-            stamp = now_rfc3339(self.store.clock)
+        ready_since: list[str] = []  # when Ready turned True (kept so transition times stay put)
+        names = " ".join(c["name"] for c in containers)
+        not_ready = {"reason": "ContainersNotReady", "message": f"containers with unready status: [{names}]"}
+
+        def conditions(ready: bool, sandbox: bool = True) -> list[Obj]:
+            if ready and not ready_since:
+                ready_since.append(now_rfc3339(self.store.clock))
+            ready_at = ready_since[0] if ready else start
             value = "True" if ready else "False"
             return [
-                {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": start},
-                {
-                    "type": "Initialized",
-                    "status": "True" if initialized else "False",
-                    "lastTransitionTime": start,
-                },
+                {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": start},
                 {
                     "type": "Ready",
                     "status": value,
-                    "lastTransitionTime": stamp,
-                    **(
-                        {}
-                        if ready
-                        else {
-                            "reason": "ContainersNotReady",
-                            "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]",
-                        }
-                    ),
+                    "lastTransitionTime": ready_at,
+                    **({} if ready else not_ready),
                 },
                 {
                     "type": "ContainersReady",
                     "status": value,
-                    "lastTransitionTime": stamp,
-                    **(
-                        {}
-                        if ready
-                        else {
-                            "reason": "ContainersNotReady",
-                            "message": f"containers with unready status: [{' '.join(c['name'] for c in containers)}]",
-                        }
-                    ),
+                    "lastTransitionTime": ready_at,
+                    **({} if ready else not_ready),
                 },
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
 
         def statuses(state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None) -> list[Obj]:
+            created = "running" in state or bool(last)
             return [
                 {
                     "name": c["name"],
                     "image": c.get("image"),
-                    "imageID": "",
+                    "imageID": _digest(str(c.get("image", ""))) if created else "",
+                    **({"containerID": _container_id(pod, c["name"], restarts)} if created else {}),
                     "ready": ready,
                     "started": "running" in state,
                     "restartCount": restarts,
                     "state": state,
-                    **({"lastState": last} if last else {"lastState": {}}),
+                    "lastState": last or {},
                 }
                 for c in containers
             ]
@@ -146,7 +149,12 @@ class Kubelet:
         creating = {"waiting": {"reason": "ContainerCreating"}}
         if (
             self._write(
-                pod, {**base, "conditions": conditions(False), "containerStatuses": statuses(creating, False)}
+                pod,
+                {
+                    **base,
+                    "conditions": conditions(False, sandbox=False),
+                    "containerStatuses": statuses(creating, False),
+                },
             )
             is None
         ):
