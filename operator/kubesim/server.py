@@ -169,7 +169,7 @@ class ApiServer:
             await asyncio.sleep(fault.delay)
         if fault.error is not None:
             raise fault.error
-        body = await request.read() if request.method in ("POST", "PUT", "PATCH") else b""
+        body = await request.read() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
         if self.audit.with_bodies and body and verb in ("create", "update", "patch"):
             with contextlib.suppress(ValueError):
                 record["requestObject"] = json.loads(body)

@@ -1,0 +1,123 @@
+"""Raw HTTP against an in-process Simulator: discovery (legacy and aggregated), watches (bookmarks, timeouts,
+Table events), dryRun, deletion preconditions and the admin endpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from kubesim.simulator import Simulator
+
+TOKEN = "test-token"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+@pytest.fixture
+async def http(simulator: Simulator) -> Any:
+    async with httpx.AsyncClient(
+        base_url=simulator.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    ) as session:
+        yield session
+
+
+async def watch_lines(http: httpx.AsyncClient, url: str, count: int, **headers: str) -> list[dict[str, Any]]:
+    """The first ``count`` watch events of ``url`` (the URL carries timeoutSeconds, bounding the wait)."""
+    events: list[dict[str, Any]] = []
+    async with http.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        async for line in response.aiter_lines():
+            if line.strip():
+                events.append(json.loads(line))
+            if len(events) >= count:
+                break
+    return events
+
+
+async def test_health_and_version(http: httpx.AsyncClient) -> None:
+    for path in ("/healthz", "/livez", "/readyz"):
+        assert (await http.get(path)).text == "ok"
+    version = (await http.get("/version")).json()
+    assert version["major"] == "1" and version["gitVersion"].startswith("v1.32")
+
+
+async def test_legacy_and_aggregated_discovery(http: httpx.AsyncClient) -> None:
+    apps = (await http.get("/apis/apps/v1")).json()
+    assert apps["kind"] == "APIResourceList" and apps["groupVersion"] == "apps/v1"
+    by_name = {r["name"]: r for r in apps["resources"]}
+    deployments = by_name["deployments"]
+    assert deployments["kind"] == "Deployment" and deployments["namespaced"] is True
+    assert deployments["singularName"] == "deployment" and "deploy" in deployments["shortNames"]
+    assert {"get", "list", "watch", "create", "update", "patch", "delete"} <= set(deployments["verbs"])
+    assert "deployments/status" in by_name and "deployments/scale" in by_name
+
+    response = await http.get("/apis", headers={"Accept": AGGREGATED})
+    assert response.headers["content-type"] == AGGREGATED
+    body = response.json()
+    assert body["kind"] == "APIGroupDiscoveryList"
+    assert "apps" in {group["metadata"]["name"] for group in body["items"]}
+    legacy = (await http.get("/apis")).json()
+    assert legacy["kind"] == "APIGroupList"
+
+
+async def test_watch_sends_bookmarks_and_ends_at_timeout(http: httpx.AsyncClient) -> None:
+    url = "/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=3"
+    events = await watch_lines(http, url, 1)
+    assert events[0]["type"] == "BOOKMARK"
+    assert events[0]["object"]["kind"] == "ConfigMap"
+    assert set(events[0]["object"]["metadata"]) == {"resourceVersion"}
+    # without bookmarks the stream just ends at timeoutSeconds
+    async with http.stream(
+        "GET", "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1"
+    ) as resp:
+        assert [line async for line in resp.aiter_lines() if line.strip()] == []
+
+
+async def test_watch_as_table_carries_columns_once(http: httpx.AsyncClient) -> None:
+    listed = (await http.get("/api/v1/namespaces/default/configmaps")).json()
+    rv = listed["metadata"]["resourceVersion"]
+    for name in ("t1", "t2"):
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "b"}}
+        assert (await http.post("/api/v1/namespaces/default/configmaps", json=body)).status_code == 201
+    url = f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=5"
+    events = await watch_lines(http, url, 2, Accept=TABLE)
+    assert [e["object"]["kind"] for e in events] == ["Table", "Table"]
+    assert events[0]["object"]["columnDefinitions"]
+    assert not events[1]["object"].get("columnDefinitions")
+    assert events[1]["object"]["rows"][0]["cells"][0] == "t2"
+
+
+async def test_dry_run_and_delete_preconditions(http: httpx.AsyncClient) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}
+    dry = await http.post("/api/v1/namespaces/default/configmaps?dryRun=All", json=body)
+    assert dry.status_code == 201
+    assert (await http.get("/api/v1/namespaces/default/configmaps/dry")).status_code == 404
+    created = (await http.post("/api/v1/namespaces/default/configmaps", json=body)).json()
+    wrong = await http.request(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/dry",
+        json={"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": "not-the-uid"}},
+    )
+    assert wrong.status_code == 409
+    right = await http.request(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/dry",
+        json={"preconditions": {"uid": created["metadata"]["uid"]}},
+    )
+    assert right.status_code == 200
+
+
+async def test_admin_settings_and_audit(http: httpx.AsyncClient, simulator: Simulator) -> None:
+    changed = (await http.patch("/kubesim/settings", json={"fail_images": ["bad:*"]})).json()
+    assert changed["fail_images"] == ["bad:*"]
+    assert simulator.settings.fail_images == ["bad:*"]
+    assert (await http.delete("/kubesim/audit")).status_code == 200
+    await http.get("/api/v1/namespaces/default")
+    records = [json.loads(line) for line in (await http.get("/kubesim/audit")).text.splitlines()]
+    assert [(r["verb"], r["resource"], r["name"], r["code"]) for r in records] == [
+        ("get", "namespaces", "default", 200)
+    ]
