@@ -185,3 +185,43 @@ def test_kubectl_delete_deployment_removes_replicasets_and_pods(
         timeout=15,
         what="RSs and pods gone",
     )
+
+
+def test_pause_holds_the_rollout_and_resume_finishes_it(
+    kubectl: Kubectl, ns: str, kubesim: KubesimProcess
+) -> None:
+    assert ok(kubectl("-n", ns, "rollout", "pause", "deployment/web")).strip() == "deployment.apps/web paused"
+    set_image(kubectl, ns, "nginx:2.0")
+
+    def paused_reason() -> bool:
+        dep = get_json(kubectl, "-n", ns, "deployment", "web")
+        conds = {c["type"]: c for c in dep["status"].get("conditions", [])}
+        return bool(conds.get("Progressing", {}).get("reason") == "DeploymentPaused")
+
+    kubesim.wait_until(paused_reason, timeout=10, what="Progressing DeploymentPaused")
+    assert sorted(replica_sets_by_revision(kubectl, ns)) == ["1"]
+    assert (
+        ok(kubectl("-n", ns, "rollout", "resume", "deployment/web")).strip() == "deployment.apps/web resumed"
+    )
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    assert sorted(replica_sets_by_revision(kubectl, ns)) == ["1", "2"]
+
+
+def test_rollout_restart_and_change_cause_in_history(kubectl: Kubectl, ns: str) -> None:
+    ok(kubectl("-n", ns, "annotate", "deployment/web", "kubernetes.io/change-cause=upgrade to 2.0"))
+    set_image(kubectl, ns, "nginx:2.0")
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    assert (
+        ok(kubectl("-n", ns, "rollout", "restart", "deployment/web")).strip()
+        == "deployment.apps/web restarted"
+    )
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    history = ok(kubectl("-n", ns, "rollout", "history", "deployment/web")).splitlines()
+    assert history[1].split() == ["REVISION", "CHANGE-CAUSE"]
+    rows = [line.split(None, 1) for line in history[2:] if line.strip()]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    # As on a real cluster, the Deployment's annotations are copied onto its current ReplicaSet at every sync, so
+    # revision 1 (current when annotated) shows the cause too, and so does the restart.
+    assert [r[1].strip() for r in rows] == ["upgrade to 2.0"] * 3
+    dep = get_json(kubectl, "-n", ns, "deployment", "web")
+    assert "kubectl.kubernetes.io/restartedAt" in dep["spec"]["template"]["metadata"]["annotations"]
