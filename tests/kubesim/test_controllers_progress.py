@@ -56,3 +56,23 @@ async def test_a_healthy_rollout_keeps_progressing_true() -> None:
         assert await c.quiet(1.3)
         cond = c.condition("Progressing")
         assert cond is not None and (cond["status"], cond["reason"]) == ("True", "NewReplicaSetAvailable")
+
+
+async def test_rolling_back_a_stuck_rollout_restores_the_old_pods_and_progress() -> None:
+    async with running_cluster(fail_images=["bad/*"]) as c:
+        c.create_deployment(replicas=4, progressDeadlineSeconds=1)
+        await c.wait_for(c.rolled_out, what="first rollout")
+        (rs1,) = c.replica_sets()
+        c.set_image("bad/app:2")
+        await c.wait_for(
+            lambda: (p := c.condition("Progressing")) and p["reason"] == "ProgressDeadlineExceeded",
+            within=6,
+            what="stuck rollout",
+        )
+        assert c.store.get(c.replicasets, "default", rs1["metadata"]["name"])["spec"]["replicas"] == 3
+        c.set_image("nginx:1.0")
+        await c.wait_for(lambda: c.rolled_out() and len(c.all_pods()) == 4, what="rolled back")
+        assert {p["spec"]["containers"][0]["image"] for p in c.all_pods()} == {"nginx:1.0"}
+        cond = c.condition("Progressing")
+        assert cond is not None and (cond["status"], cond["reason"]) == ("True", "NewReplicaSetAvailable")
+        assert c.deployment()["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
