@@ -219,3 +219,14 @@ async def test_controller_writes_settle_without_a_write_storm() -> None:
         c.create_deployment(replicas=2)
         await c.wait_for(c.rolled_out, what="rollout")
         assert await c.quiet(0.5)
+
+
+async def test_revision_history_limit_zero_keeps_only_the_current_replicaset() -> None:
+    async with running_cluster(fail_images=["bad/*"]) as c:
+        c.create_deployment(replicas=1, revisionHistoryLimit=0)
+        await c.wait_for(c.rolled_out, what="first rollout")
+        c.set_image("nginx:2.0")
+        await c.wait_for(
+            lambda: c.rolled_out() and len(c.replica_sets()) == 1, what="old RS pruned at limit 0"
+        )
+        assert c.replica_sets()[0]["metadata"]["annotations"][REVISION] == "2"

@@ -79,6 +79,7 @@ class DeploymentController(Controller):
                     new_rs,
                     int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs),
                 )
+            self._cleanup(dep, old_rs)
             self._status(dep, new_rs, old_rs, created=False)
             return
         if new_rs is None:
@@ -269,14 +270,21 @@ class DeploymentController(Controller):
         self._scale(dep, new_rs, int(dep["spec"].get("replicas", 1)))
 
     def _cleanup(self, dep: Obj, old_rs: list[Obj]) -> None:
+        """cleanupDeployment: of the old ReplicaSets beyond ``revisionHistoryLimit``, lowest revisions first, the
+        idle ones are deleted (busy ones still count against the limit). Runs only once the rollout completed (as
+        last recorded) or while paused."""
+        if not (dep["spec"].get("paused") or dm.complete(dep, dep.get("status") or {})):
+            return
         limit = int(dep["spec"].get("revisionHistoryLimit", 10))
-        idle = [
-            rs
-            for rs in old_rs
-            if dm.spec_replicas(rs) == 0 and int((rs.get("status") or {}).get("replicas", 0)) == 0
-        ]
-        excess = len(idle) - limit
-        for rs in sorted(idle, key=dm.revision)[: max(0, excess)]:
+        alive = sorted(old_rs, key=dm.revision)
+        for rs in alive[: max(0, len(alive) - limit)]:
+            status = rs.get("status") or {}
+            if (
+                dm.spec_replicas(rs) != 0
+                or int(status.get("replicas", 0)) != 0
+                or int(rs["metadata"].get("generation", 1)) > int(status.get("observedGeneration", 0))
+            ):
+                continue
             self.store.delete(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     # --- status -----------------------------------------------------------------------------------------
@@ -387,7 +395,6 @@ class DeploymentController(Controller):
         elif "Progressing" not in conditions:
             set_condition("Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"')
         current = conditions["Progressing"]
-        replicas = int(dep["spec"].get("replicas", 1))
 
         def count(st: Obj, key: str) -> int:
             return int(st.get(key, 0))
@@ -396,12 +403,7 @@ class DeploymentController(Controller):
             current.get("reason") == "NewReplicaSetAvailable"
         ):
             return  # the latest rollout completed: nothing to estimate
-        if (
-            count(status, "updatedReplicas") == replicas
-            and count(status, "replicas") == replicas
-            and count(status, "availableReplicas") == replicas
-            and status["observedGeneration"] >= dep["metadata"].get("generation", 1)
-        ):
+        if dm.complete(dep, status):
             message = f'ReplicaSet "{rs_name}" has successfully progressed.'
             set_condition("Progressing", "True", "NewReplicaSetAvailable", message, refresh=True)
         elif dm.made_progress(old_status, status):

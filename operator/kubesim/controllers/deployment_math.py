@@ -125,3 +125,15 @@ def max_surge(deployment: Obj) -> int:
     if ((deployment.get("spec") or {}).get("strategy") or {}).get("type") == "Recreate":
         return 0
     return surge_and_unavailable(deployment)[0]
+
+
+def complete(deployment: Obj, status: Obj) -> bool:
+    """DeploymentComplete: every replica updated and available, none old, and the latest spec observed."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    return (
+        int(status.get("updatedReplicas", 0)) == replicas
+        and int(status.get("replicas", 0)) == replicas
+        and int(status.get("availableReplicas", 0)) == replicas
+        and int(status.get("observedGeneration", 0))
+        >= int((deployment.get("metadata") or {}).get("generation", 1))
+    )
