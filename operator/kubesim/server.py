@@ -19,7 +19,17 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from kubesim import discovery, errors, managed_fields, openapi, patching, protobuf, schema, tables
+from kubesim import (
+    discovery,
+    errors,
+    managed_fields,
+    openapi,
+    patching,
+    protobuf,
+    schema,
+    strict_fields,
+    tables,
+)
 from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
 from kubesim.proxy import ServiceProxy
@@ -631,6 +641,16 @@ def admit_custom(server: ApiServer) -> Callable[[Any], None]:
         if op.rt.key == ("apiextensions.k8s.io", "customresourcedefinitions") and op.subresource is None:
             schema.validate_crd(op.obj)
         elif op.rt.crd is not None:
-            schema.admit_custom_resource(op.rt.crd, op.obj, op.old, op.subresource, strict=server.strict)
+            try:
+                schema.admit_custom_resource(op.rt.crd, op.obj, op.old, op.subresource, strict=server.strict)
+            except errors.ApiError as err:
+                if err.code == 400 and err.message.startswith("strict decoding error"):
+                    kind, version = op.rt.kind, op.rt.version
+                    err.message = (
+                        f'{kind} in version "{version}" cannot be handled as a {kind}: {err.message}'
+                    )
+                raise
+        elif server.strict:
+            strict_fields.reject_unknown(op.rt.key, op.rt.kind, op.rt.version, op.obj)
 
     return hook

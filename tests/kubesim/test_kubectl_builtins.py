@@ -179,3 +179,17 @@ def test_delete_namespace_removes_its_objects(kubectl: Kubectl) -> None:
     assert gone.returncode != 0
     assert 'namespaces "doomed" not found' in gone.stderr
     assert "No resources found" in kubectl("get", "configmaps", "-n", "doomed").stderr
+
+
+def test_unknown_fields_are_rejected_by_default_and_allowed_with_validate_false(kubectl: Kubectl) -> None:
+    doc = deployment("typo").replace(
+        "        image: nginx:1.25\n", "        image: nginx:1.25\n        imagee: x\n"
+    )
+    refused = kubectl("apply", "-f", "-", input=doc)
+    assert refused.returncode != 0
+    assert (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+        'unknown field "spec.template.spec.containers[0].imagee"'
+    ) in refused.stderr
+    assert "NotFound" in kubectl("get", "deployment", "typo").stderr
+    ok(kubectl("apply", "--validate=false", "-f", "-", input=doc))
