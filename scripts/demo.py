@@ -53,7 +53,7 @@ def main() -> int:
         print(ready)
 
         say("Installing the DeploymentRequest CRD and a sample Deployment")
-        print(kubectl("apply", "-f", str(ROOT / "crds")), end="")
+        print(kubectl("apply", "-k", str(ROOT / "crds")), end="")
         kubectl("wait", "--for=condition=Established", "crd/deploymentrequests.deployreq.dev", "--timeout=30s")
         print(kubectl("apply", "-f", str(EXAMPLES / "deployment.yaml")), end="")
         print(kubectl("rollout", "status", "deployment/web", "--timeout=60s"), end="")

@@ -33,6 +33,7 @@ from kubesim import (
 from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
 from kubesim.proxy import ServiceProxy
+from kubesim.rbac import Authorizer, TokenRegistry, UserInfo
 from kubesim.resources import ResourceType
 from kubesim.selectors import field_predicate, label_predicate
 from kubesim.store import Event, Obj, Store, clone, now_rfc3339
@@ -96,6 +97,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.strict = False
         self.anonymous_user = "kubesim-admin"
+        self.token_registry = TokenRegistry()
+        self.authorizer: Authorizer | None = None
         self.admin: dict[str, Handler] = {}
         self.proxy: ServiceProxy | None = None
         self._streams: set[web.StreamResponse] = set()
@@ -174,6 +177,16 @@ class ApiServer:
                 "fieldManager": request.query.get("fieldManager", ""),
             }
         )
+        if self.authorizer is not None:
+            self.authorizer.authorize(
+                self._user_info(request, record["user"]),
+                verb,
+                target.rt.group,
+                target.rt.plural,
+                target.subresource,
+                target.namespace,
+                target.name,
+            )
         fault = self.faults.decide(verb, target.rt.plural, target.subresource)
         if fault.delay:
             await asyncio.sleep(fault.delay)
@@ -185,7 +198,9 @@ class ApiServer:
                 record["requestObject"] = json.loads(body)
         if target.subresource == "proxy" and self.proxy is not None:
             return await self.proxy.handle(request, target.namespace, target.name or "", target.rest)
-        if body and request.headers.get("Content-Type", "").startswith(PROTOBUF):
+        if target.subresource == "token":
+            body = b"{}"  # a TokenRequest's spec (audiences, expiry) is not used: skip decoding it
+        if body and body != b"{}" and request.headers.get("Content-Type", "").startswith(PROTOBUF):
             try:
                 body = dumps(protobuf.decode(body))
             except protobuf.Unsupported:
@@ -210,10 +225,19 @@ class ApiServer:
         if not auth:
             return self.anonymous_user
         if auth.startswith("Bearer "):
-            user = self.tokens.get(auth[7:].strip())
+            token = auth[7:].strip()
+            user = self.tokens.get(token)
             if user is not None:
                 return user
+            info = self.token_registry.users.get(token)
+            if info is not None:
+                return info.name
         raise errors.unauthorized()
+
+    def _user_info(self, request: web.Request, name: str) -> UserInfo:
+        auth = request.headers.get("Authorization", "")
+        info = self.token_registry.users.get(auth[7:].strip()) if auth.startswith("Bearer ") else None
+        return info or UserInfo(name, ("system:masters",) if name == self.anonymous_user else ())
 
     # --- discovery and openapi --------------------------------------------------------------------------
 
@@ -293,6 +317,8 @@ class ApiServer:
             if method == "GET":
                 return "watch" if _bool_param(request, "watch") else "list"
             return {"POST": "create", "DELETE": "deletecollection"}.get(method, "unsupported")
+        if method == "POST" and target.subresource:
+            return "create"
         return {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
             method, "unsupported"
         )
@@ -300,6 +326,8 @@ class ApiServer:
     async def _dispatch(
         self, request: web.Request, t: Target, verb: str, body: bytes, user: str, cut_after: int | None
     ) -> web.StreamResponse:
+        if t.subresource == "token" and verb == "create":
+            return self._token_request(t)
         dry_run = request.query.get("dryRun") == "All"
         if verb == "list":
             return self._list(request, t)
@@ -599,6 +627,23 @@ class ApiServer:
             obj.setdefault("spec", {})["replicas"] = int((new_scale.get("spec") or {}).get("replicas", 0))
             obj = self.store.update(t.rt, t.namespace, t.name, obj, user=user)
         return json_response(self._scale_of(obj))
+
+    def _token_request(self, t: Target) -> web.Response:
+        """TokenRequest: a bearer token for the ServiceAccount (``kubectl create token``)."""
+        assert t.name is not None
+        self.store.get(t.rt, t.namespace, t.name)  # 404 for an unknown ServiceAccount
+        token = self.token_registry.issue_for_service_account(t.namespace or "", t.name)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return json_response(
+            {
+                "kind": "TokenRequest",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": t.name, "namespace": t.namespace},
+                "spec": {"audiences": ["https://kubernetes.default.svc"], "expirationSeconds": 3600},
+                "status": {"token": token, "expirationTimestamp": expires},
+            },
+            201,
+        )
 
     @staticmethod
     def _scale_of(obj: Obj) -> Obj:

@@ -19,6 +19,7 @@ from kubesim.builtin_defaults import admit_builtin
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.faults import FaultPlan
 from kubesim.proxy import ServiceProxy
+from kubesim.rbac import Authorizer
 from kubesim.resources import from_crd
 from kubesim.server import ApiServer, admit_custom, json_response
 from kubesim.store import Event, Store, clone, now_rfc3339
@@ -46,6 +47,7 @@ class Simulator:
         tokens = {token: "kubesim-admin", **(extra_tokens or {})}
         self.server = ApiServer(self.store, self.audit, tokens, self.faults, bookmark_interval)
         self.server.proxy = ServiceProxy(self.store)
+        self.server.authorizer = Authorizer(self.store)
         self.store.admission.append(admit_builtin)
         self.store.admission.append(admit_custom(self.server))
         self.store.listeners.append(self._crd_changed)

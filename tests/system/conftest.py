@@ -27,7 +27,7 @@ FAKE_IMAGES = (
 def kubesim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubesimProcess]:
     sim = KubesimProcess(tmp_path_factory.mktemp("kubesim"), *FAKE_IMAGES)
     sim.start()
-    result = run_kubectl(sim.kubeconfig, "apply", "-f", str(ROOT / "crds")) if _has_kubectl() else None
+    result = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "crds")) if _has_kubectl() else None
     if result is not None and result.returncode != 0:
         raise RuntimeError(result.stderr)
     if result is None:  # no kubectl: install the CRD with the Python client

@@ -1,0 +1,166 @@
+"""The operator runs as the ServiceAccount and ClusterRole of manifests/, under kubesim's RBAC enforcement: the role
+is sufficient (a full scenario passes without one 403) and minimal (without any one rule, some call gets 403)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import require_kubectl
+from tests.system.harness import (
+    KubesimProcess,
+    Namespace,
+    OperatorProcess,
+    StubServer,
+    api_client,
+    run_kubectl,
+    wait_for,
+)
+
+pytestmark = pytest.mark.system
+ROOT = Path(__file__).resolve().parents[2]
+SA_USER = "system:serviceaccount:deployreq-system:deployreq"
+OPERATOR_FLAGS = ("--gate-allow-cidr", "127.0.0.0/8", "--gate-service-transport", "proxy")
+
+
+class Installed:
+    def __init__(self, sim: KubesimProcess, kubeconfig: Path, role: dict[str, Any]) -> None:
+        self.sim = sim
+        self.kubeconfig = kubeconfig
+        self.role = role
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    require_kubectl()
+    workdir = tmp_path_factory.mktemp("rbac")
+    sim = KubesimProcess(
+        workdir,
+        "--pod-ready-seconds",
+        "0.1",
+        "--fail-image",
+        "*-crashloop",
+        "--crashloop-restart-seconds",
+        "0.3",
+    )
+    sim.start()
+    try:
+        applied = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "manifests" / "overlays" / "single"))
+        assert applied.returncode == 0, applied.stderr
+        token = run_kubectl(sim.kubeconfig, "create", "token", "deployreq", "-n", "deployreq-system")
+        assert token.returncode == 0, token.stderr
+        config = yaml.safe_load(sim.kubeconfig.read_text())
+        config["users"] = [{"name": "deployreq", "user": {"token": token.stdout.strip()}}]
+        config["contexts"][0]["context"]["user"] = "deployreq"
+        sa_config = workdir / "operator-kubeconfig"
+        sa_config.write_text(yaml.safe_dump(config))
+        rendered = run_kubectl(
+            sim.kubeconfig, "kustomize", str(ROOT / "manifests" / "overlays" / "single")
+        ).stdout
+        role = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ClusterRole")
+        yield Installed(sim, sa_config, role)
+    finally:
+        sim.stop()
+
+
+def forbidden_calls(sim: KubesimProcess) -> list[dict[str, Any]]:
+    return [r for r in sim.audit() if r.get("user") == SA_USER and r.get("code") == 403]
+
+
+def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[Namespace, list[str]]:
+    """A release with a Secret-backed service gate that succeeds, then one that crash-loops and is rolled back."""
+    ns = Namespace(api_client(installed.sim.kubeconfig))
+    ns.core.create_namespaced_secret(
+        ns.name, {"metadata": {"name": "auth"}, "data": {"token": base64.b64encode(b"t0ken").decode()}}
+    )
+    ns.core.create_namespaced_service(
+        ns.name,
+        {
+            "metadata": {"name": "web", "annotations": {"kubesim.deployreq.dev/proxy-to": app.url}},
+            "spec": {"ports": [{"port": 80}]},
+        },
+    )
+    ns.deployment()
+    gate = {
+        "name": "ready",
+        "intervalSeconds": 1,
+        "failureThreshold": 2,
+        "http": {
+            "service": {"name": "web", "port": 80, "path": "/ready"},
+            "headers": [{"name": "X-Token", "valueFrom": {"secretKeyRef": {"name": "auth", "key": "token"}}}],
+        },
+    }
+    ns.request(
+        "good",
+        {"app": "registry.example/web:1.1"},
+        retry={"attempts": 0, "backoffSeconds": 1},
+        gates={"pre": [gate]},
+    )
+    if not wait:
+        ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
+        return ns, []
+    phases = [ns.wait_phase("good", timeout=30)["status"]["phase"]]
+    ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
+    phases.append(ns.wait_phase("bad", timeout=30)["status"]["phase"])
+    return ns, phases
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[StubServer]:
+    server = StubServer(lambda method, path, body: (200, '{"ok": true}'))
+    yield server
+    server.close()
+
+
+def test_the_manifests_role_is_enough_for_a_full_scenario(installed: Installed, app: StubServer) -> None:
+    operator = OperatorProcess(installed.kubeconfig, installed.sim.workdir, "rbac-operator", OPERATOR_FLAGS)
+    operator.start()
+    try:
+        ns, phases = scenario(installed, app)
+        ns.api.close()
+    finally:
+        operator.stop()
+    assert phases == ["Succeeded", "RolledBack"], operator.log()[-3000:]
+    assert forbidden_calls(installed.sim) == []
+    assert any(
+        r.get("user") == SA_USER and r.get("resource") == "deployments" and r.get("verb") == "patch"
+        for r in installed.sim.audit()
+    )
+
+
+def test_without_any_one_rule_some_call_is_forbidden(installed: Installed, app: StubServer) -> None:
+    full_rules = installed.role["rules"]
+    for index, rule in enumerate(full_rules):
+        reduced = {**installed.role, "rules": [r for i, r in enumerate(full_rules) if i != index]}
+        result = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(reduced))
+        assert result.returncode == 0, result.stderr
+        installed.sim.admin("DELETE", "audit")
+        operator = OperatorProcess(
+            installed.kubeconfig, installed.sim.workdir, f"rbac-minus-{index}", OPERATOR_FLAGS
+        )
+        operator.start()
+        try:
+            ns, _ = scenario(installed, app, wait=False)
+            # Without the rule, some call is refused soon; with every request finished, none was.
+            wait_for(
+                lambda: (
+                    forbidden_calls(installed.sim),
+                    [(ns.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
+                ),
+                lambda seen: (
+                    bool(seen[0]) or all(p in ("Succeeded", "RolledBack", "Failed") for p in seen[1])
+                ),
+                30,
+                f"a 403 without rule {index}",
+            )
+            ns.api.close()
+        finally:
+            operator.stop()
+        assert forbidden_calls(installed.sim), f"rule {index} {rule} is not needed by any call"
+    restored = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(installed.role))
+    assert restored.returncode == 0
