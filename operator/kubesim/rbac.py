@@ -62,8 +62,8 @@ def _rule_allows(rule: Obj, group: str, resource: str, verb: str, name: str) -> 
     if not any(g in ("*", group) for g in rule.get("apiGroups") or []):
         return False
     resources = rule.get("resources") or []
-    base, _, sub = resource.partition("/")
-    if not any(r == "*" or r == resource or (sub and r == f"*/{sub}") for r in resources):
+    sub = resource.partition("/")[2]
+    if not any(r in ("*", resource) or (sub and r == f"*/{sub}") for r in resources):
         return False
     if not any(v in ("*", verb) for v in rule.get("verbs") or []):
         return False

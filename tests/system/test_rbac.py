@@ -148,9 +148,9 @@ def test_without_any_one_rule_some_call_is_forbidden(installed: Installed, app: 
             ns, _ = scenario(installed, app, wait=False)
             # Without the rule, some call is refused soon; with every request finished, none was.
             wait_for(
-                lambda: (
+                lambda space=ns: (
                     forbidden_calls(installed.sim),
-                    [(ns.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
+                    [(space.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
                 ),
                 lambda seen: (
                     bool(seen[0]) or all(p in ("Succeeded", "RolledBack", "Failed") for p in seen[1])
