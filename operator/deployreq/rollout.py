@@ -101,7 +101,10 @@ def verdict(
     timeout_seconds: float,
     thresholds: Thresholds,
 ) -> Verdict:
-    """Complete exactly when ``kubectl rollout status`` would say so; Failed as soon as failure is certain."""
+    """Complete exactly when ``kubectl rollout status`` would say so; Failed as soon as failure is certain.
+
+    Only pods controlled by ``new_rs`` can make failure certain: old pods crashing say nothing about the new images.
+    """
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
     name = deployment.get("metadata", {}).get("name", "")
@@ -110,7 +113,8 @@ def verdict(
         return Verdict(
             "Failed", "ProgressDeadlineExceeded", f'deployment "{name}" exceeded its progress deadline'
         )
-    failure = pod_failure(pods, thresholds)
+    new_uid = str((new_rs or {}).get("metadata", {}).get("uid", ""))
+    failure = pod_failure([p for p in pods if new_uid and controlled_by(p, new_uid)], thresholds)
     if failure:
         return Verdict("Failed", "PodsFailing", failure)
     generation = int(deployment.get("metadata", {}).get("generation") or 0)
