@@ -230,3 +230,27 @@ async def test_revision_history_limit_zero_keeps_only_the_current_replicaset() -
             lambda: c.rolled_out() and len(c.replica_sets()) == 1, what="old RS pruned at limit 0"
         )
         assert c.replica_sets()[0]["metadata"]["annotations"][REVISION] == "2"
+
+
+async def test_scaling_in_the_middle_of_a_rollout_is_proportional() -> None:
+    async with running_cluster(fail_images=["bad/*"]) as c:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
+        c.create_deployment(replicas=10, strategy=strategy)
+        await c.wait_for(c.rolled_out, what="first rollout")
+        (rs1,) = c.replica_sets()
+        c.set_image("bad/app:2")
+
+        def sizes() -> dict[str, int]:
+            return {
+                "old" if rs["metadata"]["uid"] == rs1["metadata"]["uid"] else "new": rs["spec"]["replicas"]
+                for rs in c.replica_sets()
+            }
+
+        await c.wait_for(lambda: sizes() == {"old": 8, "new": 5}, what="stuck rollout at 8 old + 5 new")
+        c.update_spec(replicas=15)
+        # 18 allowed (15 + surge 3), 5 to add, shared by size: 8 * 18/13 -> 11, 5 * 18/13 -> 7.
+        await c.wait_for(lambda: sizes() == {"old": 11, "new": 7}, what="proportional scale-up")
+        for rs in c.replica_sets():
+            assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "15"
+            assert rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "18"
+        assert sizes() == {"old": 11, "new": 7}

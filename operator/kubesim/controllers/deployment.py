@@ -72,22 +72,19 @@ class DeploymentController(Controller):
         old_rs = [rs for rs in all_rs if rs is not new_rs]
         paused = bool(dep["spec"].get("paused"))
         created = False
-        if paused:
-            if new_rs is not None:
-                self._scale(
-                    dep,
-                    new_rs,
-                    int(dep["spec"].get("replicas", 1)) if not old_rs else dm.spec_replicas(new_rs),
-                )
-            self._cleanup(dep, old_rs)
+        if new_rs is not None:
+            new_rs = self._ensure_revision(dep, new_rs, old_rs)
+        if paused or dm.is_scaling_event(dep, [*([new_rs] if new_rs else []), *old_rs]):
+            # sync(): a paused Deployment or a changed spec.replicas only scales (proportionally), no rollout.
+            self._proportional_scale(dep, new_rs, old_rs)
+            if paused:
+                self._cleanup(dep, old_rs)
             self._status(dep, new_rs, old_rs, created=False)
             return
         if new_rs is None:
             new_rs = self._create_rs(dep, all_rs)
             created = True
             all_rs = [*all_rs, new_rs]
-        else:
-            new_rs = self._ensure_revision(dep, new_rs, old_rs)
         if (dep["spec"].get("strategy") or {}).get("type") == "Recreate":
             self._recreate(dep, new_rs, old_rs)
         else:
@@ -200,23 +197,43 @@ class DeploymentController(Controller):
             subresource="status",
         )
 
-    def _scale(self, dep: Obj, rs: Obj, replicas: int) -> Obj:
+    def _scale(self, dep: Obj, rs: Obj, replicas: int, refresh: bool = False) -> Obj:
         """Scale a ReplicaSet; as in the real scaleReplicaSet, a scaled one also gets the Deployment's
-        desired-replicas and max-replicas annotations."""
-        if dm.spec_replicas(rs) == replicas:
+        desired-replicas and max-replicas annotations (with ``refresh``, even when its size stays)."""
+        desired = int(dep["spec"].get("replicas", 1))
+        wanted = {dm.DESIRED: str(desired), dm.MAX_REPLICAS: str(desired + dm.max_surge(dep))}
+        annotations = rs["metadata"].get("annotations") or {}
+        stale = any(annotations.get(k) != v for k, v in wanted.items())
+        if dm.spec_replicas(rs) == replicas and not (refresh and stale):
             return rs
         current = self.store.peek(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
         if current is None:
             return rs
         updated = clone(current)
         updated["spec"]["replicas"] = replicas
-        desired = int(dep["spec"].get("replicas", 1))
-        annotations = updated["metadata"].setdefault("annotations", {})
-        annotations[dm.DESIRED] = str(desired)
-        annotations[dm.MAX_REPLICAS] = str(desired + dm.max_surge(dep))
+        updated["metadata"].setdefault("annotations", {}).update(wanted)
         return self.store.update(
             self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
         )
+
+    def _proportional_scale(self, dep: Obj, new_rs: Obj | None, old_rs: list[Obj]) -> None:
+        """scale() in sync.go: one active ReplicaSet takes the whole size; a saturated new one empties the old
+        ones; otherwise a RollingUpdate spreads the change over the active ones by their share of max-replicas."""
+        replicas = int(dep["spec"].get("replicas", 1))
+        latest = dm.active_or_latest(new_rs, old_rs)
+        if latest is not None:
+            self._scale(dep, latest, replicas, refresh=True)
+            return
+        if new_rs is not None and dm.is_saturated(dep, new_rs):
+            for rs in old_rs:
+                if dm.spec_replicas(rs) > 0:
+                    self._scale(dep, rs, 0)
+            return
+        if (dep["spec"].get("strategy") or {}).get("type") == "Recreate":
+            return
+        active = [rs for rs in [*old_rs, *([new_rs] if new_rs else [])] if dm.spec_replicas(rs) > 0]
+        for rs, size in dm.proportional_sizes(dep, active):
+            self._scale(dep, rs, size, refresh=True)
 
     def _rolling(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
         replicas = int(dep["spec"].get("replicas", 1))

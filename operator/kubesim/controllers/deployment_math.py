@@ -137,3 +137,77 @@ def complete(deployment: Obj, status: Obj) -> bool:
         and int(status.get("observedGeneration", 0))
         >= int((deployment.get("metadata") or {}).get("generation", 1))
     )
+
+
+def _annotation_int(rs: Obj, key: str) -> int | None:
+    try:
+        return int((rs.get("metadata", {}).get("annotations") or {})[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def is_scaling_event(deployment: Obj, rses: list[Obj]) -> bool:
+    """isScalingEvent: an active ReplicaSet's desired-replicas annotation differs from spec.replicas."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    for rs in rses:
+        desired = _annotation_int(rs, DESIRED)
+        if spec_replicas(rs) > 0 and desired is not None and desired != replicas:
+            return True
+    return False
+
+
+def active_or_latest(new_rs: Obj | None, old_rs: list[Obj]) -> Obj | None:
+    """FindActiveOrLatest: the only ReplicaSet with replicas, else the new one or the newest old one."""
+    olds = sorted(old_rs, key=lambda r: str(r["metadata"]["creationTimestamp"]), reverse=True)
+    active = [rs for rs in [*olds, *([new_rs] if new_rs else [])] if spec_replicas(rs) > 0]
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        return new_rs if new_rs is not None else (olds[0] if olds else None)
+    return None
+
+
+def is_saturated(deployment: Obj, rs: Obj) -> bool:
+    """IsSaturated: the ReplicaSet has, wants and makes available exactly spec.replicas."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    return (
+        spec_replicas(rs) == replicas
+        and _annotation_int(rs, DESIRED) == replicas
+        and int((rs.get("status") or {}).get("availableReplicas", 0)) == replicas
+    )
+
+
+def _round(value: float) -> int:
+    """Go's math.Round: halves away from zero."""
+    return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
+
+
+def proportional_sizes(deployment: Obj, active: list[Obj]) -> list[tuple[Obj, int]]:
+    """New sizes of the active ReplicaSets when spec.replicas changed mid-rollout (GetProportion and the
+    leftover going to the first one: the largest, newest when adding, oldest when removing)."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    allowed = replicas + max_surge(deployment) if replicas > 0 else 0
+    to_add = allowed - sum(spec_replicas(rs) for rs in active)
+    if to_add == 0:
+        return [(rs, spec_replicas(rs)) for rs in active]
+    by_time = sorted(active, key=lambda r: str(r["metadata"]["creationTimestamp"]), reverse=to_add > 0)
+    ordered = sorted(by_time, key=spec_replicas, reverse=True)
+    status_replicas = int((deployment.get("status") or {}).get("replicas", 0))
+    added = 0
+    sizes: list[tuple[Obj, int]] = []
+    for rs in ordered:
+        current = spec_replicas(rs)
+        proportion = 0
+        if current and to_add != added:
+            if replicas == 0:
+                fraction = -current
+            else:
+                annotated = _annotation_int(rs, MAX_REPLICAS) or status_replicas or 1
+                fraction = _round(current * (replicas + max_surge(deployment)) / annotated) - current
+            left = to_add - added
+            proportion = min(fraction, left) if to_add > 0 else max(fraction, left)
+        sizes.append((rs, current + proportion))
+        added += proportion
+    first, size = sizes[0]
+    sizes[0] = (first, max(0, size + to_add - added))
+    return sizes
