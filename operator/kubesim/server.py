@@ -77,8 +77,9 @@ def wants_table(request: web.Request) -> bool:
 
 
 def _bool_param(request: web.Request, key: str) -> bool:
+    """As apimachinery converts query booleans: absent, "0" and "false" (any case) are false, all else true."""
     value = request.query.get(key)
-    return value is not None and value not in ("0", "false", "False", "")
+    return value is not None and value != "0" and value.lower() != "false"
 
 
 class ApiServer:

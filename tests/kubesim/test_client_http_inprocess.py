@@ -70,6 +70,12 @@ async def test_watch_sends_bookmarks_and_ends_at_timeout(http: httpx.AsyncClient
     assert events[0]["type"] == "BOOKMARK"
     assert events[0]["object"]["kind"] == "ConfigMap"
     assert set(events[0]["object"]["metadata"]) == {"resourceVersion"}
+    # "watch=" (empty) is a watch too: only "0" and "false" are false, as apimachinery converts query booleans
+    async with http.stream("GET", "/api/v1/namespaces/default/configmaps?watch=&timeoutSeconds=1") as resp:
+        assert resp.status_code == 200
+        assert [line async for line in resp.aiter_lines() if line.strip()] == []
+    listed = (await http.get("/api/v1/namespaces/default/configmaps?watch=False")).json()
+    assert listed["kind"] == "ConfigMapList"
     # without bookmarks the stream just ends at timeoutSeconds
     async with http.stream(
         "GET", "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1"
