@@ -127,3 +127,41 @@ async def test_admin_settings_and_audit(http: httpx.AsyncClient, simulator: Simu
     assert [(r["verb"], r["resource"], r["name"], r["code"]) for r in records] == [
         ("get", "namespaces", "default", 200)
     ]
+
+
+async def test_injected_faults_answer_like_a_server_and_run_out(http: httpx.AsyncClient) -> None:
+    rules = {
+        "rules": [{"code": 429, "verb": "create", "resource": "configmaps", "count": 1, "retry_after": 2}]
+    }
+    assert (await http.put("/kubesim/faults", json=rules)).status_code == 200
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "faulty"}}
+    throttled = await http.post("/api/v1/namespaces/default/configmaps", json=body)
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "2"
+    assert throttled.json()["kind"] == "Status"
+    assert (await http.post("/api/v1/namespaces/default/configmaps", json=body)).status_code == 201
+    assert (await http.get("/kubesim/faults")).json()["injected"] == 1
+    await http.put("/kubesim/faults", json={})
+
+
+async def test_audit_bodies_carry_the_parsed_request_object() -> None:
+    sim = Simulator(token=TOKEN, audit_bodies=True)
+    url = await sim.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"x": "1"}}
+            await http.post("/api/v1/namespaces/default/configmaps?fieldManager=me", json=body)
+            await http.patch(
+                "/api/v1/namespaces/default/configmaps/b",
+                content=b'{"data":{"x":"2"}}',
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            await http.get("/api/v1/namespaces/default/configmaps/b")
+            lines = (await http.get("/kubesim/audit")).text.splitlines()
+    finally:
+        await sim.stop()
+    records = [json.loads(line) for line in lines]
+    create, patch, get = records[-3:]
+    assert create["verb"] == "create" and create["requestObject"] == body and create["fieldManager"] == "me"
+    assert patch["verb"] == "patch" and patch["requestObject"] == {"data": {"x": "2"}}
+    assert get["verb"] == "get" and "requestObject" not in get
