@@ -35,37 +35,62 @@ class UndoPlan:
 
 
 def revision_of(obj: Obj) -> int:
-    try:
-        return int((obj.get("metadata", {}).get("annotations") or {}).get(REVISION) or 0)
-    except ValueError:
+    """The revision annotation as a number; missing or unparsable counts as 0."""
+    return _revision(obj) or 0
+
+
+def _revision(obj: Obj) -> int | None:
+    """kubectl's rule: a missing revision annotation counts as 0, an unparsable one as no revision at all."""
+    value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION)
+    if value is None:
         return 0
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _target(name: str, replicasets: list[Obj], to_revision: int) -> Obj:
+    """kubectl's deploymentRevision: revision N, or the second-highest revision seen, by number only."""
+    latest: tuple[int, Obj | None] = (-1, None)
+    previous: tuple[int, Obj | None] = (-1, None)
+    for rs in replicasets:
+        revision = _revision(rs)
+        if revision is None:
+            continue
+        if to_revision > 0:
+            if revision == to_revision:
+                return rs
+        elif latest[0] < revision:
+            previous, latest = latest, (revision, rs)
+        elif previous[0] < revision:
+            previous = (revision, rs)
+    if to_revision > 0:
+        raise UndoError(f"unable to find specified revision {to_revision} in history")
+    if previous[1] is None:
+        raise UndoError(f'no rollout history found for deployment "{name}"')
+    return previous[1]
 
 
 def plan_undo(deployment: Obj, replicasets: list[Obj], to_revision: int = 0) -> UndoPlan:
+    """The patch ``kubectl rollout undo`` would send, or its refusal as :class:`UndoError`."""
     name = deployment.get("metadata", {}).get("name", "")
+    if to_revision < 0:
+        raise UndoError(f"unable to find specified revision {to_revision} in history")
+    uid = str(deployment.get("metadata", {}).get("uid", ""))
+    target = _target(name, [rs for rs in replicasets if controlled_by(rs, uid)], to_revision)
+    target_revision = revision_of(target)
     if (deployment.get("spec") or {}).get("paused"):
         raise UndoError(
             "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' "
             "and try again"
         )
-    uid = str(deployment.get("metadata", {}).get("uid", ""))
-    owned = [rs for rs in replicasets if controlled_by(rs, uid)]
-    history = {revision_of(rs): rs for rs in owned}
-    if to_revision > 0:
-        target = history.get(to_revision)
-        if target is None:
-            raise UndoError(f"unable to find specified revision {to_revision} in history")
-    else:
-        revisions = sorted(history)
-        if len(revisions) < 2:
-            raise UndoError(f'no rollout history found for deployment "{name}"')
-        to_revision = revisions[-2]
-        target = history[to_revision]
     template = template_without_hash((target.get("spec") or {}).get("template") or {})
     current = template_without_hash((deployment.get("spec") or {}).get("template") or {})
     if template == current:
+        # kubectl names the revision asked for (0 for "the previous one"), not the one it found.
         return UndoPlan(
-            to_revision,
+            target_revision,
             skipped=True,
             message=f"skipped rollback (current template already matches revision {to_revision})",
         )
@@ -78,7 +103,7 @@ def plan_undo(deployment: Obj, replicasets: list[Obj], to_revision: int = 0) -> 
         {"op": "replace", "path": "/spec/template", "value": template},
         {"op": "replace", "path": "/metadata/annotations", "value": annotations},
     ]
-    return UndoPlan(to_revision, ops, message=f"deployment.apps/{name} rolled back")
+    return UndoPlan(target_revision, ops, message=f"deployment.apps/{name} rolled back")
 
 
 def images_of(template: Obj) -> dict[str, str]:
