@@ -336,7 +336,7 @@ class ApiServer:
             return await self._watch(request, t, cut_after)
         if verb == "create":
             obj = self._decode(body)
-            self._manage(request, t, obj, None, "Update", obj)
+            self._manage(request, t, obj, None, "Update")
             if t.rt.key == ("", "namespaces") or not t.rt.namespaced:
                 created = self.store.create(t.rt, None, obj, user=user, dry_run=dry_run)
             else:
@@ -356,7 +356,7 @@ class ApiServer:
             obj = self._decode(body)
             if t.subresource == "finalize":
                 return json_response(self._finalize_namespace(t, obj))
-            self._manage(request, t, obj, self.store.peek(t.rt, t.namespace, t.name), "Update", obj)
+            self._manage(request, t, obj, self.store.peek(t.rt, t.namespace, t.name), "Update")
             return json_response(
                 self.store.update(
                     t.rt, t.namespace, t.name, obj, subresource=t.subresource, user=user, dry_run=dry_run
@@ -531,12 +531,7 @@ class ApiServer:
             )
         live = self.store.get(t.rt, t.namespace, t.name)
         patched = patching.apply_patch(t.rt, live, content_type, body)
-        written = patched
-        if not content_type.startswith("application/json-patch"):
-            with contextlib.suppress(ValueError):
-                parsed = json.loads(body)
-                written = parsed if isinstance(parsed, dict) else patched
-        self._manage(request, t, patched, live, "Update", written)
+        self._manage(request, t, patched, live, "Update")
         patched.setdefault("metadata", {}).setdefault("resourceVersion", live["metadata"]["resourceVersion"])
         if not patched["metadata"].get("resourceVersion"):
             patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
@@ -547,21 +542,31 @@ class ApiServer:
         )
 
     def _manage(
-        self, request: web.Request, t: Target, obj: Obj, live: Obj | None, operation: str, written: Obj
+        self,
+        request: web.Request,
+        t: Target,
+        obj: Obj,
+        live: Obj | None,
+        operation: str,
+        applied: Obj | None = None,
     ) -> None:
-        """Record the write in obj's metadata.managedFields (see kubesim.managed_fields)."""
+        """Record the write in obj's metadata.managedFields (see kubesim.managed_fields); 409 on apply
+        conflicts unless ``force``."""
         manager = request.query.get("fieldManager") or managed_fields.manager_from_user_agent(
             request.headers.get("User-Agent", "")
         )
         old = (live or {}).get("metadata", {}).get("managedFields")
         obj.setdefault("metadata", {})["managedFields"] = managed_fields.record(
             old,
-            written,
+            live,
+            obj,
             manager,
             operation,
             t.rt.api_version,
             t.subresource,
             now_rfc3339(self.store.clock),
+            applied=applied,
+            force=_bool_param(request, "force"),
         )
 
     def _delete_options(self, request: web.Request, body: bytes) -> Obj:

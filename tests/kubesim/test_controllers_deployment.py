@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubesim.controllers import deployment_math as dm
 from tests.kubesim.controllers_support import running_cluster
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -254,3 +255,31 @@ async def test_scaling_in_the_middle_of_a_rollout_is_proportional() -> None:
             assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "15"
             assert rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "18"
         assert sizes() == {"old": 11, "new": 7}
+
+
+async def test_a_name_collision_bumps_collision_count_and_uses_the_next_hash() -> None:
+    async with running_cluster() as c:
+        dep = c.create_deployment(replicas=1, paused=True)
+        taken = f"web-{dm.template_hash(dm.without_hash(dep['spec']['template']))}"
+        squatter = {
+            "metadata": {"name": taken, "namespace": "default"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"squat": "yes"}},
+                "template": {
+                    "metadata": {"labels": {"squat": "yes"}},
+                    "spec": {"containers": [{"name": "x", "image": "other:1"}]},
+                },
+            },
+        }
+        c.store.create(c.replicasets, "default", squatter)
+        c.update_spec(paused=False)
+        await c.wait_for(c.rolled_out, what="rollout despite the collision")
+        assert c.deployment()["status"]["collisionCount"] == 1
+        (rs,) = c.replica_sets()
+        assert (
+            rs["metadata"]["name"] == f"web-{dm.template_hash(dm.without_hash(dep['spec']['template']), 1)}"
+        )
+        assert c.store.get(c.replicasets, "default", taken)["spec"]["template"]["metadata"]["labels"] == {
+            "squat": "yes"
+        }
