@@ -225,3 +225,17 @@ def test_rollout_restart_and_change_cause_in_history(kubectl: Kubectl, ns: str) 
     assert [r[1].strip() for r in rows] == ["upgrade to 2.0"] * 3
     dep = get_json(kubectl, "-n", ns, "deployment", "web")
     assert "kubectl.kubernetes.io/restartedAt" in dep["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_describe_deployment_names_the_new_and_old_replicasets(kubectl: Kubectl, ns: str) -> None:
+    set_image(kubectl, ns, "nginx:2.0")
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    rses = replica_sets_by_revision(kubectl, ns)
+    out = ok(kubectl("-n", ns, "describe", "deployment", "web"))
+    new, old = rses["2"]["metadata"]["name"], rses["1"]["metadata"]["name"]
+    assert re.search(rf"^NewReplicaSet:\s+{new} \(2/2 replicas created\)", out, re.M), out
+    assert re.search(rf"^OldReplicaSets:\s+{old} \(0/0 replicas created\)", out, re.M), out
+    assert re.search(
+        r"^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable", out, re.M
+    ), out
+    assert re.search(r"^\s+Progressing\s+True\s+NewReplicaSetAvailable", out, re.M), out
