@@ -1,15 +1,21 @@
-"""metadata.managedFields bookkeeping: one entry per (manager, operation, subresource) with the FieldsV1 set of
-what that manager wrote. Simplified: the set is taken from the written object (for Apply, the applied
-configuration), earlier owners are not stripped of fields they lost, and apply conflicts are not detected."""
+"""metadata.managedFields bookkeeping in the shape of the real server's FieldsV1 sets.
+
+Create makes the manager own every field it sent; Update (PUT, patches) makes it own the fields it changed and
+takes them from other managers; Apply makes its set exactly the applied configuration's fields and, without
+``force``, fails with 409 when another manager owns a field the configuration sets to a different value."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+from kubesim import errors
 from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
 
 Obj = dict[str, Any]
+Path = tuple[str, ...]
+PRESENT = object()  # the value of a keyed list item's "." (its existence)
 _SKIP_META = frozenset(
     {
         "name",
@@ -37,71 +43,175 @@ def _merge_key(field: str, parent: str) -> str | None:
     return MERGE_KEYS.get(field)
 
 
-def _fields(value: Any, field: str = "", parent: str = "") -> Obj:
-    if isinstance(value, dict):
-        return {f"f:{k}": _fields(v, k, field) for k, v in value.items()}
+def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[Path, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _leaves(item, (*path, f"f:{key}"), key, field)
+        return
     if isinstance(value, list):
         key = _merge_key(field, parent)
         if key == "":
-            return {f"v:{json.dumps(item)}": {} for item in value}
-        if key and all(isinstance(item, dict) and key in item for item in value):
-            out: Obj = {}
             for item in value:
-                entry = _fields(item, field, parent)
-                out[f"k:{json.dumps({key: item[key]}, separators=(',', ':'))}"] = {".": {}, **entry}
-            return out
-    return {}
+                yield (*path, f"v:{json.dumps(item)}"), PRESENT
+            return
+        if key and value and all(isinstance(item, dict) and key in item for item in value):
+            for item in value:
+                item_path = (*path, f"k:{json.dumps({key: item[key]}, separators=(',', ':'))}")
+                yield (*item_path, "."), PRESENT
+                for name, sub in item.items():
+                    yield from _leaves(sub, (*item_path, f"f:{name}"), name, field)
+            return
+    yield path, value
 
 
-def fields_v1(obj: Obj, subresource: str | None) -> Obj:
-    """The FieldsV1 set of ``obj``: status only for the status subresource, never identity metadata."""
-    out: Obj = {}
-    for key, value in obj.items():
-        if key in ("apiVersion", "kind"):
-            continue
-        if (key == "status") != (subresource == "status"):
+def leaves(obj: Obj | None, subresource: str | None) -> dict[Path, Any]:
+    """Every owned-field path of ``obj`` with its value: status only for the status subresource, never identity
+    metadata, apiVersion or kind."""
+    out: dict[Path, Any] = {}
+    for key, value in (obj or {}).items():
+        if key in ("apiVersion", "kind") or (key == "status") != (subresource == "status"):
             continue
         if key == "metadata":
             meta = {k: v for k, v in (value or {}).items() if k not in _SKIP_META}
             if meta:
-                out["f:metadata"] = _fields(meta, "metadata")
+                out.update(_leaves(meta, ("f:metadata",), key, ""))
             continue
-        out[f"f:{key}"] = _fields(value, key)
+        out.update(_leaves(value, (f"f:{key}",), key, ""))
     return out
+
+
+def _to_set(fields: Obj, prefix: Path = ()) -> set[Path]:
+    out: set[Path] = set()
+    for key, sub in fields.items():
+        if key == ".":
+            out.add((*prefix, "."))
+        elif isinstance(sub, dict) and sub:
+            out |= _to_set(sub, (*prefix, key))
+        else:
+            out.add((*prefix, key))
+    return out
+
+
+def _to_fields(paths: set[Path]) -> Obj:
+    root: Obj = {}
+    for path in sorted(paths):
+        node = root
+        for part in path:
+            node = node.setdefault(part, {})
+    return root
+
+
+def render(path: Path) -> str:
+    """A path as the real conflict messages print it: .spec.containers[name="main"].image"""
+    out = ""
+    for part in path:
+        if part == ".":
+            continue
+        if part.startswith("f:"):
+            out += "." + part[2:]
+        elif part.startswith("k:"):
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in json.loads(part[2:]).items()) + "]"
+        elif part.startswith("v:"):
+            out += f"[={part[2:]}]"
+    return out
+
+
+def _conflict_error(conflicts: dict[str, list[Path]], api_versions: dict[str, str]) -> errors.ApiError:
+    total = sum(len(paths) for paths in conflicts.values())
+    plural = "s" if total > 1 else ""
+    parts: list[str] = []
+    causes: list[errors.Cause] = []
+    for manager, paths in conflicts.items():
+        who = f'conflict{"s" if len(paths) > 1 else ""} with "{manager}" using {api_versions[manager]}'
+        rendered = [render(p) for p in sorted(paths)]
+        if len(rendered) == 1:
+            parts.append(f"{who}: {rendered[0]}")
+        else:
+            parts.append(f"{who}:\n" + "\n".join(f"- {r}" for r in rendered))
+        causes += [
+            errors.Cause(
+                r, f'conflict with "{manager}" using {api_versions[manager]}', "FieldManagerConflict"
+            )
+            for r in rendered
+        ]
+    message = f"Apply failed with {total} conflict{plural}: " + "\n".join(parts)
+    return errors.ApiError(409, "Conflict", message, causes=causes)
 
 
 def record(
     old_entries: list[Obj] | None,
-    written: Obj,
+    live: Obj | None,
+    new: Obj,
     manager: str,
     operation: str,
     api_version: str,
     subresource: str | None,
     stamp: str,
+    applied: Obj | None = None,
+    force: bool = False,
 ) -> list[Obj]:
-    """``old_entries`` with this manager's entry replaced; an unchanged entry keeps its time."""
-    fields = fields_v1(written, subresource)
+    """The managedFields after this write (``applied``: the configuration of an Apply)."""
     entries = [dict(e) for e in old_entries or []]
-    if not fields:  # the real server drops entries that own nothing
-        return entries
-    for entry in entries:
+    sub = subresource or ""
+    sets = [_to_set(e.get("fieldsV1") or {}) for e in entries]
+    new_leaves = leaves(new, subresource)
+    if operation == "Apply":
+        applied_leaves = leaves(applied, subresource)
+        live_leaves = leaves(live, subresource) if live is not None else {}
+        mine = set(applied_leaves)
+        taken: set[Path] = set()
+        conflicts: dict[str, list[Path]] = {}
+        versions: dict[str, str] = {}
+        for entry, owned in zip(entries, sets, strict=True):
+            if entry.get("manager") == manager or entry.get("subresource", "") != sub:
+                continue
+            for path in owned & mine:
+                if path in live_leaves and live_leaves[path] == applied_leaves[path]:
+                    continue  # same value: shared ownership
+                if force:
+                    taken.add(path)
+                else:
+                    conflicts.setdefault(str(entry.get("manager")), []).append(path)
+                    versions[str(entry.get("manager"))] = str(entry.get("apiVersion", api_version))
+        if conflicts:
+            raise _conflict_error(conflicts, versions)
+    else:
+        old_leaves = leaves(live, subresource) if live is not None else {}
+        changed = {p for p, v in new_leaves.items() if p not in old_leaves or old_leaves[p] != v}
+        removed = set(old_leaves) - set(new_leaves)
+        taken = changed | removed
+        mine = changed
+    for i, (entry, owned) in enumerate(zip(entries, sets, strict=True)):
+        if entry.get("subresource", "") == sub and not (
+            entry.get("manager") == manager and entry.get("operation") == operation
+        ):
+            sets[i] = owned - taken
+    result: list[Obj] = []
+    found = False
+    for entry, kept in zip(entries, sets, strict=True):
+        owned = kept
         if (
             entry.get("manager") == manager
             and entry.get("operation") == operation
-            and entry.get("subresource", "") == (subresource or "")
+            and (entry.get("subresource", "") == sub)
         ):
-            if entry.get("fieldsV1") != fields:
-                entry.update(fieldsV1=fields, time=stamp, apiVersion=api_version)
-            return entries
-    new_entry: Obj = {
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": stamp,
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    }
-    if subresource:
-        new_entry["subresource"] = subresource
-    entries.append(new_entry)
-    return entries
+            found = True
+            owned = mine if operation == "Apply" else (kept & set(new_leaves)) | mine
+            if owned != _to_set(entry.get("fieldsV1") or {}):
+                entry.update(time=stamp, apiVersion=api_version)
+        if owned:  # the real server drops entries that own nothing
+            entry["fieldsV1"] = _to_fields(owned)
+            result.append(entry)
+    if not found and mine:
+        new_entry: Obj = {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": api_version,
+            "time": stamp,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": _to_fields(mine),
+        }
+        if subresource:
+            new_entry["subresource"] = subresource
+        result.append(new_entry)
+    return result

@@ -193,3 +193,32 @@ def test_unknown_fields_are_rejected_by_default_and_allowed_with_validate_false(
     ) in refused.stderr
     assert "NotFound" in kubectl("get", "deployment", "typo").stderr
     ok(kubectl("apply", "--validate=false", "-f", "-", input=doc))
+
+
+def test_server_side_apply_conflicts_with_another_manager_until_forced(kubectl: Kubectl) -> None:
+    ok(kubectl("create", "-f", "-", input=CONFIGMAP.format(name="owned", ns="default", value="one")))
+    same = ok(
+        kubectl(
+            "apply",
+            "--server-side",
+            "-f",
+            "-",
+            input=CONFIGMAP.format(name="owned", ns="default", value="one"),
+        )
+    )
+    assert "configmap/owned serverside-applied" in same  # same value: shared ownership, no conflict
+    doc = CONFIGMAP.format(name="owned", ns="default", value="two")
+    refused = kubectl("apply", "--server-side", "-f", "-", input=doc)
+    assert refused.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.greeting' in (
+        refused.stderr
+    )
+    ok(kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=doc))
+    cm = get_json(kubectl, "configmap", "owned", "--show-managed-fields")
+    assert cm["data"] == {"greeting": "two"}
+    owners = {
+        m["manager"]: m["fieldsV1"] for m in cm["metadata"]["managedFields"] if m["operation"] == "Apply"
+    }
+    assert owners["kubectl"] == {"f:data": {"f:greeting": {}}}
+    creators = [m for m in cm["metadata"]["managedFields"] if m["manager"] == "kubectl-create"]
+    assert all("f:greeting" not in (m["fieldsV1"].get("f:data") or {}) for m in creators)
