@@ -7,7 +7,7 @@ preserve-unknown-fields) ride along as ``json_schema_extra`` and are kept by :mo
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -19,6 +19,7 @@ VERSION = "v1alpha1"
 KIND = "DeploymentRequest"
 PLURAL = "deploymentrequests"
 
+HISTORY_LIMIT = 20
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # registry[:port]/path[:tag][@digest], lower-case path components, as the distribution reference grammar.
@@ -110,11 +111,16 @@ class Header(Model):
     )
 
 
+class Scheme(StrEnum):
+    HTTP = "http"
+    HTTPS = "https"
+
+
 class ServiceRef(Model):
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL)
     port: int | str = Field(json_schema_extra={"x-kubernetes-int-or-string": True})
     path: str = Field("/", max_length=2048, pattern=r"^/")
-    scheme: str = Field("http", pattern=r"^https?$")
+    scheme: Scheme = Scheme.HTTP
 
 
 class HttpMethod(StrEnum):
@@ -129,7 +135,9 @@ class HttpGate(Model):
     service: ServiceRef | None = None
     method: HttpMethod = HttpMethod.GET
     body: Any = Field(None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
-    expected_status: list[int] = Field(default_factory=lambda: [200], max_length=16)
+    expected_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=lambda: [200], min_length=1, max_length=16, json_schema_extra={"default": [200]}
+    )
     body_contains: str | None = Field(None, max_length=1024)
     body_regex: str | None = Field(None, max_length=1024)
     json_path: str | None = Field(None, max_length=256)
@@ -256,11 +264,23 @@ class HistoryEntry(Model):
     message: str | None = None
 
 
+class GateStage(StrEnum):
+    PRE = "pre"
+    POST = "post"
+
+
+class GatePhase(StrEnum):
+    PENDING = "Pending"
+    PASSING = "Passing"
+    PASSED = "Passed"
+    FAILED = "Failed"
+
+
 class GateStatus(Model):
     name: str
-    stage: str
+    stage: GateStage
     kind: str
-    phase: str
+    phase: GatePhase
     consecutive_successes: int = 0
     consecutive_failures: int = 0
     last_value: str | None = None
@@ -284,12 +304,14 @@ class DeploymentRequestStatus(Model):
     previous_images: list[ImageUpdate] | None = None
     previous_revision: int | None = None
     revision: int | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
+    started_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    completed_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
     next_attempt_at: str | None = None
     message: str | None = None
     failure: str | None = None
-    history: list[HistoryEntry] | None = None
+    history: list[HistoryEntry] | None = Field(
+        None, max_length=HISTORY_LIMIT, description="The latest phase changes, oldest first."
+    )
     conditions: list[Condition] | None = None
     gates: list[GateStatus] | None = None
     lock_holder: str | None = None

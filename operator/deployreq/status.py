@@ -1,8 +1,11 @@
 """The request's status as a value: a phase change yields a new status with its history and conditions.
 
 Conditions follow metav1.Condition and the kstatus conventions (Flux, kpt): ``Reconciling`` True while work is in
-progress, ``Stalled`` True when it ended without reaching the desired state, ``Ready`` True only on success; plus
-``Complete`` (True once terminal) and ``Succeeded`` for ``kubectl wait``. Each carries the generation it describes.
+progress (waiting or active), ``Ready`` True only on success, ``Stalled`` True when the run ended in an error that needs
+a person (Failed, RolledBack: the images asked for are not running and will not be without a new spec or a re-run).
+Cancelled and Superseded are not Stalled: nobody needs to act, the request was withdrawn or replaced on purpose.
+Plus ``Complete`` (True once terminal) and ``Succeeded`` for ``kubectl wait``. Each carries the generation it
+describes, and keeps its lastTransitionTime while its status does not change.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from deployreq import model
 from deployreq.phases import ACTIVE, TERMINAL, WAITING, Phase
 
-HISTORY_LIMIT = 20
+HISTORY_LIMIT = model.HISTORY_LIMIT
 Obj = dict[str, Any]
 
 
