@@ -239,3 +239,20 @@ def test_describe_deployment_names_the_new_and_old_replicasets(kubectl: Kubectl,
         r"^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable", out, re.M
     ), out
     assert re.search(r"^\s+Progressing\s+True\s+NewReplicaSetAvailable", out, re.M), out
+
+
+def test_rollouts_leave_the_events_a_real_cluster_records(kubectl: Kubectl, ns: str) -> None:
+    set_image(kubectl, ns, "nginx:2.0")
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    rses = replica_sets_by_revision(kubectl, ns)
+    out = ok(kubectl("-n", ns, "describe", "deployment", "web"))
+    new, old = rses["2"]["metadata"]["name"], rses["1"]["metadata"]["name"]
+    assert re.search(
+        rf"Normal\s+ScalingReplicaSet\s+.*deployment-controller\s+Scaled up replica set {old} from 0 to 2",
+        out,
+    )
+    assert re.search(rf"Scaled down replica set {old} from \d to 0", out), out
+    assert re.search(rf"Scaled up replica set {new} from \d to 2", out), out
+    events = get_json(kubectl, "-n", ns, "events", "--field-selector", f"involvedObject.name={new}")["items"]
+    assert {e["reason"] for e in events} == {"SuccessfulCreate"}
+    assert all(e["message"].startswith(f"Created pod: {new}-") for e in events)

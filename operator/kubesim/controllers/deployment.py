@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from kubesim.controllers import deployment_math as dm
+from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of
 from kubesim.resources import ResourceType
 from kubesim.store import Event, Store, clone, now_rfc3339
@@ -212,9 +213,15 @@ class DeploymentController(Controller):
         updated = clone(current)
         updated["spec"]["replicas"] = replicas
         updated["metadata"].setdefault("annotations", {}).update(wanted)
-        return self.store.update(
+        result = self.store.update(
             self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
         )
+        before = dm.spec_replicas(current)
+        if before != replicas:
+            direction = "up" if replicas > before else "down"
+            message = f"Scaled {direction} replica set {rs['metadata']['name']} from {before} to {replicas}"
+            events.record(self.store, dep, "ScalingReplicaSet", message, "deployment-controller")
+        return result
 
     def _proportional_scale(self, dep: Obj, new_rs: Obj | None, old_rs: list[Obj]) -> None:
         """scale() in sync.go: one active ReplicaSet takes the whole size; a saturated new one empties the old

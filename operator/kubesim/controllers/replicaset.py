@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of
 from kubesim.resources import ResourceType
 from kubesim.store import Event, Store, clone
@@ -75,6 +76,8 @@ class ReplicaSetController(Controller):
         elif len(pods) > want:
             for pod in sorted(pods, key=deletion_rank)[: len(pods) - want]:
                 self.store.delete(self.pods, ns, pod["metadata"]["name"])
+                message = f"Deleted pod: {pod['metadata']['name']}"
+                events.record(self.store, rs, "SuccessfulDelete", message, "replicaset-controller")
         pods = [
             p
             for p in self.store.iter(self.pods, ns)
@@ -131,4 +134,6 @@ class ReplicaSetController(Controller):
         }
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
-        self.store.create(self.pods, rs["metadata"]["namespace"], pod)
+        created = self.store.create(self.pods, rs["metadata"]["namespace"], pod)
+        message = f"Created pod: {created['metadata']['name']}"
+        events.record(self.store, rs, "SuccessfulCreate", message, "replicaset-controller")
