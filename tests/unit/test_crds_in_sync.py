@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deployreq import crdgen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,3 +29,15 @@ def test_every_schema_node_has_a_type_or_an_explicit_escape() -> None:
             walk(node["items"], f"{path}[]")
 
     walk(schema, "")
+
+
+def test_check_passes_on_fresh_output_and_fails_with_a_diff_on_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert crdgen.main([str(tmp_path)]) == 0
+    assert crdgen.main(["--check", str(tmp_path)]) == 0
+    crd = tmp_path / crdgen.FILE_NAME
+    crd.write_text(crd.read_text().replace("dreq", "dr"))
+    capsys.readouterr()
+    assert crdgen.main(["--check", str(tmp_path)]) == 1
+    assert "\n-    - dr\n+    - dreq\n" in capsys.readouterr().out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deployreq import status
 from deployreq.run import needs_run
 
@@ -63,3 +65,29 @@ def test_a_spec_change_or_a_new_rerun_value_after_the_end_starts_a_run() -> None
 
 def test_a_running_request_is_not_restarted_by_a_spec_change() -> None:
     assert not needs_run(2, {}, {"phase": "Verifying", "observedGeneration": 1})
+
+
+@pytest.mark.parametrize(
+    ("phase", "stalled", "reconciling"),
+    [
+        ("Queued", "False", "True"),
+        ("Verifying", "False", "True"),
+        ("Failed", "True", "False"),
+        ("RolledBack", "True", "False"),
+        ("Cancelled", "False", "False"),
+        ("Superseded", "False", "False"),
+        ("Succeeded", "False", "False"),
+    ],
+)
+def test_kstatus_stalled_only_when_a_person_must_act(phase: str, stalled: str, reconciling: str) -> None:
+    st = status.transition({}, phase, 100.0, "m", 1)
+    values = {c["type"]: c["status"] for c in st["conditions"]}
+    assert (values["Stalled"], values["Reconciling"]) == (stalled, reconciling)
+    assert all(c["reason"] == phase and c["observedGeneration"] == 1 for c in st["conditions"])
+
+
+@pytest.mark.parametrize("phase", ["Failed", "RolledBack", "Succeeded", "Cancelled"])
+def test_an_ended_request_stays_ended_when_reapplied_unchanged(phase: str) -> None:
+    ended = {"phase": phase, "observedGeneration": 2, "observedRerun": "x"}
+    assert not needs_run(2, {"deployreq.dev/rerun": "x"}, ended)
+    assert needs_run(2, {"deployreq.dev/rerun": "y"}, ended)
