@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from deployreq.queue import QueueEntry, plan, queue_order, superseded
 
 
@@ -71,3 +74,58 @@ def test_other_deployments_do_not_supersede() -> None:
 
 def test_nothing_starts_while_the_lock_is_held() -> None:
     assert plan([entry("waiting")], "someone").next is None
+
+
+def test_a_finished_newer_request_supersedes_nothing() -> None:
+    entries = [
+        entry("old", created="2027-01-01T00:00:01Z"),
+        entry("done", phase="Failed", created="2027-01-01T00:00:02Z"),
+    ]
+    assert superseded(entries) == {}
+
+
+def test_a_newer_request_already_running_supersedes_an_older_waiting_one() -> None:
+    entries = [
+        entry("normal", created="2027-01-01T00:00:01Z"),
+        entry(
+            "urgent", "urgent", created="2027-01-01T00:00:02Z", phase="Deploying", containers=("app", "side")
+        ),
+    ]
+    result = plan(entries, "urgent")
+    assert result.superseded == {"normal": "urgent"}
+    assert result.positions == {}
+    assert result.next is None
+
+
+PHASES = ["Pending", "Queued", "Checking", "Deploying", "Succeeded", "Failed", "Superseded"]
+entries_strategy = st.lists(
+    st.builds(
+        entry,
+        name=st.sampled_from(["a", "b", "c", "d", "e", "f"]),
+        priority=st.sampled_from(["low", "normal", "high", "urgent"]),
+        created=st.sampled_from(["2027-01-01T00:00:01Z", "2027-01-01T00:00:02Z", "2027-01-01T00:00:03Z"]),
+        phase=st.sampled_from(PHASES),
+        deployment=st.sampled_from(["web", "api"]),
+        containers=st.sampled_from([("app",), ("side",), ("app", "side")]),
+    ),
+    max_size=6,
+    unique_by=lambda e: e.name,
+)
+
+
+@given(entries_strategy, st.sampled_from([None, "a"]))
+@settings(max_examples=200, deadline=None)
+def test_queue_positions_are_contiguous_and_the_next_one_is_first(
+    entries: list[QueueEntry], holder: str | None
+) -> None:
+    result = plan(entries, holder)
+    assert sorted(result.positions.values()) == list(range(1, len(result.positions) + 1))
+    assert not set(result.positions) & set(result.superseded)
+    waiting = {e.name for e in entries if e.phase in ("Pending", "Queued")}
+    assert set(result.positions) | set(result.superseded) == waiting
+    if holder is None and result.positions:
+        assert result.positions[str(result.next)] == 1
+    else:
+        assert result.next is None
+    for old, new in result.superseded.items():
+        assert old != new
