@@ -1,0 +1,141 @@
+"""Label and field selectors as the real server parses and matches them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubesim.errors import ApiError
+from kubesim.resources import BUILTINS, ResourceType
+from kubesim.selectors import field_predicate, label_predicate, matches_label_selector, selector_string
+
+
+def _rt(plural: str) -> ResourceType:
+    return next(rt for rt in BUILTINS if rt.plural == plural)
+
+
+def _obj(labels: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "web-1", "namespace": "prod", "labels": labels or {}}, **fields}
+
+
+LABELS = {"app": "web", "tier": "front", "canary": ""}
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("", True),
+        ("app=web", True),
+        ("app==web", True),
+        ("app=api", False),
+        ("app!=api", True),
+        ("app!=web", False),
+        ("missing!=x", True),
+        ("app in (web,api)", True),
+        ("app in (api, db)", False),
+        ("app notin (api)", True),
+        ("missing notin (api)", True),
+        ("tier", True),
+        ("missing", False),
+        ("!missing", True),
+        ("!tier", False),
+        ("canary=", True),
+        ("app=web,tier=front", True),
+        ("app=web,tier=back", False),
+        ("app in (web),!missing,tier", True),
+        (" app = web ", True),
+    ],
+)
+def test_label_selector_matches(selector: str, expected: bool) -> None:
+    assert label_predicate(selector)(_obj(LABELS)) is expected
+
+
+def test_objects_without_labels_match_only_negative_requirements() -> None:
+    obj = {"metadata": {"name": "x"}}
+    assert label_predicate("!app")(obj)
+    assert label_predicate("app!=web")(obj)
+    assert not label_predicate("app")(obj)
+
+
+@pytest.mark.parametrize("selector", ["app web", "app in", "a=b=c", "(x)"])
+def test_bad_label_selector_is_400(selector: str) -> None:
+    with pytest.raises(ApiError) as info:
+        label_predicate(selector)
+    assert info.value.code == 400
+    assert info.value.reason == "BadRequest"
+    assert info.value.message.startswith("unable to parse requirement")
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        (None, True),
+        ({}, True),
+        ({"matchLabels": {"app": "web"}}, True),
+        ({"matchLabels": {"app": "api"}}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "x"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, False),
+        ({"matchExpressions": [{"key": "gone", "operator": "DoesNotExist"}]}, True),
+        (
+            {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "gone", "operator": "Exists"}]},
+            False,
+        ),
+    ],
+)
+def test_label_selector_objects(selector: dict[str, Any] | None, expected: bool) -> None:
+    assert matches_label_selector(selector, LABELS) is expected
+
+
+def test_selector_string_is_what_kubectl_shows() -> None:
+    selector = {
+        "matchLabels": {"tier": "front", "app": "web"},
+        "matchExpressions": [
+            {"key": "env", "operator": "In", "values": ["prod", "dev"]},
+            {"key": "old", "operator": "DoesNotExist"},
+        ],
+    }
+    assert selector_string(selector) == "app=web,tier=front,env in (dev,prod),!old"
+
+
+POD = _obj(spec={"nodeName": "node-1", "restartPolicy": "Always"}, status={"phase": "Running"})
+EVENT = _obj(
+    involvedObject={"kind": "Deployment", "name": "web", "namespace": "prod", "uid": "u1"},
+    reason="ScalingReplicaSet",
+    type="Normal",
+    source={"component": "deployment-controller"},
+)
+
+
+@pytest.mark.parametrize(
+    ("plural", "obj", "selector", "expected"),
+    [
+        ("configmaps", _obj(), "metadata.name=web-1", True),
+        ("configmaps", _obj(), "metadata.name!=web-1", False),
+        ("configmaps", _obj(), "metadata.namespace==prod", True),
+        ("pods", POD, "spec.nodeName=node-1,status.phase=Running", True),
+        ("pods", POD, "status.phase!=Running", False),
+        ("pods", POD, "spec.restartPolicy=Always", True),
+        ("pods", _obj(spec={}), "spec.nodeName=", True),
+        ("events", EVENT, "involvedObject.kind=Deployment,involvedObject.name=web", True),
+        ("events", EVENT, "involvedObject.uid=u1,reason=ScalingReplicaSet,type=Normal", True),
+        ("events", EVENT, "source=deployment-controller", True),
+        ("events", EVENT, "involvedObject.namespace=dev", False),
+        ("secrets", _obj(type="kubernetes.io/tls"), "type=kubernetes.io/tls", True),
+    ],
+)
+def test_field_selector_matches(plural: str, obj: dict[str, Any], selector: str, expected: bool) -> None:
+    assert field_predicate(_rt(plural), selector)(obj) is expected
+
+
+@pytest.mark.parametrize(
+    ("plural", "selector", "field"),
+    [("configmaps", "spec.nodeName=x", "spec.nodeName"), ("pods", "metadata.labels=x", "metadata.labels")],
+)
+def test_unsupported_field_is_400(plural: str, selector: str, field: str) -> None:
+    with pytest.raises(ApiError) as info:
+        field_predicate(_rt(plural), selector)
+    assert info.value.code == 400
+    assert info.value.message == f"field label not supported: {field}"
