@@ -104,12 +104,16 @@ def verdict(
     """Complete exactly when ``kubectl rollout status`` would say so; Failed as soon as failure is certain.
 
     Only pods controlled by ``new_rs`` can make failure certain: old pods crashing say nothing about the new images.
+    Beyond kubectl, Complete also needs ``new_rs`` (when replicas > 0): a cache that has not seen it yet is stale.
     """
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
     name = deployment.get("metadata", {}).get("name", "")
+    generation = int(deployment.get("metadata", {}).get("generation") or 0)
+    observed = int(status.get("observedGeneration") or 0) >= generation
     progressing = _condition(deployment, "Progressing")
-    if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
+    # As kubectl: conditions describe the spec only once the controller observed it (a stale deadline is no verdict).
+    if observed and progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return Verdict(
             "Failed", "ProgressDeadlineExceeded", f'deployment "{name}" exceeded its progress deadline'
         )
@@ -117,13 +121,12 @@ def verdict(
     failure = pod_failure([p for p in pods if new_uid and controlled_by(p, new_uid)], thresholds)
     if failure:
         return Verdict("Failed", "PodsFailing", failure)
-    generation = int(deployment.get("metadata", {}).get("generation") or 0)
     replicas = int(spec.get("replicas", 1))
     updated = int(status.get("updatedReplicas") or 0)
     total = int(status.get("replicas") or 0)
     available = int(status.get("availableReplicas") or 0)
     if (
-        int(status.get("observedGeneration") or 0) >= generation
+        observed
         and updated >= replicas
         and total <= updated
         and available >= updated

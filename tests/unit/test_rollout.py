@@ -141,3 +141,14 @@ def test_old_replicaset_pods_crashing_do_not_fail_the_new_rollout() -> None:
 def test_ordinary_waiting_reasons_are_not_failures() -> None:
     creating = pod("p", reason="ContainerCreating")
     assert judge(deployment(availableReplicas=0), [creating]).state == "Progressing"
+
+
+def test_a_stale_deadline_condition_is_no_verdict_until_the_new_generation_is_observed() -> None:
+    cond = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
+    stale = deployment(observedGeneration=1, updatedReplicas=0, conditions=[cond])
+    assert judge(stale).state == "Progressing"
+
+
+def test_complete_waits_for_the_new_replicaset_to_be_seen() -> None:
+    assert verdict(deployment(), None, [], 100.0, 50.0, 600.0, T).state == "Progressing"
+    assert verdict(deployment(replicas=0), None, [], 100.0, 50.0, 600.0, T).state == "Complete"
