@@ -90,12 +90,17 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
             if item not in merged:
                 merged.append(item)
         return merged
+    if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
+        # {"$patch": "replace"} as an element: the other elements replace the whole list
+        return [
+            {k: clone(v) for k, v in item.items() if not k.startswith("$")}
+            for item in patch
+            if isinstance(item, dict) and item.get("$patch") != "replace"
+        ]
     result = [clone(item) for item in current]
     for item in patch:
         if not isinstance(item, dict):
             continue
-        if item.get("$patch") == "replace":
-            return [{k: v for k, v in i.items() if k != "$patch"} for i in patch if isinstance(i, dict)]
         index = next(
             (i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
             None,
