@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 from kubesim import errors
@@ -17,7 +15,9 @@ Key = tuple[str, str]  # (namespace, name)
 
 
 class Controller:
-    """Subclasses set ``watches`` and implement ``sync(key)``; ``enqueue`` from listeners, ``later`` for timers."""
+    """Subclasses map store events to keys in ``on_event`` and implement ``sync(key)``; ``enqueue`` marks a key
+    dirty, ``later`` schedules a re-sync (deadlines, minReadySeconds). One task drains the dirty keys, so a
+    controller never syncs the same key twice at once."""
 
     name = "controller"
 
@@ -104,10 +104,3 @@ def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
         if ref.get("controller"):
             return ref  # type: ignore[no-any-return]
     return None
-
-
-def now() -> float:
-    return time.time()
-
-
-Clock = Callable[[], float]

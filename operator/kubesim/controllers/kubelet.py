@@ -9,11 +9,14 @@ import fnmatch
 import hashlib
 import itertools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubesim import errors
 from kubesim.resources import ResourceType
 from kubesim.store import Event, Store, clone, now_rfc3339
+
+if TYPE_CHECKING:
+    from kubesim.controllers import ControllerSettings
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -33,7 +36,7 @@ def _container_id(pod: Obj, name: str, restarts: int) -> str:
 
 
 class Kubelet:
-    def __init__(self, store: Store, settings: Any) -> None:
+    def __init__(self, store: Store, settings: ControllerSettings) -> None:
         self.store = store
         self.settings = settings
         self.pods = store.require("", "pods")
