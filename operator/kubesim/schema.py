@@ -136,6 +136,27 @@ def _cel(rule: str, value: Any, old: Any) -> bool:
     return bool(result)
 
 
+_INT_BITS = {"int32": 32, "int64": 64}
+
+
+def _rule_message(rule: Obj, value: Any, old: Any) -> str:
+    """``message``, or ``messageExpression`` evaluated like the rule (falling back as the server does)."""
+    if rule.get("messageExpression"):
+        import celpy
+
+        to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
+        activation = {"self": to_cel(value)}
+        if old is not None:
+            activation["oldSelf"] = to_cel(old)
+        try:
+            result = _cel_program(rule["messageExpression"]).evaluate(activation)
+        except Exception:  # an erroring messageExpression falls back to message or the rule
+            result = None
+        if isinstance(result, str) and result.strip():
+            return str(result)
+    return str(rule.get("message") or f"failed rule: {rule['rule']}")
+
+
 class Validator:
     def __init__(self) -> None:
         self.causes: list[errors.Cause] = []
@@ -156,7 +177,9 @@ class Validator:
         if schema.get("x-kubernetes-int-or-string"):
             if not isinstance(value, int | str) or isinstance(value, bool):
                 self.invalid(
-                    path, value, f"{path} in body must be of type integer,string: {_show(_type_name(value))}"
+                    path,
+                    _type_name(value),
+                    f"{path} in body must be of type integer,string: {_show(_type_name(value))}",
                 )
                 return
         elif "type" in schema:
@@ -188,7 +211,7 @@ class Validator:
                 continue
             if not ok:
                 field = path + rule.get("fieldPath", "")
-                message = rule.get("message") or f"failed rule: {rule['rule']}"
+                message = _rule_message(rule, value, old)
                 self.add(
                     field,
                     f"Invalid value: {_show(value)}: {message}",
@@ -214,12 +237,20 @@ class Validator:
                 )
             if "pattern" in schema and not re.search(schema["pattern"], value):
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
+            if schema.get("format") == "date":
+                try:
+                    datetime.strptime(value, "%Y-%m-%d")
+                except ValueError:
+                    self.invalid(path, value, f"{path} in body must be of type date: {_show(value)}")
             if schema.get("format") == "date-time":
                 try:
                     datetime.fromisoformat(value.replace("Z", "+00:00"))
                 except ValueError:
                     self.invalid(path, value, f"{path} in body must be of type date-time: {_show(value)}")
         if isinstance(value, int | float) and not isinstance(value, bool):
+            bits = _INT_BITS.get(str(schema.get("format")))
+            if bits and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+                self.invalid(path, value, f'{path} in body must be of type {schema["format"]}: "{value}"')
             if "minimum" in schema:
                 if schema.get("exclusiveMinimum") and value <= schema["minimum"]:
                     self.invalid(path, value, f"{path} in body should be greater than {schema['minimum']}")
@@ -244,6 +275,10 @@ class Validator:
                 path,
                 f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
                 "FieldValueTooMany",
+            )
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            self.invalid(
+                path, value, f"{path} in body should have at least {schema['minProperties']} properties"
             )
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
