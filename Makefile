@@ -13,6 +13,7 @@ help:
 	@echo "make test           every test (unit, kubesim with the real kubectl, system)"
 	@echo "make lint           ruff, mypy --strict, import-linter"
 	@echo "make crds           regenerate crds/ from the pydantic model"
+	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
 	@echo "make bench-kubesim  kubesim's own throughput"
 
 venv: $(STAMP)
@@ -30,8 +31,8 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check operator tests
-	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/ruff check operator tests scripts
+	$(VENV)/bin/ruff format --check operator tests scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -40,6 +41,9 @@ crds: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+bench: $(STAMP)
+	SIZE=$(SIZE) $(PY) scripts/bench.py
 
 bench-kubesim: $(STAMP)
 	$(PY) -m kubesim.bench

@@ -33,7 +33,9 @@ def main() -> int:
     procs: list[subprocess.Popen[str]] = []
 
     def kubectl(*args: str, check: bool = True) -> str:
-        result = subprocess.run([kubectl_bin, *args], env=env, text=True, capture_output=True, timeout=120)
+        result = subprocess.run(
+            [kubectl_bin, *args], env=env, text=True, capture_output=True, timeout=120, check=False
+        )
         if check and result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
@@ -41,10 +43,25 @@ def main() -> int:
     try:
         say("Starting kubesim (images ending in -crashloop will crash-loop)")
         sim = subprocess.Popen(
-            [sys.executable, "-m", "kubesim", "--port", "0", "--kubeconfig", str(kubeconfig),
-             "--pod-ready-seconds", "0.5", "--fail-image", "*-crashloop",
-             "--audit-log", str(workdir / "audit.jsonl")],
-            stdout=subprocess.PIPE, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "kubesim",
+                "--port",
+                "0",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--pod-ready-seconds",
+                "0.5",
+                "--fail-image",
+                "*-crashloop",
+                "--audit-log",
+                str(workdir / "audit.jsonl"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         procs.append(sim)
         assert sim.stdout is not None
         ready = sim.stdout.readline().strip()
@@ -54,14 +71,21 @@ def main() -> int:
 
         say("Installing the DeploymentRequest CRD and a sample Deployment")
         print(kubectl("apply", "-k", str(ROOT / "crds")), end="")
-        kubectl("wait", "--for=condition=Established", "crd/deploymentrequests.deployreq.dev", "--timeout=30s")
+        kubectl(
+            "wait", "--for=condition=Established", "crd/deploymentrequests.deployreq.dev", "--timeout=30s"
+        )
         print(kubectl("apply", "-f", str(EXAMPLES / "deployment.yaml")), end="")
         print(kubectl("rollout", "status", "deployment/web", "--timeout=60s"), end="")
 
         say("Starting the operator (deployreq run)")
         operator_log = (workdir / "operator.log").open("w")
-        op = subprocess.Popen([sys.executable, "-m", "deployreq", "run", "--identity", "demo", "--log-format", "text"],
-                              env=env, stdout=operator_log, stderr=subprocess.STDOUT, text=True)
+        op = subprocess.Popen(
+            [sys.executable, "-m", "deployreq", "run", "--identity", "demo", "--log-format", "text"],
+            env=env,
+            stdout=operator_log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         procs.append(op)
 
         say("A release that succeeds: web 1.1")
@@ -80,12 +104,18 @@ def main() -> int:
 
         say("kubectl get deploymentrequests -o wide")
         print(kubectl("get", "deploymentrequests", "-o", "wide"), end="")
-        phases = kubectl("get", "deploymentrequests", "-o",
-                         "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}").split()
+        phases = kubectl(
+            "get",
+            "deploymentrequests",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}",
+        ).split()
         expected = {"web-1-1=Succeeded", "web-2-0=RolledBack"}
         if set(phases) != expected or image != "registry.example/web:1.1":
-            print(f"demo: unexpected outcome {phases}, image {image}; operator log: {workdir / 'operator.log'}",
-                  file=sys.stderr)
+            print(
+                f"demo: unexpected outcome {phases}, image {image}; operator log: {workdir / 'operator.log'}",
+                file=sys.stderr,
+            )
             return 1
         return 0
     finally:

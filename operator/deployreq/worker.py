@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployreq import errors, kube, progress, queue, rollout, run
+from deployreq import errors, kube, progress, queue, rollback, rollout, run
 from deployreq.actions import Actions, image_list, iso
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -237,12 +237,14 @@ class NamespaceWorker:
         self._notify(req, phase)
 
     async def _start_next(self, reqs: list[Request]) -> bool:
-        plan = await self._update_queue(reqs, None)
+        waiting = [r for r in reqs if is_waiting(r)]
+        plan = queue.plan([entry(r) for r in waiting], None)
         if not plan.positions:
+            await self._update_queue(reqs, None)
             return False
         now = self.ctx.wall()
         order = sorted(plan.positions, key=plan.positions.__getitem__)
-        by_name = {r.name: r for r in self._requests()}
+        by_name = {r.name: r for r in waiting}
         chosen: Request | None = None
         for name in order:
             req = by_name.get(name)
@@ -254,11 +256,13 @@ class NamespaceWorker:
                 continue
             chosen = req
             break
+        # The request about to start is not marked Queued first: that write would be undone at once.
+        await self._update_queue(reqs, chosen.name if chosen else None)
         if chosen is None:
             return False
         if not await self.lock.acquire(chosen.name, chosen.uid):
             self._wait_for_lock()
-            return False
+            return True  # another pass marks it Queued
         await self._start_run(chosen)
         return True
 
@@ -292,6 +296,13 @@ class NamespaceWorker:
         }
         phase = Phase.CHECKING if has_pre else Phase.DEPLOYING
         skipping = bool(gates.get("skip"))
+        dep = self.ctx.cache.deployment(self.namespace, req.deployment)
+        if phase == Phase.DEPLOYING and dep is not None:
+            # What the Patch step records anyway, written with the start to save a status write.
+            current = rollback.images_of((dep.get("spec") or {}).get("template") or {})
+            changes["previousImages"] = image_list({c: current[c] for c in req.spec_images if c in current})
+            changes["previousRevision"] = rollback.revision_of(dep) or None
+            changes["deploymentUID"] = dep.get("metadata", {}).get("uid")
         req = await actions.write_status(
             req,
             changes,
@@ -371,9 +382,7 @@ class NamespaceWorker:
                         "previousRevision": step.previous_revision or None,
                         "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
                     },
-                    None,
-                    "Patching the Deployment's images.",
-                )
+                )  # no write when the start already recorded the same
                 if not self.lock.held_by_me():
                     return False
                 result = await actions.patch_images(req, step)

@@ -465,12 +465,14 @@ class ApiServer:
                 now = time.monotonic()
                 if now >= deadline:
                     break
-                wait = deadline - now
+                wait = min(deadline - now, 1.0)  # wake up at least every second to notice a gone client
                 if bookmarks:
                     wait = min(wait, max(0.0, next_bookmark - now))
                 try:
                     event = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
+                    if request.transport is None or request.transport.is_closing():
+                        break
                     if bookmarks and time.monotonic() >= next_bookmark:
                         mark = {
                             "kind": t.rt.kind,
