@@ -165,3 +165,21 @@ async def test_audit_bodies_carry_the_parsed_request_object() -> None:
     assert create["verb"] == "create" and create["requestObject"] == body and create["fieldManager"] == "me"
     assert patch["verb"] == "patch" and patch["requestObject"] == {"data": {"x": "2"}}
     assert get["verb"] == "get" and "requestObject" not in get
+
+
+async def test_a_client_disconnect_frees_the_watcher(http: httpx.AsyncClient, simulator: Simulator) -> None:
+    import asyncio
+
+    before = simulator.store.watcher_count()
+    async with http.stream("GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=30") as resp:
+        assert resp.status_code == 200
+        for _ in range(100):
+            if simulator.store.watcher_count() > before:
+                break
+            await asyncio.sleep(0.01)
+        assert simulator.store.watcher_count() == before + 1
+    for _ in range(200):  # the server notices the closed connection on its next write or bookmark
+        if simulator.store.watcher_count() == before:
+            break
+        await asyncio.sleep(0.02)
+    assert simulator.store.watcher_count() == before
