@@ -41,7 +41,7 @@ def human_duration(seconds: float) -> str:
         return f"{days}d"
     years = days // 365
     if years < 8:
-        return f"{years}y{days % 365}d"
+        return f"{years}y{days % 365}d" if days % 365 else f"{years}y"
     return f"{years}y"
 
 
