@@ -195,7 +195,7 @@ def test_custom_resource_without_columns_gets_age() -> None:
 
 
 def test_custom_resource_printer_columns() -> None:
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
         {"name": "Images", "type": "integer", "jsonPath": ".spec.count", "priority": 1},
         {"name": "Started", "type": "date", "jsonPath": ".status.startedAt"},
