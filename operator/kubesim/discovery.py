@@ -90,9 +90,17 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
                 }
             )
         elif sub == "token":
-            entries.append({"name": f"{rt.plural}/token", "singularName": "", "namespaced": rt.namespaced,
-                            "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest",
-                            "verbs": ["create"]})
+            entries.append(
+                {
+                    "name": f"{rt.plural}/token",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "group": "authentication.k8s.io",
+                    "version": "v1",
+                    "kind": "TokenRequest",
+                    "verbs": ["create"],
+                }
+            )
         elif sub == "proxy":
             entries.append(
                 {
@@ -147,8 +155,12 @@ def aggregated(types: list[ResourceType], legacy: bool) -> Obj:
                     res["categories"] = list(rt.categories)
                 subs = []
                 for sub in sorted(rt.subresources):
-                    kind = {"status": rt.kind, "scale": "Scale", "proxy": "ServiceProxyOptions",
-                            "token": "TokenRequest"}.get(sub, rt.kind)
+                    kind = {
+                        "status": rt.kind,
+                        "scale": "Scale",
+                        "proxy": "ServiceProxyOptions",
+                        "token": "TokenRequest",
+                    }.get(sub, rt.kind)
                     sub_group = "autoscaling" if sub == "scale" else group
                     sub_version = "v1" if sub == "scale" else v
                     subs.append(

@@ -15,8 +15,9 @@ from kubesim import errors
 from kubesim.store import Store
 
 PROXY_ANNOTATION = "kubesim.deployreq.dev/proxy-to"
-_HOP_HEADERS = frozenset({"host", "authorization", "connection", "transfer-encoding", "content-length",
-                          "keep-alive", "upgrade"})
+_HOP_HEADERS = frozenset(
+    {"host", "authorization", "connection", "transfer-encoding", "content-length", "keep-alive", "upgrade"}
+)
 
 
 class ServiceProxy:
@@ -28,7 +29,9 @@ class ServiceProxy:
         if self._session is not None:
             await self._session.close()
 
-    async def handle(self, request: web.Request, namespace: str | None, name_port: str, rest: str) -> web.Response:
+    async def handle(
+        self, request: web.Request, namespace: str | None, name_port: str, rest: str
+    ) -> web.Response:
         parts = name_port.split(":")
         if parts[0] in ("http", "https"):
             parts = parts[1:]
@@ -46,11 +49,18 @@ class ServiceProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         body = await request.read()
         try:
-            async with self._session.request(request.method, url, params=request.query, data=body or None,
-                                             headers=headers, allow_redirects=False) as upstream:
+            async with self._session.request(
+                request.method,
+                url,
+                params=request.query,
+                data=body or None,
+                headers=headers,
+                allow_redirects=False,
+            ) as upstream:
                 data = await upstream.read()
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
                 return web.Response(status=upstream.status, body=data, headers=out_headers)
         except aiohttp.ClientError as exc:
-            raise errors.ApiError(503, "ServiceUnavailable",
-                                  f"error trying to reach service: {exc.__class__.__name__}") from None
+            raise errors.ApiError(
+                503, "ServiceUnavailable", f"error trying to reach service: {exc.__class__.__name__}"
+            ) from None

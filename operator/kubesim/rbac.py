@@ -90,22 +90,41 @@ class Authorizer:
                 if not any(_matches_subject(s, user) for s in binding.get("subjects") or []):
                     continue
                 ref = binding["roleRef"]
-                role = (self.store.peek(cluster_roles, None, ref["name"]) if ref.get("kind") == "ClusterRole"
-                        else self.store.peek(roles, namespace, ref["name"]))
+                role = (
+                    self.store.peek(cluster_roles, None, ref["name"])
+                    if ref.get("kind") == "ClusterRole"
+                    else self.store.peek(roles, namespace, ref["name"])
+                )
                 rules.extend((role or {}).get("rules") or [])
         return rules
 
-    def authorize(self, user: UserInfo, verb: str, group: str, plural: str, subresource: str | None,
-                  namespace: str | None, name: str | None) -> None:
+    def authorize(
+        self,
+        user: UserInfo,
+        verb: str,
+        group: str,
+        plural: str,
+        subresource: str | None,
+        namespace: str | None,
+        name: str | None,
+    ) -> None:
         """Raise 403 Forbidden with the real server's wording unless a rule allows the request."""
         if user.superuser:
             return
         resource = f"{plural}/{subresource}" if subresource else plural
-        if any(_rule_allows(rule, group, resource, verb, name or "") for rule in self._rules(user, namespace or "")):
+        if any(
+            _rule_allows(rule, group, resource, verb, name or "")
+            for rule in self._rules(user, namespace or "")
+        ):
             return
         qualified = f"{plural}.{group}" if group else plural
         subject = f'{qualified} "{name}"' if name else qualified
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
         sub_text = f'resource "{resource}"'
-        raise errors.forbidden(f'{subject} is forbidden: User "{user.name}" cannot {verb} {sub_text} in API group '
-                               f'"{group}" {scope}', plural, group, name or "")
+        raise errors.forbidden(
+            f'{subject} is forbidden: User "{user.name}" cannot {verb} {sub_text} in API group '
+            f'"{group}" {scope}',
+            plural,
+            group,
+            name or "",
+        )
