@@ -105,3 +105,43 @@ async def test_settings_changed_at_runtime_apply_to_new_pods() -> None:
             lambda: container(c, "after").get("restartCount", 0) >= 1, within=5, what="crash loop"
         )
         assert conditions(c, "before")["Ready"] == "True"
+
+
+async def test_only_the_failing_container_of_a_pod_crash_loops() -> None:
+    async with running_cluster(fail_images=["bad/*"], unpullable_images=["ghost/*"]) as c:
+        for name, image in (("crash", "bad/app:1"), ("nopull", "ghost/app:1")):
+            body = {
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": image},
+                        {"name": "sidecar", "image": "busybox:1.36"},
+                    ]
+                },
+            }
+            c.store.create(c.pods, "default", body)
+
+        def by_name(pod_name: str) -> dict[str, Obj]:
+            statuses = (pod(c, pod_name).get("status") or {}).get("containerStatuses") or []
+            return {st["name"]: st for st in statuses}
+
+        await c.wait_for(
+            lambda: (
+                by_name("crash").get("main", {}).get("restartCount", 0) >= 2
+                and by_name("crash")["sidecar"]["ready"]
+            ),
+            within=5,
+            what="main crash-looping beside a ready sidecar",
+        )
+        crash = by_name("crash")
+        assert crash["sidecar"]["restartCount"] == 0 and "running" in crash["sidecar"]["state"]
+        assert pod(c, "crash")["status"]["phase"] == "Running"
+        ready = next(x for x in pod(c, "crash")["status"]["conditions"] if x["type"] == "Ready")
+        assert ready["status"] == "False"
+        assert ready["message"] == "containers with unready status: [main]"
+        await c.wait_for(
+            lambda: by_name("nopull").get("sidecar", {}).get("ready"), within=5, what="sidecar ready"
+        )
+        nopull = by_name("nopull")
+        assert nopull["main"]["state"]["waiting"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
+        assert pod(c, "nopull")["status"]["phase"] == "Pending"

@@ -9,6 +9,7 @@ import fnmatch
 import hashlib
 import itertools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubesim import errors
@@ -91,181 +92,142 @@ class Kubelet:
             self._tasks.pop(pod["metadata"]["uid"], None)
 
     async def _lifecycle(self, pod: Obj) -> None:
+        """Creating, then each container runs (and turns ready), crash-loops or fails to pull, on its own."""
         s = self.settings
         containers = pod["spec"].get("containers") or []
-        images = [c.get("image", "") for c in containers]
-        start = now_rfc3339(self.store.clock)
+        unpullable = [self._matches([str(c.get("image", ""))], list(s.unpullable_images)) for c in containers]
+        crashing = [
+            not bad and self._matches([str(c.get("image", ""))], list(s.fail_images))
+            for c, bad in zip(containers, unpullable, strict=True)
+        ]
+        clock = self.store.clock
+        start = now_rfc3339(clock)
         ip = f"10.244.0.{next(self._ips) % 250 + 2}"
-        base: Obj = {
-            "phase": "Pending",
-            "hostIP": "10.0.0.1",
-            "podIP": ip,
-            "podIPs": [{"ip": ip}],
-            "startTime": start,
-            "qosClass": "BestEffort",
-        }
-
+        base: Obj = {"hostIP": "10.0.0.1", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": start}
+        base["qosClass"] = "BestEffort"
         ready_since: list[str] = []  # when Ready turned True (kept so transition times stay put)
-        names = " ".join(c["name"] for c in containers)
-        not_ready = {"reason": "ContainersNotReady", "message": f"containers with unready status: [{names}]"}
 
-        def conditions(ready: bool, sandbox: bool = True) -> list[Obj]:
+        def conditions(ready: bool, unready: list[str], sandbox: bool = True) -> list[Obj]:
             if ready and not ready_since:
-                ready_since.append(now_rfc3339(self.store.clock))
+                ready_since.append(now_rfc3339(clock))
             ready_at = ready_since[0] if ready else start
             value = "True" if ready else "False"
+            why = {
+                "reason": "ContainersNotReady",
+                "message": f"containers with unready status: [{' '.join(unready)}]",
+            }
             return [
                 {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
                 {"type": "Initialized", "status": "True", "lastTransitionTime": start},
-                {
-                    "type": "Ready",
-                    "status": value,
-                    "lastTransitionTime": ready_at,
-                    **({} if ready else not_ready),
-                },
+                {"type": "Ready", "status": value, "lastTransitionTime": ready_at, **({} if ready else why)},
                 {
                     "type": "ContainersReady",
                     "status": value,
                     "lastTransitionTime": ready_at,
-                    **({} if ready else not_ready),
+                    **({} if ready else why),
                 },
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
 
-        def statuses(state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None) -> list[Obj]:
+        def container_status(
+            c: Obj, state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None
+        ) -> Obj:
             created = "running" in state or bool(last)
-            return [
-                {
-                    "name": c["name"],
-                    "image": c.get("image"),
-                    "imageID": _digest(str(c.get("image", ""))) if created else "",
-                    **({"containerID": _container_id(pod, c["name"], restarts)} if created else {}),
-                    "ready": ready,
-                    "started": "running" in state,
-                    "restartCount": restarts,
-                    "state": state,
-                    "lastState": last or {},
-                }
-                for c in containers
-            ]
+            return {
+                "name": c["name"],
+                "image": c.get("image"),
+                "imageID": _digest(str(c.get("image", ""))) if created else "",
+                **({"containerID": _container_id(pod, c["name"], restarts)} if created else {}),
+                "ready": ready,
+                "started": "running" in state,
+                "restartCount": restarts,
+                "state": state,
+                "lastState": last or {},
+            }
+
+        def write(phase: str, statuses: list[Obj], sandbox: bool = True) -> bool:
+            unready = [st["name"] for st in statuses if not st["ready"]]
+            ready = bool(statuses) and not unready
+            status = {
+                **base,
+                "phase": phase,
+                "conditions": conditions(ready, unready, sandbox),
+                "containerStatuses": statuses,
+            }
+            return self._write(pod, status) is not None
 
         creating = {"waiting": {"reason": "ContainerCreating"}}
-        if (
-            self._write(
-                pod,
-                {
-                    **base,
-                    "conditions": conditions(False, sandbox=False),
-                    "containerStatuses": statuses(creating, False),
-                },
-            )
-            is None
-        ):
+        if not write("Pending", [container_status(c, creating, False) for c in containers], sandbox=False):
             return
         await asyncio.sleep(max(0.0, s.image_pull_seconds))
-        if self._matches(images, list(s.unpullable_images)):
-            image = images[0]
-            for reason, message in (
-                (
-                    "ErrImagePull",
-                    f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
-                    f'failed to resolve reference "{image}": {image}: not found',
-                ),
-                ("ImagePullBackOff", f'Back-off pulling image "{image}"'),
-            ):
-                if (
-                    self._write(
-                        pod,
-                        {
-                            **base,
-                            "conditions": conditions(False),
-                            "containerStatuses": statuses(
-                                {"waiting": {"reason": reason, "message": message}}, False
-                            ),
-                        },
-                    )
-                    is None
-                ):
-                    return
-                await asyncio.sleep(max(0.1, s.crashloop_restart_seconds))
+        started = clock()
+        running_since = now_rfc3339(clock)
+        phase = "Pending" if any(unpullable) else "Running"
+
+        def healthy(c: Obj, ready: bool) -> Obj:
+            return container_status(c, {"running": {"startedAt": running_since}}, ready)
+
+        if not any(unpullable) and not any(crashing):
+            if not write(phase, [healthy(c, False) for c in containers]):
+                return
+            await asyncio.sleep(max(0.0, s.pod_ready_seconds))
+            write(phase, [healthy(c, True) for c in containers])
             return
-        running = {"running": {"startedAt": now_rfc3339(self.store.clock)}}
-        if self._matches(images, list(s.fail_images)):
-            restarts = 0
-            while True:
-                if (
-                    self._write(
-                        pod,
-                        {
-                            **base,
-                            "phase": "Running",
-                            "conditions": conditions(False),
-                            "containerStatuses": statuses(running, False, restarts),
-                        },
-                    )
-                    is None
-                ):
-                    return
-                await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
+        # Some container never works: tick through its failure cycle; the healthy ones run and turn ready.
+        restarts = 0
+        last_start = running_since
+        for tick in range(2000):
+            backing_off = tick % 2 == 1
+            if not backing_off and tick:
                 restarts += 1
-                finished = now_rfc3339(self.store.clock)
-                last = {
-                    "terminated": {
-                        "exitCode": 1,
-                        "reason": "Error",
-                        "startedAt": start,
-                        "finishedAt": finished,
-                    }
-                }
-                back_off = min(300, 10 * 2 ** (restarts - 1))
-                waiting = {
-                    "waiting": {
-                        "reason": "CrashLoopBackOff",
-                        "message": f"back-off {back_off}s restarting failed container="
-                        f"{containers[0]['name']} pod={pod['metadata']['name']}_"
-                        f"{pod['metadata']['namespace']}({pod['metadata']['uid']})",
-                    }
-                }
-                if (
-                    self._write(
-                        pod,
-                        {
-                            **base,
-                            "phase": "Running",
-                            "conditions": conditions(False),
-                            "containerStatuses": statuses(waiting, False, restarts, last),
-                        },
+                last_start = now_rfc3339(clock)
+            statuses = []
+            for c, bad_pull, crash in zip(containers, unpullable, crashing, strict=True):
+                if bad_pull:
+                    image = c.get("image", "")
+                    reason, message = (
+                        ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+                        if backing_off
+                        else (
+                            "ErrImagePull",
+                            f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+                            f'failed to resolve reference "{image}": {image}: not found',
+                        )
                     )
-                    is None
-                ):
-                    return
-                await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
-                running = {"running": {"startedAt": now_rfc3339(self.store.clock)}}
-                if restarts >= 1000:
-                    return
-        if (
-            self._write(
-                pod,
-                {
-                    **base,
-                    "phase": "Running",
-                    "conditions": conditions(False),
-                    "containerStatuses": statuses(running, False),
-                },
-            )
-            is None
-        ):
-            return
-        await asyncio.sleep(max(0.0, s.pod_ready_seconds))
-        self._write(
-            pod,
-            {
-                **base,
-                "phase": "Running",
-                "conditions": conditions(True),
-                "containerStatuses": statuses(running, True),
-            },
+                    statuses.append(
+                        container_status(c, {"waiting": {"reason": reason, "message": message}}, False)
+                    )
+                elif crash:
+                    statuses.append(
+                        self._crash_status(pod, c, backing_off, restarts, last_start, container_status)
+                    )
+                else:
+                    statuses.append(healthy(c, clock() - started >= s.pod_ready_seconds))
+            if not write(phase, statuses):
+                return
+            await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
+
+    def _crash_status(
+        self, pod: Obj, c: Obj, backing_off: bool, restarts: int, last_start: str, build: Callable[..., Obj]
+    ) -> Obj:
+        """A crash-looping container: running (restart n), then exited and waiting in CrashLoopBackOff."""
+        if not backing_off:
+            last = self._terminated(last_start) if restarts else None
+            return build(c, {"running": {"startedAt": last_start}}, False, restarts, last)
+        meta = pod["metadata"]
+        back_off = min(300, 10 * 2**restarts)
+        message = (
+            f"back-off {back_off}s restarting failed container={c['name']} "
+            f"pod={meta['name']}_{meta['namespace']}({meta['uid']})"
         )
+        waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
+        return build(c, waiting, False, restarts + 1, self._terminated(last_start))
+
+    def _terminated(self, started_at: str) -> Obj:
+        finished = now_rfc3339(self.store.clock)
+        return {
+            "terminated": {"exitCode": 1, "reason": "Error", "startedAt": started_at, "finishedAt": finished}
+        }
 
     def attach(self) -> None:
         if self.on_event not in self.store.listeners:
