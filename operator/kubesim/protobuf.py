@@ -1,5 +1,6 @@
 """Just enough of the Kubernetes protobuf wire format to read the bodies ``kubectl create namespace|configmap|
-secret`` send (typed clients in kubectl encode built-ins as protobuf). Other kinds are answered 415."""
+secret|deployment`` send (typed clients in kubectl encode built-ins as protobuf): only the fields those generators
+set are read. Other kinds are answered 415."""
 
 from __future__ import annotations
 
@@ -25,6 +26,32 @@ SCHEMAS: dict[str, Schema] = {
         14: ("finalizers", "list:str"),
     },
     "Namespace": {1: ("metadata", "ObjectMeta"), 2: ("spec", "NamespaceSpec")},
+    "Deployment": {1: ("metadata", "ObjectMeta"), 2: ("spec", "DeploymentSpec")},
+    "DeploymentSpec": {
+        1: ("replicas", "int0"),
+        2: ("selector", "LabelSelector"),
+        3: ("template", "PodTemplateSpec"),
+        4: ("strategy", "DeploymentStrategy"),
+        5: ("minReadySeconds", "int"),
+        6: ("revisionHistoryLimit", "int0"),
+        7: ("paused", "bool"),
+        9: ("progressDeadlineSeconds", "int0"),
+    },
+    "DeploymentStrategy": {1: ("type", "str")},
+    "LabelSelector": {1: ("matchLabels", "map")},
+    "PodTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
+    "PodSpec": {2: ("containers", "list:Container"), 3: ("restartPolicy", "str")},
+    "Container": {
+        1: ("name", "str"),
+        2: ("image", "str"),
+        3: ("command", "list:str"),
+        4: ("args", "list:str"),
+        6: ("ports", "list:ContainerPort"),
+        8: ("resources", "Empty"),
+        14: ("imagePullPolicy", "str"),
+    },
+    "ContainerPort": {1: ("name", "str"), 3: ("containerPort", "int"), 4: ("protocol", "str")},
+    "Empty": {},
     "NamespaceSpec": {1: ("finalizers", "list:str")},
     "ConfigMap": {
         1: ("metadata", "ObjectMeta"),
@@ -86,7 +113,7 @@ def _scalar(kind: str, value: int | bytes) -> Any:
         return value.decode() if isinstance(value, bytes) else str(value)
     if kind == "bool":
         return bool(value)
-    if kind == "int":
+    if kind in ("int", "int0"):
         return value
     if kind == "bytes":
         return value
@@ -113,7 +140,10 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
             out.setdefault(key, []).append(_scalar(kind[5:], value))
         else:
             scalar = _scalar(kind, value)
-            if scalar not in ("", False, b""):  # Go's omitempty: proto3 zero values are absent in JSON
+            # Go's omitempty: zero values of plain fields are absent in JSON ("int0": a pointer, 0 is kept)
+            if kind == "int0" or not (
+                scalar in ("", b"") or scalar is False or (kind == "int" and scalar == 0)
+            ):
                 out[key] = scalar
     return out
 
@@ -125,7 +155,7 @@ def decode(body: bytes) -> dict[str, Any]:
     envelope = _message("Unknown", body[len(MAGIC) :])
     type_meta = envelope.get("typeMeta") or {}
     kind = type_meta.get("kind", "")
-    if kind not in ("Namespace", "ConfigMap", "Secret"):
+    if kind not in ("Namespace", "ConfigMap", "Secret", "Deployment"):
         raise Unsupported(kind)
     obj = _message(kind, envelope.get("raw", b""))
     return {"apiVersion": type_meta.get("apiVersion", "v1"), "kind": kind, **obj}

@@ -111,6 +111,15 @@ def test_generators_send_protobuf_that_kubesim_reads(kubectl: Kubectl) -> None:
     ok(kubectl("create", "secret", "generic", "hush", "--from-literal=k=v"))
     secret = get_json(kubectl, "secret", "hush")
     assert secret["data"] == {"k": "dg=="} and secret["type"] == "Opaque"
+    ok(kubectl("create", "deployment", "gen", "--image=nginx:1.25", "--replicas=2", "--port=8080"))
+    dep = get_json(kubectl, "deployment", "gen")
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["selector"] == {"matchLabels": {"app": "gen"}}
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "nginx" and container["image"] == "nginx:1.25"
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    ok(kubectl("create", "namespace", "generated-ns"))
+    assert get_json(kubectl, "namespace", "generated-ns")["status"]["phase"] == "Active"
 
 
 def test_create_replace_and_the_three_patch_types(kubectl: Kubectl) -> None:

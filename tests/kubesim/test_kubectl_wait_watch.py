@@ -76,10 +76,7 @@ def test_wait_for_condition_already_true(kubectl: Kubectl) -> None:
 
 
 def test_wait_for_condition_that_becomes_true(kubectl: Kubectl, kubesim: KubesimProcess) -> None:
-    doc = ok(
-        kubectl("create", "deployment", "waited", "--image=nginx:1.25", "--dry-run=client", "-o", "yaml")
-    )
-    ok(kubectl("apply", "-f", "-", input=doc))
+    ok(kubectl("create", "deployment", "waited", "--image=nginx:1.25", "--replicas=2"))
     out = ok(kubectl("wait", "--for=condition=Available", "deployment/waited", "--timeout=20s"))
     assert "deployment.apps/waited condition met" in out
 
