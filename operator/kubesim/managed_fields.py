@@ -92,6 +92,11 @@ def _to_set(fields: Obj, prefix: Path = ()) -> set[Path]:
     return out
 
 
+def owned_paths(fields_v1: Obj) -> set[Path]:
+    """The set of field paths a FieldsV1 object encodes."""
+    return _to_set(fields_v1)
+
+
 def _to_fields(paths: set[Path]) -> Obj:
     root: Obj = {}
     for path in sorted(paths):
