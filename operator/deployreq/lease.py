@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from deployreq import errors, kube
+from deployreq import errors, kube, locking
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +23,6 @@ LEASE_NAME = "deployreq-lock"
 REQUEST_ANNOTATION = "deployreq.dev/request"
 REQUEST_UID_ANNOTATION = "deployreq.dev/request-uid"
 OPERATOR_ANNOTATION = "deployreq.dev/operator"
-
-
-def micro_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -118,8 +113,7 @@ class LeaseLock:
         if not self.known:
             await self.refresh()
 
-    def _body(self, holder: Holder | None, transitions: int, acquire: str | None) -> dict[str, Any]:
-        now = micro_time(self.wall())
+    def _body(self, holder: Holder | None, spec: dict[str, Any]) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
@@ -132,13 +126,6 @@ class LeaseLock:
         }
         if self.record:
             meta["resourceVersion"] = self.record["metadata"]["resourceVersion"]
-        spec: dict[str, Any] = {
-            "holderIdentity": holder.identity if holder else "",
-            "leaseDurationSeconds": max(1, round(self.duration)) if holder else 1,
-            "leaseTransitions": transitions,
-            "renewTime": now,
-        }
-        spec["acquireTime"] = acquire or now
         return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
 
     async def _write(self, body: dict[str, Any]) -> bool:
@@ -154,22 +141,26 @@ class LeaseLock:
         self.renewed_at = self.clock()
         return True
 
+    @property
+    def _duration(self) -> int:
+        return max(1, round(self.duration))
+
     async def acquire(self, request: str, uid: str) -> bool:
-        """Take the lock for a request: free, expired, or already ours. False when someone else holds it."""
+        """Take the lock for a request: free, expired, or already its own. False when someone else holds it."""
         await self.ensure_known()
-        holder = self.holder
-        spec = (self.record or {}).get("spec") or {}
-        transitions = int(spec.get("leaseTransitions") or 0)
         mine = Holder(request, uid, self.operator)
-        if holder is not None and holder.operator != self.operator and self.clock() < self.expires_at():
-            return False
-        if holder is not None and holder == mine:
-            return await self.renew()
-        took_over = holder is not None
-        if took_over:
-            log.info("taking over lock of %s from %s", self.namespace, holder.identity if holder else "")
-        ok = await self._write(self._body(mine, transitions + 1 if holder or self.record else 0, None))
-        if ok and took_over:
+        record = locking.record_of(self.record)
+        decision = locking.decide(record, mine.identity, self.clock(), self.observed_at)
+        match decision:
+            case locking.Wait():
+                return False
+            case locking.Renew():
+                return await self.renew()
+            case locking.Takeover(previous_holder=previous):
+                log.info("taking over the lock of %s from %s", self.namespace, previous)
+        spec = locking.lease_body(decision, record, mine.identity, self._duration, self.wall())
+        ok = await self._write(self._body(mine, spec))
+        if ok and isinstance(decision, locking.Takeover):
             self.takeovers += 1
             if self.on_takeover is not None:
                 self.on_takeover()
@@ -178,20 +169,19 @@ class LeaseLock:
     async def renew(self) -> bool:
         """Renew the lock we hold; False if we lost it."""
         holder = self.holder
-        if holder is None or holder.operator != self.operator:
+        record = locking.record_of(self.record)
+        if holder is None or holder.operator != self.operator or record is None:
             return False
-        spec = (self.record or {}).get("spec") or {}
-        ok = await self._write(
-            self._body(holder, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime"))
-        )
+        spec = locking.lease_body(locking.Renew(), record, holder.identity, self._duration, self.wall())
+        ok = await self._write(self._body(holder, spec))
         return ok and self.held_by_me()
 
     async def release(self) -> None:
         """Give the lock up (holder cleared, as client-go's ReleaseOnCancel does)."""
-        if not self.held_by_me():
+        record = locking.record_of(self.record)
+        if not self.held_by_me() or record is None:
             return
-        spec = (self.record or {}).get("spec") or {}
-        await self._write(self._body(None, int(spec.get("leaseTransitions") or 0), spec.get("acquireTime")))
+        await self._write(self._body(None, locking.release_body(record, self.wall())))
 
     def due_for_renewal(self, interval: float) -> bool:
         return self.held_by_me() and self.clock() >= self.renewed_at + interval
