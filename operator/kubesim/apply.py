@@ -58,9 +58,12 @@ def _remove(node: Any, path: Path) -> None:
             _remove(node[key], rest)
 
 
-def server_side_apply(rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool) -> Obj:
+def server_side_apply(
+    rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool, *, stamp: str | None = None
+) -> Obj:
     """The object after ``manager`` applies ``applied`` (a copy; ``live`` is not mutated), managedFields
-    included; 409 Conflict (``Apply failed with N conflict...``) unless ``force``."""
+    included; 409 Conflict (``Apply failed with N conflict...``) unless ``force``. ``stamp``: the entry time
+    (the server passes its clock's now)."""
     applied = clone(applied)
     merged: Obj
     if live is None:
@@ -90,14 +93,22 @@ def server_side_apply(rt: ResourceType, live: Obj | None, applied: Obj, manager:
         "Apply",
         rt.api_version,
         None,
-        now_rfc3339(time.time),
+        stamp or now_rfc3339(time.time),
         applied=applied,
         force=force,
     )
     return merged
 
 
-def record_update(rt: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str | None) -> Obj:
+def record_update(
+    rt: ResourceType,
+    old: Obj | None,
+    new: Obj,
+    manager: str,
+    subresource: str | None,
+    *,
+    stamp: str | None = None,
+) -> Obj:
     """``new`` with metadata.managedFields updated for an Update (create, PUT or non-apply PATCH) by ``manager``."""
     new.setdefault("metadata", {})["managedFields"] = managed_fields.record(
         _entries(old),
@@ -107,6 +118,6 @@ def record_update(rt: ResourceType, old: Obj | None, new: Obj, manager: str, sub
         "Update",
         rt.api_version,
         subresource,
-        now_rfc3339(time.time),
+        stamp or now_rfc3339(time.time),
     )
     return new

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from kubesim import (
+    apply,
     discovery,
     errors,
     managed_fields,
@@ -36,7 +37,7 @@ from kubesim.proxy import ServiceProxy
 from kubesim.rbac import Authorizer, TokenRegistry, UserInfo
 from kubesim.resources import ResourceType
 from kubesim.selectors import field_predicate, label_predicate
-from kubesim.store import Event, Obj, Store, clone, now_rfc3339
+from kubesim.store import Event, Obj, Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -518,8 +519,14 @@ class ApiServer:
                     "Required value: is required for apply patch",
                 )
             live = self.store.peek(t.rt, t.namespace, t.name)
-            merged = patching.apply_configuration(t.rt, clone(live) if live else None, body)
-            self._manage(request, t, merged, live, "Apply", self._decode(body))
+            merged = apply.server_side_apply(
+                t.rt,
+                live,
+                self._decode(body),
+                manager,
+                _bool_param(request, "force"),
+                stamp=now_rfc3339(self.store.clock),
+            )
             if live is None:
                 merged.setdefault("metadata", {})["name"] = t.name
                 return json_response(
