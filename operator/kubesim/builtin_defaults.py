@@ -4,6 +4,7 @@ pkg/apis/apps/validation), as far as the operator, kubectl and the controllers c
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 from kubesim import errors
@@ -52,48 +53,65 @@ def default_deployment(obj: Obj) -> None:
     _template(spec)
 
 
-def _invalid(op: Operation, field: str, message: str) -> errors.ApiError:
-    name = op.obj.get("metadata", {}).get("name", "")
-    return errors.invalid(op.rt.kind, op.rt.group, name, [errors.Cause(field, message)])
-
-
 def _go_labels(labels: dict[str, str]) -> str:
     inner = ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items()))
     return f"map[string]string{{{inner}}}"
 
 
 def validate_workload(op: Operation) -> None:
+    """The checks ValidateDeploymentSpec / ValidateReplicaSetSpec make that matter here, all reported at once in
+    the real order, then selector immutability on update."""
     spec = op.obj.get("spec") or {}
     selector = spec.get("selector")
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    causes: list[errors.Cause] = []
+
+    def add(field: str, message: str, reason: str = "FieldValueInvalid") -> None:
+        causes.append(errors.Cause(field, message, reason))
+
+    replicas = spec.get("replicas", 1)
+    if isinstance(replicas, int) and replicas < 0:
+        add("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")
     if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
-        raise _invalid(op, "spec.selector", "Required value")
-    if not matches_label_selector(selector, labels):
-        raise _invalid(
-            op,
+        add("spec.selector", "Required value", "FieldValueRequired")
+    elif not matches_label_selector(selector, labels):
+        add(
             "spec.template.metadata.labels",
             f"Invalid value: {_go_labels(labels)}: `selector` does not match template `labels`",
         )
-    if int(spec.get("replicas", 1)) < 0:
-        raise _invalid(
-            op, "spec.replicas", f"Invalid value: {spec['replicas']}: must be greater than or equal to 0"
-        )
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     if not containers:
-        raise _invalid(op, "spec.template.spec.containers", "Required value")
+        add("spec.template.spec.containers", "Required value", "FieldValueRequired")
     for i, container in enumerate(containers):
         if not container.get("image"):
-            raise _invalid(op, f"spec.template.spec.containers[{i}].image", "Required value")
+            add(f"spec.template.spec.containers[{i}].image", "Required value", "FieldValueRequired")
     if (
         op.old is not None
         and op.rt.group == "apps"
+        and selector
         and (op.old.get("spec") or {}).get("selector") != selector
     ):
-        raise _invalid(op, "spec.selector", f"Invalid value: {_selector_go(selector)}: field is immutable")
+        add("spec.selector", f"Invalid value: {_selector_go(selector)}: field is immutable")
+    if causes:
+        name = op.obj.get("metadata", {}).get("name", "")
+        raise errors.invalid(op.rt.kind, op.rt.group, name, causes)
 
 
 def _selector_go(selector: Obj) -> str:
-    return f"v1.LabelSelector{{MatchLabels:{_go_labels(selector.get('matchLabels') or {})}, MatchExpressions:[]}}"
+    """The selector as Go's %#v prints a v1.LabelSelector."""
+    labels = selector.get("matchLabels")
+    match_labels = _go_labels(labels) if labels else "map[string]string(nil)"
+    expressions = selector.get("matchExpressions")
+    if expressions:
+        items = ", ".join(
+            f'v1.LabelSelectorRequirement{{Key:"{e.get("key", "")}", Operator:"{e.get("operator", "")}", '
+            f"Values:[]string{{{', '.join(json.dumps(v) for v in e.get('values') or [])}}}}}"
+            for e in expressions
+        )
+        match_expressions = f"[]v1.LabelSelectorRequirement{{{items}}}"
+    else:
+        match_expressions = "[]v1.LabelSelectorRequirement(nil)"
+    return f"v1.LabelSelector{{MatchLabels:{match_labels}, MatchExpressions:{match_expressions}}}"
 
 
 _next_ip = [ipaddress.ip_address("10.96.0.10")]

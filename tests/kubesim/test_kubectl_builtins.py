@@ -231,3 +231,25 @@ def test_server_side_apply_conflicts_with_another_manager_until_forced(kubectl: 
     assert owners["kubectl"] == {"f:data": {"f:greeting": {}}}
     creators = [m for m in cm["metadata"]["managedFields"] if m["manager"] == "kubectl-create"]
     assert all("f:greeting" not in (m["fieldsV1"].get("f:data") or {}) for m in creators)
+
+
+def test_deployment_validation_reports_the_real_messages(kubectl: Kubectl) -> None:
+    bad = deployment("bad", replicas=-1).replace(
+        "labels: {app: bad}\n    spec:", "labels: {app: other}\n    spec:"
+    )
+    refused = kubectl("apply", "-f", "-", input=bad)
+    assert refused.returncode != 0
+    assert 'The Deployment "bad" is invalid:' in refused.stderr
+    assert "* spec.replicas: Invalid value: -1: must be greater than or equal to 0" in refused.stderr
+    assert (
+        '* spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: '
+        "`selector` does not match template `labels`"
+    ) in refused.stderr
+    ok(kubectl("apply", "-f", "-", input=deployment("fixed")))
+    moved = '{"spec":{"selector":{"matchLabels":{"app":"z"}},"template":{"metadata":{"labels":{"app":"z"}}}}}'
+    immutable = kubectl("patch", "deployment", "fixed", "-p", moved)
+    assert immutable.returncode != 0
+    assert (
+        'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"z"}, '
+        "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+    ) in immutable.stderr
