@@ -12,13 +12,16 @@ from kubesim.resources import ResourceType
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]
 
-_SET_RE = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _EQ_RE = re.compile(r"^\s*([^\s!=(),]+)\s*(==|=|!=)\s*([^\s!=(),]*)\s*$")
-_EXISTS_RE = re.compile(r"^\s*(!?)\s*([^\s!=(),]+)\s*$")
+_SPECIAL = "=!(),<>"
+_SYMBOLS = ("!=", "==", "=", "!", "(", ")", ",", "<", ">")
+_END = ""  # the end-of-string token's literal
+_LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_BINARY = "in, notin, =, ==, !=, gt, lt"
 
 
 def _split(selector: str) -> list[str]:
-    """Split on commas outside parentheses."""
+    """Split on commas outside parentheses (field selectors)."""
     parts, depth, current = [], 0, ""
     for ch in selector:
         if ch == "(":
@@ -35,29 +38,150 @@ def _split(selector: str) -> list[str]:
     return parts
 
 
-def _requirement(text: str) -> Callable[[dict[str, str]], bool]:
-    if m := _SET_RE.match(text):
-        key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
-        if op == "in":
-            return lambda labels: labels.get(key) in values
-        return lambda labels: labels.get(key) not in values
-    if m := _EQ_RE.match(text):
-        key, op, value = m.group(1), m.group(2), m.group(3)
-        if op == "!=":
-            return lambda labels: labels.get(key) != value
-        return lambda labels: labels.get(key) == value
-    if m := _EXISTS_RE.match(text):
-        negate, key = m.group(1) == "!", m.group(2)
+def _lex(selector: str) -> list[tuple[str, str]]:
+    """Tokens as labels' lexer makes them: (kind, literal), kind ``id`` or the symbol itself, then the end."""
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(selector):
+        ch = selector[i]
+        if ch.isspace():
+            i += 1
+        elif ch in _SPECIAL:
+            symbol = next(sym for sym in _SYMBOLS if selector.startswith(sym, i))
+            tokens.append((symbol, symbol))
+            i += len(symbol)
+        else:
+            j = i
+            while j < len(selector) and not selector[j].isspace() and selector[j] not in _SPECIAL:
+                j += 1
+            tokens.append(("id", selector[i:j]))
+            i = j
+    tokens.append((_END, _END))
+    return tokens
+
+
+class _LabelParser:
+    """labels.Parse's grammar and its error texts (a requirement's own errors carry ``unable to parse
+    requirement:``, errors between requirements do not)."""
+
+    def __init__(self, selector: str) -> None:
+        self.tokens = _lex(selector)
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.pos]
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.pos]
+        self.pos = min(self.pos + 1, len(self.tokens) - 1)
+        return token
+
+    def parse(self) -> list[Callable[[dict[str, str]], bool]]:
+        requirements: list[Callable[[dict[str, str]], bool]] = []
+        while True:
+            kind, literal = self.peek()
+            if kind == _END:
+                return requirements
+            if kind not in ("id", "!"):
+                raise ValueError(f"found '{literal}', expected: !, identifier, or 'end of string'")
+            try:
+                requirements.append(self.requirement())
+            except ValueError as exc:
+                raise ValueError(f"unable to parse requirement: {exc}") from None
+            kind, literal = self.take()
+            if kind == _END:
+                return requirements
+            if kind != ",":
+                raise ValueError(f"found '{literal}', expected: ',' or 'end of string'")
+            kind, literal = self.peek()
+            if kind not in ("id", "!"):
+                raise ValueError(f"found '{literal}', expected: identifier after ','")
+
+    def requirement(self) -> Callable[[dict[str, str]], bool]:
+        kind, key = self.take()
+        negate = kind == "!"
+        if negate:
+            kind, key = self.take()
+        if kind != "id":
+            raise ValueError(f"found '{key}', expected: identifier")
         if negate:
             return lambda labels: key not in labels
-        return lambda labels: key in labels
-    raise errors.bad_request(
-        f"unable to parse requirement: found '{text.strip()}', expected: in, notin, =, ==, !=, gt, lt"
-    )
+        if self.peek()[0] in (_END, ","):
+            return lambda labels: key in labels
+        kind, op = self.take()
+        op = {">": "gt", "<": "lt"}.get(kind, op)
+        if kind == "id" and op not in ("in", "notin"):
+            raise ValueError(f"found '{op}', expected: {_BINARY}")
+        if kind not in ("id", "=", "==", "!=", ">", "<"):
+            raise ValueError(f"found '{op}', expected: {_BINARY}")
+        values = self.value_set() if op in ("in", "notin") else {self.exact_value()}
+        for i, value in enumerate(sorted(values)):
+            if not _LABEL_VALUE_RE.match(value) or len(value) > 63:
+                raise ValueError(
+                    f'values[{i}][{key}]: Invalid value: "{value}": a valid label must be an empty string or '
+                    "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                    "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "
+                    "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+                )
+        if op in ("gt", "lt"):
+            (text,) = values
+            if not re.fullmatch(r"-?\d+", text):
+                raise ValueError(
+                    f"values[0]: Invalid value: \"{text}\": for 'Gt', 'Lt' operators, the value must be an integer"
+                )
+            bound = int(text)
+            return lambda labels: _int_compare(labels.get(key), bound, op)
+        if op in ("in", "=", "=="):
+            return lambda labels: key in labels and labels[key] in values
+        return lambda labels: key not in labels or labels[key] not in values
+
+    def exact_value(self) -> str:
+        if self.peek()[0] in (_END, ","):
+            return ""
+        kind, literal = self.take()
+        if kind != "id":
+            raise ValueError(f"found '{literal}', expected: identifier")
+        return literal
+
+    def value_set(self) -> set[str]:
+        kind, literal = self.take()
+        if kind != "(":
+            raise ValueError(f"found '{literal}' expected: '('")
+        values: set[str] = set()
+        expect_value = True
+        while True:
+            kind, literal = self.take()
+            if kind == ")":
+                if expect_value:
+                    values.add("")
+                return values
+            if kind == "id" and expect_value:
+                values.add(literal)
+                expect_value = False
+            elif kind == ",":
+                if expect_value:
+                    values.add("")
+                expect_value = True
+            elif kind == _END:
+                raise ValueError(
+                    "found '', expected: ',' or ')'" if not expect_value else "found '', expected: ')'"
+                )
+            else:
+                raise ValueError(f"found '{literal}', expected: ',', ')' or identifier")
+
+
+def _int_compare(label: str | None, bound: int, op: str) -> bool:
+    if label is None or not re.fullmatch(r"-?\d+", label):
+        return False
+    return int(label) > bound if op == "gt" else int(label) < bound
 
 
 def label_predicate(selector: str) -> Predicate:
-    requirements = [_requirement(part) for part in _split(selector)]
+    """A label selector string as a predicate on objects; 400 with labels.Parse's message on bad syntax."""
+    try:
+        requirements = _LabelParser(selector).parse()
+    except ValueError as exc:
+        raise errors.bad_request(str(exc)) from None
 
     def matches(obj: Obj) -> bool:
         labels = obj.get("metadata", {}).get("labels") or {}

@@ -45,6 +45,9 @@ LABELS = {"app": "web", "tier": "front", "canary": ""}
         ("app=web,tier=back", False),
         ("app in (web),!missing,tier", True),
         (" app = web ", True),
+        ("app in (web,)", True),
+        ("canary in ()", True),
+        ("!canary", False),
     ],
 )
 def test_label_selector_matches(selector: str, expected: bool) -> None:
@@ -58,13 +61,44 @@ def test_objects_without_labels_match_only_negative_requirements() -> None:
     assert not label_predicate("app")(obj)
 
 
-@pytest.mark.parametrize("selector", ["app web", "app in", "a=b=c", "(x)"])
-def test_bad_label_selector_is_400(selector: str) -> None:
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("app web", "unable to parse requirement: found 'web', expected: in, notin, =, ==, !=, gt, lt"),
+        ("env IN (a)", "unable to parse requirement: found 'IN', expected: in, notin, =, ==, !=, gt, lt"),
+        ("test-label=====name1", "unable to parse requirement: found '==', expected: identifier"),
+        ("app in web", "unable to parse requirement: found 'web' expected: '('"),
+        ("app in (web", "unable to parse requirement: found '', expected: ',' or ')'"),
+        ("app=web tier", "found 'tier', expected: ',' or 'end of string'"),
+        ("app=web,", "found '', expected: identifier after ','"),
+        ("(x)", "found '(', expected: !, identifier, or 'end of string'"),
+        (
+            "replicas>x",
+            "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, "
+            "the value must be an integer",
+        ),
+    ],
+)
+def test_bad_label_selector_is_400_with_the_parser_message(selector: str, message: str) -> None:
     with pytest.raises(ApiError) as info:
         label_predicate(selector)
-    assert info.value.code == 400
-    assert info.value.reason == "BadRequest"
-    assert info.value.message.startswith("unable to parse requirement")
+    assert (info.value.code, info.value.reason) == (400, "BadRequest")
+    assert info.value.message == message
+
+
+def test_invalid_label_value_is_400() -> None:
+    with pytest.raises(ApiError) as info:
+        label_predicate("app=-web")
+    assert info.value.message.startswith(
+        'unable to parse requirement: values[0][app]: Invalid value: "-web": a valid label must be an empty string'
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"), [("n>3", True), ("n<3", False), ("n>10", False), ("x>1", False)]
+)
+def test_gt_and_lt_compare_integers(selector: str, expected: bool) -> None:
+    assert label_predicate(selector)(_obj({"n": "5", "x": "abc"})) is expected
 
 
 @pytest.mark.parametrize(
