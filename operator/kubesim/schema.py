@@ -393,5 +393,63 @@ def validate_crd(crd: Obj) -> None:
                 "metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'
             )
         )
+    for i, version in enumerate(versions):
+        base = f"spec.versions[{i}]"
+        root = (version.get("schema") or {}).get("openAPIV3Schema")
+        if isinstance(root, dict):
+            causes += _structural(root, f"{base}.schema.openAPIV3Schema", "at the root")
+        for j, col in enumerate(version.get("additionalPrinterColumns") or []):
+            causes += _printer_column(col, f"{base}.additionalPrinterColumns[{j}]")
     if causes:
         raise errors.invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)
+
+
+def _structural(node: Schema, path: str, where: str) -> list[errors.Cause]:
+    """Structural schema: every specified field, item and the root have a type (int-or-string and preserved
+    unknown fields excepted)."""
+    causes: list[errors.Cause] = []
+    exempt = node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields")
+    if not node.get("type") and not exempt:
+        causes.append(
+            errors.Cause(f"{path}.type", f"Required value: must not be empty {where}", "FieldValueRequired")
+        )
+    for key, sub in (node.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            causes += _structural(sub, f"{path}.properties[{key}]", "for specified object fields")
+    items = node.get("items")
+    if isinstance(items, dict):
+        causes += _structural(items, f"{path}.items", "for specified array items")
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        causes += _structural(extra, f"{path}.additionalProperties", "for specified additionalProperties")
+    return causes
+
+
+_COLUMN_TYPES = ("integer", "number", "string", "boolean", "date")
+_SIMPLE_JSONPATH = re.compile(r"^(\.[A-Za-z0-9_\-/]+|\[\d+\]|\['[^']*'\])+$")
+
+
+def _printer_column(col: Obj, path: str) -> list[errors.Cause]:
+    causes: list[errors.Cause] = []
+    if not col.get("name"):
+        causes.append(errors.Cause(f"{path}.name", "Required value", "FieldValueRequired"))
+    kind = col.get("type")
+    if not kind:
+        causes.append(errors.Cause(f"{path}.type", "Required value", "FieldValueRequired"))
+    elif kind not in _COLUMN_TYPES:
+        supported = ", ".join(f'"{t}"' for t in _COLUMN_TYPES)
+        causes.append(
+            errors.Cause(
+                f"{path}.type",
+                f'Unsupported value: "{kind}": supported values: {supported}',
+                "FieldValueNotSupported",
+            )
+        )
+    json_path = col.get("jsonPath")
+    if not json_path:
+        causes.append(errors.Cause(f"{path}.jsonPath", "Required value", "FieldValueRequired"))
+    elif not _SIMPLE_JSONPATH.match(str(json_path)):
+        causes.append(
+            errors.Cause(f"{path}.jsonPath", f'Invalid value: "{json_path}": must be a simple json path')
+        )
+    return causes

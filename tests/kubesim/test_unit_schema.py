@@ -254,3 +254,47 @@ def test_crd_name_must_be_plural_dot_group() -> None:
         'CustomResourceDefinition.apiextensions.k8s.io "requests.deployreq.dev" is invalid: metadata.name: '
         'Invalid value: "requests.deployreq.dev": must be spec.names.plural+"."+spec.group'
     )
+
+
+def test_the_projects_crd_is_valid() -> None:
+    import pathlib
+
+    import yaml
+
+    crd = yaml.safe_load(pathlib.Path("crds/deploymentrequests.deployreq.dev.yaml").read_text())
+    validate_crd(crd)
+
+
+def test_structural_schema_needs_types() -> None:
+    crd = copy.deepcopy(CRD)
+    root = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    del root["type"]
+    root["properties"]["spec"]["properties"]["tags"]["items"] = {}
+    root["properties"]["spec"]["properties"]["loose"] = {"description": "no type"}
+    with pytest.raises(ApiError) as info:
+        validate_crd(crd)
+    base = "spec.versions[0].schema.openAPIV3Schema"
+    assert [(c.field, c.message) for c in info.value.causes] == [
+        (f"{base}.type", "Required value: must not be empty at the root"),
+        (
+            f"{base}.properties[spec].properties[tags].items.type",
+            "Required value: must not be empty for specified array items",
+        ),
+        (
+            f"{base}.properties[spec].properties[loose].type",
+            "Required value: must not be empty for specified object fields",
+        ),
+    ]
+
+
+def test_printer_columns_are_checked() -> None:
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["versions"][0]["additionalPrinterColumns"] = [
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Odd", "type": "map", "jsonPath": "status phase"},
+    ]
+    with pytest.raises(ApiError) as info:
+        validate_crd(crd)
+    col = "spec.versions[0].additionalPrinterColumns[1]"
+    assert [c.field for c in info.value.causes] == [f"{col}.type", f"{col}.jsonPath"]
+    assert info.value.causes[0].message.startswith('Unsupported value: "map": supported values: "integer"')
