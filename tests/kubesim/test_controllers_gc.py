@@ -93,3 +93,27 @@ async def test_an_object_created_with_a_vanished_owner_is_collected() -> None:
             lambda: c.store.get(cms, "default", "mixed")["metadata"]["ownerReferences"] == [ref],
             what="dangling reference dropped",
         )
+
+
+async def test_a_recreated_deployment_adopts_its_orphaned_replicaset() -> None:
+    async with running_cluster() as c:
+        c.create_deployment(replicas=2)
+        await c.wait_for(c.rolled_out, what="rollout")
+        (rs,) = c.replica_sets()
+        pods = {p["metadata"]["name"] for p in c.all_pods()}
+        c.store.delete(c.deployments, "default", "web", propagation="Orphan")
+        await c.wait_for(lambda: c.store.peek(c.deployments, "default", "web") is None, what="owner deleted")
+        await c.wait_for(
+            lambda: (
+                not c.store.get(c.replicasets, "default", rs["metadata"]["name"])["metadata"].get(
+                    "ownerReferences"
+                )
+            ),
+            what="orphaned",
+        )
+        dep = c.create_deployment(replicas=2)
+        await c.wait_for(c.rolled_out, what="rollout of the recreated Deployment")
+        (adopted,) = c.replica_sets()
+        assert adopted["metadata"]["name"] == rs["metadata"]["name"]
+        assert adopted["metadata"]["ownerReferences"][0]["uid"] == dep["metadata"]["uid"]
+        assert {p["metadata"]["name"] for p in c.all_pods()} == pods

@@ -11,6 +11,7 @@ from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of
 from kubesim.resources import ResourceType
+from kubesim.selectors import matches_label_selector
 from kubesim.store import Event, Store, clone, now_rfc3339
 
 Obj = dict[str, Any]
@@ -20,6 +21,18 @@ def _epoch(stamp: str | None) -> float:
     if not stamp:
         return 0.0
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def owner_reference(owner: Obj) -> Obj:
+    """The controller reference a controller puts on what it creates or adopts."""
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 class DeploymentController(Controller):
@@ -36,8 +49,17 @@ class DeploymentController(Controller):
             self.enqueue(key_of(event.object))
         elif rt.key == ("apps", "replicasets"):
             ref = controller_ref(event.object)
+            ns = event.object["metadata"].get("namespace", "")
             if ref and ref.get("kind") == "Deployment":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+                self.enqueue((ns, ref["name"]))
+            elif ref is None and event.type != "DELETED":
+                # An orphan: every Deployment whose selector matches may adopt it.
+                labels = event.object["metadata"].get("labels") or {}
+                for dep in self.store.iter(self.deployments, ns):
+                    if (dep["spec"].get("selector") or {}) and matches_label_selector(
+                        dep["spec"]["selector"], labels
+                    ):
+                        self.enqueue(key_of(dep))
         elif rt.key == ("", "pods") and event.type == "DELETED":
             ref = controller_ref(event.object)
             if ref and ref.get("kind") == "ReplicaSet":
@@ -49,13 +71,29 @@ class DeploymentController(Controller):
     # --- sync -------------------------------------------------------------------------------------------
 
     def _owned(self, dep: Obj) -> list[Obj]:
+        """The Deployment's ReplicaSets, adopting orphans its selector matches (ClaimReplicaSets)."""
         uid = dep["metadata"]["uid"]
         ns = dep["metadata"].get("namespace")
-        return [
-            rs
-            for rs in self.store.iter(self.replicasets, ns)
-            if (controller_ref(rs) or {}).get("uid") == uid and not rs["metadata"].get("deletionTimestamp")
-        ]
+        selector = dep["spec"].get("selector") or {}
+        owned = []
+        for rs in list(self.store.iter(self.replicasets, ns)):
+            if rs["metadata"].get("deletionTimestamp"):
+                continue
+            ref = controller_ref(rs)
+            if ref is not None and ref.get("uid") == uid:
+                owned.append(rs)
+            elif (
+                ref is None
+                and selector
+                and matches_label_selector(selector, rs["metadata"].get("labels") or {})
+            ):
+                adopted = clone(rs)
+                adopted["metadata"]["ownerReferences"] = [
+                    *(rs["metadata"].get("ownerReferences") or []),
+                    owner_reference(dep),
+                ]
+                owned.append(self.store.update(self.replicasets, ns, rs["metadata"]["name"], adopted))
+        return owned
 
     def sync(self, key: Key) -> None:
         ns, name = key
@@ -135,16 +173,7 @@ class DeploymentController(Controller):
                 "namespace": dep["metadata"]["namespace"],
                 "labels": labels,
                 "annotations": annotations,
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": dep["metadata"]["name"],
-                        "uid": dep["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
+                "ownerReferences": [owner_reference(dep)],
             },
             "spec": {
                 "replicas": 0,

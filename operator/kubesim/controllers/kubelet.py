@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubesim import errors
+from kubesim.controllers.qos import qos_class
 from kubesim.resources import ResourceType
 from kubesim.store import Event, Store, clone, now_rfc3339
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 NODE = "kubesim-node"
+HOST_IP = "10.0.0.1"
 
 
 def _digest(image: str) -> str:
@@ -103,8 +105,8 @@ class Kubelet:
         clock = self.store.clock
         start = now_rfc3339(clock)
         ip = f"10.244.0.{next(self._ips) % 250 + 2}"
-        base: Obj = {"hostIP": "10.0.0.1", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": start}
-        base["qosClass"] = "BestEffort"
+        base: Obj = {"hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}], "podIP": ip, "podIPs": [{"ip": ip}]}
+        base |= {"startTime": start, "qosClass": qos_class(pod)}
         ready_since: list[str] = []  # when Ready turned True (kept so transition times stay put)
 
         def conditions(ready: bool, unready: list[str], sandbox: bool = True) -> list[Obj]:
@@ -116,7 +118,7 @@ class Kubelet:
                 "reason": "ContainersNotReady",
                 "message": f"containers with unready status: [{' '.join(unready)}]",
             }
-            return [
+            listed = [
                 {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
                 {"type": "Initialized", "status": "True", "lastTransitionTime": start},
                 {"type": "Ready", "status": value, "lastTransitionTime": ready_at, **({} if ready else why)},
@@ -128,6 +130,8 @@ class Kubelet:
                 },
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
+            # The real kubelet writes every pod condition with ``lastProbeTime: null``.
+            return [{"type": c["type"], "status": c["status"], "lastProbeTime": None, **c} for c in listed]
 
         def container_status(
             c: Obj, state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None
