@@ -256,3 +256,22 @@ def test_rollouts_leave_the_events_a_real_cluster_records(kubectl: Kubectl, ns: 
     events = get_json(kubectl, "-n", ns, "events", "--field-selector", f"involvedObject.name={new}")["items"]
     assert {e["reason"] for e in events} == {"SuccessfulCreate"}
     assert all(e["message"].startswith(f"Created pod: {new}-") for e in events)
+
+
+def test_cascade_orphan_keeps_pods_and_a_reapplied_deployment_adopts_them(
+    kubectl: Kubectl, ns: str, kubesim: KubesimProcess
+) -> None:
+    before = {p["metadata"]["name"] for p in get_json(kubectl, "-n", ns, "pods")["items"]}
+    ok(kubectl("-n", ns, "delete", "deployment", "web", "--cascade=orphan"))
+    rses = get_json(kubectl, "-n", ns, "replicasets")["items"]
+    assert len(rses) == 1
+    kubesim.wait_until(
+        lambda: not get_json(kubectl, "-n", ns, "replicasets")["items"][0]["metadata"].get("ownerReferences"),
+        timeout=10,
+        what="ReplicaSet orphaned",
+    )
+    ok(kubectl("-n", ns, "apply", "-f", "-", input=DEPLOYMENT))
+    ok(kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"))
+    after = get_json(kubectl, "-n", ns, "replicasets")["items"]
+    assert [rs["metadata"]["name"] for rs in after] == [rses[0]["metadata"]["name"]]
+    assert {p["metadata"]["name"] for p in get_json(kubectl, "-n", ns, "pods")["items"]} == before
