@@ -117,3 +117,22 @@ async def test_a_recreated_deployment_adopts_its_orphaned_replicaset() -> None:
         assert adopted["metadata"]["name"] == rs["metadata"]["name"]
         assert adopted["metadata"]["ownerReferences"][0]["uid"] == dep["metadata"]["uid"]
         assert {p["metadata"]["name"] for p in c.all_pods()} == pods
+
+
+async def test_an_orphan_pod_matching_a_replicaset_is_adopted() -> None:
+    async with running_cluster() as c:
+        c.create_deployment(replicas=1)
+        await c.wait_for(c.rolled_out, what="rollout")
+        (rs,) = c.replica_sets()
+        (pod,) = c.pods_of(rs["metadata"]["name"])
+        freed = c.store.get(c.pods, "default", pod["metadata"]["name"])
+        freed["metadata"]["ownerReferences"] = []
+        c.store.update(c.pods, "default", pod["metadata"]["name"], freed)
+        await c.wait_for(
+            lambda: (
+                (p := c.store.peek(c.pods, "default", pod["metadata"]["name"]))
+                and p["metadata"].get("ownerReferences")
+            ),
+            what="pod adopted back",
+        )
+        assert [p["metadata"]["name"] for p in c.all_pods()] == [pod["metadata"]["name"]]

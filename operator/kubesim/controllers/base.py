@@ -104,3 +104,15 @@ def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
         if ref.get("controller"):
             return ref  # type: ignore[no-any-return]
     return None
+
+
+def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
+    """The controller reference a controller puts on what it creates or adopts."""
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }

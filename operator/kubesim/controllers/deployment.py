@@ -9,7 +9,7 @@ from typing import Any
 
 from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
 from kubesim.resources import ResourceType
 from kubesim.selectors import matches_label_selector
 from kubesim.store import Event, Store, clone, now_rfc3339
@@ -21,18 +21,6 @@ def _epoch(stamp: str | None) -> float:
     if not stamp:
         return 0.0
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def owner_reference(owner: Obj) -> Obj:
-    """The controller reference a controller puts on what it creates or adopts."""
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
 
 
 class DeploymentController(Controller):

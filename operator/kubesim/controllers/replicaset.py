@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
 from kubesim.resources import ResourceType
+from kubesim.selectors import matches_label_selector
 from kubesim.store import Event, Store, clone
 
 Obj = dict[str, Any]
@@ -42,6 +43,17 @@ def deletion_rank(pod: Obj) -> tuple[int, int, int, float, int, float]:
     )
 
 
+def _claims(rs: Obj, pod: Obj) -> bool:
+    """Whether ``rs`` may adopt ``pod`` at all: both alive, the pod not finished, the selector not empty."""
+    phase = (pod.get("status") or {}).get("phase")
+    return bool(
+        (rs["spec"].get("selector") or {})
+        and not rs["metadata"].get("deletionTimestamp")
+        and not pod["metadata"].get("deletionTimestamp")
+        and phase not in ("Succeeded", "Failed")
+    )
+
+
 class ReplicaSetController(Controller):
     name = "replicaset"
 
@@ -55,14 +67,22 @@ class ReplicaSetController(Controller):
             self.enqueue(key_of(event.object))
         elif rt.key == ("", "pods"):
             ref = controller_ref(event.object)
+            ns = event.object["metadata"].get("namespace", "")
             if ref and ref.get("kind") == "ReplicaSet":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+                self.enqueue((ns, ref["name"]))
+            elif ref is None and event.type != "DELETED":
+                # An orphan pod: every ReplicaSet whose selector matches may adopt it.
+                labels = event.object["metadata"].get("labels") or {}
+                for rs in self.store.iter(self.replicasets, ns):
+                    if _claims(rs, event.object) and matches_label_selector(rs["spec"]["selector"], labels):
+                        self.enqueue(key_of(rs))
 
     def sync(self, key: Key) -> None:
         ns, name = key
         rs = self.store.peek(self.replicasets, ns, name)
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
+        self._adopt(rs)
         uid = rs["metadata"]["uid"]
         pods = [
             p
@@ -108,6 +128,23 @@ class ReplicaSetController(Controller):
             updated["status"] = status
             self.store.update(self.replicasets, ns, name, updated, subresource="status")
 
+    def _adopt(self, rs: Obj) -> None:
+        """ClaimPods: active pods without a controller whose labels match the selector become this RS's."""
+        ns = rs["metadata"]["namespace"]
+        for pod in list(self.store.iter(self.pods, ns)):
+            labels = pod["metadata"].get("labels") or {}
+            if (
+                controller_ref(pod) is None
+                and _claims(rs, pod)
+                and matches_label_selector(rs["spec"]["selector"], labels)
+            ):
+                adopted = clone(pod)
+                adopted["metadata"]["ownerReferences"] = [
+                    *(pod["metadata"].get("ownerReferences") or []),
+                    owner_reference(rs),
+                ]
+                self.store.update(self.pods, ns, pod["metadata"]["name"], adopted)
+
     def _create_pod(self, rs: Obj) -> None:
         template = clone(rs["spec"]["template"])
         meta = template.get("metadata") or {}
@@ -119,16 +156,7 @@ class ReplicaSetController(Controller):
                 "namespace": rs["metadata"]["namespace"],
                 "labels": meta.get("labels") or {},
                 "annotations": meta.get("annotations") or {},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "ReplicaSet",
-                        "name": rs["metadata"]["name"],
-                        "uid": rs["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
+                "ownerReferences": [owner_reference(rs)],
             },
             "spec": template.get("spec") or {},
         }
