@@ -145,3 +145,19 @@ async def test_only_the_failing_container_of_a_pod_crash_loops() -> None:
         nopull = by_name("nopull")
         assert nopull["main"]["state"]["waiting"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
         assert pod(c, "nopull")["status"]["phase"] == "Pending"
+
+
+async def test_a_pod_with_cpu_and_memory_limits_is_guaranteed() -> None:
+    async with running_cluster(pod_ready_seconds=0, image_pull_seconds=0) as c:
+        limits = {"cpu": "250m", "memory": "64Mi"}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "g", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1", "resources": {"limits": limits}}]},
+        }
+        c.store.create(c.pods, "default", body)
+        await c.wait_for(lambda: conditions(c, "g").get("Ready") == "True", what="Ready")
+        status = pod(c, "g")["status"]
+        assert status["qosClass"] == "Guaranteed"
+        assert status["hostIPs"] == [{"ip": status["hostIP"]}]

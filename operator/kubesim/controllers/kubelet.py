@@ -118,7 +118,7 @@ class Kubelet:
                 "reason": "ContainersNotReady",
                 "message": f"containers with unready status: [{' '.join(unready)}]",
             }
-            listed = [
+            return [
                 {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
                 {"type": "Initialized", "status": "True", "lastTransitionTime": start},
                 {"type": "Ready", "status": value, "lastTransitionTime": ready_at, **({} if ready else why)},
@@ -130,8 +130,6 @@ class Kubelet:
                 },
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
-            # The real kubelet writes every pod condition with ``lastProbeTime: null``.
-            return [{"type": c["type"], "status": c["status"], "lastProbeTime": None, **c} for c in listed]
 
         def container_status(
             c: Obj, state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None

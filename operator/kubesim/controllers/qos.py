@@ -47,10 +47,12 @@ def qos_class(pod: dict[str, Any]) -> str:
     limits: dict[str, Decimal] = {}
     guaranteed = True
     for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-        resources = container.get("resources") or {} if isinstance(container, dict) else {}
+        found = container.get("resources") if isinstance(container, dict) else None
+        resources: dict[str, Any] = found if isinstance(found, dict) else {}
         container_limits = _positive(resources.get("limits"))
         # Defaulting (SetDefaults_ResourceRequirements) copies limits into unset requests.
-        raw_requests = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
+        raw = resources.get("requests")
+        raw_requests: dict[str, Any] = raw if isinstance(raw, dict) else {}
         container_requests = {k: v for k, v in container_limits.items() if k not in raw_requests}
         container_requests |= _positive(raw_requests)
         for name, amount in container_requests.items():
@@ -61,7 +63,7 @@ def qos_class(pod: dict[str, Any]) -> str:
             guaranteed = False
     if not requests and not limits:
         return "BestEffort"
-    if guaranteed and all(limits.get(name) == amount for name, amount in requests.items()):
-        if len(requests) == len(limits):
-            return "Guaranteed"
+    equal = all(limits.get(name) == amount for name, amount in requests.items())
+    if guaranteed and equal and len(requests) == len(limits):
+        return "Guaranteed"
     return "Burstable"
