@@ -211,3 +211,115 @@ def test_custom_resource_printer_columns() -> None:
     assert table["columnDefinitions"][0]["format"] == "name"
     assert table["columnDefinitions"][2]["priority"] == 1
     assert table["rows"][0]["cells"] == ["w", "Done", 2, "90s", None]
+
+
+def _status_pod(status: dict[str, Any], init: int = 0, deleting: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "p"}
+    if deleting:
+        meta["deletionTimestamp"] = _ago(1)
+    spec = {"containers": [{"name": "app"}], "initContainers": [{"name": f"i{n}"} for n in range(init)]}
+    return {"metadata": meta, "spec": spec, "status": status}
+
+
+RUNNING = {"name": "app", "ready": True, "restartCount": 0, "state": {"running": {}}}
+
+
+@pytest.mark.parametrize(
+    ("pod", "status", "ready"),
+    [
+        (_status_pod({"phase": "Pending"}), "Pending", "0/1"),
+        (_status_pod({"phase": "Running", "containerStatuses": [RUNNING]}), "Running", "1/1"),
+        (
+            _status_pod(
+                {
+                    "phase": "Pending",
+                    "containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}],
+                }
+            ),
+            "ErrImagePull",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {
+                    "phase": "Pending",
+                    "containerStatuses": [{"state": {"waiting": {"reason": "ImagePullBackOff"}}}],
+                }
+            ),
+            "ImagePullBackOff",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {"phase": "Running", "containerStatuses": [{"state": {"terminated": {"exitCode": 2}}}]}
+            ),
+            "ExitCode:2",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {
+                    "phase": "Succeeded",
+                    "containerStatuses": [{"state": {"terminated": {"reason": "Completed"}}}],
+                }
+            ),
+            "Completed",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {"phase": "Pending", "initContainerStatuses": [{"name": "i0", "state": {"running": {}}}]},
+                init=2,
+            ),
+            "Init:0/2",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {
+                    "phase": "Pending",
+                    "initContainerStatuses": [
+                        {"name": "i0", "state": {"terminated": {"exitCode": 0}}},
+                        {"name": "i1", "state": {"waiting": {"reason": "CrashLoopBackOff"}}},
+                    ],
+                },
+                init=2,
+            ),
+            "Init:CrashLoopBackOff",
+            "0/1",
+        ),
+        (
+            _status_pod(
+                {
+                    "phase": "Pending",
+                    "initContainerStatuses": [{"name": "i0", "state": {"terminated": {"exitCode": 1}}}],
+                },
+                init=1,
+            ),
+            "Init:ExitCode:1",
+            "0/1",
+        ),
+        (
+            _status_pod({"phase": "Running", "containerStatuses": [RUNNING]}, deleting=True),
+            "Terminating",
+            "1/1",
+        ),
+        (_status_pod({"phase": "Succeeded"}, deleting=True), "Succeeded", "0/1"),
+        (
+            _status_pod(
+                {"phase": "Pending", "conditions": [{"type": "PodScheduled", "reason": "SchedulingGated"}]}
+            ),
+            "SchedulingGated",
+            "0/1",
+        ),
+    ],
+)
+def test_pod_status_column(pod: dict[str, Any], status: str, ready: str) -> None:
+    cells = to_table(_rt("pods"), [pod], "1", "")["rows"][0]["cells"]
+    assert (cells[2], cells[1]) == (status, ready)
+
+
+def test_pod_readiness_gates_column() -> None:
+    pod = _status_pod({"phase": "Running", "conditions": [{"type": "example.com/ready", "status": "True"}]})
+    pod["spec"]["readinessGates"] = [{"conditionType": "example.com/ready"}, {"conditionType": "other"}]
+    assert to_table(_rt("pods"), [pod], "1", "")["rows"][0]["cells"][8] == "1/2"
