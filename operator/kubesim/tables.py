@@ -206,6 +206,46 @@ def _readiness_gates(pod: Obj) -> str:
     return f"{true}/{len(gates)}"
 
 
+def _event_columns(name_col: Obj) -> list[Obj]:
+    return [
+        _column("Last Seen"),
+        _column("Type"),
+        _column("Reason"),
+        _column("Object"),
+        _column("Subobject", priority=1),
+        _column("Source", priority=1),
+        _column("Message"),
+        _column("First Seen", priority=1),
+        _column("Count", priority=1),
+        {**name_col, "priority": 1},
+    ]
+
+
+def _event_cells(o: Obj) -> list[Cell]:
+    """printEvent's cells (the server always generates the wide form; kubectl hides priority columns)."""
+    meta = o.get("metadata") or {}
+    first = o.get("firstTimestamp") or o.get("eventTime") or meta.get("creationTimestamp")
+    series = o.get("series") or {}
+    last = series.get("lastObservedTime") or o.get("lastTimestamp") or first
+    count = int(series.get("count") or o.get("count") or 1)
+    last_seen = age(last)
+    involved = o.get("involvedObject") or o.get("regarding") or {}
+    source = o.get("source") or {}
+    source_text = ", ".join(str(p) for p in (source.get("component"), source.get("host")) if p)
+    return [
+        last_seen,
+        o.get("type", ""),
+        o.get("reason", ""),
+        str(involved.get("kind", "")).lower() + (f"/{involved['name']}" if involved.get("name") else ""),
+        involved.get("fieldPath", ""),
+        source_text or o.get("reportingComponent", ""),
+        str(o.get("message", "")).strip(),
+        age(first),
+        count,
+        _meta_cells(o),
+    ]
+
+
 def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
     name_col = _column("Name", "string", "name", "Name must be unique within a namespace.")
     age_col = _column("Age", "string", "", "CreationTimestamp")
@@ -311,22 +351,12 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
             created(o),
         ]
     if rt.key == ("", "events"):
-        return [
-            _column("Last Seen"),
-            _column("Type"),
-            _column("Reason"),
-            _column("Object"),
-            _column("Message"),
-            name_col,
-        ], lambda o: [
-            age(
-                o.get("lastTimestamp") or o.get("eventTime") or o.get("metadata", {}).get("creationTimestamp")
-            ),
-            o.get("type", ""),
-            o.get("reason", ""),
-            f"{str(o.get('involvedObject', {}).get('kind', '')).lower()}/{o.get('involvedObject', {}).get('name')}",
-            o.get("message", ""),
+        return _event_columns(name_col), _event_cells
+    if rt.key == ("", "serviceaccounts"):
+        return [name_col, _column("Secrets", "integer"), age_col], lambda o: [
             _meta_cells(o),
+            len(o.get("secrets") or []),
+            created(o),
         ]
     if rt.key == ("", "services"):
 

@@ -323,3 +323,45 @@ def test_pod_readiness_gates_column() -> None:
     pod = _status_pod({"phase": "Running", "conditions": [{"type": "example.com/ready", "status": "True"}]})
     pod["spec"]["readinessGates"] = [{"conditionType": "example.com/ready"}, {"conditionType": "other"}]
     assert to_table(_rt("pods"), [pod], "1", "")["rows"][0]["cells"][8] == "1/2"
+
+
+def test_event_columns_and_cells() -> None:
+    event = {
+        "metadata": {"name": "web.1", "creationTimestamp": _ago(300)},
+        "involvedObject": {"kind": "Deployment", "name": "web"},
+        "reason": "ScalingReplicaSet",
+        "type": "Normal",
+        "message": "Scaled up replica set web-abc to 1 ",
+        "source": {"component": "deployment-controller"},
+        "firstTimestamp": _ago(300),
+        "lastTimestamp": _ago(60),
+        "count": 3,
+    }
+    table = to_table(_rt("events"), [event], "1", "")
+    defs = table["columnDefinitions"]
+    assert [c["name"] for c in defs if c["priority"] == 0] == [
+        "Last Seen",
+        "Type",
+        "Reason",
+        "Object",
+        "Message",
+    ]
+    assert table["rows"][0]["cells"] == [
+        "60s",
+        "Normal",
+        "ScalingReplicaSet",
+        "deployment/web",
+        "",
+        "deployment-controller",
+        "Scaled up replica set web-abc to 1",
+        "5m",
+        3,
+        "web.1",
+    ]
+
+
+def test_service_account_columns() -> None:
+    sa = {"metadata": {"name": "default", "creationTimestamp": _ago(10)}}
+    table = to_table(_rt("serviceaccounts"), [sa], "1", "")
+    assert _names(table) == ["Name", "Secrets", "Age"]
+    assert table["rows"][0]["cells"] == ["default", 0, "10s"]
