@@ -125,6 +125,27 @@ def _reorder(items: list[Any], order: list[Any], key: str) -> list[Any]:
     return sorted(items, key=position)
 
 
+def _patch_rejected(detail: str) -> errors.ApiError:
+    """A JSON patch that does not apply: 422 as NewGenericServerResponse builds it, the detail as its cause."""
+    return errors.ApiError(
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
+        causes=[errors.Cause("", detail, "UnexpectedServerResponse")],
+    )
+
+
+def _failed_test_message(ops: list[Any], live: Obj) -> str:
+    """json-patch's text for the first ``test`` operation that fails."""
+    for op in ops:
+        if isinstance(op, dict) and op.get("op") == "test":
+            try:
+                jsonpatch.apply_patch(clone(live), [op])
+            except jsonpatch.JsonPatchException:
+                return f"testing value {op.get('path')} failed: test failed"
+    return "test failed"
+
+
 def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> Obj:
     """The patched copy of ``live``; never mutates it."""
     media = content_type.split(";", maxsplit=1)[0].strip()
@@ -134,14 +155,10 @@ def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> 
             raise errors.bad_request("json patch must be a list of operations")
         try:
             return jsonpatch.apply_patch(clone(live), ops)  # type: ignore[no-any-return]
-        except jsonpatch.JsonPatchTestFailed as exc:
-            raise errors.ApiError(
-                422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
-            ) from None
+        except jsonpatch.JsonPatchTestFailed:
+            raise _patch_rejected(_failed_test_message(ops, live)) from None
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise errors.ApiError(
-                422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
-            ) from None
+            raise _patch_rejected(str(exc)) from None
     if media == MERGE_PATCH:
         patch = _decode(body)
         if not isinstance(patch, dict):

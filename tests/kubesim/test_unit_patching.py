@@ -78,7 +78,10 @@ def test_json_patch_failed_test_is_422() -> None:
     with pytest.raises(ApiError) as info:
         _patch(JSON_PATCH, [{"op": "test", "path": "/spec/replicas", "value": 5}])
     assert (info.value.code, info.value.reason) == (422, "Invalid")
-    assert info.value.message.startswith("the server rejected our request due to an error in our request")
+    assert info.value.message == "the server rejected our request due to an error in our request"
+    assert [(c.reason, c.message) for c in info.value.causes] == [
+        ("UnexpectedServerResponse", "testing value /spec/replicas failed: test failed")
+    ]
 
 
 def test_json_patch_bad_path_is_422() -> None:
