@@ -256,6 +256,30 @@ _TYPE_FIELDS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 
 
+# kinds with their own field label conversion func (``field label not supported``); every other built-in falls
+# back to runtime.DefaultMetaV1FieldSelectorConversion and its wording
+_OWN_CONVERSION = frozenset(
+    {
+        ("", "pods"),
+        ("", "nodes"),
+        ("", "events"),
+        ("", "namespaces"),
+        ("", "secrets"),
+        ("", "replicationcontrollers"),
+        ("", "persistentvolumes"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("certificates.k8s.io", "certificatesigningrequests"),
+    }
+)
+
+
+def _unsupported_field(rt: ResourceType, field: str) -> str:
+    if rt.is_custom or rt.key in _OWN_CONVERSION:
+        return f"field label not supported: {field}"
+    return f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+
+
 def _lookup(obj: Obj, path: tuple[str, ...]) -> str:
     value: Any = obj
     for key in path:
@@ -272,7 +296,7 @@ def field_predicate(rt: ResourceType, selector: str) -> Predicate:
             raise errors.bad_request(f"invalid selector: '{selector}'; can't understand '{part.strip()}'")
         field, op, value = m.group(1), m.group(2), m.group(3)
         if field not in supported:
-            raise errors.bad_request(f"field label not supported: {field}")
+            raise errors.bad_request(_unsupported_field(rt, field))
         path = supported[field]
         if op == "!=":
             checks.append(lambda o, p=path, v=value: _lookup(o, p) != v)  # type: ignore[misc]

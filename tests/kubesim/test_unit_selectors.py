@@ -165,11 +165,24 @@ def test_field_selector_matches(plural: str, obj: dict[str, Any], selector: str,
 
 
 @pytest.mark.parametrize(
-    ("plural", "selector", "field"),
-    [("configmaps", "spec.nodeName=x", "spec.nodeName"), ("pods", "metadata.labels=x", "metadata.labels")],
+    ("plural", "selector", "message"),
+    [
+        ("pods", "metadata.labels=x", "field label not supported: metadata.labels"),
+        ("events", "count=1", "field label not supported: count"),
+        (
+            "configmaps",
+            "spec.nodeName=x",
+            '"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"',
+        ),
+        (
+            "deployments",
+            "spec.replicas=1",
+            '"spec.replicas" is not a known field selector: only "metadata.name", "metadata.namespace"',
+        ),
+    ],
 )
-def test_unsupported_field_is_400(plural: str, selector: str, field: str) -> None:
+def test_unsupported_field_is_400(plural: str, selector: str, message: str) -> None:
     with pytest.raises(ApiError) as info:
         field_predicate(_rt(plural), selector)
     assert info.value.code == 400
-    assert info.value.message == f"field label not supported: {field}"
+    assert info.value.message == message
