@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from kubesim.controllers.kubelet import normalized_image
 from tests.kubesim.controllers_support import Cluster, running_cluster
 
 Obj = dict[str, Any]
@@ -81,17 +84,28 @@ async def test_an_unpullable_image_never_runs() -> None:
         make_pod(c, "p", "ghost/app:1")
         reasons: list[str] = []
 
+        pull_errors: list[str] = []
+
         def record(rt: object, event: object) -> None:
             waiting = (c.store.peek(c.pods, "default", "p") or {}).get("status", {}).get("containerStatuses")
-            reason = ((waiting or [{}])[0].get("state") or {}).get("waiting", {}).get("reason")
+            state = ((waiting or [{}])[0].get("state") or {}).get("waiting", {})
+            reason = state.get("reason")
             if reason and (not reasons or reasons[-1] != reason):
                 reasons.append(reason)
+            if reason == "ErrImagePull":
+                pull_errors.append(state["message"])
 
         c.store.listeners.append(record)
         await c.wait_for(lambda: "ImagePullBackOff" in reasons, within=5, what="ImagePullBackOff")
         assert reasons[:3] == ["ContainerCreating", "ErrImagePull", "ImagePullBackOff"]
         message = container(c, "p")["state"]["waiting"]["message"]
         assert message == 'Back-off pulling image "ghost/app:1"'
+        ref = "docker.io/ghost/app:1"
+        assert pull_errors[0] == (
+            f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+            f'failed to resolve reference "{ref}": {ref}: not found'
+        )
+        assert container(c, "p")["image"] == "ghost/app:1" and container(c, "p")["imageID"] == ""
         assert pod(c, "p")["status"]["phase"] == "Pending"
 
 
@@ -161,3 +175,28 @@ async def test_a_pod_with_cpu_and_memory_limits_is_guaranteed() -> None:
         status = pod(c, "g")["status"]
         assert status["qosClass"] == "Guaranteed"
         assert status["hostIPs"] == [{"ip": status["hostIP"]}]
+
+
+@pytest.mark.parametrize(
+    ("image", "reported"),
+    [
+        ("nginx", "docker.io/library/nginx:latest"),
+        ("nginx:1.0", "docker.io/library/nginx:1.0"),
+        ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
+        ("quay.io/org/app", "quay.io/org/app:latest"),
+        ("localhost:5000/app:2", "localhost:5000/app:2"),
+        ("nginx@sha256:abc", "docker.io/library/nginx@sha256:abc"),
+    ],
+)
+def test_running_containers_report_the_normalized_image(image: str, reported: str) -> None:
+    assert normalized_image(image) == reported
+
+
+async def test_a_running_container_shows_containerd_image_and_id() -> None:
+    async with running_cluster(image_pull_seconds=0) as c:
+        make_pod(c, "p", "nginx:1.0")
+        await c.wait_for(lambda: conditions(c, "p").get("Ready") == "True", what="Ready")
+        status = container(c, "p")
+        assert status["image"] == "docker.io/library/nginx:1.0"
+        assert status["imageID"].startswith("docker.io/library/nginx@sha256:")
+        assert pod(c, "p")["spec"]["containers"][0]["image"] == "nginx:1.0"

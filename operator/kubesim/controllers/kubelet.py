@@ -26,9 +26,31 @@ NODE = "kubesim-node"
 HOST_IP = "10.0.0.1"
 
 
+def _split(image: str) -> tuple[str, str]:
+    """``(repository, tag-or-digest suffix)`` of an image reference, e.g. ``("nginx", ":1.0")``."""
+    if "@" in image:
+        name, digest = image.split("@", 1)
+        return name, f"@{digest}"
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = image.rsplit(":", 1)
+        return name, f":{tag}"
+    return image, ""
+
+
+def normalized_image(image: str) -> str:
+    """The reference containerd reports for an image (docker's ParseNormalizedNamed): ``nginx:1.0`` becomes
+    ``docker.io/library/nginx:1.0``, ``quay.io/x/y`` becomes ``quay.io/x/y:latest``."""
+    name, suffix = _split(image)
+    first, _, rest = name.partition("/")
+    if not rest or not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
+    return f"{name}{suffix or ':latest'}"
+
+
 def _digest(image: str) -> str:
     """A pulled image's ID, ``<repository>@sha256:<digest>`` (the digest is made up, stable per image)."""
-    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    repository, _ = _split(normalized_image(image))
     return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
@@ -137,7 +159,8 @@ class Kubelet:
             created = "running" in state or bool(last)
             return {
                 "name": c["name"],
-                "image": c.get("image"),
+                # Before a container exists the kubelet shows the spec's image, afterwards containerd's reference.
+                "image": normalized_image(str(c.get("image", ""))) if created else c.get("image"),
                 "imageID": _digest(str(c.get("image", ""))) if created else "",
                 **({"containerID": _container_id(pod, c["name"], restarts)} if created else {}),
                 "ready": ready,
@@ -186,14 +209,15 @@ class Kubelet:
             statuses = []
             for c, bad_pull, crash in zip(containers, unpullable, crashing, strict=True):
                 if bad_pull:
-                    image = c.get("image", "")
+                    image = str(c.get("image", ""))
+                    ref = normalized_image(image)
                     reason, message = (
                         ("ImagePullBackOff", f'Back-off pulling image "{image}"')
                         if backing_off
                         else (
                             "ErrImagePull",
-                            f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
-                            f'failed to resolve reference "{image}": {image}: not found',
+                            f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+                            f'failed to resolve reference "{ref}": {ref}: not found',
                         )
                     )
                     statuses.append(
