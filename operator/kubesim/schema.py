@@ -204,19 +204,23 @@ class Validator:
         for rule in schema.get("x-kubernetes-validations") or []:
             if "oldSelf" in rule["rule"] and old is None:
                 continue
+            # the server shows the schema's type, not the value, in a rule's Invalid value
+            shown = f'"{schema.get("type", "")}"'
             try:
                 ok = _cel(rule["rule"], value, old)
             except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
-                self.add(path, f"Invalid value: {_show(value)}: rule evaluation error: {exc}")
+                self.add(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
                 continue
             if not ok:
                 field = path + rule.get("fieldPath", "")
                 message = _rule_message(rule, value, old)
-                self.add(
-                    field,
-                    f"Invalid value: {_show(value)}: {message}",
-                    rule.get("reason", "FieldValueInvalid"),
-                )
+                reason = rule.get("reason", "FieldValueInvalid")
+                text = {
+                    "FieldValueForbidden": f"Forbidden: {message}",
+                    "FieldValueRequired": f"Required value: {message}",
+                    "FieldValueDuplicate": f"Duplicate value: {_show(message)}",
+                }.get(reason, f"Invalid value: {shown}: {message}")
+                self.add(field, text, reason)
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
         if "enum" in schema and value not in schema["enum"]:

@@ -217,7 +217,7 @@ def test_transition_rules_see_old_self() -> None:
     admit_custom_resource(CRD, _request(generation=2), None, None)
     admit_custom_resource(CRD, _request(generation=3), _request(generation=2), None)
     error = _reject(_request(generation=1), _request(generation=2))
-    assert error.message.endswith("spec.generation: Invalid value: 1: generation may not decrease")
+    assert error.message.endswith('spec.generation: Invalid value: "integer": generation may not decrease')
 
 
 def test_status_writes_validate_only_status_and_main_writes_leave_status() -> None:
@@ -298,3 +298,27 @@ def test_printer_columns_are_checked() -> None:
     col = "spec.versions[0].additionalPrinterColumns[1]"
     assert [c.field for c in info.value.causes] == [f"{col}.type", f"{col}.jsonPath"]
     assert info.value.causes[0].message.startswith('Unsupported value: "map": supported values: "integer"')
+
+
+def test_rule_reason_sets_the_error_type() -> None:
+    crd = copy.deepcopy(CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["x-kubernetes-validations"] = [
+        {
+            "rule": "self.deployment != 'kube-dns'",
+            "message": "may not touch kube-dns",
+            "reason": "FieldValueForbidden",
+        },
+        {"rule": "has(self.priority) && self.priority != 'urgent'"},
+    ]
+    obj = _request(deployment="kube-dns", priority="urgent")
+    with pytest.raises(ApiError) as info:
+        admit_custom_resource(crd, obj, None, None)
+    assert [(c.field, c.message, c.reason) for c in info.value.causes] == [
+        ("spec", "Forbidden: may not touch kube-dns", "FieldValueForbidden"),
+        (
+            "spec",
+            "Invalid value: \"object\": failed rule: has(self.priority) && self.priority != 'urgent'",
+            "FieldValueInvalid",
+        ),
+    ]
