@@ -211,22 +211,22 @@ def matches_label_selector(selector: Obj | None, labels: dict[str, str]) -> bool
 
 
 def selector_string(selector: Obj | None) -> str:
-    """A LabelSelector as the string form (for kubectl-visible places and list calls)."""
+    """A LabelSelector as metav1.FormatLabelSelector writes it (requirements sorted by key), "" when empty."""
     if not selector:
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    parts = [(str(k), f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
-        op = expr.get("operator")
+        key, op = str(expr.get("key")), expr.get("operator")
         values = ",".join(sorted(expr.get("values") or []))
         if op == "In":
-            parts.append(f"{expr['key']} in ({values})")
+            parts.append((key, f"{key} in ({values})"))
         elif op == "NotIn":
-            parts.append(f"{expr['key']} notin ({values})")
+            parts.append((key, f"{key} notin ({values})"))
         elif op == "Exists":
-            parts.append(str(expr["key"]))
+            parts.append((key, key))
         elif op == "DoesNotExist":
-            parts.append(f"!{expr['key']}")
-    return ",".join(parts)
+            parts.append((key, f"!{key}"))
+    return ",".join(text for _, text in sorted(parts, key=lambda part: part[0]))
 
 
 _COMMON_FIELDS = {"metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace")}

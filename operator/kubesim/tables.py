@@ -299,7 +299,7 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
                 created(o),
                 names,
                 images,
-                selector_string(spec.get("selector")),
+                selector_string(spec.get("selector")) or "<none>",
             ]
 
         return [
@@ -325,7 +325,7 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
                 created(o),
                 names,
                 images,
-                selector_string(spec.get("selector")),
+                selector_string(spec.get("selector")) or "<none>",
             ]
 
         return [

@@ -131,7 +131,7 @@ def test_selector_string_is_what_kubectl_shows() -> None:
             {"key": "old", "operator": "DoesNotExist"},
         ],
     }
-    assert selector_string(selector) == "app=web,tier=front,env in (dev,prod),!old"
+    assert selector_string(selector) == "app=web,env in (dev,prod),!old,tier=front"
 
 
 POD = _obj(spec={"nodeName": "node-1", "restartPolicy": "Always"}, status={"phase": "Running"})
