@@ -246,6 +246,21 @@ def _event_cells(o: Obj) -> list[Cell]:
     ]
 
 
+def _external_ip(service: Obj) -> str:
+    """getServiceExternalIP: external IPs, load balancer ingress (``<pending>`` until there is one), or the
+    ExternalName."""
+    spec = service.get("spec") or {}
+    kind = spec.get("type", "ClusterIP")
+    external = list(spec.get("externalIPs") or [])
+    if kind == "ExternalName":
+        return str(spec.get("externalName", ""))
+    if kind == "LoadBalancer":
+        ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        found = [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
+        return ",".join(found + external) or "<pending>"
+    return ",".join(external) or "<none>"
+
+
 def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
     name_col = _column("Name", "string", "name", "Name must be unique within a namespace.")
     age_col = _column("Age", "string", "", "CreationTimestamp")
@@ -362,14 +377,21 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
 
         def svc(o: Obj) -> list[Cell]:
             spec = o.get("spec") or {}
-            ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
+            ports = ",".join(
+                f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}"
+                if p.get("nodePort")
+                else f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+                for p in spec.get("ports") or []
+            )
+            selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
             return [
                 _meta_cells(o),
                 spec.get("type", "ClusterIP"),
-                spec.get("clusterIP", "<none>"),
-                "<none>",
+                (spec.get("clusterIPs") or [spec.get("clusterIP") or "<none>"])[0],
+                _external_ip(o),
                 ports or "<none>",
                 created(o),
+                selector or "<none>",
             ]
 
         return [
@@ -379,6 +401,7 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
             _column("External-IP"),
             _column("Port(s)"),
             age_col,
+            _column("Selector", priority=1),
         ], svc
     if rt.key == ("", "configmaps"):
         return [name_col, _column("Data", "integer"), age_col], lambda o: [

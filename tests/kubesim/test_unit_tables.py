@@ -365,3 +365,41 @@ def test_service_account_columns() -> None:
     table = to_table(_rt("serviceaccounts"), [sa], "1", "")
     assert _names(table) == ["Name", "Secrets", "Age"]
     assert table["rows"][0]["cells"] == ["default", 0, "10s"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "cells"),
+    [
+        (
+            {"type": "ClusterIP", "clusterIP": "10.96.0.10", "ports": [{"port": 80, "protocol": "TCP"}]},
+            {},
+            ["ClusterIP", "10.96.0.10", "<none>", "80/TCP"],
+        ),
+        (
+            {"type": "NodePort", "clusterIPs": ["10.96.0.11"], "ports": [{"port": 80, "nodePort": 30080}]},
+            {},
+            ["NodePort", "10.96.0.11", "<none>", "80:30080/TCP"],
+        ),
+        (
+            {"type": "LoadBalancer", "clusterIP": "10.0.0.1"},
+            {},
+            ["LoadBalancer", "10.0.0.1", "<pending>", "<none>"],
+        ),
+        (
+            {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "ports": [{"port": 443, "protocol": "TCP"}]},
+            {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}},
+            ["LoadBalancer", "10.0.0.1", "1.2.3.4", "443/TCP"],
+        ),
+        (
+            {"type": "ExternalName", "externalName": "db.example.com"},
+            {},
+            ["ExternalName", "<none>", "db.example.com", "<none>"],
+        ),
+    ],
+)
+def test_service_columns(spec: dict[str, Any], status: dict[str, Any], cells: list[str]) -> None:
+    service = {"metadata": {"name": "s", "creationTimestamp": _ago(5)}, "spec": spec, "status": status}
+    table = to_table(_rt("services"), [service], "1", "")
+    assert _names(table) == ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"]
+    assert table["rows"][0]["cells"][1:5] == cells
+    assert table["rows"][0]["cells"][6] == "<none>"
