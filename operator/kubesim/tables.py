@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kubesim.jsonpath import evaluate
 from kubesim.resources import ResourceType, storage_version
 from kubesim.selectors import selector_string
 
@@ -55,27 +55,9 @@ def age(timestamp: str | None, now: float | None = None) -> str:
     return human_duration((now or time.time()) - then)
 
 
-_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\[\*\]|\[\?\(.*?\)\]")
-
-
 def jsonpath(obj: Any, path: str) -> list[Any]:
-    """The simple JSONPath subset printer columns use: ``.a.b[0].c``, ``[*]``; returns every match."""
-    path = path.strip()
-    if path.startswith("{") and path.endswith("}"):
-        path = path[1:-1]
-    path = path.removeprefix("$")
-    values = [obj]
-    for m in _TOKEN.finditer(path):
-        nxt: list[Any] = []
-        for value in values:
-            if m.group(1) is not None and isinstance(value, dict) and m.group(1) in value:
-                nxt.append(value[m.group(1)])
-            elif m.group(2) is not None and isinstance(value, list) and int(m.group(2)) < len(value):
-                nxt.append(value[int(m.group(2))])
-            elif m.group(0) == "[*]" and isinstance(value, list):
-                nxt.extend(value)
-        values = nxt
-    return values
+    """Every match of a printer column's JSONPath (see :mod:`kubesim.jsonpath`)."""
+    return evaluate(obj, path)
 
 
 def _column(name: str, type_: str = "string", fmt: str = "", description: str = "", priority: int = 0) -> Obj:
