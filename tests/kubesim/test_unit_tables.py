@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from kubesim.durations import human_duration
 from kubesim.resources import BUILTINS, ResourceType, from_crd
-from kubesim.tables import human_duration, jsonpath, to_table
+from kubesim.tables import jsonpath, to_table
 
 
 def _rt(plural: str) -> ResourceType:
