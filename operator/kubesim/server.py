@@ -684,7 +684,8 @@ class ApiServer:
         assert t.name is not None
         current = self.store.get(t.rt, None, t.name)
         current.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
-        return self.store.update(t.rt, None, t.name, current, subresource="status")
+        # Through the main path (which keeps status): a /status write would keep the old spec.finalizers.
+        return self.store.update(t.rt, None, t.name, current)
 
     async def close_streams(self) -> None:
         for response in list(self._streams):

@@ -442,7 +442,9 @@ class Store:
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         if dry_run:
             return dict(new)
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        # ShouldDeleteNamespaceDuringUpdate: a namespace also waits for its spec.finalizers (emptied by /finalize).
+        held_by_spec = rt.key == ("", "namespaces") and bool((new.get("spec") or {}).get("finalizers"))
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not held_by_spec:
             meta["resourceVersion"] = old_meta["resourceVersion"]
             self._objects[rt.key][(ns, name)] = new
             return self._remove(rt, new)

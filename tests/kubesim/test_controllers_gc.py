@@ -71,6 +71,29 @@ async def test_namespace_deletion_empties_it_then_removes_it() -> None:
         )
         ns = c.store.get(c.namespaces, None, "team")
         assert ns["status"]["phase"] == "Terminating"
+
+        def condition(type_: str) -> dict[str, str]:
+            ns = c.store.get(c.namespaces, None, "team")
+            found = [x for x in (ns.get("status") or {}).get("conditions") or [] if x["type"] == type_]
+            return found[0] if found else {}
+
+        await c.wait_for(
+            lambda: condition("NamespaceContentRemaining").get("status") == "True", what="conditions"
+        )
+        assert condition("NamespaceContentRemaining")["reason"] == "SomeResourcesRemain"
+        assert condition("NamespaceContentRemaining")["message"] == (
+            "Some resources are remaining: configmaps. has 1 resource instances"
+        )
+        assert condition("NamespaceFinalizersRemaining")["message"] == (
+            "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+        )
+        assert condition("NamespaceDeletionContentFailure") == {
+            "type": "NamespaceDeletionContentFailure",
+            "status": "False",
+            "lastTransitionTime": condition("NamespaceDeletionContentFailure")["lastTransitionTime"],
+            "reason": "ContentDeleted",
+            "message": "All content successfully deleted, may be waiting on finalization",
+        }
         held = c.store.get(cms, "team", "held")
         held["metadata"]["finalizers"] = []
         c.store.update(cms, "team", "held", held)
