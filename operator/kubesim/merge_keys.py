@@ -23,8 +23,13 @@ MERGE_KEYS: dict[str, str] = {
     "finalizers": "",
     "resourceClaims": "name",
     "schedulingGates": "name",
-    "readinessGates": "conditionType",
+    # PodStatus.podIPs / hostIPs carry patchMergeKey "ip"
+    "podIPs": "ip",
+    "hostIPs": "ip",
+    # ServiceAccount.secrets: patchMergeKey "name"
+    "secrets": "name",
 }
+# PodSpec.readinessGates and .tolerations carry no patch strategy: they are replaced whole.
 # ports merge by containerPort in containers, by port in services
 PORTS_KEY_BY_PARENT = {"spec": "port"}
 DEFAULT_PORTS_KEY = "containerPort"

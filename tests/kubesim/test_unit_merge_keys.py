@@ -1,0 +1,72 @@
+"""Strategic merge follows the patch tags of k8s.io/api: keyed lists merge, untagged lists are replaced."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kubesim.patching import apply_patch
+from kubesim.resources import BUILTINS, ResourceType
+
+SMP = "application/strategic-merge-patch+json"
+
+
+def _rt(plural: str) -> ResourceType:
+    return next(rt for rt in BUILTINS if rt.plural == plural)
+
+
+def _pod() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "app", "image": "app:1"}],
+            "readinessGates": [{"conditionType": "a"}],
+            "tolerations": [{"key": "x", "operator": "Exists"}],
+        },
+        "status": {"podIPs": [{"ip": "10.0.0.1"}], "hostIPs": [{"ip": "192.168.0.1"}]},
+    }
+
+
+def _smp(rt: ResourceType, live: dict[str, Any], body: dict[str, Any]) -> Any:
+    return apply_patch(rt, live, SMP, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    ("field", "patch_items", "expected"),
+    [
+        ("readinessGates", [{"conditionType": "b"}], [{"conditionType": "b"}]),
+        ("tolerations", [{"key": "y", "operator": "Exists"}], [{"key": "y", "operator": "Exists"}]),
+    ],
+)
+def test_untagged_pod_spec_lists_are_replaced(
+    field: str, patch_items: list[dict[str, Any]], expected: list[dict[str, Any]]
+) -> None:
+    result = _smp(_rt("pods"), _pod(), {"spec": {field: patch_items}})
+    assert result["spec"][field] == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "added", "expected"),
+    [
+        ("podIPs", "10.0.0.2", [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}]),
+        ("hostIPs", "192.168.0.1", [{"ip": "192.168.0.1"}]),
+    ],
+)
+def test_pod_status_ips_merge_by_ip(field: str, added: str, expected: list[dict[str, str]]) -> None:
+    result = _smp(_rt("pods"), _pod(), {"status": {field: [{"ip": added}]}})
+    assert result["status"][field] == expected
+
+
+def test_service_account_secrets_merge_by_name() -> None:
+    live = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "sa"},
+        "secrets": [{"name": "one"}],
+    }
+    result = _smp(_rt("serviceaccounts"), live, {"secrets": [{"name": "two"}]})
+    assert result["secrets"] == [{"name": "one"}, {"name": "two"}]
