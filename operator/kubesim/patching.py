@@ -101,6 +101,11 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
     for item in patch:
         if not isinstance(item, dict):
             continue
+        if key not in item:
+            # strategicpatch's mergepatch error, which the server passes on as a plain (500) error
+            raise errors.ApiError(
+                500, "InternalError", f"map: {_go_value(item)} does not contain declared merge key: {key}"
+            )
         index = next(
             (i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
             None,
@@ -110,10 +115,23 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
                 result.pop(index)
             continue
         if index is None:
-            result.append({k: v for k, v in item.items() if not k.startswith("$")})
+            result.append(strategic_merge({}, item, field))
         else:
             result[index] = strategic_merge(result[index], item, field)
     return result
+
+
+def _go_value(value: Any) -> str:
+    """A decoded JSON value as Go's %v prints it: ``map[image:nginx name:app]``, ``[a b]``."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_value(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _reorder(items: list[Any], order: list[Any], key: str) -> list[Any]:

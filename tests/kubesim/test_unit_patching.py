@@ -206,3 +206,18 @@ def test_merge_patch_on_custom_resource() -> None:
         from_crd(CRD), {"metadata": {"name": "w"}, "spec": {"a": [1, 2]}}, MERGE, b'{"spec":{"a":[3]}}'
     )
     assert result["spec"] == {"a": [3]}
+
+
+def test_strategic_merge_item_without_its_merge_key_is_refused() -> None:
+    with pytest.raises(ApiError) as info:
+        _patch(SMP, _smp_containers({"image": "nginx", "ports": [{"containerPort": 80}]}))
+    assert info.value.code == 500
+    assert (
+        info.value.message
+        == "map: map[image:nginx ports:[map[containerPort:80]]] does not contain declared merge key: name"
+    )
+
+
+def test_strategic_merge_new_item_drops_directives_and_nulls() -> None:
+    result = _patch(SMP, _smp_containers({"name": "new", "image": "n:1", "args": None}))
+    assert _containers(result)[-1] == {"name": "new", "image": "n:1"}
