@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from deployreq.phases import Phase
@@ -99,6 +99,12 @@ class Header(Model):
     value: str | None = Field(None, max_length=4096)
     value_from: HeaderValueFrom | None = None
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Header:
+        if (self.value is None) == (self.value_from is None):
+            raise ValueError("a header needs exactly one of value or valueFrom")
+        return self
+
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
@@ -145,6 +151,14 @@ class HttpGate(Model):
     headers: list[Header] = Field(default_factory=list, max_length=16)
     insecure_skip_tls_verify: bool = False
 
+    @model_validator(mode="after")
+    def _one_target(self) -> HttpGate:
+        if (self.url is None) == (self.service is None):
+            raise ValueError("an http gate needs exactly one of url or service")
+        if (self.json_path is None) != (self.json_value is None):
+            raise ValueError("jsonPath and jsonValue go together")
+        return self
+
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
@@ -173,6 +187,12 @@ class PrometheusGate(Model):
     above: float | None = None
     below: float | None = None
     empty_result: EmptyResult = EmptyResult.FAIL
+
+    @model_validator(mode="after")
+    def _a_threshold(self) -> PrometheusGate:
+        if self.above is None and self.below is None:
+            raise ValueError("a prometheus gate needs above or below")
+        return self
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -203,6 +223,12 @@ class Gate(Model):
     prometheus: PrometheusGate | None = None
     pods: PodsGate | None = None
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> Gate:
+        if sum(x is not None for x in (self.http, self.prometheus, self.pods)) != 1:
+            raise ValueError("exactly one of http, prometheus, pods must be set")
+        return self
+
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
@@ -228,6 +254,14 @@ class Gates(Model):
     )
     skip: bool = Field(False, description="Emergency: run no gates (refused unless the operator allows it).")
 
+    @model_validator(mode="after")
+    def _unique_names(self) -> Gates:
+        for stage in (self.pre, self.post):
+            names = [g.name for g in stage]
+            if len(names) != len(set(names)):
+                raise ValueError("gate names must be unique within a stage")
+        return self
+
 
 class DeploymentRequestSpec(Model):
     deployment: str = Field(
@@ -247,6 +281,13 @@ class DeploymentRequestSpec(Model):
     retry: RetrySpec = Field(default_factory=RetrySpec)
     verification: VerificationSpec = Field(default_factory=VerificationSpec)
     gates: Gates = Field(default_factory=Gates)
+
+    @model_validator(mode="after")
+    def _unique_containers(self) -> DeploymentRequestSpec:
+        containers = [i.container for i in self.images]
+        if len(containers) != len(set(containers)):
+            raise ValueError("each container may appear once in images")
+        return self
 
 
 class Condition(Model):

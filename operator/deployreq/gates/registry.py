@@ -52,7 +52,9 @@ def as_gate(spec: Gate | Mapping[str, Any]) -> Gate:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise GateError(f"gate {spec.get('name', '?')}: {where}: {first['msg']}", final=True) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        prefix = f"{where}: " if where else ""
+        raise GateError(f"gate {spec.get('name', '?')}: {prefix}{message}", final=True) from None
 
 
 def gate_kind(gate: Gate) -> str:
