@@ -200,3 +200,22 @@ async def test_a_running_container_shows_containerd_image_and_id() -> None:
         assert status["image"] == "docker.io/library/nginx:1.0"
         assert status["imageID"].startswith("docker.io/library/nginx@sha256:")
         assert pod(c, "p")["spec"]["containers"][0]["image"] == "nginx:1.0"
+
+
+async def test_a_failing_pod_that_never_restarts_ends_failed() -> None:
+    async with running_cluster(fail_images=["*:broken"], crashloop_restart_seconds=0.1) as c:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "once", "namespace": "default"},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "job:broken"}]},
+        }
+        c.store.create(c.pods, "default", body)
+        await c.wait_for(lambda: pod(c, "once")["status"].get("phase") == "Failed", within=5, what="Failed")
+        cs = container(c, "once")
+        assert cs["restartCount"] == 0 and cs["ready"] is False and cs["started"] is False
+        assert cs["state"]["terminated"]["exitCode"] == 1 and cs["state"]["terminated"]["reason"] == "Error"
+        assert cs["lastState"] == {}
+        ready = next(x for x in pod(c, "once")["status"]["conditions"] if x["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "PodFailed") and "message" not in ready
+        assert await c.quiet(0.3)  # a failed pod is left alone

@@ -131,15 +131,20 @@ class Kubelet:
         base |= {"startTime": start, "qosClass": qos_class(pod)}
         ready_since: list[str] = []  # when Ready turned True (kept so transition times stay put)
 
-        def conditions(ready: bool, unready: list[str], sandbox: bool = True) -> list[Obj]:
+        def conditions(
+            ready: bool, unready: list[str], sandbox: bool = True, failed: bool = False
+        ) -> list[Obj]:
             if ready and not ready_since:
                 ready_since.append(now_rfc3339(clock))
             ready_at = ready_since[0] if ready else start
             value = "True" if ready else "False"
-            why = {
+            why: Obj = {
                 "reason": "ContainersNotReady",
                 "message": f"containers with unready status: [{' '.join(unready)}]",
             }
+            if failed:  # generateContainersReadyConditionForTerminalPhase: no message
+                why = {"reason": "PodFailed"}
+                ready_at = failed_at[0] if failed_at else start
             return [
                 {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
                 {"type": "Initialized", "status": "True", "lastTransitionTime": start},
@@ -156,7 +161,7 @@ class Kubelet:
         def container_status(
             c: Obj, state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None
         ) -> Obj:
-            created = "running" in state or bool(last)
+            created = "running" in state or "terminated" in state or bool(last)
             return {
                 "name": c["name"],
                 # Before a container exists the kubelet shows the spec's image, afterwards containerd's reference.
@@ -173,10 +178,11 @@ class Kubelet:
         def write(phase: str, statuses: list[Obj], sandbox: bool = True) -> bool:
             unready = [st["name"] for st in statuses if not st["ready"]]
             ready = bool(statuses) and not unready
+            failed = phase == "Failed"
             status = {
                 **base,
                 "phase": phase,
-                "conditions": conditions(ready, unready, sandbox),
+                "conditions": conditions(ready, unready, sandbox and not failed, failed),
                 "containerStatuses": statuses,
             }
             return self._write(pod, status) is not None
@@ -201,6 +207,8 @@ class Kubelet:
         # Some container never works: tick through its failure cycle; the healthy ones run and turn ready.
         restarts = 0
         last_start = running_since
+        never = pod["spec"].get("restartPolicy") == "Never"
+        failed_at: list[str] = []
         for tick in range(2000):
             backing_off = tick % 2 == 1
             if not backing_off and tick:
@@ -223,13 +231,22 @@ class Kubelet:
                     statuses.append(
                         container_status(c, {"waiting": {"reason": reason, "message": message}}, False)
                     )
+                elif crash and never:
+                    # restartPolicy Never: the container runs once and stays terminated.
+                    if tick and not failed_at:
+                        failed_at.append(now_rfc3339(clock))
+                    state = {"running": {"startedAt": running_since}}
+                    if failed_at:
+                        state = self._terminated(running_since, failed_at[0])
+                    statuses.append(container_status(c, state, False))
                 elif crash:
                     statuses.append(
                         self._crash_status(pod, c, backing_off, restarts, last_start, container_status)
                     )
                 else:
                     statuses.append(healthy(c, clock() - started >= s.pod_ready_seconds))
-            if not write(phase, statuses):
+            done = never and bool(failed_at) and all(crashing)  # every container exited: the pod failed
+            if not write("Failed" if done else phase, statuses) or done:
                 return
             await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
 
@@ -249,8 +266,8 @@ class Kubelet:
         waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
         return build(c, waiting, False, restarts + 1, self._terminated(last_start))
 
-    def _terminated(self, started_at: str) -> Obj:
-        finished = now_rfc3339(self.store.clock)
+    def _terminated(self, started_at: str, finished_at: str | None = None) -> Obj:
+        finished = finished_at or now_rfc3339(self.store.clock)
         return {
             "terminated": {"exitCode": 1, "reason": "Error", "startedAt": started_at, "finishedAt": finished}
         }
