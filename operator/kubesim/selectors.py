@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubesim import errors
+from kubesim.label_validation import label_key_error
 from kubesim.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -105,8 +106,10 @@ class _LabelParser:
         if kind != "id":
             raise ValueError(f"found '{key}', expected: identifier")
         if negate:
+            _check_key(key)
             return lambda labels: key not in labels
         if self.peek()[0] in (_END, ","):
+            _check_key(key)
             return lambda labels: key in labels
         kind, op = self.take()
         op = {">": "gt", "<": "lt"}.get(kind, op)
@@ -115,6 +118,7 @@ class _LabelParser:
         if kind not in ("id", "=", "==", "!=", ">", "<"):
             raise ValueError(f"found '{op}', expected: {_BINARY}")
         values = self.value_set() if op in ("in", "notin") else {self.exact_value()}
+        _check_key(key)
         for i, value in enumerate(sorted(values)):
             if not _LABEL_VALUE_RE.match(value) or len(value) > 63:
                 raise ValueError(
@@ -168,6 +172,13 @@ class _LabelParser:
                 )
             else:
                 raise ValueError(f"found '{literal}', expected: ',', ')' or identifier")
+
+
+def _check_key(key: str) -> None:
+    """NewRequirement validates the key (IsQualifiedName) once the requirement has parsed."""
+    message = label_key_error(key)
+    if message is not None:
+        raise ValueError(message)
 
 
 def _int_compare(label: str | None, bound: int, op: str) -> bool:
