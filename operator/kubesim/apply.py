@@ -12,8 +12,8 @@ from typing import Any
 
 from kubesim import managed_fields
 from kubesim.managed_fields import Path
-from kubesim.patching import merge_patch, strategic_merge
-from kubesim.resources import ResourceType
+from kubesim.patching import strategic_merge
+from kubesim.resources import ResourceType, storage_version
 from kubesim.store import clone, now_rfc3339
 
 Obj = dict[str, Any]
@@ -58,6 +58,62 @@ def _remove(node: Any, path: Path) -> None:
             _remove(node[key], rest)
 
 
+def _crd_schema(rt: ResourceType) -> Obj:
+    if rt.crd is None:
+        return {}
+    version = storage_version(rt.crd)
+    return dict(((version.get("schema") or {}).get("openAPIV3Schema")) or {})
+
+
+def _schema_merge(live: Any, applied: Any, schema: Obj) -> Any:
+    """Apply's merge for custom resources, led by the schema: maps merge, ``x-kubernetes-list-type: map`` lists
+    merge items by their ``x-kubernetes-list-map-keys``, ``set`` lists take the union, other lists are atomic."""
+    if isinstance(applied, dict) and isinstance(live, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        out = dict(live)
+        for key, value in applied.items():
+            sub = props.get(key) or (extra if isinstance(extra, dict) else {})
+            out[key] = _schema_merge(live.get(key), value, sub) if key in live else clone(value)
+        return out
+    if isinstance(applied, list) and isinstance(live, list):
+        list_type = schema.get("x-kubernetes-list-type")
+        items = schema.get("items") or {}
+        if list_type == "set":
+            return list(live) + [v for v in applied if v not in live]
+        if list_type == "map":
+            keys = schema.get("x-kubernetes-list-map-keys") or []
+            out_items = [clone(v) for v in live]
+            for item in applied:
+                ident = [item.get(k) for k in keys] if isinstance(item, dict) else None
+                index = next(
+                    (
+                        i
+                        for i, cur in enumerate(out_items)
+                        if isinstance(cur, dict) and [cur.get(k) for k in keys] == ident
+                    ),
+                    None,
+                )
+                if index is None:
+                    out_items.append(clone(item))
+                else:
+                    out_items[index] = _schema_merge(out_items[index], item, items)
+            return out_items
+    return clone(applied)
+
+
+def _set(node: Any, path: Path, value: Any) -> None:
+    """Set a plain field path (``f:`` steps only) in ``node``."""
+    if not path or not all(part.startswith("f:") for part in path):
+        return
+    for part in path[:-1]:
+        if not isinstance(node, dict):
+            return
+        node = node.setdefault(part[2:], {})
+    if isinstance(node, dict):
+        node[path[-1][2:]] = value
+
+
 def server_side_apply(
     rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool, *, stamp: str | None = None
 ) -> Obj:
@@ -69,7 +125,7 @@ def server_side_apply(
     if live is None:
         merged = clone(applied)
     elif rt.is_custom:
-        merged = merge_patch(clone(live), applied)
+        merged = _schema_merge(clone(live), applied, _crd_schema(rt))
     else:
         merged = strategic_merge(clone(live), applied)
     entries = _entries(live)
@@ -85,6 +141,11 @@ def server_side_apply(
     stale = previous - set(managed_fields.leaves(applied, None)) - others
     for path in sorted(stale, key=len, reverse=True):
         _remove(merged, path)
+    if rt.is_custom:
+        # lists this manager alone owns are its to set whole; associative merging keeps other managers' items
+        for path, value in managed_fields.leaves(applied, None).items():
+            if isinstance(value, list) and path not in others:
+                _set(merged, path, clone(value))
     merged.setdefault("metadata", {})["managedFields"] = managed_fields.record(
         entries,
         live,

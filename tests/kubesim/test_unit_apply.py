@@ -8,7 +8,7 @@ import pytest
 
 from kubesim.apply import record_update, server_side_apply
 from kubesim.errors import ApiError
-from kubesim.resources import BUILTINS
+from kubesim.resources import BUILTINS, from_crd
 
 DEPLOYMENTS = next(rt for rt in BUILTINS if rt.plural == "deployments")
 
@@ -117,3 +117,68 @@ def test_record_update_tracks_changed_fields_and_subresource() -> None:
     entry = _entry(updated, "deployment-controller")
     assert entry["subresource"] == "status"
     assert entry["fieldsV1"] == {"f:status": {"f:replicas": {}}}
+
+
+CRD: dict[str, Any] = {
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {"type": "integer"},
+                                    "images": {
+                                        "type": "array",
+                                        "x-kubernetes-list-type": "map",
+                                        "x-kubernetes-list-map-keys": ["container"],
+                                        "items": {"type": "object"},
+                                    },
+                                },
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def _widget(images: list[dict[str, str]], size: int | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"images": images}
+    if size is not None:
+        spec["size"] = size
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
+
+
+def test_custom_resource_apply_sets_lists_it_owns_and_merges_shared_ones() -> None:
+
+    rt = from_crd(CRD)
+    first = server_side_apply(rt, None, _widget([{"container": "a", "image": "a:1"}], size=1), "me", False)
+    assert first["metadata"]["managedFields"][0]["apiVersion"] == "example.com/v1"
+    second = server_side_apply(rt, first, _widget([{"container": "b", "image": "b:1"}]), "me", False)
+    assert second["spec"] == {"images": [{"container": "b", "image": "b:1"}]}
+    other = record_update(
+        rt,
+        second,
+        _widget([{"container": "b", "image": "b:1"}, {"container": "c", "image": "c"}]),
+        "ctl",
+        None,
+    )
+    with pytest.raises(ApiError) as info:
+        server_side_apply(rt, other, _widget([{"container": "b", "image": "b:2"}]), "me", False)
+    assert (
+        info.value.message
+        == 'Apply failed with 1 conflict: conflict with "ctl" using example.com/v1: .spec.images'
+    )
