@@ -1,5 +1,5 @@
 """The four PATCH content types: JSON patch (RFC 6902), merge patch (RFC 7386), strategic merge patch (built-ins
-only, merging lists by their patch merge keys), and server-side apply (see ``apply_patch_yaml``)."""
+only, merging lists by their patch merge keys); server-side apply lives in :mod:`kubesim.apply`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import jsonpatch
-import yaml
 
 from kubesim import errors
 from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
@@ -200,19 +199,3 @@ def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> 
         f"the body of the request was in an unknown format - accepted media types include: "
         f"{', '.join(ACCEPTED)}",
     )
-
-
-def apply_configuration(rt: ResourceType, live: Obj | None, body: bytes) -> Obj:
-    """Server-side apply, simplified: the applied configuration merged into the live object (strategic for
-    built-ins, merge semantics for custom resources). Field ownership and conflicts are not tracked."""
-    try:
-        applied = yaml.safe_load(body)
-    except yaml.YAMLError as exc:
-        raise errors.bad_request(f"error decoding YAML: {exc}") from None
-    if not isinstance(applied, dict):
-        raise errors.bad_request("apply patch must be an object")
-    if live is None:
-        return applied
-    if rt.is_custom:
-        return merge_patch(live, applied)  # type: ignore[no-any-return]
-    return strategic_merge(live, applied)  # type: ignore[no-any-return]
