@@ -368,6 +368,14 @@ def admit_custom_resource(
         raise errors.invalid(kind, group, name, validator.causes)
 
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+    "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+
+
 def validate_crd(crd: Obj) -> None:
     spec = crd.get("spec") or {}
     name = crd.get("metadata", {}).get("name", "")
@@ -376,8 +384,22 @@ def validate_crd(crd: Obj) -> None:
     for key in ("plural", "kind"):
         if not names.get(key):
             causes.append(errors.Cause(f"spec.names.{key}", "Required value", "FieldValueRequired"))
+    plural = str(names.get("plural") or "")
+    if plural and not _DNS_LABEL.match(plural):
+        causes.append(errors.Cause("spec.names.plural", f'Invalid value: "{plural}": {_DNS_LABEL_MESSAGE}'))
     if not spec.get("group"):
         causes.append(errors.Cause("spec.group", "Required value", "FieldValueRequired"))
+    scope = spec.get("scope")
+    if not scope:
+        causes.append(errors.Cause("spec.scope", "Required value", "FieldValueRequired"))
+    elif scope not in ("Cluster", "Namespaced"):
+        causes.append(
+            errors.Cause(
+                "spec.scope",
+                f'Unsupported value: "{scope}": supported values: "Cluster", "Namespaced"',
+                "FieldValueNotSupported",
+            )
+        )
     versions = spec.get("versions") or []
     if not versions:
         causes.append(

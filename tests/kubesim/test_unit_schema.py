@@ -322,3 +322,20 @@ def test_rule_reason_sets_the_error_type() -> None:
             "FieldValueInvalid",
         ),
     ]
+
+
+def test_crd_scope_and_plural_are_checked() -> None:
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["scope"] = "Global"
+    crd["spec"]["names"]["plural"] = "DeploymentRequests"
+    crd["metadata"]["name"] = "DeploymentRequests.deployreq.dev"
+    with pytest.raises(ApiError) as info:
+        validate_crd(crd)
+    assert [c.field for c in info.value.causes] == ["spec.names.plural", "spec.scope"]
+    assert (
+        info.value.causes[1].message
+        == 'Unsupported value: "Global": supported values: "Cluster", "Namespaced"'
+    )
+    assert info.value.causes[0].message.startswith(
+        'Invalid value: "DeploymentRequests": a lowercase RFC 1123 label'
+    )
