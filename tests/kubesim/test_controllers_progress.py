@@ -76,3 +76,26 @@ async def test_rolling_back_a_stuck_rollout_restores_the_old_pods_and_progress()
         cond = c.condition("Progressing")
         assert cond is not None and (cond["status"], cond["reason"]) == ("True", "NewReplicaSetAvailable")
         assert c.deployment()["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+
+
+async def test_conditions_are_listed_in_the_order_they_last_changed() -> None:
+    async with running_cluster(pod_ready_seconds=0.1) as c:
+        c.create_deployment(replicas=1)
+        orders: list[list[str]] = []
+
+        def record(rt: object, event: object) -> None:
+            dep = c.store.peek(c.deployments, "default", "web") or {}
+            order = [x["type"] for x in (dep.get("status") or {}).get("conditions") or []]
+            if order and (not orders or orders[-1] != order):
+                orders.append(order)
+
+        c.store.listeners.append(record)
+        await c.wait_for(c.rolled_out, what="rollout")
+        # As SetDeploymentCondition appends: created first, then Available; progress moves Progressing last.
+        assert orders[0] == ["Progressing", "Available"]
+        assert orders[-1] == ["Available", "Progressing"]
+        c.update_spec(paused=True)
+        await c.wait_for(
+            lambda: (c.condition("Progressing") or {}).get("reason") == "DeploymentPaused", what="paused"
+        )
+        assert [x["type"] for x in c.deployment()["status"]["conditions"]] == ["Available", "Progressing"]

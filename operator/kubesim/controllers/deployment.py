@@ -372,11 +372,12 @@ class DeploymentController(Controller):
 
         def set_condition(type_: str, value: str, reason: str, message: str, refresh: bool = False) -> None:
             """SetDeploymentCondition: same status and reason keep the old condition (unless ``refresh``);
-            lastTransitionTime survives while the status stays the same."""
+            lastTransitionTime survives while the status stays the same; a set condition moves to the end."""
             old = conditions.get(type_)
             if old is not None and old.get("status") == value and old.get("reason") == reason and not refresh:
                 return
             transition = old.get("lastTransitionTime", stamp) if old and old.get("status") == value else stamp
+            conditions.pop(type_, None)
             conditions[type_] = {
                 "type": type_,
                 "status": value,
@@ -386,6 +387,29 @@ class DeploymentController(Controller):
                 "message": message,
             }
 
+        # The order of syncDeployment: paused conditions, then the new ReplicaSet's, then calculateStatus
+        # (Available), then syncRolloutStatus (Progressing).
+        progressing = conditions.get("Progressing")
+        paused_cond = progressing is not None and progressing.get("reason") == "DeploymentPaused"
+        paused = bool(current["spec"].get("paused"))
+        if paused and not paused_cond:
+            set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
+        elif not paused and paused_cond:
+            set_condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
+        if (
+            not paused
+            and fresh_new is not None
+            and current["spec"].get("progressDeadlineSeconds") is not None
+        ):
+            rs_name = fresh_new["metadata"]["name"]
+            if created:
+                set_condition(
+                    "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
+                )
+            elif "Progressing" not in conditions:
+                set_condition(
+                    "Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"'
+                )
         if available >= replicas - dm.max_unavailable(current):
             set_condition(
                 "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
@@ -397,17 +421,9 @@ class DeploymentController(Controller):
                 "MinimumReplicasUnavailable",
                 "Deployment does not have minimum availability.",
             )
-        progressing = conditions.get("Progressing")
-        paused_cond = progressing is not None and progressing.get("reason") == "DeploymentPaused"
-        if current["spec"].get("paused"):
-            if not paused_cond:
-                set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
-        else:
-            if paused_cond:
-                set_condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
-            self._progress(current, status, old_status, fresh_new, created, set_condition, conditions)
-        order = {"Available": 0, "Progressing": 1}
-        status["conditions"] = sorted(conditions.values(), key=lambda c: order.get(c["type"], 9))
+        if not paused:
+            self._progress(current, status, old_status, fresh_new, set_condition, conditions)
+        status["conditions"] = list(conditions.values())
         if status == old_status:
             return
         updated_dep = clone(current)
@@ -420,7 +436,6 @@ class DeploymentController(Controller):
         status: Obj,
         old_status: Obj,
         new_rs: Obj | None,
-        created: bool,
         set_condition: Callable[..., None],
         conditions: dict[str, Obj],
     ) -> None:
@@ -429,13 +444,7 @@ class DeploymentController(Controller):
         if deadline is None or new_rs is None:
             return
         rs_name = new_rs["metadata"]["name"]
-        if created:
-            set_condition(
-                "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
-            )
-        elif "Progressing" not in conditions:
-            set_condition("Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"')
-        current = conditions["Progressing"]
+        current = conditions["Progressing"]  # set (created, found or resumed) before Available
 
         def count(st: Obj, key: str) -> int:
             return int(st.get(key, 0))
