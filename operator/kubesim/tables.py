@@ -97,6 +97,8 @@ def _pod_status(pod: Obj) -> tuple[str, int, str]:
         if sidecar:
             sidecar_restarts += int(cs.get("restartCount") or 0)
             last_sidecar_restart = max(last_sidecar_restart, finished)
+            if cs.get("started") and cs.get("ready"):
+                ready += 1
         state = cs.get("state") or {}
         terminated, waiting = state.get("terminated"), state.get("waiting") or {}
         if terminated is not None and int(terminated.get("exitCode") or 0) == 0:
@@ -217,7 +219,9 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
 
         def pod(o: Obj) -> list[Cell]:
             reason, ready, restarts = _pod_status(o)
-            total = len((o.get("spec") or {}).get("containers") or [])
+            spec = o.get("spec") or {}
+            sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            total = len(spec.get("containers") or []) + len(sidecars)
             st = o.get("status") or {}
             return [
                 _meta_cells(o),

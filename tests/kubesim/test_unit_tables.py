@@ -404,3 +404,19 @@ def test_service_columns(spec: dict[str, Any], status: dict[str, Any], cells: li
     assert _names(table) == ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"]
     assert table["rows"][0]["cells"][1:5] == cells
     assert table["rows"][0]["cells"][6] == "<none>"
+
+
+def test_sidecars_count_in_ready() -> None:
+    pod = _status_pod(
+        {
+            "phase": "Running",
+            "initContainerStatuses": [
+                {"name": "i0", "started": True, "ready": True, "state": {"running": {}}}
+            ],
+            "containerStatuses": [RUNNING],
+        },
+        init=1,
+    )
+    pod["spec"]["initContainers"][0]["restartPolicy"] = "Always"
+    cells = to_table(_rt("pods"), [pod], "1", "")["rows"][0]["cells"]
+    assert cells[1:3] == ["2/2", "Running"]
