@@ -14,6 +14,7 @@ help:
 	@echo "make lint           ruff, mypy --strict, import-linter"
 	@echo "make crds           regenerate crds/ from the pydantic model"
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
+	@echo "make chaos          kills, API faults, two operators, a stalled holder; invariants checked (SIZE, SEED)"
 	@echo "make bench-kubesim  kubesim's own throughput"
 
 venv: $(STAMP)
@@ -44,6 +45,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	SIZE=$(SIZE) $(PY) scripts/bench.py
+
+chaos: $(STAMP)
+	SIZE=$(SIZE) $(PY) scripts/chaos.py
 
 bench-kubesim: $(STAMP)
 	$(PY) -m kubesim.bench

@@ -112,7 +112,7 @@ def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
     kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
 ) -> None:
     ns.deployment()
-    ns.request("r", {"app": "registry.example/web:1.1"}, verification={"durationSeconds": 3})
+    ns.request("r", {"app": "registry.example/web:1.1"}, verification={"durationSeconds": 8})
     ns.wait_phase("r", "Verifying", timeout=30)
     operator.kill()
     try:
