@@ -139,7 +139,7 @@ def server_side_apply(
         else:
             others |= _owned(entry)
     stale = previous - set(managed_fields.leaves(applied, None)) - others
-    for path in sorted(stale, key=len, reverse=True):
+    for path in sorted(stale, key=lambda p: (len(p), p[-1] != ".")):  # whole items before their fields
         _remove(merged, path)
     if rt.is_custom:
         # lists this manager alone owns are its to set whole; associative merging keeps other managers' items
