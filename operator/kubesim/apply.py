@@ -12,6 +12,7 @@ from typing import Any
 
 from kubesim import managed_fields
 from kubesim.managed_fields import Path
+from kubesim.merge_keys import APPLY_KEY_DEFAULTS
 from kubesim.patching import strategic_merge
 from kubesim.resources import ResourceType, storage_version
 from kubesim.store import clone, now_rfc3339
@@ -30,7 +31,9 @@ def _owned(entry: Obj) -> set[Path]:
 def _item_matches(item: Any, part: str) -> bool:
     if part.startswith("k:"):
         wanted = json.loads(part[2:])
-        return isinstance(item, dict) and all(item.get(k) == v for k, v in wanted.items())
+        return isinstance(item, dict) and all(
+            item.get(k, APPLY_KEY_DEFAULTS.get(k)) == v for k, v in wanted.items()
+        )
     return bool(part.startswith("v:") and item == json.loads(part[2:]))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kubesim import errors
-from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
+from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT, apply_item_key
 
 Obj = dict[str, Any]
 Path = tuple[str, ...]
@@ -56,7 +56,8 @@ def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[P
             return
         if key and value and all(isinstance(item, dict) and key in item for item in value):
             for item in value:
-                item_path = (*path, f"k:{json.dumps({key: item[key]}, separators=(',', ':'))}")
+                item_key = apply_item_key(field, key, item)
+                item_path = (*path, f"k:{json.dumps(item_key, separators=(',', ':'))}")
                 yield (*item_path, "."), PRESENT
                 for name, sub in item.items():
                     yield from _leaves(sub, (*item_path, f"f:{name}"), name, field)

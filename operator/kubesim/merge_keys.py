@@ -33,3 +33,22 @@ MERGE_KEYS: dict[str, str] = {
 # ports merge by containerPort in containers, by port in services
 PORTS_KEY_BY_PARENT = {"spec": "port"}
 DEFAULT_PORTS_KEY = "containerPort"
+
+# Server-side apply keys list items by the OpenAPI x-kubernetes-list-map-keys, which for these lists name more
+# fields than the patch merge key; a key field the item leaves out counts with its schema default.
+APPLY_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "ports": ("protocol",),
+    "topologySpreadConstraints": ("whenUnsatisfiable",),
+}
+APPLY_KEY_DEFAULTS: dict[str, object] = {"protocol": "TCP"}
+
+
+def apply_item_key(field: str, merge_key: str, item: dict[str, object]) -> dict[str, object]:
+    """The key of an associative list item as FieldsV1 writes it (``k:{...}``), fields in name order."""
+    key: dict[str, object] = {merge_key: item[merge_key]}
+    for name in APPLY_EXTRA_KEYS.get(field, ()):
+        if name in item:
+            key[name] = item[name]
+        elif name in APPLY_KEY_DEFAULTS:
+            key[name] = APPLY_KEY_DEFAULTS[name]
+    return dict(sorted(key.items()))

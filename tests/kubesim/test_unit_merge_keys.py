@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from kubesim.apply import record_update, server_side_apply
+from kubesim.errors import ApiError
 from kubesim.patching import apply_patch
 from kubesim.resources import BUILTINS, ResourceType
 
@@ -70,3 +72,48 @@ def test_service_account_secrets_merge_by_name() -> None:
     }
     result = _smp(_rt("serviceaccounts"), live, {"secrets": [{"name": "two"}]})
     assert result["secrets"] == [{"name": "one"}, {"name": "two"}]
+
+
+def _deployment(port: dict[str, Any], replicas: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "d"},
+        "spec": {
+            "replicas": replicas,
+            "template": {"spec": {"containers": [{"name": "app", "image": "a:1", "ports": [port]}]}},
+        },
+    }
+
+
+def test_managed_fields_key_container_ports_by_port_and_defaulted_protocol() -> None:
+    rt = _rt("deployments")
+    live = record_update(rt, None, _deployment({"containerPort": 80}), "kubectl-client-side-apply", None)
+    (entry,) = live["metadata"]["managedFields"]
+    container = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
+    assert list(container["f:ports"]) == ['k:{"containerPort":80,"protocol":"TCP"}']
+
+
+def test_apply_conflict_names_the_full_port_key() -> None:
+    rt = _rt("deployments")
+    live = record_update(
+        rt, None, _deployment({"containerPort": 80, "name": "http"}), "kubectl-client-side-apply", None
+    )
+    with pytest.raises(ApiError) as info:
+        server_side_apply(rt, live, _deployment({"containerPort": 80, "name": "web"}), "kubectl", False)
+    assert info.value.code == 409
+    assert info.value.message == (
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
+        '.spec.template.spec.containers[name="app"].ports[containerPort=80,protocol="TCP"].name'
+    )
+
+
+def test_apply_removes_a_port_it_no_longer_applies() -> None:
+    rt = _rt("deployments")
+    both = _deployment({"containerPort": 80})
+    both["spec"]["template"]["spec"]["containers"][0]["ports"].append(
+        {"containerPort": 443, "protocol": "TCP"}
+    )
+    first = server_side_apply(rt, None, both, "mgr", False)
+    result = server_side_apply(rt, first, _deployment({"containerPort": 80}), "mgr", False)
+    assert result["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80}]
