@@ -4,8 +4,12 @@ real server words them."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import ipaddress
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -139,6 +143,40 @@ def _cel(rule: str, value: Any, old: Any) -> bool:
 _INT_BITS = {"int32": 32, "int64": 64}
 
 
+def _is_ip(text: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False
+
+
+def _is_cidr(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return "/" in text
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return True
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+# the string formats kube-openapi's strfmt registry checks (a few common ones)
+_STRING_FORMATS: dict[str, Callable[[str], bool]] = {
+    "uuid": lambda v: bool(_UUID.match(v)),
+    "ipv4": lambda v: _is_ip(v, 4),
+    "ipv6": lambda v: _is_ip(v, 6),
+    "cidr": _is_cidr,
+    "byte": _is_base64,
+}
+
+
 def _rule_message(rule: Obj, value: Any, old: Any) -> str:
     """``message``, or ``messageExpression`` evaluated like the rule (falling back as the server does)."""
     if rule.get("messageExpression"):
@@ -241,6 +279,9 @@ class Validator:
                 )
             if "pattern" in schema and not re.search(schema["pattern"], value):
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
+            fmt = str(schema.get("format", ""))
+            if fmt in _STRING_FORMATS and not _STRING_FORMATS[fmt](value):
+                self.invalid(path, value, f"{path} in body must be of type {fmt}: {_show(value)}")
             if schema.get("format") == "date":
                 try:
                     datetime.strptime(value, "%Y-%m-%d")

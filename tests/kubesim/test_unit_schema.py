@@ -339,3 +339,25 @@ def test_crd_scope_and_plural_are_checked() -> None:
     assert info.value.causes[0].message.startswith(
         'Invalid value: "DeploymentRequests": a lowercase RFC 1123 label'
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "good", "bad"),
+    [
+        ("uuid", "123e4567-e89b-12d3-a456-426614174000", "not-a-uuid"),
+        ("ipv4", "10.0.0.1", "10.0.0.300"),
+        ("ipv6", "fe80::1", "10.0.0.1"),
+        ("cidr", "10.0.0.0/8", "10.0.0.0"),
+        ("byte", "aGVsbG8=", "not base64!"),
+    ],
+)
+def test_string_formats(fmt: str, good: str, bad: str) -> None:
+    crd = copy.deepcopy(CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["value"] = {"type": "string", "format": fmt}
+    admit_custom_resource(crd, _request(value=good), None, None)
+    with pytest.raises(ApiError) as info:
+        admit_custom_resource(crd, _request(value=bad), None, None)
+    assert info.value.causes[0].message == (
+        f'Invalid value: "{bad}": spec.value in body must be of type {fmt}: "{bad}"'
+    )
