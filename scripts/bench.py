@@ -251,8 +251,14 @@ class Bench:
             )
         self.operator.stop()
         self.operator.start()
-        time.sleep(8)  # let the restarted operator list everything; then measure it doing nothing
         pid = self.operator.proc.pid if self.operator.proc else 0
+        # Let the restarted operator list and index everything (its CPU settles), then measure it doing nothing.
+        settle_deadline = time.time() + 90
+        while time.time() < settle_deadline:
+            before = cpu_seconds(pid)
+            time.sleep(2)
+            if (cpu_seconds(pid) - before) / 2 < 0.02:
+                break
         cpu_before, wall_before = cpu_seconds(pid), time.time()
         time.sleep(10)
         cpu = (cpu_seconds(pid) - cpu_before) / (time.time() - wall_before) * 100
