@@ -109,6 +109,7 @@ def check(
                 r.get("resource") == "leases"
                 and r.get("name") == "deployreq-lock"
                 and r.get("code") in (200, 201)
+                and r.get("verb") in ("create", "update", "patch")
             ):
                 holder = ((r.get("requestObject") or {}).get("spec") or {}).get("holderIdentity") or ""
             if (

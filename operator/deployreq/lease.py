@@ -78,6 +78,7 @@ class LeaseLock:
         self.renewed_at = 0.0
         self.takeovers = 0
         self.on_takeover: Callable[[], None] | None = None
+        self.min_renew_interval = 0.0
 
     @property
     def path(self) -> str:
@@ -155,6 +156,8 @@ class LeaseLock:
             case locking.Wait():
                 return False
             case locking.Renew():
+                if self.clock() - self.renewed_at < self.min_renew_interval:
+                    return True  # renewed moments ago: no write (a stalled process renews, or learns it lost)
                 return await self.renew()
             case locking.Takeover(previous_holder=previous):
                 log.info("taking over the lock of %s from %s", self.namespace, previous)

@@ -86,6 +86,7 @@ class NamespaceWorker:
             ctx.settings.lease_duration_seconds,
         )
         self.lock.on_takeover = ctx.on_takeover
+        self.lock.min_renew_interval = ctx.settings.renew_interval_seconds
         self._wake = asyncio.Event()
         self._deadline: float | None = None  # monotonic
         self.task: asyncio.Task[None] | None = None
