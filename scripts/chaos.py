@@ -107,7 +107,8 @@ def check(
         for r in records:
             if (
                 r.get("resource") == "leases"
-                and r.get("name") == "deployreq-lock"
+                and (r.get("name") or ((r.get("requestObject") or {}).get("metadata") or {}).get("name"))
+                == "deployreq-lock"
                 and r.get("code") in (200, 201)
                 and r.get("verb") in ("create", "update", "patch")
             ):
