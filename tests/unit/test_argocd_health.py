@@ -1,0 +1,75 @@
+"""The Argo CD health check, run by a real Lua interpreter over DeploymentRequests of every phase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lupa import LuaRuntime  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[2]
+HEALTH = ROOT / "manifests" / "argocd" / "health.lua"
+
+
+def health(obj: dict[str, Any]) -> tuple[str, str]:
+    lua = LuaRuntime(unpack_returned_tuples=True)
+    lua.globals().obj = _to_lua(lua, obj)
+    result = lua.execute(HEALTH.read_text())
+    return str(result["status"]), str(result["message"])
+
+
+def _to_lua(lua: Any, value: Any) -> Any:
+    if isinstance(value, dict):
+        return lua.table_from({k: _to_lua(lua, v) for k, v in value.items()})
+    if isinstance(value, list):
+        return lua.table_from([_to_lua(lua, v) for v in value])
+    return value
+
+
+def request(phase: str | None, message: str = "", generation: int = 2, observed: int = 2) -> dict[str, Any]:
+    obj: dict[str, Any] = {"metadata": {"name": "web", "generation": generation}}
+    if phase is not None:
+        obj["status"] = {"phase": phase, "message": message, "observedGeneration": observed}
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("Pending", "Progressing"),
+        ("Queued", "Progressing"),
+        ("Checking", "Progressing"),
+        ("Deploying", "Progressing"),
+        ("Verifying", "Progressing"),
+        ("RollingBack", "Progressing"),
+        ("Succeeded", "Healthy"),
+        ("Failed", "Degraded"),
+        ("RolledBack", "Degraded"),
+        ("Cancelled", "Healthy"),
+        ("Superseded", "Healthy"),
+    ],
+)
+def test_every_phase_maps_to_a_health_status_with_the_status_message(phase: str, expected: str) -> None:
+    assert health(request(phase, message=f"request is {phase}")) == (expected, f"request is {phase}")
+
+
+def test_a_new_request_without_status_is_progressing() -> None:
+    assert health(request(None))[0] == "Progressing"
+
+
+def test_an_unobserved_generation_is_progressing_even_after_success() -> None:
+    status, message = health(request("Succeeded", message="done", generation=3, observed=2))
+    assert status == "Progressing"
+    assert "generation 3" in message
+
+
+def test_an_empty_message_falls_back_to_the_phase() -> None:
+    assert health(request("Failed")) == ("Degraded", "Failed")
+
+
+def test_the_argocd_cm_patch_is_generated_from_health_lua() -> None:
+    kustomization = yaml.safe_load((HEALTH.parent / "kustomization.yaml").read_text())
+    files = kustomization["configMapGenerator"][0]["files"]
+    assert files == ["resource.customizations.health.deployreq.dev_DeploymentRequest=health.lua"]
