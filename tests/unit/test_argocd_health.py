@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from lupa import LuaRuntime  # type: ignore[import-untyped]
+from lupa import LuaRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH = ROOT / "manifests" / "argocd" / "health.lua"
