@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from deployreq.kube import Kube
 from deployreq.notify import (
     Dispatcher,
     Event,
     SlackNotifier,
     WebhookNotifier,
     add_notify_flags,
+    load_notifier,
     notify_settings_from,
 )
 from deployreq.phases import Phase
@@ -153,3 +156,33 @@ def test_flags_parse_the_secret_reference_and_reject_a_malformed_one() -> None:
     assert not notify_settings_from(parser.parse_args([])).enabled
     with pytest.raises(ValueError, match="--notify-webhook-secret"):
         notify_settings_from(parser.parse_args(["--notify-webhook-secret", "hook"]))
+
+
+class FakeKube:
+    def __init__(self, secret: dict[str, Any]) -> None:
+        self.secret = secret
+        self.paths: list[str] = []
+
+    async def get(self, path: str) -> dict[str, Any]:
+        self.paths.append(path)
+        return self.secret
+
+
+async def test_the_webhook_url_comes_from_the_secret_key_url_and_errors_never_show_it() -> None:
+    parser = argparse.ArgumentParser()
+    add_notify_flags(parser)
+    settings = notify_settings_from(parser.parse_args(["--notify-webhook-secret", "ops/hook"]))
+    recorder = Recorder()
+    encoded = base64.b64encode(SECRET_URL.encode()).decode()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
+        api = FakeKube({"data": {"url": encoded}})
+        notifier = await load_notifier(cast(Kube, api), settings, client)
+        await notifier.send(Event.of("shop", req(), Phase.SUCCEEDED))
+        assert api.paths == ["/api/v1/namespaces/ops/secrets/hook"]
+        assert recorder.bodies[0]["phase"] == "Succeeded"
+        bad = base64.b64encode(b"ftp://secret-token").decode()
+        with pytest.raises(ValueError, match="not an http") as info:
+            await load_notifier(cast(Kube, FakeKube({"data": {"url": bad}})), settings, client)
+        assert "secret-token" not in str(info.value)
+        with pytest.raises(ValueError, match="no key 'url'"):
+            await load_notifier(cast(Kube, FakeKube({"data": {}})), settings, client)
