@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +72,21 @@ def test_an_empty_message_falls_back_to_the_phase() -> None:
     assert health(request("Failed")) == ("Degraded", "Failed")
 
 
-def test_the_argocd_cm_patch_is_generated_from_health_lua() -> None:
-    kustomization = yaml.safe_load((HEALTH.parent / "kustomization.yaml").read_text())
-    files = kustomization["configMapGenerator"][0]["files"]
-    assert files == ["resource.customizations.health.deployreq.dev_DeploymentRequest=health.lua"]
+def test_the_argocd_cm_patch_carries_health_lua_unchanged() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        if os.environ.get("DEPLOYREQ_REQUIRE_KUBECTL") == "1":
+            pytest.fail("kubectl is required (DEPLOYREQ_REQUIRE_KUBECTL=1) but not on PATH")
+        pytest.skip("kubectl is not on PATH")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(HEALTH.parent)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    (cm,) = [doc for doc in yaml.safe_load_all(out) if doc]
+    assert (cm["kind"], cm["metadata"]["name"], cm["metadata"]["namespace"]) == (
+        "ConfigMap",
+        "argocd-cm",
+        "argocd",
+    )
+    assert cm["data"] == {
+        "resource.customizations.health.deployreq.dev_DeploymentRequest": HEALTH.read_text()
+    }
