@@ -17,6 +17,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,25 +179,18 @@ class Bench:
             time.sleep(0.02)
         raise TimeoutError("rollback never became available")
 
-    def operator_recovery(self) -> tuple[list[float], list[float]]:
+    def recovery(self, deploy: Callable[[Namespace], object]) -> tuple[list[float], list[float]]:
+        """Seconds from the first crash of a bad release to the rollback patch, and to the rollback available."""
         to_patch, to_available = [], []
         for _ in range(self.size.recovery_runs):
             ns = self.namespace()
             stop = threading.Event()
             seen = self.first_crash_watcher(ns, stop)
-            mark = len(self.audit())
-            gate = {"name": "pods", "intervalSeconds": 1, "failureThreshold": 1, "pods": {"maxRestarts": 0}}
-            ns.request(
-                "bad",
-                {"c0": "registry.example/app:2-crashloop"},
-                verification={"durationSeconds": 30},
-                gates={"post": [gate]},
-            )
-            ns.wait_phase("bad", timeout=120)
+            deploy(ns)
             stop.set()
             patches = [
                 r["time"]
-                for r in self.audit()[mark:]
+                for r in self.audit()
                 if r.get("resource") == "deployments"
                 and r.get("verb") == "patch"
                 and r.get("namespace") == ns.name
@@ -207,6 +201,20 @@ class Bench:
             to_patch.append(rollback_at - crash)
             to_available.append(available - crash)
         return to_patch, to_available
+
+    def operator_recovery(self) -> tuple[list[float], list[float]]:
+        gate = {"name": "pods", "intervalSeconds": 1, "failureThreshold": 1, "pods": {"maxRestarts": 0}}
+
+        def deploy(ns: Namespace) -> None:
+            ns.request(
+                "bad",
+                {"c0": "registry.example/app:2-crashloop"},
+                verification={"durationSeconds": 30},
+                gates={"post": [gate]},
+            )
+            ns.wait_phase("bad", timeout=120)
+
+        return self.recovery(deploy)
 
     def operator_throughput(self) -> dict[str, float]:
         spaces = [self.namespace(containers=5) for _ in range(self.size.throughput_namespaces)]
@@ -303,7 +311,7 @@ class Bench:
         return subprocess.run(args, env=env, check=False, timeout=600)
 
     def baseline(self) -> dict[str, Any]:
-        overhead, handoff, to_patch, to_available = [], [], [], []
+        overhead, handoff = [], []
         mark = len(self.audit())
         count = 0
         for _ in range(self.size.overhead_runs):
@@ -336,24 +344,9 @@ class Bench:
                 and r.get("namespace") == ns.name
             ]
             handoff.append((patches[1] - first_done) * 1000)
-        for _ in range(self.size.recovery_runs):
-            ns = self.namespace()
-            stop = threading.Event()
-            seen = self.first_crash_watcher(ns, stop)
-            self.run_baseline(ns, "c0", "registry.example/app:2-crashloop")
-            stop.set()
-            patches = [
-                r["time"]
-                for r in self.audit()
-                if r.get("resource") == "deployments"
-                and r.get("verb") == "patch"
-                and r.get("namespace") == ns.name
-            ]
-            rollback_at = patches[1]
-            available = self.wait_available_after(ns)
-            crash = seen.get("crash", rollback_at)
-            to_patch.append(rollback_at - crash)
-            to_available.append(available - crash)
+        to_patch, to_available = self.recovery(
+            lambda ns: self.run_baseline(ns, "c0", "registry.example/app:2-crashloop")
+        )
         return {
             "overhead": overhead,
             "handoff": handoff,
