@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from deployreq import errors, kube
 from deployreq.config import Settings, default_identity
 from deployreq.gates.flags import add_gate_flags, gate_settings_from
+from deployreq.notify.flags import add_notify_flags, notify_settings_from
 
 
 def _add_cluster_flags(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +117,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_gate_flags(p)
+    add_notify_flags(p)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -269,12 +271,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     try:
         gate_settings = gate_settings_from(args)
+        notify_settings = notify_settings_from(args)
     except ValueError as exc:
         print(f"deployreq: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
     credentials = kube.load_credentials(args.kubeconfig, args.context)
-    return asyncio.run(run_operator(settings, credentials, gate_settings))
+    return asyncio.run(run_operator(settings, credentials, gate_settings, notify_settings=notify_settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

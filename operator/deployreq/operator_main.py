@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import kopf
 
-from deployreq import kube
+from deployreq import errors, kube
 from deployreq.actions import Actions
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -19,6 +20,7 @@ from deployreq.gates import GateSettings, Guard, make_clients
 from deployreq.handlers import build_registry
 from deployreq.leader import LeaderElector
 from deployreq.metrics import Metrics
+from deployreq.notify import Dispatcher, NotifySettings, load_notifier
 from deployreq.phases import TERMINAL, Phase
 from deployreq.request import Request
 from deployreq.worker import Context, Workers
@@ -76,6 +78,7 @@ async def run_operator(
     credentials: kube.Credentials,
     gate_settings: GateSettings | None = None,
     stop_flag: asyncio.Event | None = None,
+    notify_settings: NotifySettings | None = None,
 ) -> int:
     """Run until stopped; returns the process exit code (1 when leadership was lost)."""
     client = kube.Kube(
@@ -105,6 +108,20 @@ async def run_operator(
         ),
     )
     workers = Workers(ctx)
+    dispatcher: Dispatcher | None = None
+    notify_client: httpx.AsyncClient | None = None
+    if notify_settings is not None and notify_settings.enabled:
+        notify_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        try:
+            notifier = await load_notifier(client, notify_settings, notify_client)
+        except (ValueError, errors.ApiError) as exc:
+            log.error("notifications: %s", exc)
+            await notify_client.aclose()
+            await client.close()
+            return 2
+        dispatcher = Dispatcher(notifier)
+        dispatcher.start()
+        ctx.observers.append(dispatcher.observe)
     ctx.observers.append(metrics_observer(metrics))
     ctx.on_takeover = metrics.lease_takeovers.inc
     client.on_error = lambda _error: metrics.api_errors.inc()
@@ -161,6 +178,10 @@ async def run_operator(
             keeper.cancel()
         if elector is not None and not lost.is_set():
             await elector.release()
+        if dispatcher is not None:
+            await dispatcher.stop()
+        if notify_client is not None:
+            await notify_client.aclose()
         await gate_clients.aclose()
         await client.close()
     return 1 if lost.is_set() else 0
