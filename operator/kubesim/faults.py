@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +53,15 @@ class FaultPlan:
     latency_jitter: float = 0.0
     cut_watch_after_events: int | None = None
     injected: int = 0
+    pause_until: float = 0.0
+    """Until this time (epoch seconds) every request waits before it is answered: a server that stops answering."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
     def decide(self, verb: str, resource: str, subresource: str | None) -> Decision:
         delay = self.latency + (self.rng.random() * self.latency_jitter if self.latency_jitter else 0.0)
+        delay = max(delay, self.pause_until - time.time())
         name = f"{resource}/{subresource}" if subresource else resource
         for rule in self.rules:
             if rule.count is not None and rule.count <= 0:
@@ -78,6 +82,7 @@ class FaultPlan:
         self.rules = [FaultRule(**r) for r in spec.get("rules", [])]
         self.latency = float(spec.get("latency", 0.0))
         self.latency_jitter = float(spec.get("latencyJitter", 0.0))
+        self.pause_until = time.time() + float(spec.get("pauseSeconds", 0.0))
         cut = spec.get("cutWatchAfterEvents")
         self.cut_watch_after_events = int(cut) if cut else None
 
