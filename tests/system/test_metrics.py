@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.system.harness import Namespace
+from tests.system.harness import Namespace, wait_for
 
 
 def _free_port() -> int:
@@ -52,7 +52,16 @@ def test_metrics_count_successes_rollbacks_and_times(ns: Namespace) -> None:
     assert ns.wait_phase("good", timeout=60)["status"]["phase"] == "Succeeded"
     ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
     assert ns.wait_phase("bad", timeout=60)["status"]["phase"] == "RolledBack"
-    values = scrape()
+    # The phase is written before the operator records it: wait for the counters rather than race them.
+    values = wait_for(
+        scrape,
+        lambda v: (
+            v.get('deployreq_requests_total{outcome="RolledBack"}', 0) >= 1
+            and v.get("deployreq_time_to_rollback_seconds_count", 0) >= 1
+        ),
+        10,
+        "the rollback counted",
+    )
     for family in FAMILIES:
         assert any(name.startswith(family) for name in values), family
     assert values['deployreq_requests_total{outcome="Succeeded"}'] >= 1
