@@ -338,6 +338,14 @@ class Store:
         self._emit(rt, Event("ADDED", obj, self._rv))
         return clone(obj)  # type: ignore[no-any-return]
 
+    def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[str, Obj]:
+        """The stored object's namespace key and the object itself; 404 when there is none."""
+        ns = (namespace or "") if rt.namespaced else ""
+        old = self._objects[rt.key].get((ns, name))
+        if old is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return ns, old
+
     def update(
         self,
         rt: ResourceType,
@@ -350,10 +358,7 @@ class Store:
         dry_run: bool = False,
     ) -> Obj:
         """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none)."""
-        ns = (namespace or "") if rt.namespaced else ""
-        old = self._objects[rt.key].get((ns, name))
-        if old is None:
-            raise errors.not_found(rt.plural, rt.group, name)
+        ns, old = self._existing(rt, namespace, name)
         new = clone(obj)
         meta = _meta(new)
         if meta.get("name") and meta["name"] != name:
@@ -477,10 +482,7 @@ class Store:
         dry_run: bool = False,
     ) -> Obj:
         """Delete, or mark for deletion when finalizers hold the object; returns the object as it ends up."""
-        ns = (namespace or "") if rt.namespaced else ""
-        old = self._objects[rt.key].get((ns, name))
-        if old is None:
-            raise errors.not_found(rt.plural, rt.group, name)
+        ns, old = self._existing(rt, namespace, name)
         meta = old["metadata"]
         if precondition_uid and precondition_uid != meta.get("uid"):
             raise errors.conflict(
