@@ -17,6 +17,7 @@ from typing import Any
 
 from deployreq import errors, kube, rollout
 from deployreq.cache import Cache
+from deployreq.events import Recorder
 from deployreq.gates import (
     GateClients,
     GateEnv,
@@ -55,6 +56,7 @@ class GateRuns:
         guard: Guard,
         on_check: OnCheck | None = None,
         on_stage: Callable[[str, float], None] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.client = client
         self.cache = cache
@@ -63,6 +65,7 @@ class GateRuns:
         self.guard = guard
         self.on_check = on_check
         self.on_stage = on_stage
+        self.recorder = recorder
         self._runs: dict[Key, StageRun] = {}
 
     def outcome(
@@ -105,11 +108,26 @@ class GateRuns:
 
     async def _publish(self, req: Request, stage: str, entries: list[dict[str, Any]]) -> None:
         latest = next((r for r in self.cache.requests(req.namespace) if r.uid == req.uid), req)
+        before = {
+            g.get("name"): g.get("phase") for g in latest.status.get("gates") or [] if g.get("stage") == stage
+        }
         others = [g for g in latest.status.get("gates") or [] if g.get("stage") != stage]
         body = await self.client.patch(
             kube.request_path(req.namespace, req.name, "status"), {"status": {"gates": others + entries}}
         )
         self.cache.remember(body)
+        if self.recorder is not None:
+            for entry in entries:
+                phase = entry.get("phase")
+                if phase in ("Passed", "Failed") and before.get(entry.get("name")) != phase:
+                    detail = entry.get("lastError") or entry.get("lastValue") or ""
+                    self.recorder.record(
+                        body,
+                        f"Gate{phase}",
+                        f"{stage} gate {entry.get('name')} "
+                        f"({entry.get('kind')}) {phase.lower()}{': ' + detail if detail else ''}",
+                        warning=phase == "Failed",
+                    )
 
     def forget(self, uid: str, keep_run: str | None = None) -> None:
         """Stop the stages of a request (all of them, or those of other runs than ``keep_run``)."""

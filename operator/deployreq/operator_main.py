@@ -105,6 +105,8 @@ async def run_operator(
             gate_clients,
             Guard.from_settings(gate_settings),
             on_check=lambda kind, result, _s: metrics.gate_evaluations.labels(kind, result).inc(),
+            on_stage=lambda stage, seconds: metrics.gate_time.labels(stage).observe(seconds),
+            recorder=recorder,
         ),
     )
     workers = Workers(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.system.harness import Namespace, OperatorProcess, StubServer
+from tests.system.harness import Namespace, OperatorProcess, StubServer, wait_for
 
 pytestmark = pytest.mark.system
 ERROR_RATE = {"value": "0.01"}
@@ -51,6 +51,17 @@ def fast(name: str, **kind: Any) -> dict[str, Any]:
         "failureThreshold": 2,
         **kind,
     }
+
+
+def event_reasons(ns: Namespace, name: str) -> set[str]:
+    """The reasons of the Events on a request, once the gate's Events have arrived (they are posted in the
+    background)."""
+
+    def read() -> set[str]:
+        events = ns.core.list_namespaced_event(ns.name, field_selector=f"involvedObject.name={name}").items
+        return {e.reason for e in events}
+
+    return wait_for(read, lambda reasons: bool(reasons & {"GatePassed", "GateFailed"}), 10, "gate events")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -103,6 +114,7 @@ def test_a_passing_pre_gate_with_a_secret_header_lets_the_deploy_run(
     assert gate["name"] == "health" and gate["stage"] == "pre" and gate["phase"] == "Passed"
     assert secret_value not in json.dumps(done)
     assert secret_value not in operator.log()
+    assert "GatePassed" in event_reasons(ns, "r")
 
 
 def test_a_failing_pre_gate_leaves_the_deployment_untouched(
@@ -121,6 +133,7 @@ def test_a_failing_pre_gate_leaves_the_deployment_untouched(
     done = ns.wait_phase("r", timeout=60)
     assert done["status"]["phase"] == "Failed", done["status"]
     assert "Pre-deploy gates failed" in done["status"]["message"]
+    assert "GateFailed" in event_reasons(ns, "r")
     assert ns.get_deployment()["metadata"]["generation"] == generation
     assert ns.images() == {"app": "registry.example/web:1.0"}
 
