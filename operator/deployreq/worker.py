@@ -436,7 +436,16 @@ class NamespaceWorker:
                         (self._world(req).deployment or {}).get("metadata", {}).get("generation") or 0
                     )
                 else:
-                    result = await actions.undo(req, plan.ops)
+                    # Guarded by the generation we judged: if the Deployment moved on (our own undo, sent just
+                    # before a crash, may land after a restart read a stale view) the patch is refused, and the
+                    # next pass sees the new state instead of undoing twice.
+                    seen = int((self._world(req).deployment or {}).get("metadata", {}).get("generation") or 0)
+                    guard = [{"op": "test", "path": "/metadata/generation", "value": seen}]
+                    try:
+                        result = await actions.undo(req, guard + plan.ops)
+                    except errors.Invalid:
+                        self.wake_at(self.ctx.wall() + 0.2)
+                        return False
                     generation = int(result["metadata"].get("generation") or 0)
                 req = await actions.write_status(
                     req,

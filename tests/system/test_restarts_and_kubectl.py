@@ -20,6 +20,7 @@ def deployment_writes(audit: list[dict[str, Any]], namespace: str) -> list[dict[
         if r.get("resource") == "deployments"
         and r.get("namespace") == namespace
         and r.get("verb") in ("patch", "update")
+        and r.get("code") == 200
         and not r.get("subresource")
         and r.get("userAgent", "").startswith("deployreq")
     ]
