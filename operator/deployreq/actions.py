@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from deployreq import errors, kube, progress, status
+from deployreq import errors, kube, progress, rollback, status
 from deployreq.cache import Cache
 from deployreq.events import Recorder
 from deployreq.phases import Phase
@@ -109,29 +109,11 @@ class Actions:
             self.cache.remember(body)
         return Request(body)
 
-    async def refetch(self, req: Request) -> Request | None:
-        body = await self.client.get_or_none(kube.request_path(req.namespace, req.name))
-        if body is None:
-            return None
-        self.cache.remember(body)
-        return Request(body)
-
     # --- the Deployment ---------------------------------------------------------------------------------
 
     async def patch_images(self, req: Request, step: progress.Patch) -> Obj:
-        body = {
-            "metadata": {
-                "annotations": {
-                    progress.CHANGE_CAUSE: progress.change_cause(req),
-                    progress.RUN_ANNOTATION: progress.run_id(req),
-                }
-            },
-            "spec": {
-                "template": {
-                    "spec": {"containers": [{"name": c, "image": i} for c, i in step.images.items()]}
-                }
-            },
-        }
+        body = rollback.image_patch(step.images, progress.change_cause(req))
+        body["metadata"]["annotations"][progress.RUN_ANNOTATION] = progress.run_id(req)
         result = await self.client.patch(
             kube.deployment_path(req.namespace, req.deployment),
             body,

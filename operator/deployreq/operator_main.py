@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import kopf
 
-from deployreq import errors, kube
+from deployreq import errors, kube, progress
 from deployreq.actions import Actions
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -37,13 +37,9 @@ def configure_logging(settings: Settings) -> None:
 
 
 def _seconds_between(start: object, end: object) -> float | None:
-    from datetime import datetime
-
     if not start or not end:
         return None
-    a = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
-    b = datetime.fromisoformat(str(end).replace("Z", "+00:00"))
-    return max(0.0, (b - a).total_seconds())
+    return max(0.0, progress.epoch(end) - progress.epoch(start))
 
 
 def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:

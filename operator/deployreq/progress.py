@@ -7,6 +7,7 @@ request's status before the next one is decided, so a restarted operator decides
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from deployreq import rollback, rollout, semantic
@@ -16,7 +17,6 @@ from deployreq.request import Request
 Obj = dict[str, Any]
 
 RUN_ANNOTATION = "deployreq.dev/run"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 
 @dataclass(frozen=True)
@@ -171,9 +171,8 @@ def _backoff(req: Request) -> int:
     return int((req.spec.get("retry") or {}).get("backoffSeconds") or 10)
 
 
-def _epoch(value: Any) -> float:
-    from datetime import datetime
-
+def epoch(value: Any) -> float:
+    """Epoch seconds of an RFC 3339 status timestamp (0 when unset)."""
     if not value:
         return 0.0
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
@@ -188,7 +187,7 @@ def verification_until(req: Request) -> float | None:
     """End of the verification window (epoch), or None when there is no window."""
     seconds = _verification_seconds(req)
     since = req.status.get("verifyingSince")
-    return _epoch(since) + seconds if seconds and since else None
+    return epoch(since) + seconds if seconds and since else None
 
 
 def _patched(req: Request) -> bool:
@@ -289,7 +288,7 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
                 "The request was deleted during the rollout; rollback is disabled.",
                 "Deleted",
             )
-        verdict = _judge(req, world, now, _epoch(req.status.get("patchedAt")), thresholds)
+        verdict = _judge(req, world, now, epoch(req.status.get("patchedAt")), thresholds)
         if verdict.state == "Failed":
             if _rollback_enabled(req):
                 return StartRollback(verdict.message)
@@ -301,9 +300,9 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
                 if _verification_seconds(req) > 0 or has_gates(req, "post"):
                     return Verify()
                 return Finish(Phase.SUCCEEDED, "Rolled out and available.", "RolledOut")
-            return Wait(_epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
+            return Wait(epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
         # Verifying: the rollout must stay healthy for the whole window.
-        until = _epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
+        until = epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
         post = has_gates(req, "post")
         if post and world.post_gates is not None and not world.post_gates.passed:
             return StartRollback(f"Post-deploy gates failed: {world.post_gates.message}")
@@ -347,7 +346,7 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             return Undo(plan)
         if _generation(dep) < int(rb["patchedGeneration"]):
             return Wait()
-        since = _epoch(rb.get("patchedAt"))
+        since = epoch(rb.get("patchedAt"))
         verdict = _judge(req, world, now, since, thresholds)
         if verdict.state == "Complete":
             phase_after = Phase.CANCELLED if req.deleting else Phase.ROLLED_BACK

@@ -45,14 +45,6 @@ class Context:
     gates: GateRuns | None = None
 
 
-def _epoch(value: object) -> float:
-    from datetime import datetime
-
-    if not value:
-        return 0.0
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-
-
 def is_waiting(req: Request) -> bool:
     """Whether the request waits in the queue for a run (new, re-queued, changed after it ended, or re-run)."""
     if req.deleting:
@@ -251,7 +243,7 @@ class NamespaceWorker:
             req = by_name.get(name)
             if req is None or not is_waiting(req):
                 continue
-            due = _epoch(req.status.get("nextAttemptAt"))
+            due = progress.epoch(req.status.get("nextAttemptAt"))
             if due > now:
                 self.wake_at(due)
                 continue
