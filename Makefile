@@ -5,8 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SIZE   ?= default
 PYTEST_ARGS ?=
+# checkov pins many dependencies: its own venv, never .venv. A new version gets a new stamp, hence a reinstall.
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_VENV    ?= .venv-checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind clean
+.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind clean checkov
 
 help:
 	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
@@ -16,6 +20,7 @@ help:
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
 	@echo "make chaos          kills, API faults, two operators, a stalled holder; invariants checked (SIZE, SEED)"
 	@echo "make bench-kubesim  kubesim's own throughput"
+	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 
 venv: $(STAMP)
 
@@ -51,6 +56,14 @@ chaos: $(STAMP)
 
 bench-kubesim: $(STAMP)
 	$(PY) -m kubesim.bench
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov scripts/checkov.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
