@@ -82,6 +82,7 @@ class Bench:
             workdir,
             "bench",
             ("--gate-allow-cidr", "127.0.0.0/8", "--lease-duration", "15", "--renew-interval", "5"),
+            verbose=False,  # as deployed: debug logging is for troubleshooting, not for measuring
         )
         self.results: dict[str, Any] = {}
 

@@ -8,7 +8,8 @@ settings at start-up, never at import time.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import kopf
 
@@ -18,6 +19,20 @@ from deployreq.config import Settings
 from deployreq.worker import Workers
 
 log = logging.getLogger(__name__)
+
+
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No change-detecting handler is registered, so kopf never needs a diff: skip the deep copy of every body
+    that kopf's default storage makes on every watch event (6 % of the CPU under load, by profile)."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        return cast(kopf.BodyEssence, {})
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
 
 
 def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistry:
@@ -34,21 +49,22 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.batching.worker_limit = None
         settings.batching.idle_timeout = 60
         settings.batching.batch_window = 0.0
+        settings.persistence.diffbase_storage = NoDiffBase()
 
     @kopf.index(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry, id="requests_by_namespace")
-    def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
+    async def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments_by_namespace")
-    def deployments_by_namespace(**kwargs: Any) -> dict[str, Any]:
+    async def deployments_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("apps", "v1", "replicasets", registry=registry, id="replicasets_by_namespace")
-    def replicasets_by_namespace(**kwargs: Any) -> dict[str, Any]:
+    async def replicasets_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.index("", "v1", "pods", registry=registry, id="pods_by_namespace")
-    def pods_by_namespace(**kwargs: Any) -> dict[str, Any]:
+    async def pods_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)

@@ -1,7 +1,7 @@
 """The one place that talks to the Kubernetes API.
 
 Credentials come from the ``kubernetes`` library's config loaders (kubeconfig or in-cluster); requests go through one
-shared ``httpx.AsyncClient`` so the event loop never blocks. Transient failures (5xx, 429 with Retry-After,
+shared ``aiohttp.ClientSession`` so the event loop never blocks. Transient failures (5xx, 429 with Retry-After,
 connection errors) are retried here with backoff, and error statuses are translated into :mod:`deployreq.errors`.
 """
 
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
+import yarl
 
 from deployreq import errors
 
@@ -133,26 +135,45 @@ _BY_CODE: dict[int, type[errors.ApiError]] = {
 }
 
 
-def _translate(response: httpx.Response) -> errors.ApiError:
-    reason, message = response.reason_phrase, response.text[:500]
+def _translate(status: int, reason: str, headers: Mapping[str, str], content: bytes) -> errors.ApiError:
+    text = content.decode(errors="replace")
+    message = text[:500]
     try:
-        body = response.json()
+        body = json.loads(text)
         reason = body.get("reason") or reason
         message = body.get("message") or message
-    except ValueError:
+    except (ValueError, AttributeError):
         pass
     retry_after = None
-    if "Retry-After" in response.headers:
+    if "Retry-After" in headers:
         try:
-            retry_after = float(response.headers["Retry-After"])
+            retry_after = float(headers["Retry-After"])
         except ValueError:
             retry_after = None
-    cls = _BY_CODE.get(response.status_code, errors.ApiError)
-    return cls(response.status_code, reason, message, retry_after)
+    cls = _BY_CODE.get(status, errors.ApiError)
+    return cls(status, reason, message, retry_after)
+
+
+def ssl_context(credentials: Credentials) -> ssl.SSLContext | None:
+    """The TLS context for an https server (CA, client certificate, verification as configured)."""
+    if not credentials.server.startswith("https"):
+        return None
+    context = ssl.create_default_context(cafile=credentials.ca_file if credentials.verify else None)
+    if not credentials.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if credentials.cert_file:
+        context.load_cert_chain(credentials.cert_file, credentials.key_file)
+    return context
 
 
 class Kube:
-    """An async API client with retries; one per operator process."""
+    """An async API client with retries; one per operator process.
+
+    API calls go through aiohttp (already kopf's transport): under load, httpx cost the operator about ten times
+    more CPU per call (see docs/performance.md). The httpx client in :attr:`http` serves the gates' calls through
+    the API server's service proxy, where the volume is small and the gates' code is written against httpx.
+    """
 
     def __init__(
         self,
@@ -165,32 +186,46 @@ class Kube:
         self.credentials = credentials
         self.attempts = max(1, attempts)
         self.backoff = backoff
-        headers = {"Accept": "application/json", "User-Agent": user_agent}
+        self._headers = {"Accept": "application/json", "User-Agent": user_agent}
         if credentials.token:
-            headers["Authorization"] = f"Bearer {credentials.token}"
-        verify: ssl.SSLContext | bool = credentials.verify
-        if credentials.verify and credentials.ca_file:
-            verify = ssl.create_default_context(cafile=credentials.ca_file)
-        cert = (credentials.cert_file, credentials.key_file) if credentials.cert_file else None
-        if cert and isinstance(verify, ssl.SSLContext) and cert[1]:
-            verify.load_cert_chain(cert[0], cert[1])
-        self._client = httpx.AsyncClient(
-            base_url=credentials.server,
-            headers=headers,
-            verify=verify,
-            timeout=httpx.Timeout(30.0, connect=5.0),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-        )
+            self._headers["Authorization"] = f"Bearer {credentials.token}"
+        self._ssl = ssl_context(credentials)
+        self._session: aiohttp.ClientSession | None = None
+        self._http: httpx.AsyncClient | None = None
         self.on_error: Callable[[errors.ApiError], None] | None = None
         self.on_retry: Callable[[], None] | None = None
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The authenticated client (for the API server's own service proxy, used by gates)."""
-        return self._client
+        """An authenticated httpx client (for the API server's own service proxy, used by gates)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                base_url=self.credentials.server,
+                headers=self._headers,
+                verify=self._ssl if self._ssl is not None else True,
+                timeout=httpx.Timeout(30.0, connect=5.0),
+            )
+        return self._http
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created on first use, inside the running event loop
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=50, ssl=self._ssl if self._ssl is not None else True),
+                timeout=aiohttp.ClientTimeout(total=30.0, sock_connect=5.0),
+            )
+        return self._session
+
+    def _url(self, path: str) -> yarl.URL:
+        return yarl.URL(
+            self.credentials.server + path, encoded=True
+        )  # paths are quoted by the *_path helpers
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def request(
         self,
@@ -205,17 +240,24 @@ class Kube:
         content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": content_type} if content is not None else {}
         delay = self.backoff
+        session = self._open()
         for attempt in range(1, self.attempts + 1):
             try:
-                response = await self._client.request(
-                    method, path, content=content, headers=headers, params=params
-                )
-            except httpx.TransportError as exc:
+                async with session.request(
+                    method, self._url(path), data=content, headers=headers, params=params
+                ) as response:
+                    payload = await response.read()
+                    status, reason, response_headers = (
+                        response.status,
+                        response.reason or "",
+                        response.headers,
+                    )
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error: errors.ApiError = errors.TransportError(f"{method} {path}: {exc!r}")
             else:
-                if response.status_code < 400:
-                    return response.json() if response.content else {}  # type: ignore[no-any-return,unused-ignore]
-                error = _translate(response)
+                if status < 400:
+                    return json.loads(payload) if payload else {}  # type: ignore[no-any-return,unused-ignore]
+                error = _translate(status, reason, response_headers, payload)
             if self.on_error is not None:
                 self.on_error(error)
             if not error.transient or attempt == self.attempts:
@@ -251,15 +293,23 @@ class Kube:
     async def watch(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Obj]:
         """The events of one watch request (``{"type", "object"}``), until the server ends the stream."""
         query = {**params, "watch": "true"}
-        async with self._client.stream(
-            "GET", path, params=query, timeout=httpx.Timeout(None, connect=5.0)
+        session = self._open()
+        async with session.get(
+            self._url(path), params=query, timeout=aiohttp.ClientTimeout(total=None, sock_connect=5.0)
         ) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                raise _translate(response)
-            async for line in response.aiter_lines():
-                if line.strip():
-                    yield json.loads(line)
+            if response.status >= 400:
+                raise _translate(
+                    response.status, response.reason or "", response.headers, await response.read()
+                )
+            pending = b""
+            async for chunk in response.content.iter_any():  # no line-length limit: objects can be large
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+            if pending.strip():
+                yield json.loads(pending)
 
     async def delete(self, path: str) -> Obj:
         return await self.request("DELETE", path)

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 def configure_logging(settings: Settings) -> None:
     log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.PLAIN
     kopf.configure(verbose=settings.verbose, debug=settings.verbose, log_format=log_format)
+    # httpx logs every request at INFO and httpcore every socket step at DEBUG: noise that costs CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     if not settings.verbose:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)  # one line per handled event is noise
 

@@ -23,12 +23,18 @@ class OperatorProcess:
     """``deployreq run`` against a kubeconfig; output kept in a log file for failures."""
 
     def __init__(
-        self, kubeconfig: Path, workdir: Path, identity: str = "test-operator", extra_args: Iterable[str] = ()
+        self,
+        kubeconfig: Path,
+        workdir: Path,
+        identity: str = "test-operator",
+        extra_args: Iterable[str] = (),
+        verbose: bool = True,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.workdir = workdir
         self.identity = identity
         self.extra_args = list(extra_args)
+        self.verbose = verbose
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"operator-{identity}.log"
         self.starts = 0
@@ -54,7 +60,7 @@ class OperatorProcess:
                 "4",
                 "--renew-interval",
                 "1",
-                "--verbose",
+                *(["--verbose"] if self.verbose else []),
                 *self.extra_args,
             ],
             env=env,
