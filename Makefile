@@ -15,7 +15,7 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 help:
 	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
 	@echo "make test           every test (unit, kubesim with the real kubectl, system)"
-	@echo "make lint           ruff, mypy --strict, import-linter"
+	@echo "make lint           ruff, mypy --strict, import-linter, checkov"
 	@echo "make crds           regenerate crds/ from the pydantic model"
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
 	@echo "make chaos          kills, API faults, two operators, a stalled holder; invariants checked (SIZE, SEED)"
@@ -36,7 +36,7 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) checkov
 	$(VENV)/bin/ruff check operator tests scripts
 	$(VENV)/bin/ruff format --check operator tests scripts
 	$(VENV)/bin/mypy
