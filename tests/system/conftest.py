@@ -1,13 +1,16 @@
-"""System-test fixtures: one kubesim and one operator process per module, a fresh namespace per test."""
+"""System-test fixtures: the cluster (a kubesim per module, or the real cluster DEPLOYREQ_CLUSTER names, see
+tests/system/cluster.py), one operator process per module, a fresh namespace per test."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client, run_kubectl
+from tests.system.cluster import Cluster, ImageMap, docker_problem, install_crds, load_public_images, selected
+from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_IMAGES = (
@@ -23,59 +26,114 @@ FAKE_IMAGES = (
 )
 
 
+CLUSTER = selected()
+KUBESIM_ONLY = "uses kubesim itself; runs with DEPLOYREQ_CLUSTER=kubesim (the default)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a real cluster, skip what only kubesim can show, each with its reason."""
+    if CLUSTER == "kubesim":
+        return
+    for item in items:
+        marker = item.get_closest_marker("kubesim_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else KUBESIM_ONLY
+            item.add_marker(pytest.mark.skip(reason=f"kubesim only: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def real_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster | None]:
+    """The kind cluster or the kubeconfig's cluster, once per session, with the CRD installed."""
+    if CLUSTER == "kubesim":
+        yield None
+        return
+    if CLUSTER == "kind":
+        problem = docker_problem()
+        if problem is not None:
+            pytest.exit(
+                f"DEPLOYREQ_CLUSTER=kind needs Docker, and {problem}. Start Docker (kind runs its nodes as "
+                "containers), or run on kubesim (the default) or an existing cluster (DEPLOYREQ_CLUSTER=kubeconfig).",
+                returncode=2,
+            )
+        kind = request.getfixturevalue("kind_cluster")
+        catalogue = ImageMap(real_cluster=True)
+        load_public_images(kind, catalogue.good + catalogue.crash)
+        kubeconfig = Path(kind.kubeconfig_path).resolve()
+    else:
+        named = os.environ.get("DEPLOYREQ_KUBECONFIG") or os.environ.get("KUBECONFIG")
+        if not named:
+            pytest.exit(
+                "DEPLOYREQ_CLUSTER=kubeconfig needs DEPLOYREQ_KUBECONFIG (or KUBECONFIG)", returncode=2
+            )
+        kubeconfig = Path(named).resolve()
+    install_crds(kubeconfig)
+    yield Cluster(
+        CLUSTER,
+        kubeconfig,
+        tmp_path_factory.mktemp("cluster"),
+        slow=float(os.environ.get("DEPLOYREQ_E2E_SLOW", "4")),
+    )
+
+
 @pytest.fixture(scope="module")
 def kubesim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubesimProcess]:
+    """A kubesim of this module's own; tests that ask for it need kubesim itself and skip on a real cluster."""
+    if CLUSTER != "kubesim":
+        pytest.skip(f"kubesim only: {KUBESIM_ONLY}")
     sim = KubesimProcess(tmp_path_factory.mktemp("kubesim"), *FAKE_IMAGES)
     sim.start()
-    result = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "crds")) if _has_kubectl() else None
-    if result is not None and result.returncode != 0:
-        raise RuntimeError(result.stderr)
-    if result is None:  # no kubectl: install the CRD with the Python client
-        import yaml
-        from kubernetes import client
-
-        with api_client(sim.kubeconfig) as api:
-            for doc in yaml.safe_load_all(
-                (ROOT / "crds" / "deploymentrequests.deployreq.dev.yaml").read_text()
-            ):
-                client.ApiextensionsV1Api(api).create_custom_resource_definition(doc)
+    install_crds(sim.kubeconfig)
     yield sim
     sim.stop()
 
 
-def _has_kubectl() -> bool:
-    from tests.system.harness import kubectl_binary
-
-    return kubectl_binary() is not None
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    """The cluster this run targets: this module's kubesim, or the session's real cluster."""
+    if CLUSTER == "kubesim":
+        sim: KubesimProcess = request.getfixturevalue("kubesim")
+        return Cluster("kubesim", sim.kubeconfig, sim.workdir)
+    real: Cluster = request.getfixturevalue("real_cluster")
+    return real
 
 
 @pytest.fixture(scope="module")
-def operator(kubesim: KubesimProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
-    """The operator; a test module may set OPERATOR_ARGS for extra ``deployreq run`` flags."""
+def operator(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
+    """The operator as a local process; a test module may set OPERATOR_ARGS for extra ``deployreq run`` flags."""
     extra = getattr(request.module, "OPERATOR_ARGS", ())
-    op = OperatorProcess(kubesim.kubeconfig, kubesim.workdir, extra_args=extra)
+    op = OperatorProcess(cluster.kubeconfig, cluster.workdir, extra_args=extra)
     op.start()
     yield op
     op.stop()
 
 
+def _namespace(cluster: Cluster) -> Namespace:
+    return Namespace(api_client(cluster.kubeconfig), map=cluster.image_map(), slow=cluster.slow)
+
+
+def _cleanup(cluster: Cluster, space: Namespace) -> None:
+    if cluster.real:  # kubesim goes away with its module; a real cluster keeps what it is not told to delete
+        space.core.delete_namespace(space.name)
+    space.api.close()
+
+
 @pytest.fixture
-def ns(
-    kubesim: KubesimProcess, operator: OperatorProcess, request: pytest.FixtureRequest
-) -> Iterator[Namespace]:
-    space = Namespace(api_client(kubesim.kubeconfig))
+def ns(cluster: Cluster, operator: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[Namespace]:
+    space = _namespace(cluster)
     yield space
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(operator.log()[-6000:])
-    space.api.close()
+    _cleanup(cluster, space)
 
 
 @pytest.fixture
-def ns2(kubesim: KubesimProcess, operator: OperatorProcess) -> Iterator[Namespace]:
-    space = Namespace(api_client(kubesim.kubeconfig))
+def ns2(cluster: Cluster, operator: OperatorProcess) -> Iterator[Namespace]:
+    space = _namespace(cluster)
     yield space
-    space.api.close()
+    _cleanup(cluster, space)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

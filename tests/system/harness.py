@@ -15,6 +15,8 @@ from typing import Any
 
 from kubernetes import client, config, watch
 
+from tests.system.cluster import ImageMap
+
 GROUP, VERSION, PLURAL = "deployreq.dev", "v1alpha1", "deploymentrequests"
 TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
 
@@ -108,6 +110,10 @@ class Namespace:
 
     api: client.ApiClient
     name: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:8]}")
+    map: ImageMap = field(default_factory=lambda: ImageMap(real_cluster=False))
+    """Test image names ↔ the cluster's images (the identity on kubesim)."""
+    slow: float = 1.0
+    """Factor applied to every wait (see Cluster.slow)."""
 
     def __post_init__(self) -> None:
         self.core = client.CoreV1Api(self.api)
@@ -140,14 +146,14 @@ class Namespace:
                 **spec,
             },
         }
-        self.apps.create_namespaced_deployment(self.name, body)
+        self.apps.create_namespaced_deployment(self.name, self.map.to_real(body))
         if wait:
             self.wait_deployment_available(name)
         return self.get_deployment(name)
 
     def get_deployment(self, name: str = "web") -> dict[str, Any]:
-        return self.api.sanitize_for_serialization(  # type: ignore[no-any-return]
-            self.apps.read_namespaced_deployment(name, self.name)
+        return self.map.to_test(  # type: ignore[no-any-return]
+            self.api.sanitize_for_serialization(self.apps.read_namespaced_deployment(name, self.name))
         )
 
     def images(self, name: str = "web") -> dict[str, str]:
@@ -157,7 +163,9 @@ class Namespace:
     def replicasets(self, name: str = "web") -> list[dict[str, Any]]:
         items = self.apps.list_namespaced_replica_set(self.name).items
         return [
-            self.api.sanitize_for_serialization(rs) for rs in items if rs.metadata.name.startswith(f"{name}-")
+            self.map.to_test(self.api.sanitize_for_serialization(rs))
+            for rs in items
+            if rs.metadata.name.startswith(f"{name}-")
         ]
 
     def wait_deployment_available(self, name: str = "web", timeout: float = 30) -> None:
@@ -173,7 +181,7 @@ class Namespace:
         def list_fn(**kw: Any) -> Any:
             return self.apps.list_namespaced_deployment(self.name, **kw)
 
-        watch_until(list_fn, name, done, timeout, f"deployment {name} available", self.api)
+        watch_until(list_fn, name, done, timeout * self.slow, f"deployment {name} available", self.api)
 
     # --- DeploymentRequests ----------------------------------------------------------------------------
 
@@ -190,18 +198,22 @@ class Namespace:
                 **spec,
             },
         }
-        return self.custom.create_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, body
+        return self.map.to_test(  # type: ignore[no-any-return]
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.name, PLURAL, self.map.to_real(body)
+            )
         )
 
     def get(self, name: str) -> dict[str, Any]:
-        return self.custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, name
+        return self.map.to_test(  # type: ignore[no-any-return]
+            self.custom.get_namespaced_custom_object(GROUP, VERSION, self.name, PLURAL, name)
         )
 
     def patch(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, self.name, PLURAL, name, body
+        return self.map.to_test(  # type: ignore[no-any-return]
+            self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, self.name, PLURAL, name, self.map.to_real(body)
+            )
         )
 
     def delete(self, name: str) -> None:
@@ -236,10 +248,22 @@ class Namespace:
         def list_fn(**kw: Any) -> Any:
             return self.custom.list_namespaced_custom_object(GROUP, VERSION, self.name, PLURAL, **kw)
 
-        return watch_until(list_fn, name, predicate, timeout, f"request {self.name}/{name}: {what}")
+        found = watch_until(
+            list_fn,
+            name,
+            lambda obj: predicate(self.map.to_test(obj)),
+            timeout * self.slow,
+            f"request {self.name}/{name}: {what}",
+        )
+        return self.map.to_test(found)  # type: ignore[no-any-return]
 
     def wait_gone(self, name: str, timeout: float = 60) -> None:
-        wait_for(lambda: self.exists(name), lambda present: not present, timeout, f"request {name} deleted")
+        wait_for(
+            lambda: self.exists(name),
+            lambda present: not present,
+            timeout * self.slow,
+            f"request {name} deleted",
+        )
 
 
 def watch_until(

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import require_kubectl
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.kubesim_only("the benchmark starts its own kubesim")]
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = (
     "overhead_p50_ms",

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import require_kubectl
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.kubesim_only("chaos injects faults through kubesim")]
 ROOT = Path(__file__).resolve().parents[2]
 
 

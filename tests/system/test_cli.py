@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_kubectl
-from tests.system.harness import KubesimProcess, Namespace, run_kubectl
+from tests.system.cluster import Cluster
+from tests.system.harness import Namespace, run_kubectl
 
 pytestmark = pytest.mark.system
 
 
-def cli(kubesim: KubesimProcess, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(kubesim.kubeconfig)}
+def cli(cluster: Cluster, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     return subprocess.run(
         [sys.executable, "-m", "deployreq", *args],
         input=input,
@@ -26,6 +27,11 @@ def cli(kubesim: KubesimProcess, *args: str, input: str | None = None) -> subpro
         timeout=120,
         check=False,
     )
+
+
+def waiting(ns: Namespace, seconds: float = 60) -> str:
+    """A --timeout for the CLI, stretched on a real cluster."""
+    return str(int(seconds * ns.slow))
 
 
 REQUEST = """
@@ -41,10 +47,10 @@ spec:
 """
 
 
-def test_apply_wait_streams_phases_and_exits_0_on_success(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_apply_wait_streams_phases_and_exits_0_on_success(cluster: Cluster, ns: Namespace) -> None:
     ns.deployment()
     result = cli(
-        kubesim,
+        cluster,
         "apply",
         "-n",
         ns.name,
@@ -52,8 +58,8 @@ def test_apply_wait_streams_phases_and_exits_0_on_success(kubesim: KubesimProces
         "-",
         "--wait",
         "--timeout",
-        "60",
-        input=REQUEST.format(name="r1", image="registry.example/web:1.1"),
+        waiting(ns),
+        input=REQUEST.format(name="r1", image=ns.map.real("registry.example/web:1.1")),
     )
     assert result.returncode == 0, result.stderr
     assert "deploymentrequest.deployreq.dev/r1 created" in result.stdout
@@ -61,21 +67,21 @@ def test_apply_wait_streams_phases_and_exits_0_on_success(kubesim: KubesimProces
     assert any("Deploying" in line for line in lines)
     assert "Succeeded" in lines[-1]
     again = cli(
-        kubesim,
+        cluster,
         "apply",
         "-n",
         ns.name,
         "-f",
         "-",
-        input=REQUEST.format(name="r1", image="registry.example/web:1.1"),
+        input=REQUEST.format(name="r1", image=ns.map.real("registry.example/web:1.1")),
     )
     assert "unchanged" in again.stdout
 
 
-def test_create_wait_exits_1_when_the_release_is_rolled_back(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_create_wait_exits_1_when_the_release_is_rolled_back(cluster: Cluster, ns: Namespace) -> None:
     ns.deployment()
     result = cli(
-        kubesim,
+        cluster,
         "create",
         "bad",
         "-n",
@@ -83,19 +89,19 @@ def test_create_wait_exits_1_when_the_release_is_rolled_back(kubesim: KubesimPro
         "--deployment",
         "web",
         "--image",
-        "app=registry.example/web:2.0-crashloop",
+        f"app={ns.map.real('registry.example/web:2.0-crashloop')}",
         "--wait",
         "--timeout",
-        "60",
+        waiting(ns),
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "RolledBack" in result.stdout.splitlines()[-1]
 
 
-def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(cluster: Cluster, ns: Namespace) -> None:
     ns.deployment()
     slow = cli(
-        kubesim,
+        cluster,
         "create",
         "slow",
         "-n",
@@ -105,25 +111,23 @@ def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(kubesim: KubesimProces
         "--verify",
         "60",
         "--image",
-        "app=registry.example/web:1.1",
+        f"app={ns.map.real('registry.example/web:1.1')}",
         "--wait",
         "--timeout",
         "3",
     )
     assert slow.returncode == 2
     assert "timed out" in slow.stderr
-    bad = cli(kubesim, "create", "typo", "-n", ns.name, "--deployment", "web", "--image", "no-equals-sign")
+    bad = cli(cluster, "create", "typo", "-n", ns.name, "--deployment", "web", "--image", "no-equals-sign")
     assert bad.returncode == 2
     assert "CONTAINER=IMAGE" in bad.stderr
 
 
-def test_rollback_restores_the_previous_revision_through_the_queue(
-    kubesim: KubesimProcess, ns: Namespace
-) -> None:
+def test_rollback_restores_the_previous_revision_through_the_queue(cluster: Cluster, ns: Namespace) -> None:
     ns.deployment()
     assert (
         cli(
-            kubesim,
+            cluster,
             "create",
             "v2",
             "-n",
@@ -131,28 +135,28 @@ def test_rollback_restores_the_previous_revision_through_the_queue(
             "--deployment",
             "web",
             "--image",
-            "app=registry.example/web:2.0",
+            f"app={ns.map.real('registry.example/web:2.0')}",
             "--wait",
             "--timeout",
-            "60",
+            waiting(ns),
         ).returncode
         == 0
     )
-    result = cli(kubesim, "rollback", "web", "-n", ns.name, "--wait", "--timeout", "60")
+    result = cli(cluster, "rollback", "web", "-n", ns.name, "--wait", "--timeout", waiting(ns))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "restores revision 1" in result.stdout
     assert ns.images() == {"app": "registry.example/web:1.0"}
-    status = cli(kubesim, "status", "-n", ns.name, "v2")
+    status = cli(cluster, "status", "-n", ns.name, "v2")
     assert "Phase:        Succeeded" in status.stdout
-    queue = cli(kubesim, "queue", "-n", ns.name)
+    queue = cli(cluster, "queue", "-n", ns.name)
     assert queue.returncode == 0 and "NAMESPACE" in queue.stdout
 
 
-def test_rerun_runs_a_finished_request_again(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_rerun_runs_a_finished_request_again(cluster: Cluster, ns: Namespace) -> None:
     ns.deployment()
     assert (
         cli(
-            kubesim,
+            cluster,
             "create",
             "r",
             "-n",
@@ -160,19 +164,19 @@ def test_rerun_runs_a_finished_request_again(kubesim: KubesimProcess, ns: Namesp
             "--deployment",
             "web",
             "--image",
-            "app=registry.example/web:2.0-crashloop",
+            f"app={ns.map.real('registry.example/web:2.0-crashloop')}",
             "--wait",
             "--timeout",
-            "60",
+            waiting(ns),
         ).returncode
         == 1
     )
-    again = cli(kubesim, "rerun", "r", "-n", ns.name, "--wait", "--timeout", "60")
+    again = cli(cluster, "rerun", "r", "-n", ns.name, "--wait", "--timeout", waiting(ns))
     assert again.returncode == 1
     assert "RolledBack" in again.stdout.splitlines()[-1]
 
 
-def test_kubectl_runs_the_cli_as_a_plugin(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_kubectl_runs_the_cli_as_a_plugin(cluster: Cluster, ns: Namespace) -> None:
     require_kubectl()
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "kubectl-deployreq").exists():
@@ -180,7 +184,7 @@ def test_kubectl_runs_the_cli_as_a_plugin(kubesim: KubesimProcess, ns: Namespace
     env_path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ["PATH"], old = env_path, os.environ.get("PATH", "")
     try:
-        result = run_kubectl(kubesim.kubeconfig, "deployreq", "queue", "-n", ns.name)
+        result = run_kubectl(cluster.kubeconfig, "deployreq", "queue", "-n", ns.name)
     finally:
         os.environ["PATH"] = old
     assert result.returncode == 0, result.stderr

@@ -224,6 +224,9 @@ def test_an_emergency_request_skips_its_gates_when_the_operator_allows_it(ns: Na
     assert any(h["message"] and "skipped" in h["message"] for h in done["status"]["history"])
 
 
+@pytest.mark.kubesim_only(
+    "the Service's backend is a stub on this host, reached by kubesim's proxy-to annotation"
+)
 def test_a_service_gate_reaches_the_app_through_the_api_servers_service_proxy(
     ns: Namespace, app: tuple[StubServer, dict[str, int]]
 ) -> None:

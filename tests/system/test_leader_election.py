@@ -11,7 +11,7 @@ from kubernetes.client import CoordinationV1Api
 
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client, wait_for
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.kubesim_only("reads who did what in kubesim's audit trail")]
 LEASE_SECONDS = 3
 FLAGS = (
     "--leader-elect",

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from kubernetes.client import CoreV1Api
 
-from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, StubServer, api_client, wait_for
+from tests.system.cluster import Cluster
+from tests.system.harness import Namespace, OperatorProcess, StubServer, api_client, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -22,19 +23,21 @@ def receiver() -> Iterator[StubServer]:
 
 
 @pytest.fixture(scope="module")
-def operator(kubesim: KubesimProcess, receiver: StubServer) -> Iterator[OperatorProcess]:
+def operator(cluster: Cluster, receiver: StubServer) -> Iterator[OperatorProcess]:
     url = f"{receiver.url}/hooks/s3cr3t-path"
-    with api_client(kubesim.kubeconfig) as api:
+    with api_client(cluster.kubeconfig) as api:
         CoreV1Api(api).create_namespaced_secret(
             "default",
             {"metadata": {"name": "deploy-hook"}, "data": {"url": base64.b64encode(url.encode()).decode()}},
         )
     op = OperatorProcess(
-        kubesim.kubeconfig, kubesim.workdir, "notifying", ("--notify-webhook-secret", "default/deploy-hook")
+        cluster.kubeconfig, cluster.workdir, "notifying", ("--notify-webhook-secret", "default/deploy-hook")
     )
     op.start()
     yield op
     op.stop()
+    with api_client(cluster.kubeconfig) as api:
+        CoreV1Api(api).delete_namespaced_secret("deploy-hook", "default")
 
 
 def test_each_terminal_outcome_is_posted_to_the_webhook(

@@ -22,7 +22,13 @@ from tests.system.harness import (
     wait_for,
 )
 
-pytestmark = pytest.mark.system
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.kubesim_only(
+        "starts its own kubesim with RBAC enforcement; on kind, test_installed_operator.py runs the operator "
+        "as the manifests' ServiceAccount"
+    ),
+]
 ROOT = Path(__file__).resolve().parents[2]
 SA_USER = "system:serviceaccount:deployreq-system:deployreq"
 OPERATOR_FLAGS = ("--gate-allow-cidr", "127.0.0.0/8", "--gate-service-transport", "proxy")

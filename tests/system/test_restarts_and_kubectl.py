@@ -8,6 +8,7 @@ import pytest
 from kubernetes.client import CoordinationV1Api
 
 from tests.conftest import require_kubectl
+from tests.system.cluster import Cluster
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, run_kubectl, wait_for
 
 pytestmark = pytest.mark.system
@@ -26,23 +27,23 @@ def deployment_writes(audit: list[dict[str, Any]], namespace: str) -> list[dict[
     ]
 
 
-def test_kubectl_wait_blocks_until_the_request_is_complete(kubesim: KubesimProcess, ns: Namespace) -> None:
+def test_kubectl_wait_blocks_until_the_request_is_complete(cluster: Cluster, ns: Namespace) -> None:
     require_kubectl()
     ns.deployment()
     ns.request("r", {"app": "registry.example/web:1.1"}, verification={"durationSeconds": 2})
     result = run_kubectl(
-        kubesim.kubeconfig,
+        cluster.kubeconfig,
         "-n",
         ns.name,
         "wait",
         "--for=condition=Complete",
         "deploymentrequest/r",
-        "--timeout=60s",
+        f"--timeout={int(60 * ns.slow)}s",
     )
     assert result.returncode == 0, result.stderr
     assert "condition met" in result.stdout
     assert ns.get("r")["status"]["phase"] == "Succeeded"
-    table = run_kubectl(kubesim.kubeconfig, "-n", ns.name, "get", "dreq", "-o", "wide").stdout
+    table = run_kubectl(cluster.kubeconfig, "-n", ns.name, "get", "dreq", "-o", "wide").stdout
     assert table.split("\n")[0].split() == [
         "NAME",
         "DEPLOYMENT",
@@ -57,7 +58,7 @@ def test_kubectl_wait_blocks_until_the_request_is_complete(kubesim: KubesimProce
 
 
 def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(
-    kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
+    cluster: Cluster, operator: OperatorProcess, ns: Namespace
 ) -> None:
     require_kubectl()
     # The operator's rollback, in the test namespace.
@@ -67,19 +68,19 @@ def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(
     ns.wait_deployment_available()
     ours = ns.get_deployment()
     # kubectl's, from the same starting state in a second namespace the operator has no request in.
-    other = Namespace(ns.api)
+    other = Namespace(ns.api, map=ns.map, slow=ns.slow)
     other.deployment()
     run = run_kubectl(
-        kubesim.kubeconfig,
+        cluster.kubeconfig,
         "-n",
         other.name,
         "set",
         "image",
         "deployment/web",
-        "app=registry.example/web:2.0-crashloop",
+        f"app={ns.map.real('registry.example/web:2.0-crashloop')}",
     )
     assert run.returncode == 0, run.stderr
-    run = run_kubectl(kubesim.kubeconfig, "-n", other.name, "rollout", "undo", "deployment/web")
+    run = run_kubectl(cluster.kubeconfig, "-n", other.name, "rollout", "undo", "deployment/web")
     assert run.returncode == 0, run.stderr
     assert "rolled back" in run.stdout
     other.wait_deployment_available()
@@ -107,8 +108,11 @@ def test_the_operators_undo_leaves_the_deployment_as_kubectls_undo_does(
         for rs in other.replicasets()
     )
     assert ours_rs == theirs_rs
+    if cluster.real:
+        other.core.delete_namespace(other.name)
 
 
+@pytest.mark.kubesim_only("counts the operator's Deployment writes in kubesim's audit trail")
 def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
     kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
 ) -> None:
@@ -133,6 +137,7 @@ def test_sigkill_mid_rollout_then_restart_ends_correctly_without_a_second_patch(
     )
 
 
+@pytest.mark.kubesim_only("counts the operator's Deployment writes in kubesim's audit trail")
 def test_sigkill_while_rolling_back_still_ends_rolled_back(
     kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
 ) -> None:

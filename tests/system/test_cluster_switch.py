@@ -1,0 +1,82 @@
+"""The real-cluster switch, proven here without Docker: the scenarios run with DEPLOYREQ_CLUSTER=kubeconfig against a
+kubesim that behaves like a real cluster towards the catalogue's public images (busybox crash-loops, registry.invalid
+cannot be pulled, anything else runs). The harness must map every image both ways, stretch nothing it should not,
+and skip only the kubesim-only tests, each with its reason."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.system.cluster import REAL_IMAGE_FLAGS, ROOT
+from tests.system.harness import KubesimProcess
+
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.kubesim_only("starts its own kubesim to stand in for a real cluster"),
+]
+
+
+def test_the_scenarios_run_unchanged_on_a_cluster_named_by_a_kubeconfig(tmp_path: Path) -> None:
+    sim = KubesimProcess(
+        tmp_path,
+        *REAL_IMAGE_FLAGS,
+        "--pod-ready-seconds",
+        "0.2",
+        "--crashloop-restart-seconds",
+        "0.3",
+        "--audit-bodies",
+    )
+    sim.start()
+    try:
+        env = {
+            **os.environ,
+            "DEPLOYREQ_CLUSTER": "kubeconfig",
+            "DEPLOYREQ_KUBECONFIG": str(sim.kubeconfig),
+            "DEPLOYREQ_E2E_SLOW": "1",
+        }
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-rs",
+                "-p",
+                "no:cacheprovider",
+                "tests/system/test_request_flows.py",
+                "tests/system/test_restarts_and_kubectl.py",
+            ],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        audit = sim.audit()
+    finally:
+        sim.stop()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    passed = int(re.search(r"(\d+) passed", output).group(1))  # type: ignore[union-attr]
+    skipped = int(re.search(r"(\d+) skipped", output).group(1))  # type: ignore[union-attr]
+    assert passed >= 14 and skipped == 2, output[-3000:]
+    assert "kubesim only: counts the operator's Deployment writes in kubesim's audit trail" in output
+    # What reached the cluster were the catalogue's images, never the names the tests use.
+    images = set()
+    for record in audit:
+        body = record.get("requestObject")
+        if record.get("resource") == "deployments" and isinstance(body, dict):  # JSON patches are lists
+            containers = (((body.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+                "containers"
+            )
+            images |= {c["image"] for c in containers or [] if "image" in c}
+    assert images, "no Deployment images in the audit trail"
+    assert not any("registry.example" in i for i in images), images
+    assert any(i.startswith("registry.k8s.io/pause:") for i in images), images
