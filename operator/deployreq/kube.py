@@ -12,7 +12,8 @@ import contextlib
 import json
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -42,6 +43,8 @@ class Credentials:
 
     server: str
     token: str | None = None
+    token_file: str | None = None
+    """Where a rotating token lives (a pod's projected ServiceAccount token): re-read as client-go does."""
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
@@ -59,6 +62,7 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
 
     configuration = client.Configuration()
     namespace = "default"
+    token_file = None
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, context=context, client_configuration=configuration
@@ -68,6 +72,7 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
         namespace = ((chosen or {}).get("context") or {}).get("namespace") or "default"
     except config.ConfigException:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        token_file = IN_CLUSTER_TOKEN
         with contextlib.suppress(OSError):
             namespace = (
                 open(  # noqa: SIM115
@@ -84,6 +89,7 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
     return Credentials(
         server=configuration.host.rstrip("/"),
         token=token,
+        token_file=token_file,
         ca_file=configuration.ssl_ca_cert,
         cert_file=configuration.cert_file,
         key_file=configuration.key_file,
@@ -125,6 +131,21 @@ def secret_path(namespace: str, name: str) -> str:
 
 def events_path(namespace: str) -> str:
     return f"/api/v1/namespaces/{quote(namespace)}/events"
+
+
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+TOKEN_REREAD_SECONDS = 60.0
+
+
+class _BearerAuth(httpx.Auth):
+    """The current token on each request of the gates' httpx client."""
+
+    def __init__(self, header: Callable[[], dict[str, str]]) -> None:
+        self._header = header
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._header())
+        yield request
 
 
 _BY_CODE: dict[int, type[errors.ApiError]] = {
@@ -187,8 +208,8 @@ class Kube:
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self._headers = {"Accept": "application/json", "User-Agent": user_agent}
-        if credentials.token:
-            self._headers["Authorization"] = f"Bearer {credentials.token}"
+        self._token = credentials.token
+        self._token_read = time.monotonic()
         self._ssl = ssl_context(credentials)
         self._session: aiohttp.ClientSession | None = None
         self._http: httpx.AsyncClient | None = None
@@ -202,6 +223,7 @@ class Kube:
             self._http = httpx.AsyncClient(
                 base_url=self.credentials.server,
                 headers=self._headers,
+                auth=_BearerAuth(self.authorization),
                 verify=self._ssl if self._ssl is not None else True,
                 timeout=httpx.Timeout(30.0, connect=5.0),
             )
@@ -215,6 +237,17 @@ class Kube:
                 timeout=aiohttp.ClientTimeout(total=30.0, sock_connect=5.0),
             )
         return self._session
+
+    def authorization(self) -> dict[str, str]:
+        """The Authorization header; a projected token is re-read each minute (the kubelet rotates it)."""
+        if self.credentials.token_file and time.monotonic() - self._token_read > TOKEN_REREAD_SECONDS:
+            self._token_read = time.monotonic()
+            try:
+                with open(self.credentials.token_file) as handle:  # a small file on a tmpfs: no real blocking
+                    self._token = handle.read().strip() or self._token
+            except OSError as exc:
+                log.warning("could not re-read the service account token: %s", exc.strerror)
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def _url(self, path: str) -> yarl.URL:
         return yarl.URL(
@@ -239,6 +272,7 @@ class Kube:
         """One API call, retried while the failure is transient; returns the decoded JSON body."""
         content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": content_type} if content is not None else {}
+        headers.update(self.authorization())
         delay = self.backoff
         session = self._open()
         for attempt in range(1, self.attempts + 1):
@@ -295,7 +329,10 @@ class Kube:
         query = {**params, "watch": "true"}
         session = self._open()
         async with session.get(
-            self._url(path), params=query, timeout=aiohttp.ClientTimeout(total=None, sock_connect=5.0)
+            self._url(path),
+            params=query,
+            headers=self.authorization(),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5.0),
         ) as response:
             if response.status >= 400:
                 raise _translate(
