@@ -10,7 +10,7 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_VENV    ?= .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind clean checkov
+.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind e2e clean checkov
 
 help:
 	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
@@ -20,6 +20,8 @@ help:
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
 	@echo "make chaos          kills, API faults, two operators, a stalled holder; invariants checked (SIZE, SEED)"
 	@echo "make bench-kubesim  kubesim's own throughput"
+	@echo "make e2e-kind       the system tests on a kind cluster, the operator image built and installed (Docker)"
+	@echo "make e2e            the system tests on the cluster of DEPLOYREQ_KUBECONFIG (or KUBECONFIG)"
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 
 venv: $(STAMP)
@@ -64,6 +66,20 @@ $(CHECKOV_STAMP):
 
 checkov: $(CHECKOV_STAMP)
 	CHECKOV=$(CHECKOV_VENV)/bin/checkov scripts/checkov.sh
+
+# The real-cluster path: the same system tests, on kind (pytest-kind creates the cluster; Docker needed) or on any
+# cluster a kubeconfig names. kubesim-only tests skip with their reason.
+KIND_VERSION    ?= v0.27.0
+KIND_NODE_IMAGE ?= kindest/node:v1.32.2
+E2E_PYTEST      := $(PY) -m pytest -q -rs -p no:cacheprovider tests/system
+
+e2e-kind: $(STAMP)
+	@KIND_VERSION=$(KIND_VERSION) scripts/e2e-preflight.sh
+	DEPLOYREQ_CLUSTER=kind KIND_VERSION=$(KIND_VERSION) $(E2E_PYTEST) --kind-image=$(KIND_NODE_IMAGE) \
+		$(if $(shell command -v kind),--kind-bin=$(shell command -v kind)) $(PYTEST_ARGS)
+
+e2e: $(STAMP)
+	DEPLOYREQ_CLUSTER=kubeconfig $(E2E_PYTEST) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -34,11 +34,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On a real cluster, skip what only kubesim can show, each with its reason."""
     if CLUSTER == "kubesim":
         return
+    problem = _real_cluster_problem()
+    if problem is not None:
+        raise pytest.UsageError(problem)
     for item in items:
         marker = item.get_closest_marker("kubesim_only")
         if marker is not None:
             reason = marker.args[0] if marker.args else KUBESIM_ONLY
             item.add_marker(pytest.mark.skip(reason=f"kubesim only: {reason}"))
+
+
+def _real_cluster_problem() -> str | None:
+    """Why the real cluster DEPLOYREQ_CLUSTER names cannot be used, before any test runs."""
+    if CLUSTER == "kind":
+        problem = docker_problem()
+        if problem is not None:
+            return (
+                f"DEPLOYREQ_CLUSTER=kind needs Docker, and {problem}. kind runs its nodes as containers: start "
+                "Docker, or run on kubesim (the default) or on an existing cluster (DEPLOYREQ_CLUSTER=kubeconfig)."
+            )
+    if CLUSTER == "kubeconfig":
+        named = os.environ.get("DEPLOYREQ_KUBECONFIG") or os.environ.get("KUBECONFIG")
+        if not named:
+            return (
+                "DEPLOYREQ_CLUSTER=kubeconfig needs DEPLOYREQ_KUBECONFIG (or KUBECONFIG) naming the cluster"
+            )
+        if not Path(named).is_file():
+            return f"DEPLOYREQ_CLUSTER=kubeconfig: the kubeconfig {named} does not exist"
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +73,6 @@ def real_cluster(
         yield None
         return
     if CLUSTER == "kind":
-        problem = docker_problem()
-        if problem is not None:
-            pytest.exit(
-                f"DEPLOYREQ_CLUSTER=kind needs Docker, and {problem}. Start Docker (kind runs its nodes as "
-                "containers), or run on kubesim (the default) or an existing cluster (DEPLOYREQ_CLUSTER=kubeconfig).",
-                returncode=2,
-            )
         kind = request.getfixturevalue("kind_cluster")
         catalogue = ImageMap(real_cluster=True)
         load_public_images(kind, catalogue.good + catalogue.crash)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.system.cluster import REAL_IMAGE_FLAGS, ROOT
-from tests.system.harness import KubesimProcess
+from tests.system.harness import KubesimProcess, run_kubectl
 
 pytestmark = [
     pytest.mark.system,
@@ -80,3 +80,23 @@ def test_the_scenarios_run_unchanged_on_a_cluster_named_by_a_kubeconfig(tmp_path
     assert images, "no Deployment images in the audit trail"
     assert not any("registry.example" in i for i in images), images
     assert any(i.startswith("registry.k8s.io/pause:") for i in images), images
+
+
+def test_the_install_step_applies_the_overlays_with_the_image_set(
+    kubesim: KubesimProcess, tmp_path: Path
+) -> None:
+    """The install of test_installed_operator.py, on kubesim (whose kubelet runs no code but reports the pods
+    ready): both overlays apply with the image replaced, the Deployment rolls out, and removing leaves no operator."""
+    from tests.system.cluster import Cluster
+    from tests.system.test_installed_operator import NAMESPACE, Install
+
+    install = Install(Cluster("kubeconfig", kubesim.kubeconfig, tmp_path), "registry.example/deployreq:9.9")
+    install.apply("single")
+    (pod,) = install.pods()
+    assert pod["spec"]["containers"][0]["image"] == "registry.example/deployreq:9.9"  # type: ignore[index]
+    install.apply("ha")
+    assert len(install.pods()) == 2
+    install.remove()
+    gone = run_kubectl(kubesim.kubeconfig, "-n", NAMESPACE, "get", "deployment", "deployreq")
+    assert gone.returncode != 0
+    assert run_kubectl(kubesim.kubeconfig, "get", "crd", "deploymentrequests.deployreq.dev").returncode == 0

@@ -1,0 +1,220 @@
+"""The operator installed as a platform team installs it: the image built from the Dockerfile and loaded into kind,
+``manifests/`` applied with kubectl. Then requests succeed and roll back with the operator running in its pod, its
+ServiceAccount may do what the ClusterRole grants and nothing else (judged by the real API server's RBAC), its pod
+runs restricted, and with the HA overlay the standby takes over when the leader's pod dies.
+
+Runs with ``DEPLOYREQ_CLUSTER=kind`` (``make e2e-kind``), or on any cluster (``DEPLOYREQ_CLUSTER=kubeconfig``) that
+can pull the image named by ``DEPLOYREQ_E2E_OPERATOR_IMAGE``. kubesim does not run containers, so it skips there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from tests.system.cluster import ROOT, Cluster, install_crds, selected
+from tests.system.harness import Namespace, api_client, run_kubectl, wait_for
+
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.skipif(
+        selected() == "kubesim",
+        reason="kubesim runs no containers: the installed operator is tested on kind (make e2e-kind) or a kubeconfig",
+    ),
+]
+
+IMAGE = "deployreq:0.1.0"  # the tag manifests/base/deployment.yaml names
+NAMESPACE = "deployreq-system"
+SERVICE_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:deployreq"
+LEADER_LEASE = "deployreq-leader"
+
+
+@pytest.fixture(scope="module")
+def operator_image(cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    if cluster.kind == "kubeconfig":
+        image = os.environ.get("DEPLOYREQ_E2E_OPERATOR_IMAGE", "")
+        if not image:
+            pytest.skip("set DEPLOYREQ_E2E_OPERATOR_IMAGE to an operator image this cluster can pull")
+        return image
+    subprocess.run(["docker", "build", "--tag", IMAGE, str(ROOT)], check=True, timeout=1200)
+    request.getfixturevalue("kind_cluster").load_docker_image(IMAGE)
+    return IMAGE
+
+
+def kubectl(cluster: Cluster, *args: str) -> str:
+    result = run_kubectl(cluster.kubeconfig, *args, timeout=600)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+class Install:
+    """``manifests/overlays/<overlay>`` with the operator image set by a kustomize ``images`` entry, as a platform
+    team's own overlay would set it."""
+
+    def __init__(self, cluster: Cluster, image: str) -> None:
+        self.cluster = cluster
+        self.image = image
+        self.dir = cluster.workdir / "install"
+        self.dir.mkdir(exist_ok=True)
+
+    def apply(self, overlay: str) -> None:
+        entry = {"name": "deployreq", "newName": self.image}
+        if "@" in self.image:
+            entry["newName"], entry["digest"] = self.image.split("@", 1)
+        elif ":" in self.image.rsplit("/", 1)[-1]:
+            entry["newName"], entry["newTag"] = self.image.rsplit(":", 1)
+        base = os.path.relpath(ROOT / "manifests" / "overlays" / overlay, self.dir)
+        (self.dir / "kustomization.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "resources": [base],
+                    "images": [entry],
+                }
+            )
+        )
+        kubectl(self.cluster, "apply", "-k", str(self.dir))
+        kubectl(
+            self.cluster,
+            "-n",
+            NAMESPACE,
+            "rollout",
+            "status",
+            "deployment/deployreq",
+            f"--timeout={int(120 * self.cluster.slow)}s",
+        )
+
+    def remove(self) -> None:
+        run_kubectl(self.cluster.kubeconfig, "delete", "-k", str(self.dir), "--ignore-not-found", "--wait")
+        install_crds(self.cluster.kubeconfig)  # the install took the CRD with it; later modules need it
+
+    def pods(self) -> list[dict[str, object]]:
+        listing = json.loads(
+            kubectl(
+                self.cluster,
+                "-n",
+                NAMESPACE,
+                "get",
+                "pods",
+                "-l",
+                "app.kubernetes.io/name=deployreq",
+                "-o",
+                "json",
+            )
+        )
+        return [p for p in listing["items"] if not p["metadata"].get("deletionTimestamp")]
+
+
+@pytest.fixture(scope="module")
+def installed(cluster: Cluster, operator_image: str) -> Iterator[Install]:
+    install = Install(cluster, operator_image)
+    install.apply("single")
+    yield install
+    install.remove()
+
+
+@pytest.fixture
+def space(cluster: Cluster, installed: Install) -> Iterator[Namespace]:
+    namespace = Namespace(api_client(cluster.kubeconfig), map=cluster.image_map(), slow=cluster.slow)
+    yield namespace
+    namespace.core.delete_namespace(namespace.name)
+    namespace.api.close()
+
+
+def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None:
+    space.deployment()
+    space.request("good", {"app": "registry.example/web:1.1"})
+    assert space.wait_phase("good", timeout=90)["status"]["phase"] == "Succeeded"
+    assert space.images() == {"app": "registry.example/web:1.1"}
+    space.request("bad", {"app": "registry.example/web:2.0-crashloop"})
+    done = space.wait_phase("bad", timeout=120)
+    assert done["status"]["phase"] == "RolledBack", done["status"]
+    space.wait_deployment_available()
+    assert space.images() == {"app": "registry.example/web:1.1"}
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "allowed"),
+    [
+        ("patch", "deployments.apps", True),
+        ("watch", "pods", True),
+        ("patch", "deploymentrequests.deployreq.dev/status", True),
+        ("create", "events", True),
+        ("get", "secrets", True),
+        ("delete", "deployments.apps", False),
+        ("create", "deployments.apps", False),
+        ("update", "deployments.apps", False),
+        ("delete", "pods", False),
+        ("list", "secrets", False),
+        ("create", "deploymentrequests.deployreq.dev", False),
+        ("delete", "deploymentrequests.deployreq.dev", False),
+        ("create", "clusterrolebindings.rbac.authorization.k8s.io", False),
+    ],
+)
+def test_its_service_account_may_do_only_what_the_cluster_role_grants(
+    installed: Install, verb: str, resource: str, allowed: bool
+) -> None:
+    result = run_kubectl(
+        installed.cluster.kubeconfig,
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        "--all-namespaces",
+        f"--as={SERVICE_ACCOUNT}",
+    )
+    assert result.stdout.strip() == ("yes" if allowed else "no"), (
+        verb,
+        resource,
+        result.stdout,
+        result.stderr,
+    )
+
+
+def test_the_operator_pod_runs_restricted_and_stays_up(installed: Install) -> None:
+    (pod,) = installed.pods()
+    spec, status = pod["spec"], pod["status"]
+    assert isinstance(spec, dict) and isinstance(status, dict)
+    (container,) = spec["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    (state,) = status["containerStatuses"]
+    assert state["ready"] is True and state["restartCount"] == 0, state
+
+
+def test_with_the_ha_overlay_the_standby_takes_over_when_the_leader_dies(
+    cluster: Cluster, installed: Install
+) -> None:
+    installed.apply("ha")
+
+    def holder() -> str:
+        lease = json.loads(kubectl(cluster, "-n", NAMESPACE, "get", "lease", LEADER_LEASE, "-o", "json"))
+        return str(lease["spec"].get("holderIdentity") or "")
+
+    names = [str(p["metadata"]["name"]) for p in installed.pods()]  # type: ignore[index]
+    assert len(names) == 2, names
+    leader = wait_for(holder, lambda h: any(n in h for n in names), 30 * cluster.slow, "a leader")
+    (leading,) = [n for n in names if n in leader]
+    (standby,) = [n for n in names if n != leading]
+    kubectl(cluster, "-n", NAMESPACE, "delete", "pod", leading, "--grace-period=0", "--force")
+    # The lease duration is 15 s: the standby holds the Lease within it (plus the test's slack).
+    wait_for(holder, lambda h: standby in h, 15 + 15 * cluster.slow, f"{standby} taking over")
+    space = Namespace(api_client(cluster.kubeconfig), map=cluster.image_map(), slow=cluster.slow)
+    try:
+        space.deployment()
+        space.request("after-takeover", {"app": "registry.example/web:1.1"})
+        assert space.wait_phase("after-takeover", timeout=90)["status"]["phase"] == "Succeeded"
+    finally:
+        space.core.delete_namespace(space.name)
+        space.api.close()
+    installed.apply("single")
