@@ -10,7 +10,7 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_VENV    ?= .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help venv test unit lint crds demo bench bench-kubesim chaos e2e-kind e2e clean checkov
+.PHONY: help venv test unit lint crds demo bench bench-kubesim profile chaos e2e-kind e2e clean checkov
 
 help:
 	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
@@ -19,6 +19,7 @@ help:
 	@echo "make crds           regenerate crds/ from the pydantic model"
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
 	@echo "make chaos          kills, API faults, two operators, a stalled holder; invariants checked (SIZE, SEED)"
+	@echo "make profile        py-spy over the operator during the throughput scenario (NAMESPACES=40)"
 	@echo "make bench-kubesim  kubesim's own throughput"
 	@echo "make e2e-kind       the system tests on a kind cluster, the operator image built and installed (Docker)"
 	@echo "make e2e            the system tests on the cluster of DEPLOYREQ_KUBECONFIG (or KUBECONFIG)"
@@ -55,6 +56,9 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	SIZE=$(SIZE) $(PY) scripts/chaos.py
+
+profile: $(STAMP)
+	NAMESPACES=$(or $(NAMESPACES),40) $(PY) scripts/profile.py
 
 bench-kubesim: $(STAMP)
 	$(PY) -m kubesim.bench

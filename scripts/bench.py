@@ -220,6 +220,17 @@ class Bench:
     def operator_throughput(self) -> dict[str, float]:
         spaces = [self.namespace(containers=5) for _ in range(self.size.throughput_namespaces)]
         mark = len(self.audit())
+        pid = self.operator.proc.pid if self.operator.proc else 0
+        peak = [rss_mb(pid)]
+        done = threading.Event()
+
+        def sample_rss() -> None:  # the operator's peak memory while it works
+            while not done.wait(0.2):
+                peak.append(rss_mb(pid))
+
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
+        cpu_before = cpu_seconds(pid)
         started = time.time()
         for ns in spaces:
             for i in range(5):
@@ -228,12 +239,17 @@ class Bench:
             for i in range(5):
                 ns.wait_phase(f"r{i}", timeout=600)
         total = time.time() - started
+        cpu = (cpu_seconds(pid) - cpu_before) / total * 100
+        done.set()
+        sampler.join()
         records = self.audit()[mark:]
         count = 5 * len(spaces)
         return {
             "seconds": total,
             "rps": count / total,
             "overlaps": float(overlaps(records)),
+            "rss_mb": max(peak),
+            "cpu_percent": cpu,
             **api_cost(records, count, "deployreq/", "kopf/"),
         }
 
@@ -440,6 +456,8 @@ def main() -> int:
             "throughput_seconds": throughput["seconds"],
             "throughput_requests": 5 * size.throughput_namespaces,
             "throughput_overlaps": throughput["overlaps"],
+            "rss_mb_throughput_peak": throughput["rss_mb"],
+            "cpu_percent_throughput": throughput["cpu_percent"],
             "api_requests_per_request": throughput["api_requests_per_request"],
             "api_reads_per_request": throughput["reads_per_request"],
             "api_writes_per_request": throughput["writes_per_request"],
@@ -488,6 +506,10 @@ def main() -> int:
         f"({size.finished_requests} finished requests)"
     )
     print(f"{'idle CPU (%)':<40} {out['idle_cpu_percent']:>12.2f}")
+    print(
+        f"{'while processing the throughput run':<40} {out['cpu_percent_throughput']:>11.0f}%   "
+        f"(of one core; peak RSS {out['rss_mb_throughput_peak']:.1f} MB)"
+    )
     Path(os.environ.get("BENCH_OUT", "bench-results.json")).write_text(json.dumps(out, indent=2) + "\n")
     return 0
 

@@ -25,7 +25,7 @@ def require_kubectl() -> str:
 
 
 def run_kubectl(
-    kubeconfig: Path, *args: str, input: str | None = None, timeout: float = 30
+    kubeconfig: Path, *args: str, input: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl with KUBECONFIG set and a private KUBECACHEDIR (kubectl caches discovery per server)."""
     binary = kubectl_binary()

@@ -100,6 +100,10 @@ class KubesimProcess:
             text = response.read().decode()
         return json.loads(text) if text else None
 
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """kubesim's own admin API under ``/kubesim/`` (faults, settings, audit)."""
+        return self.request(method, f"/kubesim/{path}", body)
+
     def audit(self, since: int = 0) -> list[dict[str, Any]]:
         req = urllib.request.Request(f"{self.url}/kubesim/audit?since={since}")
         with urllib.request.urlopen(req, timeout=10) as response:

@@ -15,7 +15,10 @@ from typing import Any
 
 from kubernetes import client, config, watch
 
+from tests.support import KubesimProcess, kubectl_binary, run_kubectl
 from tests.system.cluster import ImageMap
+
+__all__ = ["KubesimProcess", "Namespace", "OperatorProcess", "StubServer", "kubectl_binary", "run_kubectl"]
 
 GROUP, VERSION, PLURAL = "deployreq.dev", "v1alpha1", "deploymentrequests"
 TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
@@ -321,102 +324,6 @@ def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: floa
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
     raise AssertionError(f"timed out waiting for {what}; last: {value!r}")
-
-
-class KubesimProcess:
-    """``python -m kubesim`` as a real process on a free port, with its own kubeconfig."""
-
-    def __init__(self, workdir: Path, *args: str) -> None:
-        self.workdir = workdir
-        self.kubeconfig = workdir / "kubeconfig"
-        self.audit_path = workdir / "audit.jsonl"
-        self.args = list(args)
-        self.proc: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self) -> None:
-        self._stderr = (self.workdir / "kubesim.log").open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kubesim",
-                "--port",
-                "0",
-                "--kubeconfig",
-                str(self.kubeconfig),
-                "--audit-log",
-                str(self.audit_path),
-                *self.args,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("kubesim ready "):
-            raise RuntimeError(f"kubesim did not start: {line!r}; see {self.workdir / 'kubesim.log'}")
-        self.url = line.split()[-1]
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._stderr.close()
-
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
-        import json
-        import urllib.request
-
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}/kubesim/{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read().decode()
-        if path.startswith("audit"):
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        return json.loads(text) if text else None
-
-    def audit(self) -> list[dict[str, Any]]:
-        return self.admin("GET", "audit")  # type: ignore[no-any-return]
-
-
-def kubectl_binary() -> str | None:
-    import shutil
-
-    return shutil.which("kubectl")
-
-
-def run_kubectl(
-    kubeconfig: Path, *args: str, input: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    binary = kubectl_binary()
-    assert binary is not None
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(kubeconfig),
-        "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache"),
-    }
-    return subprocess.run(
-        [binary, *args],
-        input=input,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 class StubServer:

@@ -25,6 +25,8 @@ KEYS = (
     "api_requests_per_request",
     "rss_mb_10k_idle",
     "idle_cpu_percent",
+    "rss_mb_throughput_peak",
+    "cpu_percent_throughput",
 )
 
 
