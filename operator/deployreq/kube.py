@@ -238,8 +238,8 @@ class Kube:
             )
         return self._session
 
-    def authorization(self) -> dict[str, str]:
-        """The Authorization header; a projected token is re-read each minute (the kubelet rotates it)."""
+    def token(self) -> str | None:
+        """The bearer token; a projected token is re-read each minute (the kubelet rotates it)."""
         if self.credentials.token_file and time.monotonic() - self._token_read > TOKEN_REREAD_SECONDS:
             self._token_read = time.monotonic()
             try:
@@ -247,7 +247,12 @@ class Kube:
                     self._token = handle.read().strip() or self._token
             except OSError as exc:
                 log.warning("could not re-read the service account token: %s", exc.strerror)
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return self._token
+
+    def authorization(self) -> dict[str, str]:
+        """The Authorization header with the current token (none without a token)."""
+        token = self.token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def _url(self, path: str) -> yarl.URL:
         return yarl.URL(

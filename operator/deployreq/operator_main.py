@@ -18,6 +18,7 @@ from deployreq.events import Recorder
 from deployreq.gate_runs import GateRuns
 from deployreq.gates import GateSettings, Guard, make_clients
 from deployreq.handlers import build_registry
+from deployreq.health import StandbyProbe
 from deployreq.leader import LeaderElector
 from deployreq.metrics import Metrics
 from deployreq.notify import Dispatcher, NotifySettings, load_notifier
@@ -136,7 +137,7 @@ async def run_operator(
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(
             server=credentials.server,
-            token=credentials.token,
+            token=client.token(),  # kopf logs in again on a 401: the re-read token then
             ca_path=credentials.ca_file,
             certificate_path=credentials.cert_file,
             private_key_path=credentials.key_file,
@@ -156,7 +157,14 @@ async def run_operator(
             settings.leader_renew_interval_seconds,
             settings.leader_renew_interval_seconds,
         )
-        await elector.acquire()
+        probe = StandbyProbe(settings.metrics_host, settings.health_port) if settings.health_port else None
+        if probe is not None:
+            await probe.start()
+        try:
+            await elector.acquire()
+        finally:
+            if probe is not None:
+                await probe.stop()  # kopf serves the port from here on
         keeper = asyncio.create_task(elector.keep(lost))
         if stop_flag is None:
             stop_flag = lost
