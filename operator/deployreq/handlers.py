@@ -47,7 +47,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.watching.connect_timeout = 10
         settings.networking.error_backoffs = [0.1, 0.5, 1, 2, 5]
         settings.batching.worker_limit = None
-        settings.batching.idle_timeout = 60
+        settings.batching.idle_timeout = 5
         settings.batching.batch_window = 0.0
         settings.persistence.diffbase_storage = NoDiffBase()
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import kopf
 
-from deployreq import errors, kube, progress
+from deployreq import errors, kopf_startup, kube, progress
 from deployreq.actions import Actions
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -80,6 +80,7 @@ async def run_operator(
     notify_settings: NotifySettings | None = None,
 ) -> int:
     """Run until stopped; returns the process exit code (1 when leadership was lost)."""
+    kopf_startup.apply()  # kopf's index pre-population wakes every waiter on every object: see the module
     client = kube.Kube(
         credentials,
         attempts=settings.api_retry_attempts,
