@@ -46,6 +46,8 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.watching.client_timeout = 300
         settings.watching.connect_timeout = 10
         settings.networking.error_backoffs = [0.1, 0.5, 1, 2, 5]
+        # No limit: at start every object's worker waits, holding its slot, until all objects are indexed, so a
+        # limit below the number of objects deadlocks the start (seen with 500 slots and 10,000 requests).
         settings.batching.worker_limit = None
         settings.batching.idle_timeout = 5
         settings.batching.batch_window = 0.0
