@@ -16,9 +16,17 @@ Obj = dict[str, Any]
 Index = Mapping[str, Iterable[Obj]]
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def slim(body: Mapping[str, Any]) -> Obj:
-    """The parts of an object worth keeping in memory (managedFields dropped)."""
+    """The parts of an object worth keeping in memory: managedFields dropped, and for a DeploymentRequest the copy
+    of its whole spec that ``kubectl apply`` (CI, Argo CD) leaves in an annotation, which nothing here reads. A
+    Deployment keeps it: ``rollout undo`` carries the Deployment's own annotations over."""
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    annotations = meta.get("annotations") or {}
+    if body.get("kind") == "DeploymentRequest" and LAST_APPLIED in annotations:
+        meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
     return {**body, "metadata": meta}
 
 
