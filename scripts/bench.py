@@ -232,12 +232,7 @@ class Bench:
         sampler.start()
         cpu_before = cpu_seconds(pid)
         started = time.time()
-        for ns in spaces:
-            for i in range(5):
-                ns.request(f"r{i}", {f"c{i}": "registry.example/app:2"})
-        for ns in spaces:
-            for i in range(5):
-                ns.wait_phase(f"r{i}", timeout=600)
+        self.five_requests_each(spaces)
         total = time.time() - started
         cpu = (cpu_seconds(pid) - cpu_before) / total * 100
         done.set()
@@ -252,6 +247,16 @@ class Bench:
             "cpu_percent": cpu,
             **api_cost(records, count, "deployreq/", "kopf/"),
         }
+
+    @staticmethod
+    def five_requests_each(spaces: list[Namespace]) -> None:
+        """Scenario 4's load: five requests (one container each) in every namespace at once, waited to the end."""
+        for ns in spaces:
+            for i in range(5):
+                ns.request(f"r{i}", {f"c{i}": "registry.example/app:2"})
+        for ns in spaces:
+            for i in range(5):
+                ns.wait_phase(f"r{i}", timeout=600)
 
     def footprint(self, finished: int) -> dict[str, float]:
         ns = Namespace(self.api)

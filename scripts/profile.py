@@ -64,12 +64,7 @@ def main() -> int:
         )
         time.sleep(1)  # py-spy attaches
         cpu, started = cpu_seconds(pid), time.time()
-        for ns in spaces:
-            for i in range(5):
-                ns.request(f"r{i}", {f"c{i}": "registry.example/app:2"})
-        for ns in spaces:
-            for i in range(5):
-                ns.wait_phase(f"r{i}", timeout=600)
+        bench.five_requests_each(spaces)
         seconds = time.time() - started
         cpu = cpu_seconds(pid) - cpu
         recorder.send_signal(signal.SIGINT)
