@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 from aiohttp import web
 
 from kubesim import (
@@ -48,7 +49,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses, such as integers beyond 64 bits
+        return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def json_response(obj: Any, status: int = 200) -> web.Response:
@@ -338,10 +342,10 @@ class ApiServer:
         if verb == "create":
             obj = self._decode(body)
             self._manage(request, t, obj, None, "Update")
-            if t.rt.key == ("", "namespaces") or not t.rt.namespaced:
-                created = self.store.create(t.rt, None, obj, user=user, dry_run=dry_run)
-            else:
-                created = self.store.create(t.rt, t.namespace, obj, user=user, dry_run=dry_run)
+            namespace = None if t.rt.key == ("", "namespaces") or not t.rt.namespaced else t.namespace
+            created = self.store.create(
+                t.rt, namespace, obj, user=user, dry_run=dry_run, owned=True, copy=False
+            )
             return json_response(created, 201)
         if verb == "deletecollection":
             return self._delete_collection(request, t, user)
@@ -349,10 +353,12 @@ class ApiServer:
         if t.subresource == "scale":
             return self._scale(request, t, verb, body, user)
         if verb == "get":
-            obj = self.store.get(t.rt, t.namespace, t.name)
+            stored = self.store.peek(t.rt, t.namespace, t.name)  # only serialized: no copy needed
+            if stored is None:
+                raise errors.not_found(t.rt.plural, t.rt.group, t.name)
             if wants_table(request):
-                return json_response(tables.to_table(t.rt, [obj], obj["metadata"]["resourceVersion"]))
-            return json_response(obj)
+                return json_response(tables.to_table(t.rt, [stored], stored["metadata"]["resourceVersion"]))
+            return json_response(stored)
         if verb == "update":
             obj = self._decode(body)
             if t.subresource == "finalize":
@@ -360,7 +366,15 @@ class ApiServer:
             self._manage(request, t, obj, self.store.peek(t.rt, t.namespace, t.name), "Update")
             return json_response(
                 self.store.update(
-                    t.rt, t.namespace, t.name, obj, subresource=t.subresource, user=user, dry_run=dry_run
+                    t.rt,
+                    t.namespace,
+                    t.name,
+                    obj,
+                    subresource=t.subresource,
+                    user=user,
+                    dry_run=dry_run,
+                    owned=True,
+                    copy=False,
                 )
             )
         if verb == "patch":
@@ -504,7 +518,11 @@ class ApiServer:
         obj: Any = event.object
         if table:
             obj = tables.to_table(rt, [obj], obj["metadata"]["resourceVersion"], with_columns=first)
-        return dumps({"type": event.type, "object": obj}) + b"\n"
+            return dumps({"type": event.type, "object": obj}) + b"\n"
+        line = event.wire.get(event.type)  # every watcher of the type gets the same bytes: encode once
+        if line is None:
+            line = event.wire[event.type] = dumps({"type": event.type, "object": obj}) + b"\n"
+        return line
 
     def _patch(self, request: web.Request, t: Target, body: bytes, user: str, dry_run: bool) -> web.Response:
         assert t.name is not None
@@ -530,12 +548,19 @@ class ApiServer:
             if live is None:
                 merged.setdefault("metadata", {})["name"] = t.name
                 return json_response(
-                    self.store.create(t.rt, t.namespace, merged, user=user, dry_run=dry_run), 201
+                    self.store.create(t.rt, t.namespace, merged, user=user, dry_run=dry_run, copy=False), 201
                 )
             merged.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
             return json_response(
                 self.store.update(
-                    t.rt, t.namespace, t.name, merged, subresource=t.subresource, user=user, dry_run=dry_run
+                    t.rt,
+                    t.namespace,
+                    t.name,
+                    merged,
+                    subresource=t.subresource,
+                    user=user,
+                    dry_run=dry_run,
+                    copy=False,
                 )
             )
         live = self.store.get(t.rt, t.namespace, t.name)
@@ -546,7 +571,15 @@ class ApiServer:
             patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
         return json_response(
             self.store.update(
-                t.rt, t.namespace, t.name, patched, subresource=t.subresource, user=user, dry_run=dry_run
+                t.rt,
+                t.namespace,
+                t.name,
+                patched,
+                subresource=t.subresource,
+                user=user,
+                dry_run=dry_run,
+                owned=True,
+                copy=False,
             )
         )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from kubesim import errors
 from kubesim.resources import BUILTINS, ResourceType
 
@@ -35,13 +37,21 @@ GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DEFAULT_WINDOW = 5000
 
 
-def clone(value: Any) -> Any:
-    """A deep copy of JSON data, several times faster than ``copy.deepcopy``."""
+def _copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
+        return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [clone(v) for v in value]
+        return [_copy(v) for v in value]
     return value
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data: a round trip through orjson, three times faster than a recursive copy (which
+    remains for what orjson refuses, such as integers beyond 64 bits)."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:
+        return _copy(value)
 
 
 def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
@@ -54,6 +64,7 @@ class Event:
     object: Obj
     rv: int
     old: Obj | None = None
+    wire: dict[str, bytes] = field(default_factory=dict, compare=False)  # encoded watch lines, made once
 
 
 @dataclass
@@ -118,6 +129,11 @@ class Watcher:
                 self.on_close(self)
 
 
+def _owner_uids(obj: Obj) -> set[str]:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return {str(r.get("uid")) for r in refs if isinstance(r, dict) and r.get("uid")}
+
+
 def _meta(obj: Obj) -> Obj:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
@@ -152,6 +168,8 @@ class Store:
         self._rv = 0
         self._types: dict[Key, ResourceType] = {}
         self._objects: dict[Key, dict[tuple[str, str], Obj]] = {}
+        self._names: dict[Key, dict[str, set[str]]] = {}  # type -> namespace -> names, for namespaced reads
+        self._owned: dict[str, set[tuple[Key, str, str]]] = {}  # owner uid -> dependents, for the controllers
         self._log: dict[Key, deque[Event]] = {}
         self._evicted: dict[Key, int] = {}
         self._watchers: dict[Key, set[Watcher]] = {}
@@ -170,6 +188,7 @@ class Store:
         """Serve a type; re-registering (a CRD update) keeps its objects."""
         self._types[rt.key] = rt
         self._objects.setdefault(rt.key, {})
+        self._names.setdefault(rt.key, {})
         self._log.setdefault(rt.key, deque(maxlen=self.window))
         self._evicted.setdefault(rt.key, 0)
         self._watchers.setdefault(rt.key, set())
@@ -212,9 +231,45 @@ class Store:
     def iter(self, rt: ResourceType, namespace: str | None = None) -> Iterator[Obj]:
         """Stored objects (do not mutate) in namespace/name order."""
         objects = self._objects[rt.key]
-        for key in sorted(objects):
-            if namespace is None or key[0] == namespace:
+        if namespace is None:
+            for key in sorted(objects):
                 yield objects[key]
+            return
+        for name in sorted(self._names[rt.key].get(namespace, ())):
+            obj = objects.get((namespace, name))
+            if obj is not None:
+                yield obj
+
+    def _put(self, rt: ResourceType, ns: str, name: str, obj: Obj) -> None:
+        """Store ``obj`` and keep the namespace and owner indexes current."""
+        objects = self._objects[rt.key]
+        old = objects.get((ns, name))
+        objects[(ns, name)] = obj
+        self._names[rt.key].setdefault(ns, set()).add(name)
+        before = _owner_uids(old) if old is not None else set()
+        after = _owner_uids(obj)
+        for uid in before - after:
+            self._unown(uid, (rt.key, ns, name))
+        for uid in after - before:
+            self._owned.setdefault(uid, set()).add((rt.key, ns, name))
+
+    def _pop(self, rt: ResourceType, ns: str, name: str) -> None:
+        old = self._objects[rt.key].pop((ns, name), None)
+        names = self._names[rt.key].get(ns)
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._names[rt.key][ns]
+        if old is not None:
+            for uid in _owner_uids(old):
+                self._unown(uid, (rt.key, ns, name))
+
+    def _unown(self, uid: str, dependent: tuple[Key, str, str]) -> None:
+        dependents = self._owned.get(uid)
+        if dependents is not None:
+            dependents.discard(dependent)
+            if not dependents:
+                del self._owned[uid]
 
     def list(
         self, rt: ResourceType, namespace: str | None = None, predicate: Predicate | None = None
@@ -267,9 +322,20 @@ class Store:
         return namespace
 
     def create(
-        self, rt: ResourceType, namespace: str | None, obj: Obj, user: str = "", dry_run: bool = False
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        obj: Obj,
+        user: str = "",
+        dry_run: bool = False,
+        *,
+        owned: bool = False,
+        copy: bool = True,
     ) -> Obj:
-        obj = clone(obj)
+        """Store a new object. ``owned``: ``obj`` is the caller's to give away (not copied); ``copy=False``: the
+        caller only reads the result (the stored object itself is returned)."""
+        if not owned:
+            obj = clone(obj)
         meta = _meta(obj)
         if rt.namespaced and meta.get("namespace") and namespace and meta["namespace"] != namespace:
             raise errors.bad_request(
@@ -334,9 +400,9 @@ class Store:
         if dry_run:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
-        self._objects[rt.key][(ns, name)] = obj
+        self._put(rt, ns, name, obj)
         self._emit(rt, Event("ADDED", obj, self._rv))
-        return clone(obj)  # type: ignore[no-any-return]
+        return clone(obj) if copy else obj
 
     def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[str, Obj]:
         """The stored object's namespace key and the object itself; 404 when there is none."""
@@ -356,10 +422,13 @@ class Store:
         subresource: str | None = None,
         user: str = "",
         dry_run: bool = False,
+        owned: bool = False,
+        copy: bool = True,
     ) -> Obj:
-        """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none)."""
+        """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none). ``owned`` and ``copy`` as
+        for :meth:`create`."""
         ns, old = self._existing(rt, namespace, name)
-        new = clone(obj)
+        new = obj if owned else clone(obj)
         meta = _meta(new)
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request(
@@ -384,7 +453,7 @@ class Store:
         if subresource == "status":
             status = new.get("status")
             incoming_meta = meta
-            new = clone(old)
+            new = {k: clone(v) for k, v in old.items() if k != "status"}  # the old status is replaced whole
             if status is None:
                 new.pop("status", None)
             else:
@@ -442,7 +511,7 @@ class Store:
                     )
         self._admit(Operation("update", rt, new, old, subresource=subresource, user=user))
         if _same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
-            return clone(old)  # type: ignore[no-any-return]
+            return clone(old) if copy else old
         if rt.has_generation and subresource is None and self._spec_changed(rt, old, new):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         if dry_run:
@@ -451,12 +520,12 @@ class Store:
         held_by_spec = rt.key == ("", "namespaces") and bool((new.get("spec") or {}).get("finalizers"))
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not held_by_spec:
             meta["resourceVersion"] = old_meta["resourceVersion"]
-            self._objects[rt.key][(ns, name)] = new
+            self._put(rt, ns, name, new)
             return self._remove(rt, new)
         meta["resourceVersion"] = str(self._next_rv())
-        self._objects[rt.key][(ns, name)] = new
+        self._put(rt, ns, name, new)
         self._emit(rt, Event("MODIFIED", new, self._rv, old))
-        return clone(new)  # type: ignore[no-any-return]
+        return clone(new) if copy else new
 
     @staticmethod
     def _spec_changed(rt: ResourceType, old: Obj, new: Obj) -> bool:
@@ -521,15 +590,14 @@ class Store:
             if is_namespace:
                 new.setdefault("status", {})["phase"] = "Terminating"
             new_meta["resourceVersion"] = str(self._next_rv())
-            self._objects[rt.key][(ns, name)] = new
+            self._put(rt, ns, name, new)
             self._emit(rt, Event("MODIFIED", new, self._rv, old))
             return clone(new)  # type: ignore[no-any-return]
         return self._remove(rt, old)
 
     def _remove(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
-        key = (meta.get("namespace", "") if rt.namespaced else "", meta["name"])
-        self._objects[rt.key].pop(key, None)
+        self._pop(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"])
         gone = clone(obj)
         gone["metadata"]["resourceVersion"] = str(self._next_rv())
         self._emit(rt, Event("DELETED", gone, self._rv, obj))
@@ -595,12 +663,14 @@ class Store:
     def owned_by(
         self, uid: str, types: Iterable[ResourceType] | None = None
     ) -> builtins.list[tuple[ResourceType, Obj]]:
-        """Every stored object with an ownerReference to ``uid``."""
+        """Every stored object with an ownerReference to ``uid``, in type/namespace/name order."""
+        wanted = None if types is None else {rt.key for rt in types}
         found = []
-        for rt in types or self.types():
-            for obj in self._objects[rt.key].values():
-                for ref in obj.get("metadata", {}).get("ownerReferences") or []:
-                    if ref.get("uid") == uid:
-                        found.append((rt, obj))
-                        break
+        for key, ns, name in sorted(self._owned.get(uid, ())):
+            if wanted is not None and key not in wanted:
+                continue
+            rt = self._types.get(key)
+            obj = self._objects.get(key, {}).get((ns, name))
+            if rt is not None and obj is not None:
+                found.append((rt, obj))
         return found
