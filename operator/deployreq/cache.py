@@ -1,8 +1,9 @@
-"""What the operator knows of the cluster: kopf's indexes, plus the objects it wrote itself and has not seen back.
+"""What the operator knows of the cluster, plus the objects it wrote itself and has not seen back.
 
-kopf keeps the indexes current from its watches and fills them before any handler runs. After each write the
-operator remembers the object the API returned, since the watch event that carries it may not have arrived yet;
-whichever copy has the higher resourceVersion wins.
+DeploymentRequests come from kopf's index, which kopf fills before any handler runs. Deployments, ReplicaSets and
+Pods come from the operator's informers (:mod:`deployreq.informer`), which have listed once before kopf starts
+handling anything. After each write the operator remembers the object the API returned, since the watch event that
+carries it may not have arrived yet; whichever copy has the higher resourceVersion wins.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from deployreq.informer import Mirror
 from deployreq.request import Request, resource_version
 
 Obj = dict[str, Any]
@@ -41,21 +43,14 @@ def _newer(a: Obj | None, b: Obj | None) -> Obj | None:
 class Cache:
     def __init__(self) -> None:
         self.requests_index: Index | None = None
-        self.deployments_index: Index | None = None
-        self.replicasets_index: Index | None = None
-        self.pods_index: Index | None = None
+        self.deployments = Mirror()
+        self.replicasets = Mirror()
+        self.pods = Mirror()
         self._written: dict[str, Obj] = {}  # uid -> last body we wrote
 
-    @property
-    def ready(self) -> bool:
-        return self.requests_index is not None and self.deployments_index is not None
-
     def attach(self, indexes: Mapping[str, Any]) -> None:
-        """Take kopf's index objects (live views) from a handler's keyword arguments."""
+        """Take kopf's index of requests (a live view) from a handler's keyword arguments."""
         self.requests_index = indexes.get("requests_by_namespace", self.requests_index)
-        self.deployments_index = indexes.get("deployments_by_namespace", self.deployments_index)
-        self.replicasets_index = indexes.get("replicasets_by_namespace", self.replicasets_index)
-        self.pods_index = indexes.get("pods_by_namespace", self.pods_index)
 
     def remember(self, body: Obj) -> None:
         uid = body.get("metadata", {}).get("uid")
@@ -89,24 +84,22 @@ class Cache:
         return list(self.requests_index.keys()) if self.requests_index is not None else []
 
     def deployment(self, namespace: str, name: str) -> Obj | None:
-        for body in self._in(self.deployments_index, namespace):
-            if body.get("metadata", {}).get("name") == name:
-                return self._fresh(body)
-        return None
+        body = self.deployments.get(namespace, name)
+        return None if body is None else self._fresh(body)
 
-    def replicasets(self, namespace: str, owner_uid: str) -> list[Obj]:
+    def replicasets_of(self, namespace: str, owner_uid: str) -> list[Obj]:
         return [
             b
-            for b in self._in(self.replicasets_index, namespace)
+            for b in self.replicasets.in_namespace(namespace)
             if any(
                 r.get("uid") == owner_uid and r.get("controller")
                 for r in b.get("metadata", {}).get("ownerReferences") or []
             )
         ]
 
-    def pods(self, namespace: str, owner_uids: set[str]) -> list[Obj]:
+    def pods_of(self, namespace: str, owner_uids: set[str]) -> list[Obj]:
         return [
             b
-            for b in self._in(self.pods_index, namespace)
+            for b in self.pods.in_namespace(namespace)
             if any(r.get("uid") in owner_uids for r in b.get("metadata", {}).get("ownerReferences") or [])
         ]

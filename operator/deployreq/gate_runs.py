@@ -171,8 +171,8 @@ class GateRuns:
             dep = cache.deployment(namespace, req.deployment)
             if dep is None:
                 return []
-            rs = rollout.new_replicaset(dep, cache.replicasets(namespace, dep["metadata"]["uid"]))
-            return cache.pods(namespace, {rs["metadata"]["uid"]}) if rs else []
+            rs = rollout.new_replicaset(dep, cache.replicasets_of(namespace, dep["metadata"]["uid"]))
+            return cache.pods_of(namespace, {rs["metadata"]["uid"]}) if rs else []
 
         async def service_url(name: str, port: int | str, scheme: str, path: str) -> str:
             if self.settings.service_transport == "proxy":

@@ -1,8 +1,10 @@
-"""kopf wiring only: indexes that mirror the cluster, and events that wake namespace workers.
+"""kopf wiring only: the index of DeploymentRequests, the events that wake namespace workers, and the informers'
+start and stop.
 
-No handler here stores progress on any object (event and index handlers leave no kopf annotations), so kopf never
-writes to Deployments, Pods or ReplicaSets. All handlers are registered on an explicit registry built from the
-settings at start-up, never at import time.
+kopf watches DeploymentRequests; Deployments, ReplicaSets and Pods are mirrored by the operator's informers, which
+the start-up handler starts and waits for (kopf handles no object before every start-up handler is done, so no worker
+ever decides on a half-filled mirror). No handler stores progress on any object, so kopf writes to nothing. All
+handlers are registered on an explicit registry built from the settings at start-up, never at import time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import kopf
 from deployreq import kube
 from deployreq.cache import slim
 from deployreq.config import Settings
+from deployreq.informer import Informer, Informers, Mirror
 from deployreq.worker import Workers
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,36 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
+MIRRORED = (
+    ("/apis/apps/v1", "deployments", "deployments"),
+    ("/apis/apps/v1", "replicasets", "replicasets"),
+    ("/api/v1", "pods", "pods"),
+)
+
+
+def build_informers(settings: Settings, workers: Workers) -> Informers:
+    """One informer per mirrored type, cluster-wide or per served namespace (as kopf watches requests)."""
+    cache = workers.ctx.cache
+
+    def changed(namespace: str) -> None:
+        if workers.has_work(namespace):  # only an active request reads these objects
+            workers.wake(namespace)
+
+    informers = []
+    for prefix, plural, attribute in MIRRORED:
+        mirror: Mirror = getattr(cache, attribute)
+        if settings.all_namespaces:
+            paths = [kube.collection_path(prefix, plural)]
+        else:
+            paths = [kube.collection_path(prefix, plural, ns) for ns in settings.namespaces]
+        informers += [Informer(workers.ctx.client, path, mirror, changed, keep=slim) for path in paths]
+    return Informers(informers)
+
+
 def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     cache = workers.ctx.cache
+    informers = build_informers(settings, workers)
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -53,20 +83,14 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.batching.batch_window = 0.0
         settings.persistence.diffbase_storage = NoDiffBase()
 
+    @kopf.on.startup(registry=registry)
+    async def mirror_workloads(logger: Any, **_: Any) -> None:
+        informers.start()
+        await informers.wait_synced()
+        logger.info("mirroring %d Deployments, %d ReplicaSets, %d Pods", *map(len, informers.mirrors()))
+
     @kopf.index(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry, id="requests_by_namespace")
     async def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
-        return {kwargs["namespace"]: slim(kwargs["body"])}
-
-    @kopf.index("apps", "v1", "deployments", registry=registry, id="deployments_by_namespace")
-    async def deployments_by_namespace(**kwargs: Any) -> dict[str, Any]:
-        return {kwargs["namespace"]: slim(kwargs["body"])}
-
-    @kopf.index("apps", "v1", "replicasets", registry=registry, id="replicasets_by_namespace")
-    async def replicasets_by_namespace(**kwargs: Any) -> dict[str, Any]:
-        return {kwargs["namespace"]: slim(kwargs["body"])}
-
-    @kopf.index("", "v1", "pods", registry=registry, id="pods_by_namespace")
-    async def pods_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
     @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)
@@ -74,27 +98,10 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         cache.attach(kwargs)
         workers.wake(kwargs["namespace"])
 
-    def active_here(**kwargs: Any) -> bool:
-        return workers.has_work(kwargs["namespace"])
-
-    @kopf.on.event("apps", "v1", "deployments", registry=registry, when=active_here)
-    async def deployment_changed(**kwargs: Any) -> None:
-        cache.attach(kwargs)
-        workers.wake(kwargs["namespace"])
-
-    @kopf.on.event("apps", "v1", "replicasets", registry=registry, when=active_here)
-    async def replicaset_changed(**kwargs: Any) -> None:
-        cache.attach(kwargs)
-        workers.wake(kwargs["namespace"])
-
-    @kopf.on.event("", "v1", "pods", registry=registry, when=active_here)
-    async def pod_changed(**kwargs: Any) -> None:
-        cache.attach(kwargs)
-        workers.wake(kwargs["namespace"])
-
     @kopf.on.cleanup(registry=registry)
     async def stop_workers(**_: Any) -> None:
         await workers.stop()
+        await informers.stop()
         await workers.ctx.recorder.drain()
 
     return registry

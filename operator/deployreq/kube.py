@@ -120,6 +120,11 @@ def pods_path(namespace: str) -> str:
     return f"/api/v1/namespaces/{quote(namespace)}/pods"
 
 
+def collection_path(api: str, plural: str, namespace: str | None = None) -> str:
+    """A collection under an API prefix (``/api/v1``, ``/apis/apps/v1``): cluster-wide, or in one namespace."""
+    return f"{api}/namespaces/{quote(namespace)}/{plural}" if namespace else f"{api}/{plural}"
+
+
 def lease_path(namespace: str, name: str | None = None) -> str:
     path = f"/apis/coordination.k8s.io/v1/namespaces/{quote(namespace)}/leases"
     return f"{path}/{quote(name)}" if name else path

@@ -342,11 +342,11 @@ class NamespaceWorker:
                 None, pre_gates=pre, post_gates=post, gate_problems=problems, skip_refused=skip_refused
             )
         dep_uid = dep.get("metadata", {}).get("uid", "")
-        rses = cache.replicasets(self.namespace, dep_uid)
+        rses = cache.replicasets_of(self.namespace, dep_uid)
         new_rs = rollout.new_replicaset(dep, rses)
         rs_uids = {new_rs["metadata"]["uid"]} if new_rs else set()
         return progress.World(
-            dep, rses, cache.pods(self.namespace, rs_uids), pre, post, problems, skip_refused
+            dep, rses, cache.pods_of(self.namespace, rs_uids), pre, post, problems, skip_refused
         )
 
     async def _drive(self, req: Request) -> bool:
