@@ -57,6 +57,7 @@ class Simulator:
                 "/kubesim/settings": self._admin_settings,
                 "/kubesim/faults": self._admin_faults,
                 "/kubesim/compact": self._admin_compact,
+                "/kubesim/watches": self._admin_watches,
             }
         )
         self._runner: web.AppRunner | None = None
@@ -141,6 +142,14 @@ class Simulator:
     async def _admin_compact(self, request: web.Request) -> web.StreamResponse:
         self.store.compact()
         return json_response({"resourceVersion": str(self.store.resource_version)})
+
+    async def _admin_watches(self, request: web.Request) -> web.StreamResponse:
+        """DELETE ends every open watch, as an API server restart or a dropped connection does."""
+        if request.method != "DELETE":
+            return json_response({"open": self.store.watcher_count()})
+        ended = self.store.watcher_count()
+        self.store.close_watches()
+        return json_response({"ended": ended})
 
     # --- lifecycle --------------------------------------------------------------------------------------
 

@@ -646,6 +646,12 @@ class Store:
     def _drop_watcher(self, watcher: Watcher) -> None:
         self._watchers.get(watcher.rt.key, set()).discard(watcher)
 
+    def close_watches(self) -> None:
+        """End every open watch (their clients resume from the last resourceVersion they saw)."""
+        for watchers in self._watchers.values():
+            for watcher in list(watchers):
+                watcher.close()
+
     def watcher_count(self) -> int:
         return sum(len(w) for w in self._watchers.values())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -145,3 +146,16 @@ def test_every_request_is_audited(api: client.ApiClient, kubesim: KubesimProcess
     assert create["code"] == 201 and create["fieldManager"] == "tester"
     get = next(r for r in records if r["verb"] == "get" and r["name"] == "audited")
     assert get["code"] == 200 and get["user"] == "kubesim-admin" and get["duration_ms"] >= 0
+
+
+def test_ending_every_watch_closes_open_streams(api: client.ApiClient, kubesim: KubesimProcess) -> None:
+    core: Any = client.CoreV1Api(api)
+    rv = core.list_namespaced_config_map("default").metadata.resource_version
+    raw = core.list_namespaced_config_map(
+        "default", resource_version=rv, watch=True, timeout_seconds=30, _preload_content=False
+    )
+    kubesim.wait_until(lambda: kubesim.request("GET", "/kubesim/watches")["open"] >= 1, what="the watch")
+    started = time.monotonic()
+    assert kubesim.request("DELETE", "/kubesim/watches")["ended"] >= 1
+    assert raw.read() == b""  # the stream ends at once, long before its 30 s timeout
+    assert time.monotonic() - started < 10

@@ -150,3 +150,24 @@ def test_sigkill_while_rolling_back_still_ends_rolled_back(
     assert done["status"]["phase"] == "RolledBack", done["status"]
     assert ns.images() == {"app": "registry.example/web:1.0"}
     assert len(deployment_writes(kubesim.audit(), ns.name)) == 2
+
+
+@pytest.mark.kubesim_only("cuts watches and compacts history through kubesim's fault injection")
+def test_a_rollout_that_happened_while_the_watches_were_down_is_seen_after_410_gone(
+    kubesim: KubesimProcess, operator: OperatorProcess, ns: Namespace
+) -> None:
+    ns.deployment()
+    ns.request("first", {"app": "registry.example/web:1.1"})
+    assert ns.wait_phase("first", timeout=30)["status"]["phase"] == "Succeeded"
+    blind = [{"code": 503, "verb": "watch", "resource": r} for r in ("deployments", "replicasets", "pods")]
+    kubesim.admin("PUT", "faults", {"rules": blind})
+    kubesim.admin("DELETE", "watches")  # the open watches end and cannot be opened again
+    try:
+        ns.request("good", {"app": "registry.example/web:1.2"})
+        ns.wait_deployment_available()  # the rollout finishes while the operator cannot watch it
+        wait_for(ns.images, lambda images: images == {"app": "registry.example/web:1.2"}, 30, "the patch")
+        kubesim.admin("POST", "compact")  # resuming from the versions the operator saw is now 410 Gone
+    finally:
+        kubesim.admin("PUT", "faults", {})
+    done = ns.wait_phase("good", timeout=60)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
