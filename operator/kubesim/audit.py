@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 Record = dict[str, Any]
 
 
@@ -29,7 +31,7 @@ class AuditLog:
             self.dropped += 1
         self.records.append(record)
         if self._file is not None:
-            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._file.write(encode(record) + "\n")
 
     def since(self, index: int) -> list[Record]:
         start = max(0, index - self.dropped)
@@ -42,3 +44,11 @@ class AuditLog:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+def encode(record: Record) -> str:
+    """One record as compact JSON (orjson: the audit trail is written on every request)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(record, separators=(",", ":"))

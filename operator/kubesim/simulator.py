@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from kubesim import errors
-from kubesim.audit import AuditLog
+from kubesim.audit import AuditLog, encode
 from kubesim.builtin_defaults import admit_builtin
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.faults import FaultPlan
@@ -122,7 +121,7 @@ class Simulator:
             self.audit.clear()
             return json_response({"cleared": True})
         since = int(request.query.get("since", "0"))
-        body = "\n".join(json.dumps(r, separators=(",", ":")) for r in self.audit.since(since))
+        body = "\n".join(encode(r) for r in self.audit.since(since))
         return web.Response(text=body + ("\n" if body else ""), content_type="application/x-ndjson")
 
     async def _admin_settings(self, request: web.Request) -> web.StreamResponse:

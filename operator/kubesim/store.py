@@ -453,7 +453,10 @@ class Store:
         if subresource == "status":
             status = new.get("status")
             incoming_meta = meta
-            new = {k: clone(v) for k, v in old.items() if k != "status"}  # the old status is replaced whole
+            # Stored objects are never mutated in place, so the new version shares the old one's unchanged parts
+            # (spec above all); only metadata, which this write changes, is copied. The old status is replaced.
+            new = {k: v for k, v in old.items() if k != "status"}
+            new["metadata"] = clone(old["metadata"])
             if status is None:
                 new.pop("status", None)
             else:
@@ -469,7 +472,7 @@ class Store:
         else:
             if "status" in rt.subresources and subresource is None:
                 if "status" in old:
-                    new["status"] = clone(old["status"])
+                    new["status"] = old["status"]  # shared, as above: nothing mutates a stored object
                 else:
                     new.pop("status", None)
             for key in (
