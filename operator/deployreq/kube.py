@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 import httpx
+import orjson
 import yarl
 
 from deployreq import errors
@@ -280,7 +281,7 @@ class Kube:
         params: Mapping[str, str] | None = None,
     ) -> Obj:
         """One API call, retried while the failure is transient; returns the decoded JSON body."""
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        content = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": content_type} if content is not None else {}
         headers.update(self.authorization())
         delay = self.backoff
@@ -300,7 +301,7 @@ class Kube:
                 error: errors.ApiError = errors.TransportError(f"{method} {path}: {exc!r}")
             else:
                 if status < 400:
-                    return json.loads(payload) if payload else {}  # type: ignore[no-any-return,unused-ignore]
+                    return orjson.loads(payload) if payload else {}  # type: ignore[no-any-return,unused-ignore]
                 error = _translate(status, reason, response_headers, payload)
             if self.on_error is not None:
                 self.on_error(error)
@@ -354,9 +355,9 @@ class Kube:
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        yield json.loads(line)
+                        yield orjson.loads(line)
             if pending.strip():
-                yield json.loads(pending)
+                yield orjson.loads(pending)
 
     async def delete(self, path: str) -> Obj:
         return await self.request("DELETE", path)
