@@ -146,12 +146,20 @@ class LeaseLock:
     def _duration(self) -> int:
         return max(1, round(self.duration))
 
-    async def acquire(self, request: str, uid: str) -> bool:
-        """Take the lock for a request: free, expired, or already its own. False when someone else holds it."""
+    async def acquire(self, request: str, uid: str, hand_over: bool = False) -> bool:
+        """Take the lock for a request: free, expired, or already its own. False when someone else holds it.
+
+        ``hand_over``: the caller knows the request this operator holds the lock for has finished; the lock passes
+        to ``request`` in one write instead of a release and an acquire.
+        """
         await self.ensure_known()
         mine = Holder(request, uid, self.operator)
         record = locking.record_of(self.record)
-        decision = locking.decide(record, mine.identity, self.clock(), self.observed_at)
+        current = self.holder
+        hand_over_from = (
+            current.identity if hand_over and current and current.operator == self.operator else ""
+        )
+        decision = locking.decide(record, mine.identity, self.clock(), self.observed_at, hand_over_from)
         match decision:
             case locking.Wait():
                 return False

@@ -76,13 +76,19 @@ def record_of(lease: Obj | None) -> LeaseRecord | None:
     )
 
 
-def decide(record: LeaseRecord | None, me: str, now: float, observed_at: float) -> LockDecision:
-    """What ``me`` does about the lock at local time ``now``, having last seen ``record`` change at ``observed_at``."""
+def decide(
+    record: LeaseRecord | None, me: str, now: float, observed_at: float, hand_over_from: str = ""
+) -> LockDecision:
+    """What ``me`` does about the lock at local time ``now``, having last seen ``record`` change at ``observed_at``.
+
+    ``hand_over_from``: a holder that passes the lock to ``me`` (the same operator, its request finished): taken at
+    once in one write, as if it had been released first.
+    """
     if record is None:
         return Create()
     if record.holder == me:
         return Renew()
-    if not record.holder:
+    if not record.holder or (hand_over_from and record.holder == hand_over_from):
         return Take(record.transitions + 1)
     expires = observed_at + record.duration_seconds
     if now < expires:

@@ -155,7 +155,9 @@ class NamespaceWorker:
             stale = next((r for r in reqs if r.uid == holder.uid), None)
             if stale is not None and stale.has_finalizer and stale.terminal:
                 await self.ctx.actions.set_finalizer(stale, False)
-            await self.lock.release()
+            # The request we hold the lock for is over: the next one takes it over in one write, else release.
+            if not await self._start_next(reqs, hand_over=True):
+                await self.lock.release()
             return True
         if current is not None:
             if not await self.lock.acquire(current.name, current.uid):
@@ -229,7 +231,7 @@ class NamespaceWorker:
         self.ctx.recorder.record(req.body, phase.value, message)
         self._notify(req, phase)
 
-    async def _start_next(self, reqs: list[Request]) -> bool:
+    async def _start_next(self, reqs: list[Request], hand_over: bool = False) -> bool:
         waiting = [r for r in reqs if is_waiting(r)]
         plan = queue.plan([entry(r) for r in waiting], None)
         if not plan.positions:
@@ -253,7 +255,7 @@ class NamespaceWorker:
         await self._update_queue(reqs, chosen.name if chosen else None)
         if chosen is None:
             return False
-        if not await self.lock.acquire(chosen.name, chosen.uid):
+        if not await self.lock.acquire(chosen.name, chosen.uid, hand_over=hand_over):
             self._wait_for_lock()
             return True  # another pass marks it Queued
         await self._start_run(chosen)
@@ -501,7 +503,8 @@ class NamespaceWorker:
         self.ctx.recorder.record(req.body, reason, message, warning=phase != Phase.SUCCEEDED)
         self._notify(req, phase)
         await actions.set_finalizer(req, False)
-        await self.lock.release()
+        if not any(is_waiting(r) for r in self._requests() if r.uid != req.uid):
+            await self.lock.release()  # else the next pass hands the lock to the next request in one write
 
     def _notify(self, req: Request, phase: Phase) -> None:
         for observer in self.ctx.observers:

@@ -77,3 +77,24 @@ async def test_a_stalled_holder_learns_it_lost_the_lock_before_acting() -> None:
     # op-a resumes: its next step must not believe it still holds the lock.
     assert not await stalled.acquire("r1", "uid-1")
     assert not stalled.held_by_me()
+
+
+async def test_a_finished_requests_lock_passes_to_the_next_in_one_write() -> None:
+    api, clock = FakeLeases(), Clock()
+    mine = lock(api, "op-a", clock)
+    assert await mine.acquire("r1", "uid-1")
+    writes = api.writes
+    assert not await mine.acquire("r2", "uid-2")  # without a hand-over, r1's live lock is waited out
+    assert await mine.acquire("r2", "uid-2", hand_over=True)
+    assert api.writes == writes + 1
+    assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "r2@op-a"
+    assert api.lease["spec"]["leaseTransitions"] == 1
+
+
+async def test_no_hand_over_from_another_operators_holder() -> None:
+    api, clock = FakeLeases(), Clock()
+    theirs, mine = lock(api, "op-b", clock), lock(api, "op-a", clock)
+    assert await theirs.acquire("r1", "uid-1")
+    await mine.refresh()
+    assert not await mine.acquire("r2", "uid-2", hand_over=True)
+    assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "r1@op-b"

@@ -52,6 +52,13 @@ def test_decision(rec: LeaseRecord | None, now: float, observed_at: float, expec
     assert decide(rec, "me", now, observed_at) == expected
 
 
+def test_a_holder_of_this_operator_hands_the_lock_over_in_one_take() -> None:
+    live = record("done@op")
+    assert decide(live, "next@op", 110.0, 100.0, hand_over_from="done@op") == Take(3)
+    # only the named holder: a live lock of anyone else is still waited out
+    assert decide(live, "next@op", 110.0, 100.0, hand_over_from="other@op") == Wait(115.0, "done@op")
+
+
 def test_record_renew_time_is_never_compared_with_the_local_clock() -> None:
     # renewTime is far in the past by the local clock, but we only just saw the record change.
     ancient = LeaseRecord("other", 15, "1999-01-01T00:00:00.000000Z", "1999-01-01T00:00:00.000000Z", 0, "1")
