@@ -76,6 +76,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
         settings.watching.connect_timeout = 10
+        settings.watching.chunk_size = 500  # list in pages (as the informers do), not in one huge response
         settings.networking.error_backoffs = [0.1, 0.5, 1, 2, 5]
         # No limit: at start every object's worker waits, holding its slot, until all objects are indexed, so a
         # limit below the number of objects deadlocks the start (seen with 500 slots and 10,000 requests).
