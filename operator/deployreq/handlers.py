@@ -9,14 +9,13 @@ handlers are registered on an explicit registry built from the settings at start
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
 
 import kopf
 
-from deployreq import heap, kube
+from deployreq import kube
 from deployreq.cache import slim
 from deployreq.config import Settings
 from deployreq.informer import Informer, Informers, Mirror
@@ -85,12 +84,8 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         settings.batching.batch_window = 0.0
         settings.persistence.diffbase_storage = NoDiffBase()
 
-    trimmer: list[asyncio.Task[None]] = []
-
     @kopf.on.startup(registry=registry)
     async def mirror_workloads(logger: Any, **_: Any) -> None:
-        if not trimmer:
-            trimmer.append(asyncio.create_task(heap.keep_trimmed(), name="heap trim"))
         informers.start()
         await informers.wait_synced()
         logger.info("mirroring %d Deployments, %d ReplicaSets, %d Pods", *map(len, informers.mirrors()))
@@ -106,8 +101,6 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
 
     @kopf.on.cleanup(registry=registry)
     async def stop_workers(**_: Any) -> None:
-        for task in trimmer:
-            task.cancel()
         await workers.stop()
         await informers.stop()
         await workers.ctx.recorder.drain()

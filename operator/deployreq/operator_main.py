@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import kopf
 
-from deployreq import errors, kopf_startup, kube, progress
+from deployreq import errors, heap, kopf_startup, kube, progress
 from deployreq.actions import Actions
 from deployreq.cache import Cache
 from deployreq.config import Settings
@@ -169,6 +169,7 @@ async def run_operator(
         keeper = asyncio.create_task(elector.keep(lost))
         if stop_flag is None:
             stop_flag = lost
+    trimmer = asyncio.create_task(heap.keep_trimmed(), name="heap trim")
     try:
         await kopf.operator(
             registry=registry,
@@ -183,6 +184,7 @@ async def run_operator(
             ),
         )
     finally:
+        trimmer.cancel()
         if keeper is not None:
             keeper.cancel()
         if elector is not None and not lost.is_set():
