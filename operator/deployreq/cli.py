@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from deployreq import errors, kube
 from deployreq.config import Settings, default_identity
+from deployreq.durations import EXAMPLES, duration_arg, whole_seconds_arg
 from deployreq.gates.flags import add_gate_flags, gate_settings_from
 from deployreq.notify.flags import add_notify_flags, notify_settings_from
 
@@ -43,17 +44,17 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "--lease-duration",
-        type=float,
+        type=duration_arg,
         default=15.0,
-        metavar="SECONDS",
-        help="how long a namespace lock stays valid without renewal (default 15)",
+        metavar="DURATION",
+        help="how long a namespace lock stays valid without renewal (default 15s)",
     )
     p.add_argument(
         "--renew-interval",
-        type=float,
+        type=duration_arg,
         default=5.0,
-        metavar="SECONDS",
-        help="how often held locks are renewed (default 5; keep well under the lease duration)",
+        metavar="DURATION",
+        help="how often held locks are renewed (default 5s; keep well under the lease duration)",
     )
     p.add_argument(
         "--leader-elect",
@@ -68,17 +69,17 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "--leader-lease-duration",
-        type=float,
+        type=duration_arg,
         default=15.0,
-        metavar="SECONDS",
-        help="leader lease duration: a standby takes over this long after the leader stops (default 15)",
+        metavar="DURATION",
+        help="leader lease duration: a standby takes over this long after the leader stops (default 15s)",
     )
     p.add_argument(
         "--leader-renew-interval",
-        type=float,
+        type=duration_arg,
         default=2.0,
-        metavar="SECONDS",
-        help="how often the leader renews and a standby retries (default 2)",
+        metavar="DURATION",
+        help="how often the leader renews and a standby retries (default 2s)",
     )
     p.add_argument(
         "--crash-restart-threshold",
@@ -156,10 +157,10 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         )
         p.add_argument(
             "--timeout",
-            type=float,
+            type=duration_arg,
             default=900.0,
-            metavar="SECONDS",
-            help="give up waiting after this long (default 900)",
+            metavar="DURATION",
+            help="give up waiting after this long (default 15m)",
         )
 
     p = add("apply", "create or update DeploymentRequests from a file (or - for stdin)")
@@ -178,10 +179,10 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--priority", choices=("low", "normal", "high", "urgent"), default="normal")
     p.add_argument(
         "--verify",
-        type=int,
+        type=whole_seconds_arg,
         default=None,
-        metavar="SECONDS",
-        help="verification window after the rollout completes",
+        metavar="DURATION",
+        help="verification window after the rollout completes (e.g. 60s, 5m)",
     )
     waiting(p)
     p = add("rollback", "restore the previous (or a given) revision's images through the queue, urgently")
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deployreq",
         description="Queue, gate, deploy, verify and roll back image updates with DeploymentRequests. Also a kubectl plugin: kubectl deployreq ...",
+        epilog=f"Every DURATION takes {EXAMPLES} (Go's duration syntax, as kubectl's --timeout).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _run_parser(sub)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from deployreq import errors, kube, rollback, rollout
+from deployreq.durations import format_seconds
 from deployreq.follow import EXIT_USAGE, Target, follow
 from deployreq.lease import LEASE_NAME, holder_of
 from deployreq.queue import PRIORITY_RANK
@@ -40,7 +41,7 @@ async def _wait_all(client: kube.Kube, targets: list[Target], wait_seconds: floa
         code = await follow(client, target, remaining, say)
         if code == EXIT_USAGE:
             return fail(
-                f"timed out after {int(wait_seconds)}s waiting for deploymentrequest/{target.name} to end"
+                f"timed out after {format_seconds(wait_seconds)} waiting for deploymentrequest/{target.name} to end"
             )
         worst = max(worst, code)
     return worst

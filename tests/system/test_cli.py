@@ -109,15 +109,19 @@ def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(cluster: Cluster, ns: 
         "--deployment",
         "web",
         "--verify",
-        "60",
+        "1m",
         "--image",
         f"app={ns.map.real('registry.example/web:1.1')}",
         "--wait",
         "--timeout",
-        "3",
+        "3s",
     )
     assert slow.returncode == 2
-    assert "timed out" in slow.stderr
+    assert "timed out after 3s waiting for deploymentrequest/slow" in slow.stderr
+    assert ns.get("slow")["spec"]["verification"]["durationSeconds"] == 60
+    typo = cli(cluster, "rerun", "slow", "-n", ns.name, "--wait", "--timeout", "60x")
+    assert typo.returncode == 2
+    assert "invalid duration '60x': use 60s, 15m, 1h30m or plain seconds" in typo.stderr
     bad = cli(cluster, "create", "typo", "-n", ns.name, "--deployment", "web", "--image", "no-equals-sign")
     assert bad.returncode == 2
     assert "CONTAINER=IMAGE" in bad.stderr

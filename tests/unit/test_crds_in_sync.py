@@ -41,3 +41,13 @@ def test_check_passes_on_fresh_output_and_fails_with_a_diff_on_drift(
     capsys.readouterr()
     assert crdgen.main(["--check", str(tmp_path)]) == 1
     assert "\n-    - dr\n+    - dreq\n" in capsys.readouterr().out
+
+
+def test_the_kustomization_has_a_name_kubectl_apply_f_skips(tmp_path: Path) -> None:
+    """`kubectl apply -f crds/` reads every .yaml/.yml/.json file; the kustomization must not be one of them."""
+    committed = sorted(p.name for p in (ROOT / "crds").iterdir())
+    assert committed == ["Kustomization", crdgen.FILE_NAME]
+    (tmp_path / "kustomization.yaml").write_text(crdgen.KUSTOMIZATION)
+    assert crdgen.main(["--check", str(tmp_path)]) == 1
+    assert crdgen.main([str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Kustomization", crdgen.FILE_NAME]

@@ -1,0 +1,39 @@
+"""The CRD installs the two ways users type it: ``kubectl apply -f crds/`` and ``kubectl apply -k crds/``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.fixtures import Kubectl
+
+pytestmark = pytest.mark.system
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+CRD = "deploymentrequests.deployreq.dev"
+
+
+def _established(kubectl: Kubectl) -> None:
+    wait = kubectl("wait", "--for=condition=Established", f"crd/{CRD}", "--timeout=10s")
+    assert wait.returncode == 0, wait.stderr
+    names = json.loads(kubectl("get", "crd", CRD, "-o", "json").stdout)["status"]["acceptedNames"]
+    assert names["kind"] == "DeploymentRequest"
+
+
+def test_kubectl_apply_f_on_the_directory_installs_only_the_crd(kubectl: Kubectl) -> None:
+    result = kubectl("apply", "-f", str(CRDS))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == [
+        f"customresourcedefinition.apiextensions.k8s.io/{CRD} created"
+    ]
+    _established(kubectl)
+
+
+def test_kubectl_apply_k_on_the_directory_installs_the_crd(kubectl: Kubectl) -> None:
+    result = kubectl("apply", "-k", str(CRDS))
+    assert result.returncode == 0, result.stderr
+    assert f"customresourcedefinition.apiextensions.k8s.io/{CRD}" in result.stdout
+    _established(kubectl)
+    again = kubectl("apply", "-f", str(CRDS))
+    assert again.returncode == 0, again.stderr
