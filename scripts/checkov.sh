@@ -22,11 +22,11 @@ tmpdir="$(mktemp -d)"
 trap 'rm -rf "$tmpdir"' EXIT
 mkdir "$tmpdir/rendered"
 
-# Every directory with a kustomization.yaml, except manifests/base: the overlays render it (with their patches).
+# Every directory with a kustomization.yaml, except manifests/base and the components: the overlays render them.
 rendered=0
 while IFS= read -r kustomization; do
     dir="$(dirname "$kustomization")"
-    [[ "$dir" == manifests/base ]] && continue
+    [[ "$dir" == manifests/base || "$dir" == manifests/components/* ]] && continue
     out="$tmpdir/rendered/$(echo "${dir#manifests/}" | tr '/' '_').yaml"
     "$KUBECTL" kustomize "$dir" >"$out"
     rendered=$((rendered + 1))

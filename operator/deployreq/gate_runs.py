@@ -8,6 +8,7 @@ worker. Stages are keyed by request uid, stage and run, so a new run (or a resta
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -19,14 +20,18 @@ from deployreq import errors, kube, rollout
 from deployreq.cache import Cache
 from deployreq.events import Recorder
 from deployreq.gates import (
+    GATE_SECRET_LABEL,
     GateClients,
     GateEnv,
     GateError,
     GateSettings,
     Guard,
+    RefusedError,
     dns_service_url,
+    endpoint_addresses,
     proxy_service_url,
     run_stage,
+    service_external_name,
     service_port,
 )
 from deployreq.progress import GateOutcome, run_id
@@ -148,6 +153,37 @@ class GateRuns:
                 await run.task
         self._runs.clear()
 
+    async def _check_proxy_backend(self, namespace: str, service: dict[str, Any], port: int | str) -> None:
+        """Refuse a Service whose backend the API server would reach from its own network position.
+
+        The API server's service proxy connects to an ExternalName's host, or to an address of the Service's
+        Endpoints: an ExternalName is refused outright (the proxy resolves it where the guard cannot pin
+        it), every Endpoints address must pass the guard.
+        """
+        name = service["metadata"]["name"]
+        if service_external_name(service) is not None:
+            raise RefusedError(
+                f"Service {name} is of type ExternalName, which the API server's service proxy would "
+                "connect to from its own network; use a url gate (checked by the guard) instead"
+            )
+        service_port(service, port)  # a port the Service does not have is the user's mistake, said early
+        endpoints = await self._read(f"/api/v1/namespaces/{namespace}/endpoints/{name}", "its Endpoints")
+        if endpoints is None:
+            return  # no backend: the proxy answers 503 and the gate fails on that
+        for address, backend_port in endpoint_addresses(endpoints):
+            reason = self.guard.refusal(address, backend_port)
+            if reason is not None:
+                raise RefusedError(f"Service {name} has an endpoint that {reason}")
+
+    async def _read(self, path: str, what: str) -> dict[str, Any] | None:
+        """An object a gate needs, None when it does not exist; other API errors as a GateError."""
+        try:
+            return await self.client.get(path)
+        except errors.NotFound:
+            return None
+        except errors.ApiError as exc:
+            raise GateError(f"cannot read {what}: {exc.code} {exc.reason}") from None
+
     # --- what a check may use ---------------------------------------------------------------------------
 
     def _env(self, req: Request) -> GateEnv:
@@ -156,15 +192,13 @@ class GateRuns:
         client = self.client
 
         async def secret_value(name: str, key: str) -> str:
-            import base64
-
-            try:
-                secret = await client.get(kube.secret_path(namespace, name))
-            except errors.NotFound:
-                raise GateError(f'Secret "{name}" not found in namespace "{namespace}"', final=True) from None
+            secret = await self._read(kube.secret_path(namespace, name), "a Secret")
+            if secret is None:
+                raise LookupError(name)
+            labels = (secret.get("metadata") or {}).get("labels") or {}
             data = secret.get("data") or {}
-            if key not in data:
-                raise GateError(f'Secret "{name}" has no key "{key}"', final=True)
+            if labels.get(GATE_SECRET_LABEL) != "true" or key not in data:
+                raise LookupError(name)  # the caller says what to fix without telling which it was
             return base64.b64decode(data[key]).decode()
 
         async def new_pods() -> list[dict[str, Any]]:
@@ -175,17 +209,19 @@ class GateRuns:
             return cache.pods_of(namespace, {rs["metadata"]["uid"]}) if rs else []
 
         async def service_url(name: str, port: int | str, scheme: str, path: str) -> str:
+            service = await self._read(f"/api/v1/namespaces/{namespace}/services/{name}", f"Service {name}")
+            if service is None:
+                raise GateError(f'Service "{name}" not found in namespace "{namespace}"')
             if self.settings.service_transport == "proxy":
+                await self._check_proxy_backend(namespace, service, port)
                 return proxy_service_url(
                     client.credentials.server, namespace, name, port, scheme=scheme, path=path
                 )
-            try:
-                service = await client.get(f"/api/v1/namespaces/{namespace}/services/{name}")
-            except errors.NotFound:
-                raise GateError(
-                    f'Service "{name}" not found in namespace "{namespace}"', final=True
-                ) from None
-            return dns_service_url(namespace, name, service_port(service, port), scheme=scheme, path=path)
+            number = service_port(service, port)
+            external = service_external_name(service)
+            if external is not None:  # cluster DNS answers with this name: the guard checks it first
+                await self.guard.check_url(f"{scheme}://{external}:{number}/")
+            return dns_service_url(namespace, name, number, scheme=scheme, path=path)
 
         return GateEnv(
             namespace=namespace,

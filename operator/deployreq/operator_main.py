@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from deployreq.cache import Cache
 from deployreq.config import Settings
 from deployreq.events import Recorder
 from deployreq.gate_runs import GateRuns
-from deployreq.gates import GateSettings, Guard, make_clients
+from deployreq.gates import GateSettings, Guard, api_server_endpoints, make_clients
 from deployreq.handlers import build_registry
 from deployreq.health import StandbyProbe
 from deployreq.leader import LeaderElector
@@ -72,6 +73,16 @@ def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
     return observe
 
 
+def api_server_urls(server: str, environ: Mapping[str, str]) -> list[str]:
+    """The API server as the operator reaches it, and in a pod also as the ``kubernetes`` Service and its name."""
+    urls = [server]
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    if host and port:
+        literal = f"[{host}]" if ":" in host else host
+        urls += [f"https://{literal}:{port}", f"https://kubernetes.default.svc:{port}"]
+    return urls
+
+
 async def run_operator(
     settings: Settings,
     credentials: kube.Credentials,
@@ -103,7 +114,9 @@ async def run_operator(
             cache,
             gate_settings,
             gate_clients,
-            Guard.from_settings(gate_settings),
+            Guard.from_settings(gate_settings).with_api_server(
+                await api_server_endpoints(api_server_urls(credentials.server, os.environ))
+            ),
             on_check=lambda kind, result, _s: metrics.gate_evaluations.labels(kind, result).inc(),
             on_stage=lambda stage, seconds: metrics.gate_time.labels(stage).observe(seconds),
             recorder=recorder,

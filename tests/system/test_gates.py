@@ -80,7 +80,7 @@ def test_a_passing_pre_gate_with_a_secret_header_lets_the_deploy_run(
     ns.core.create_namespaced_secret(
         ns.name,
         {
-            "metadata": {"name": "gate-auth"},
+            "metadata": {"name": "gate-auth", "labels": {"deployreq.dev/gate-secret": "true"}},
             "data": {"token": base64.b64encode(secret_value.encode()).decode()},
         },
     )

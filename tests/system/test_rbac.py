@@ -32,13 +32,14 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 SA_USER = "system:serviceaccount:deployreq-system:deployreq"
 OPERATOR_FLAGS = ("--gate-allow-cidr", "127.0.0.0/8", "--gate-service-transport", "proxy")
+OVERLAY = ROOT / "manifests" / "overlays" / "single-service-proxy"  # the one that grants the proxy
 
 
 class Installed:
-    def __init__(self, sim: KubesimProcess, kubeconfig: Path, role: dict[str, Any]) -> None:
+    def __init__(self, sim: KubesimProcess, kubeconfig: Path, roles: list[dict[str, Any]]) -> None:
         self.sim = sim
         self.kubeconfig = kubeconfig
-        self.role = role
+        self.roles = roles
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     )
     sim.start()
     try:
-        applied = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "manifests" / "overlays" / "single"))
+        applied = run_kubectl(sim.kubeconfig, "apply", "-k", str(OVERLAY))
         assert applied.returncode == 0, applied.stderr
         token = run_kubectl(sim.kubeconfig, "create", "token", "deployreq", "-n", "deployreq-system")
         assert token.returncode == 0, token.stderr
@@ -65,11 +66,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         config["contexts"][0]["context"]["user"] = "deployreq"
         sa_config = workdir / "operator-kubeconfig"
         sa_config.write_text(yaml.safe_dump(config))
-        rendered = run_kubectl(
-            sim.kubeconfig, "kustomize", str(ROOT / "manifests" / "overlays" / "single")
-        ).stdout
-        role = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ClusterRole")
-        yield Installed(sim, sa_config, role)
+        rendered = run_kubectl(sim.kubeconfig, "kustomize", str(OVERLAY)).stdout
+        roles = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ClusterRole"]
+        yield Installed(sim, sa_config, roles)
     finally:
         sim.stop()
 
@@ -82,7 +81,11 @@ def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[
     """A release with a Secret-backed service gate that succeeds, then one that crash-loops and is rolled back."""
     ns = Namespace(api_client(installed.sim.kubeconfig))
     ns.core.create_namespaced_secret(
-        ns.name, {"metadata": {"name": "auth"}, "data": {"token": base64.b64encode(b"t0ken").decode()}}
+        ns.name,
+        {
+            "metadata": {"name": "auth", "labels": {"deployreq.dev/gate-secret": "true"}},
+            "data": {"token": base64.b64encode(b"t0ken").decode()},
+        },
     )
     ns.core.create_namespaced_service(
         ns.name,
@@ -140,33 +143,34 @@ def test_the_manifests_role_is_enough_for_a_full_scenario(installed: Installed, 
 
 
 def test_without_any_one_rule_some_call_is_forbidden(installed: Installed, app: StubServer) -> None:
-    full_rules = installed.role["rules"]
-    for index, rule in enumerate(full_rules):
-        reduced = {**installed.role, "rules": [r for i, r in enumerate(full_rules) if i != index]}
-        result = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(reduced))
-        assert result.returncode == 0, result.stderr
-        installed.sim.admin("DELETE", "audit")
-        operator = OperatorProcess(
-            installed.kubeconfig, installed.sim.workdir, f"rbac-minus-{index}", OPERATOR_FLAGS
-        )
-        operator.start()
-        try:
-            ns, _ = scenario(installed, app, wait=False)
-            # Without the rule, some call is refused soon; with every request finished, none was.
-            wait_for(
-                lambda space=ns: (
-                    forbidden_calls(installed.sim),
-                    [(space.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
-                ),
-                lambda seen: (
-                    bool(seen[0]) or all(p in ("Succeeded", "RolledBack", "Failed") for p in seen[1])
-                ),
-                30,
-                f"a 403 without rule {index}",
+    for role in installed.roles:
+        for index, rule in enumerate(role["rules"]):
+            reduced = {**role, "rules": [r for i, r in enumerate(role["rules"]) if i != index]}
+            label = f"{role['metadata']['name']}-{index}"
+            result = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(reduced))
+            assert result.returncode == 0, result.stderr
+            installed.sim.admin("DELETE", "audit")
+            operator = OperatorProcess(
+                installed.kubeconfig, installed.sim.workdir, f"rbac-minus-{label}", OPERATOR_FLAGS
             )
-            ns.api.close()
-        finally:
-            operator.stop()
-        assert forbidden_calls(installed.sim), f"rule {index} {rule} is not needed by any call"
-    restored = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(installed.role))
-    assert restored.returncode == 0
+            operator.start()
+            try:
+                ns, _ = scenario(installed, app, wait=False)
+                # Without the rule, some call is refused soon; with every request finished, none was.
+                wait_for(
+                    lambda space=ns: (
+                        forbidden_calls(installed.sim),
+                        [(space.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
+                    ),
+                    lambda seen: (
+                        bool(seen[0]) or all(p in ("Succeeded", "RolledBack", "Failed") for p in seen[1])
+                    ),
+                    30,
+                    f"a 403 without rule {label}",
+                )
+                ns.api.close()
+            finally:
+                operator.stop()
+            assert forbidden_calls(installed.sim), f"rule {label} {rule} is not needed by any call"
+        restored = run_kubectl(installed.sim.kubeconfig, "apply", "-f", "-", input=yaml.safe_dump(role))
+        assert restored.returncode == 0

@@ -15,7 +15,7 @@ from aiohttp import web
 from deployreq.gates import GateError, GateSettings, build_check, run_stage
 from deployreq.gates.base import GateEnv, Observation
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env
+from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env, no_http
 
 
 async def observe(env: GateEnv, **http: Any) -> Observation:
@@ -99,17 +99,36 @@ async def test_a_webhook_gate_posts_its_body_as_json() -> None:
     await env.clients.aclose()
 
 
-async def test_a_service_target_goes_to_the_url_the_operator_builds() -> None:
-    seen: list[str] = []
+async def test_a_service_target_goes_to_the_url_the_operator_builds_pinned_by_the_guard() -> None:
+    seen: list[tuple[str, str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
+        seen.append((str(request.url), request.headers["host"]))
         return httpx.Response(200)
 
-    env = make_env(handler)
+    resolver = FakeResolver({"web.ns.svc": ["10.0.0.7"]})
+    env = make_env(handler, resolver=resolver)
     obs = await observe(env, service={"name": "web", "port": "http", "path": "/ready"})
     assert obs.passed
-    assert seen == ["http://web.ns.svc/ready"]  # the named port resolved to 80 by the operator
+    # the named port resolved to 80 by the operator; the name resolved and checked by the guard
+    assert seen == [("http://10.0.0.7/ready", "web.ns.svc")]
+    assert resolver.asked == ["web.ns.svc"]
+    await env.clients.aclose()
+
+
+@pytest.mark.parametrize(
+    ("address", "rule"),
+    [
+        ("127.0.0.1", "a loopback address"),
+        ("169.254.169.254", "a cloud metadata address"),
+        ("fd00:ec2::254", "a cloud metadata address"),
+    ],
+)
+async def test_a_service_whose_name_resolves_to_a_refused_address_is_refused(address: str, rule: str) -> None:
+    env = make_env(no_http, resolver=FakeResolver({"web.ns.svc": [address]}))
+    obs = await observe(env, service={"name": "web", "port": 80, "path": "/ready"})
+    assert obs.passed is False and obs.final
+    assert obs.error.startswith(f"refused: web.ns.svc resolves to {address} is {rule}")
     await env.clients.aclose()
 
 
@@ -161,7 +180,10 @@ async def test_a_missing_secret_fails_without_guessing() -> None:
     )
     result = await run_stage([gate | {"failureThreshold": 1}], "pre", env)
     assert not result.passed
-    assert "key 'k' of Secret 'api' not found in namespace ns" in result.message
+    assert (
+        'header X-Key: Secret "api" key "k" is not available to gates: it must exist in namespace ns, '
+        "carry the label deployreq.dev/gate-secret=true and hold that key" in result.message
+    )
     await env.clients.aclose()
 
 
@@ -246,21 +268,15 @@ async def test_an_octal_loopback_url_is_refused_by_rule() -> None:
     await env.clients.aclose()
 
 
-async def test_the_service_client_and_its_credentials_stay_with_the_service_origin() -> None:
-    via_service: list[str] = []
-    via_shared: list[tuple[str, str | None]] = []
+async def test_a_redirect_through_the_api_servers_proxy_is_never_followed() -> None:
+    """The proxy client carries the operator's token: a backend's Location must not make it call the API."""
+    via_api: list[str] = []
 
     def api(request: httpx.Request) -> httpx.Response:
-        via_service.append(request.url.path)
-        if request.url.path.endswith("/proxy/ready"):
-            return httpx.Response(
-                302, headers={"Location": "/api/v1/namespaces/ns/services/web:80/proxy/next"}
-            )
-        return httpx.Response(302, headers={"Location": "http://app.example.test/elsewhere"})
-
-    def shared(request: httpx.Request) -> httpx.Response:
-        via_shared.append((str(request.url), request.headers.get("authorization")))
-        return httpx.Response(200)
+        via_api.append(request.url.path)
+        return httpx.Response(
+            302, headers={"Location": "http://127.0.0.1:6443/api/v1/namespaces/victim/secrets/top"}
+        )
 
     service_client = httpx.AsyncClient(
         transport=httpx.MockTransport(api), headers={"Authorization": "Bearer api"}
@@ -269,13 +285,14 @@ async def test_the_service_client_and_its_credentials_stay_with_the_service_orig
     async def proxy_url(name: str, port: int | str, scheme: str, path: str) -> str:
         return f"http://127.0.0.1:6443/api/v1/namespaces/ns/services/{name}:{port}/proxy{path}"
 
-    env = dataclasses.replace(make_env(shared), service_url=proxy_url, service_client=service_client)
+    env = dataclasses.replace(make_env(no_http), service_url=proxy_url, service_client=service_client)
     obs = await observe(env, service={"name": "web", "port": 80, "path": "/ready"})
-    assert obs.passed, obs
-    assert via_service == [
-        "/api/v1/namespaces/ns/services/web:80/proxy/ready",
-        "/api/v1/namespaces/ns/services/web:80/proxy/next",
-    ]
-    assert via_shared == [("http://10.0.0.5/elsewhere", None)]
+    assert obs.passed is False and obs.final
+    assert obs.error.startswith("the Service answered with a redirect (302); redirects are not followed")
+    assert "victim" not in obs.error
+    assert via_api == ["/api/v1/namespaces/ns/services/web:80/proxy/ready"]
+    # a gate that expects the redirect still gets it, without a second request
+    obs = await observe(env, service={"name": "web", "port": 80, "path": "/ready"}, expectedStatus=[302])
+    assert obs.passed and len(via_api) == 2
     await service_client.aclose()
     await env.clients.aclose()

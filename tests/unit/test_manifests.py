@@ -71,6 +71,41 @@ def test_the_cluster_role_has_no_wildcards() -> None:
             assert "*" not in rule[key], rule
 
 
+def _rules(overlay: str) -> list[dict[str, object]]:
+    docs = render(ROOT / "manifests" / "overlays" / overlay)
+    return [rule for o in docs if o["kind"] == "ClusterRole" for rule in o["rules"]]
+
+
+def test_only_the_service_proxy_overlay_grants_the_proxy_and_endpoints() -> None:
+    require_kubectl()
+    for overlay in ("single", "ha"):
+        resources = {r for rule in _rules(overlay) for r in rule["resources"]}  # type: ignore[attr-defined]
+        assert not resources & {"services/proxy", "endpoints"}, overlay
+    proxied = _rules("single-service-proxy")
+    assert {"resources": ["services/proxy"], "verbs": ["get", "create"], "apiGroups": [""]} in proxied
+    assert {"resources": ["endpoints"], "verbs": ["get"], "apiGroups": [""]} in proxied
+    deployment = next(
+        o
+        for o in render(ROOT / "manifests" / "overlays" / "single-service-proxy")
+        if o["kind"] == "Deployment"
+    )
+    assert "--gate-service-transport=proxy" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_lease_rights_name_the_lock_except_create() -> None:
+    require_kubectl()
+    lease_rules = [r for r in _rules("single") if "leases" in r["resources"]]  # type: ignore[operator]
+    assert lease_rules == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["deployreq-lock"],
+            "verbs": ["get", "update"],
+        },
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    ]
+
+
 def test_alerts_and_dashboard_only_use_metrics_the_operator_exports() -> None:
     import re
 

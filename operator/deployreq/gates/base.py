@@ -7,8 +7,10 @@ that is :mod:`deployreq.gates.tracker`'s job, and the runner's to call it on tim
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from deployreq.gates.redact import Redactor
 
 if TYPE_CHECKING:
     import httpx
@@ -49,7 +51,9 @@ NewPods = Callable[[], Awaitable[list[dict[str, Any]]]]
 """``new_pods()``: the Deployment's pods of its new ReplicaSet, as API dicts."""
 
 ServiceUrl = Callable[[str, "int | str", str, str], Awaitable[str]]
-"""``service_url(name, port, scheme, path)``: the URL reaching a Service of the request's namespace."""
+"""``service_url(name, port, scheme, path)``: the URL reaching a Service of the request's namespace, after
+checking where it leads (an ExternalName by the guard; the proxy's backend addresses by the guard).
+Raises :class:`GateError` when the Service is missing or leads somewhere the guard refuses."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,14 @@ class GateEnv:
     secret_value: SecretValue
     new_pods: NewPods
     service_url: ServiceUrl
+    redact: Redactor = field(default_factory=Redactor)
+    """Masks the Secret values this request's gates sent; applied to every observation before it is
+    published (:mod:`deployreq.gates.runner`)."""
     service_client: httpx.AsyncClient | None = None
-    """An ``httpx.AsyncClient`` for ``service`` targets when they need other credentials (the API server's
-    service proxy); None uses the shared clients. Service URLs are built by the operator, so their origin is
-    not checked by the guard; a redirect elsewhere is, and goes through the shared clients."""
+    """The client carrying the operator's API credentials, for ``service`` targets reached through the API
+    server's service proxy (``--gate-service-transport proxy``); None when Services are reached by cluster
+    DNS. Requests through it are never redirected (:func:`deployreq.gates.fetch.fetch`), and ``service_url``
+    checks the Service's backend addresses with the guard before the URL is handed out."""
 
 
 class Check(Protocol):

@@ -1,10 +1,12 @@
 """The one place gates send HTTP requests: guard check, pinned connection, hand-followed redirects, body cap.
 
 Redirects are followed here (at most :data:`MAX_REDIRECTS`), each hop checked by the guard again, because a
-harmless URL may redirect into the metadata service. On a redirect to another origin the gate's headers
-(which may carry Secrets) are dropped, and 301/302 after POST and every 303 continue as GET without body,
-as browsers do.
-Errors are translated here into :class:`GateError` with messages that never contain header values.
+harmless URL may redirect into the metadata service or the API server. Only the shared clients, which carry no
+credentials, ever follow one: a request sent through the API server's service proxy with the operator's token
+is never followed (see :func:`fetch`). On a redirect to another origin the gate's headers (which may carry
+Secrets) are dropped, and 301/302 after POST and every 303 continue as GET without body, as browsers do.
+Errors are translated here into :class:`GateError` with messages that never contain header values, response
+bodies or redirect targets.
 """
 
 from __future__ import annotations
@@ -66,27 +68,33 @@ async def fetch(
     json_body: Any = None,
     insecure: bool = False,
     trusted: bool = False,
-    client: httpx.AsyncClient | None = None,
+    api_client: httpx.AsyncClient | None = None,
     stop_at: Collection[int] = (),
     request_timeout: float = 5.0,
 ) -> Fetched:
     """Send ``method url`` through the guard and return the final response.
 
-    ``trusted`` skips the guard for the first URL's origin (URLs the operator built or an admin configured),
-    also on same-origin redirects; ``client`` (e.g. one carrying API credentials for the service proxy) is
-    used only for that origin too: any other origin gets the shared clients, no gate headers, and the guard.
+    - ``trusted``: the first URL's origin was configured by the cluster admin (``--prometheus-url``): the guard
+      does not check it, also on same-origin redirects; any other origin is checked.
+    - ``api_client``: ``url`` is the API server's service proxy, built by the operator, and the client carries
+      the operator's API credentials. Nothing is followed then: a redirect answer is a failure, never a second
+      request with those credentials (a backend could name any API path, or the API server itself).
+    - otherwise every hop is resolved, checked and pinned by the guard, with the shared clients, which carry
+      no credentials; on a redirect to another origin the gate's headers are dropped.
+
     ``json_body`` None sends no body. ``stop_at`` are statuses returned as they are even when they are
     redirects (a gate expecting 302).
     """
     user_headers = dict(headers or {})
     _check_header_values(user_headers)
+    if api_client is not None:
+        return await _fetch_via_api_server(
+            api_client, method, url, user_headers, json_body, stop_at, request_timeout, env
+        )
     shared = env.clients.pick(insecure)
     checked: Target | None = None
     if trusted:
-        try:
-            current = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise GateError(f"invalid URL: {exc}", final=True) from None
+        current = _parse_url(url)
     else:
         checked = await env.guard.check_url(url)  # names the rule even for spellings httpx refuses
         current = checked.url
@@ -94,7 +102,6 @@ async def fetch(
     body = json_body
     for hop in range(MAX_REDIRECTS + 1):
         same_origin = _origin(current) == first_origin
-        http = (client or shared) if same_origin else shared
         if trusted and same_origin:
             connect_url, host, sni = current, current.host, None
         else:
@@ -104,7 +111,7 @@ async def fetch(
         send_headers = dict(user_headers) if same_origin else {}
         send_headers["Host"] = current.netloc.decode("ascii")
         extensions: dict[str, Any] = {"sni_hostname": sni} if sni else {}
-        request = http.build_request(
+        request = shared.build_request(
             method,
             connect_url,
             headers=send_headers,
@@ -112,20 +119,65 @@ async def fetch(
             timeout=httpx.Timeout(request_timeout),
             extensions=extensions,
         )
-        status, data, truncated, location = await _send(http, request, env.settings.max_body_bytes)
+        status, data, truncated, location = await _send(shared, request, env.settings.max_body_bytes)
         if status in REDIRECT_STATUSES and location and status not in stop_at:
             if hop == MAX_REDIRECTS:
-                raise GateError(f"more than {MAX_REDIRECTS} redirects (last to {location})")
-            try:
-                current = current.join(location)
-            except httpx.InvalidURL as exc:
-                raise GateError(f"redirect to an invalid URL: {exc}") from None
+                raise GateError(f"more than {MAX_REDIRECTS} redirects")
+            current = _redirect_target(current, location)
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
                 method, body = "GET", None
-            log.debug("gate request redirected (%d) to %s", status, current)
+            log.debug("gate request redirected (%d)", status)
             continue
         return Fetched(status=status, body=data, url=str(current), truncated=truncated)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _fetch_via_api_server(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    json_body: Any,
+    stop_at: Collection[int],
+    request_timeout: float,
+    env: GateEnv,
+) -> Fetched:
+    """One request through the API server's service proxy, with the operator's credentials; no redirects."""
+    request = client.build_request(
+        method, _parse_url(url), headers=headers, json=json_body, timeout=httpx.Timeout(request_timeout)
+    )
+    status, data, truncated, location = await _send(client, request, env.settings.max_body_bytes)
+    if status in REDIRECT_STATUSES and location and status not in stop_at:
+        raise GateError(
+            f"the Service answered with a redirect ({status}); redirects are not followed through the "
+            "API server's service proxy (--gate-service-transport proxy): point the gate at the final path",
+            final=True,
+        )
+    return Fetched(status=status, body=data, url=url, truncated=truncated)
+
+
+_BAD_LOCATION = "redirect to an invalid URL (the Location header does not parse)"
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise GateError(f"invalid URL: {exc}", final=True) from None
+
+
+def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
+    """The URL a ``Location`` names, relative to ``current``; GateError for one that is not a plain URL."""
+    if any(c in location for c in "\\\r\n\t\0") or not location.isprintable():
+        raise GateError("redirect to an invalid URL (a backslash or control character in Location)")
+    try:
+        target = current.join(location)
+        target.netloc.decode("ascii")
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise GateError(f"redirect to an invalid URL ({type(exc).__name__})") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise GateError("redirect to a URL that is not http(s) with a host")
+    return target
 
 
 async def _send(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> tuple[int, bytes, bool, str]:
@@ -144,10 +196,16 @@ async def _send(http: httpx.AsyncClient, request: httpx.Request, limit: int) -> 
             data = b"".join(chunks)[:limit]
         finally:
             await response.aclose()
+    except httpx.InvalidURL:  # httpx reads a redirect's Location even when it follows none
+        raise GateError(_BAD_LOCATION) from None
+    except httpx.RemoteProtocolError as exc:
+        if isinstance(exc.__context__, httpx.InvalidURL):
+            raise GateError(_BAD_LOCATION) from None
+        raise GateError("bad response (RemoteProtocolError)") from None
     except httpx.TimeoutException as exc:
         raise GateError(f"timed out ({type(exc).__name__})") from None
     except (httpx.LocalProtocolError, httpx.DecodingError) as exc:
         raise GateError(f"bad request or response ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
-        raise GateError(f"{type(exc).__name__}: {exc}") from None
+        raise GateError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return response.status_code, data, truncated, response.headers.get("location", "")

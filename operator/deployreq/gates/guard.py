@@ -24,7 +24,7 @@ import ipaddress
 import socket
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -38,17 +38,28 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 ALLOW_HINT = "(allow it with --gate-allow-cidr)"
 
-METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
-    ipaddress.ip_address(a)
-    for a in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, ...
-        "169.254.170.2",  # AWS ECS task metadata
-        "fd00:ec2::254",  # AWS IPv6
-        "100.100.100.200",  # Alibaba Cloud
-        "192.0.0.192",  # Oracle Cloud (legacy)
-        "168.63.129.16",  # Azure wire server
-    )
-)
+METADATA_SOURCES: dict[str, str] = {
+    # Address: who serves it there, and where that is documented. Link-local ones are refused by the
+    # link-local rule too; they are listed so an --gate-allow-cidr range never lets them through.
+    "169.254.169.254": "instance metadata of AWS (IMDS), GCP, Azure (IMDS), OpenStack, DigitalOcean, Hetzner, "
+    "IBM Cloud, Oracle Cloud, Exoscale (each provider's metadata-service documentation)",
+    "169.254.170.2": "AWS ECS task metadata and credentials endpoint (ECS developer guide, task IAM roles)",
+    "169.254.170.23": "AWS EKS Pod Identity agent (EKS user guide, EKS Pod Identity)",
+    "169.254.0.23": "Tencent Cloud instance metadata (Tencent CVM documentation, instance metadata)",
+    "100.100.100.200": "Alibaba Cloud ECS instance metadata (ECS documentation, instance metadata)",
+    "192.0.0.192": "Oracle Cloud Infrastructure legacy metadata endpoint (OCI documentation, instance metadata)",
+    "168.63.129.16": "Azure WireServer / host platform endpoint (Azure documentation, what is IP 168.63.129.16)",
+    "fd00:ec2::254": "AWS IMDS over IPv6 on Nitro instances (EC2 user guide, IMDS IPv6 endpoint)",
+    "fd00:ec2::23": "AWS EKS Pod Identity agent over IPv6 (EKS user guide, EKS Pod Identity)",
+    "fd00:ec2::253": "AWS Route 53 Resolver over IPv6 on Nitro instances (VPC user guide, Amazon DNS server)",
+    "fd00:ec2::123": "Amazon Time Sync Service over IPv6 (EC2 user guide, time reference)",
+    "fd20:ce::254": "GCP metadata server over IPv6 (Compute Engine documentation, IPv6 metadata server)",
+    "fe80::a9fe:a9fe": "OpenStack metadata over IPv6 link-local (OpenStack Nova metadata service)",
+}
+"""Every cloud metadata or platform address we know of, with its source. Unique-local IPv6 (``fd00::/8``) is
+allowed by design, so the IPv6 metadata addresses must be named one by one."""
+
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in METADATA_SOURCES)
 METADATA_HOSTS: frozenset[str] = frozenset(
     (
         "metadata",
@@ -59,6 +70,8 @@ METADATA_HOSTS: frozenset[str] = frozenset(
         "instance-data.ec2.internal",
         "metadata.tencentyun.com",
         "metadata.platformequinix.com",
+        "api.metadata.cloud.ibm.com",
+        "metadata.oraclecloud.com",
     )
 )
 
@@ -198,6 +211,9 @@ class Guard:
     deny: tuple[IPNetwork, ...] = ()
     resolver: Resolver = field(default=system_resolver, compare=False)
     metadata_hosts: frozenset[str] = METADATA_HOSTS
+    api_server: frozenset[tuple[IPAddress, int]] = frozenset()
+    """The Kubernetes API server's (address, port) pairs: always refused, whatever the flags allow, so that
+    no gate makes the operator call the API on a user's behalf."""
 
     @classmethod
     def from_flags(
@@ -222,8 +238,14 @@ class Guard:
             settings.allow_cidrs, settings.deny_cidrs, resolver, settings.extra_metadata_hosts
         )
 
-    def refusal(self, address: IPAddress) -> str | None:
-        """Why ``address`` is refused (a message naming the rule), or None when it may be reached."""
+    def with_api_server(self, endpoints: Iterable[tuple[IPAddress, int]]) -> Guard:
+        """This guard refusing the API server's endpoints too (see :func:`api_server_endpoints`)."""
+        return replace(self, api_server=self.api_server | frozenset(endpoints))
+
+    def refusal(self, address: IPAddress, port: int | None = None) -> str | None:
+        """Why ``address`` (at ``port``) is refused, naming the rule; None when it may be reached."""
+        if port is not None and any(_same(address, a) and port == p for a, p in self.api_server):
+            return f"{address}:{port} is the Kubernetes API server (gates never call the API)"
         for net in self.deny:
             if _contains(net, address):
                 return f"{address} is in {net}, denied by --gate-deny-cidr"
@@ -271,10 +293,48 @@ class Guard:
                     raise GateError(f"cannot resolve {host}: {text!r} is not an address")
                 candidates.append(found)
         for candidate in candidates:
-            reason = self.refusal(candidate)
+            reason = self.refusal(candidate, port)
             if reason is not None:
                 raise RefusedError(reason if literal is not None else f"{host} resolves to {reason}")
         return candidates[0]
+
+
+def _same(a: IPAddress, b: IPAddress) -> bool:
+    """Equal addresses, an IPv4 address and the IPv6 form carrying it included."""
+    if a == b:
+        return True
+    a4 = embedded_ipv4(a) if isinstance(a, ipaddress.IPv6Address) else a
+    b4 = embedded_ipv4(b) if isinstance(b, ipaddress.IPv6Address) else b
+    return a4 is not None and a4 == b4
+
+
+async def api_server_endpoints(
+    server_urls: Iterable[str], resolver: Resolver | None = None
+) -> frozenset[tuple[IPAddress, int]]:
+    """The (address, port) pairs of the API server URLs (the kubeconfig's server, the in-cluster Service).
+
+    A name that does not resolve adds nothing: the operator then cannot reach it either.
+    """
+    resolve = resolver or system_resolver
+    found: set[tuple[IPAddress, int]] = set()
+    for server in server_urls:
+        try:
+            url = httpx.URL(server)
+        except httpx.InvalidURL:
+            continue
+        if not url.host:
+            continue
+        port = url.port or _default_port(url.scheme)
+        literal = literal_address(url.host)
+        if literal is not None:
+            found.add((literal, port))
+            continue
+        try:
+            addresses = await resolve(url.host, port)
+        except GateError:
+            continue
+        found.update((a, port) for a in map(literal_address, addresses) if a is not None)
+    return frozenset(found)
 
 
 def _default_port(scheme: str) -> int:

@@ -1,7 +1,8 @@
 """The ``http`` gate: call a URL or a Service and judge status, body text, regex or one JSON value.
 
 With ``body`` set the call sends it as JSON, so the same gate serves as a webhook gate. Header values may come
-from Secrets of the request's own namespace; they are sent and never logged nor written to status.
+from Secrets of the request's own namespace labelled ``deployreq.dev/gate-secret=true``; they are sent and
+never logged nor written to status (the runner masks them wherever a target echoes them).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Any
 from deployreq.gates import jsonpath
 from deployreq.gates.base import GateEnv, GateError, Observation
 from deployreq.gates.fetch import Fetched, fetch
+from deployreq.gates.redact import excerpt
+
+GATE_SECRET_LABEL = "deployreq.dev/gate-secret"
+"""Only Secrets labelled ``deployreq.dev/gate-secret=true`` are read for gate headers: whoever may create a
+request must not be able to send any Secret of the namespace to a URL of their choice."""
 
 log = logging.getLogger(__name__)
-
-MAX_VALUE_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,12 @@ class HttpCheck:
         if spec.service is not None:
             path = spec.service.path or "/"
             _check_service_path(path)
+            # The operator builds the URL and checks where it leads: by cluster DNS the guard resolves and
+            # pins it like any URL; through the API server's proxy the backend was checked by service_url.
             url = await env.service_url(spec.service.name, spec.service.port, spec.service.scheme, path)
-            trusted, client = True, env.service_client
+            api_client = env.service_client
         else:
-            url, trusted, client = spec.url, False, None
+            url, api_client = spec.url, None
         expected = list(spec.expected_status or [200])
         response = await fetch(
             env,
@@ -72,8 +78,7 @@ class HttpCheck:
             headers=headers,
             json_body=spec.body,
             insecure=spec.insecure_skip_tls_verify,
-            trusted=trusted,
-            client=client,
+            api_client=api_client,
             stop_at=expected,
             request_timeout=self.timeout,
         )
@@ -93,11 +98,11 @@ class HttpCheck:
             return Observation(False, value, f"status {response.status}, expected {_statuses(expected)}")
         spec = self.spec
         if spec.body_contains is not None and spec.body_contains not in response.text():
-            return Observation(False, value, f"the body does not contain {_short(spec.body_contains)!r}")
+            return Observation(False, value, f"the body does not contain {excerpt(spec.body_contains)!r}")
         if self.regex is not None and regex_matched is None:
             regex_matched = self.regex.search(response.text()) is not None
         if self.regex is not None and not regex_matched:
-            return Observation(False, value, f"the body does not match {_short(self.regex.pattern)!r}")
+            return Observation(False, value, f"the body does not match {excerpt(self.regex.pattern)!r}")
         if self.json_steps is not None:
             try:
                 found = jsonpath.as_string(jsonpath.lookup(response.json(), self.json_steps))
@@ -105,12 +110,13 @@ class HttpCheck:
                 return Observation(False, value, f"jsonPath {spec.json_path}: {exc}")
             except GateError as exc:
                 return Observation(False, value, str(exc))
-            value = _short(found)
+            # What the target returned is shown only as a short excerpt (masked by the runner).
+            value = excerpt(found)
             if found != spec.json_value:
                 return Observation(
                     False,
                     value,
-                    f"{spec.json_path} is {_short(found)!r}, expected {_short(spec.json_value)!r}",
+                    f"{spec.json_path} is {excerpt(found)!r}, expected {excerpt(spec.json_value)!r}",
                 )
         return Observation(True, value)
 
@@ -126,12 +132,22 @@ async def _header_value(env: GateEnv, header: HeaderSource) -> str:
     if header.secret_name is None or header.secret_key is None:
         return header.value or ""
     try:
-        return await env.secret_value(header.secret_name, header.secret_key)
-    except LookupError:
+        value = await env.secret_value(header.secret_name, header.secret_key)
+    except (LookupError, GateError):
+        # One message whatever was wrong: it must not tell whether the Secret exists or which keys it has.
         raise GateError(
-            f"header {header.name}: key {header.secret_key!r} of Secret "
-            f"{header.secret_name!r} not found in namespace {env.namespace}"
+            f"header {header.name}: {secret_rule(header.secret_name, header.secret_key, env.namespace)}"
         ) from None
+    env.redact.remember(value)
+    return value
+
+
+def secret_rule(name: str, key: str, namespace: str) -> str:
+    """What a Secret must be for a gate to send one of its keys."""
+    return (
+        f'Secret "{name}" key "{key}" is not available to gates: it must exist in namespace {namespace}, '
+        f"carry the label {GATE_SECRET_LABEL}=true and hold that key"
+    )
 
 
 def _check_service_path(path: str) -> None:
@@ -144,7 +160,3 @@ def _check_service_path(path: str) -> None:
 
 def _statuses(expected: list[int]) -> str:
     return json.dumps(expected)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

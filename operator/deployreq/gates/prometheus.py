@@ -15,6 +15,7 @@ import httpx
 
 from deployreq.gates.base import GateEnv, GateError, Observation
 from deployreq.gates.fetch import fetch
+from deployreq.gates.redact import excerpt
 
 MAX_SERIES_SHOWN = 5
 
@@ -72,7 +73,7 @@ class PrometheusCheck:
             )
         if payload.get("status") != "success":
             reason = f"{payload.get('errorType', 'error')}: {payload.get('error', 'query failed')}"
-            return Observation(False, f"HTTP {response.status}", f"Prometheus: {reason}"[:512])
+            return Observation(False, f"HTTP {response.status}", f"Prometheus: {excerpt(reason, 160)}")
         return self.judge(payload.get("data") or {})
 
     def judge(self, data: dict[str, Any]) -> Observation:
@@ -144,4 +145,4 @@ def _fmt(value: float) -> str:
 
 
 def _labels(metric: dict[str, Any]) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(metric.items())) + "}"
+    return excerpt("{" + ", ".join(f'{k}="{v}"' for k, v in sorted(metric.items())) + "}", 160)

@@ -90,7 +90,12 @@ def _result_label(obs: Observation) -> str:
 
 
 async def _observe(check: Check, env: GateEnv, seconds: float) -> tuple[Observation, str]:
-    """The observation and its metrics label: pass, fail, inconclusive, or error (timeouts, errors)."""
+    """The observation, Secret values masked, and its metrics label: pass, fail, inconclusive, or error."""
+    obs, label = await _observe_raw(check, env, seconds)
+    return Observation(obs.passed, env.redact(obs.value), env.redact(obs.error), obs.final), label
+
+
+async def _observe_raw(check: Check, env: GateEnv, seconds: float) -> tuple[Observation, str]:
     try:
         async with asyncio.timeout(seconds):
             obs = await check.observe(env)
