@@ -327,10 +327,12 @@ def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: floa
 
 
 class StubServer:
-    """A local HTTP server standing in for an application or Prometheus: answers from ``respond`` and records
-    every request it got (path, headers, body)."""
+    """A local HTTP server standing in for an application or Prometheus: answers from ``respond`` (status, body
+    and optionally extra headers) and records every request it got (path, headers, body)."""
 
-    def __init__(self, respond: Callable[[str, str, bytes], tuple[int, str]]) -> None:
+    def __init__(
+        self, respond: Callable[[str, str, bytes], tuple[int, str] | tuple[int, str, dict[str, str]]]
+    ) -> None:
         import http.server
         import threading
 
@@ -350,9 +352,11 @@ class StubServer:
                         "body": body,
                     }
                 )
-                code, text = outer.respond(self.command, self.path, body)
+                code, text, *extra = outer.respond(self.command, self.path, body)
                 data = text.encode()
                 self.send_response(code)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
