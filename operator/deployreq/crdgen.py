@@ -94,9 +94,9 @@ def schema_of(cls: type[model.Model], in_spec: bool) -> Schema:
 
 def render() -> dict[str, Any]:
     spec_schema = schema_of(model.DeploymentRequestSpec, True)
-    spec_schema.pop("description", None)
+    spec_schema["description"] = "What to deploy, and how to gate, verify and roll it back."
     status_schema = schema_of(model.DeploymentRequestStatus, False)
-    status_schema.pop("description", None)
+    status_schema["description"] = "Where the request stands; written by the operator only."
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -129,9 +129,18 @@ def render() -> dict[str, Any]:
                             "namespace, queued, gated, verified and rolled back on failure.",
                             "required": ["spec"],
                             "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
+                                "apiVersion": {
+                                    "type": "string",
+                                    "description": "The versioned schema of this object: deployreq.dev/v1alpha1.",
+                                },
+                                "kind": {
+                                    "type": "string",
+                                    "description": "The REST resource this object represents: DeploymentRequest.",
+                                },
+                                "metadata": {
+                                    "type": "object",
+                                    "description": "Standard object metadata (name, namespace, labels, ...).",
+                                },
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },

@@ -156,6 +156,14 @@ REFUSED: list[tuple[str, Any, str]] = [
     ),
     ("pods-negative", spec(gates=gate(pods={"maxRestarts": -1})), "greater than or equal to 0"),
     ("too-many-gates", spec(gates={"pre": [{"name": f"g{i}", "pods": {}} for i in range(20)]}), "at most 16"),
+    *(
+        (
+            f"service-port-{port}",
+            spec(gates=gate(http={"service": {"name": "web", "port": port}})),
+            "port must be",
+        )
+        for port in (0, 70000, "8080", "a--b")
+    ),
 ]
 
 # Accepted by the schema; the operator ends them Failed with a message that says what to fix.
@@ -200,6 +208,19 @@ FAILED: list[tuple[str, dict[str, Any], str]] = [
         "refused",
     ),
     ("skip-not-allowed", spec(gates={"skip": True}), "--allow-gate-skip"),
+    *(
+        (
+            f"ipv6-metadata-{address.replace(':', '-')}",
+            spec(retry={"attempts": 0}, gates=gate(http={"url": f"http://[{address}]/"})),
+            "a cloud metadata address",
+        )
+        for address in ("fd00:ec2::254", "fd20:ce::254")
+    ),
+    (
+        "http-body-over-16-kib",
+        spec(gates=gate(http={"url": "http://127.0.0.1:9/", "method": "POST", "body": {"x": "y" * 17000}})),
+        "body is larger than 16 KiB",
+    ),
     (
         "bad-regex",
         spec(retry={"attempts": 0}, gates=gate(http={"url": "http://127.0.0.1:9/", "bodyRegex": "(("})),

@@ -193,6 +193,30 @@ HTTP = [*GATE, "http"]
             [*GATE, "prometheus"], {"query": "up"}, ["a prometheus gate needs above or below"], id="no bound"
         ),
         pytest.param([*GATE, "prometheus"], {"query": "up", "below": 1}, [], id="below only"),
+        *(
+            pytest.param(
+                [*HTTP, "service"],
+                {"name": "web", "port": port},
+                [] if ok else [model.PORT_MESSAGE],
+                id=f"port {port!r}",
+            )
+            for port, ok in [
+                (80, True),
+                (65535, True),
+                ("http", True),
+                ("grpc-web", True),
+                ("h2c", True),
+                (0, False),
+                (65536, False),
+                (-1, False),
+                ("8080", False),
+                ("-http", False),
+                ("http-", False),
+                ("a--b", False),
+                ("HTTP", False),
+                ("a-very-long-port-name", False),
+            ]
+        ),
     ],
 )
 def test_cel_rules(path: list[str], value: Obj, expected: list[str]) -> None:
@@ -226,3 +250,31 @@ def test_status_is_all_optional_and_history_bounded() -> None:
     assert "required" not in status
     assert status["properties"]["history"]["maxItems"] == model.HISTORY_LIMIT
     assert status["properties"]["phase"]["enum"][0] == "Pending"
+
+
+def test_every_field_of_the_crd_has_a_description_for_kubectl_explain() -> None:
+    crd = yaml.safe_load((ROOT / "crds" / "deploymentrequests.deployreq.dev.yaml").read_text())
+    missing: list[str] = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for name, prop in (node.get("properties") or {}).items():
+            if not prop.get("description"):
+                missing.append(f"{path}.{name}")
+            walk(prop, f"{path}.{name}")
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{path}[]")
+
+    walk(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"], "")
+    assert missing == []
+
+
+@pytest.mark.parametrize("port", [0, 65536, "8080", "a--b", "HTTP", "x" * 16])
+def test_the_model_refuses_the_ports_the_schema_refuses(port: int | str) -> None:
+    with pytest.raises(ValueError, match="port must be a number from 1 to 65535 or a port name"):
+        model.ServiceRef(name="web", port=port)
+
+
+def test_an_http_body_over_16_kib_is_refused_with_its_limit() -> None:
+    model.HttpGate(url="http://x", method="POST", body={"a": "x" * 16000})
+    with pytest.raises(ValueError, match="body is larger than 16 KiB once encoded as JSON"):
+        model.HttpGate(url="http://x", method="POST", body={"a": "x" * 17000})
