@@ -23,6 +23,10 @@ help:
 	@echo "make bench-kubesim  kubesim's own throughput"
 	@echo "make e2e-kind       the system tests on a kind cluster, the operator image built and installed (Docker)"
 	@echo "make e2e            the system tests on the cluster of DEPLOYREQ_KUBECONFIG (or KUBECONFIG)"
+	@echo "make controlplane   build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok from Go modules (cached)"
+	@echo "make cluster-up     a real control plane on 127.0.0.1 with three kwok nodes (.cluster/kubeconfig, .cluster/env)"
+	@echo "make cluster-down   stop every process cluster-up started"
+	@echo "make e2e-cluster    the system tests on that control plane (started and stopped around them unless it runs)"
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 
 venv: $(STAMP)
@@ -87,3 +91,24 @@ e2e: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The real control plane (docs/controlplane.md): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+# kubectl built from Go modules (versions in controlplane/versions.env), kwok's fake nodes. Binaries are cached under
+# $${XDG_CACHE_HOME:-~/.cache}/deployreq/controlplane; a second build builds nothing.
+.PHONY: controlplane controlplane-pin cluster-up cluster-down e2e-cluster
+
+controlplane:
+	$(PYTHON) scripts/cluster_build.py build
+
+controlplane-pin:
+	$(PYTHON) scripts/cluster_build.py pin
+
+cluster-up: $(STAMP) controlplane
+	$(PY) scripts/cluster.py up
+
+cluster-down: $(STAMP)
+	$(PY) scripts/cluster.py down
+
+# Starts the cluster unless it runs, runs tests/system on it, stops it again if it started it (also on failure).
+e2e-cluster: $(STAMP) controlplane
+	$(PY) scripts/cluster.py e2e -- $(PYTEST_ARGS)
