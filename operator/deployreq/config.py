@@ -49,6 +49,12 @@ class Settings:
     crash_restart_threshold: int = 2
     """Container restarts of a new pod after which the rollout is judged failed without waiting for a deadline."""
 
+    max_verification_seconds: float = 3600.0
+    """The longest verification window a request may ask for; a request over it ends Failed at once."""
+
+    max_rollout_timeout_seconds: float = 3600.0
+    """The longest rollout timeout a request may ask for; a request over it ends Failed at once."""
+
     api_retry_attempts: int = 5
     """Attempts for an API call that failed transiently (5xx, 429, connection errors)."""
 

@@ -1,9 +1,44 @@
-"""Problems with a request that the schema cannot see, found against the live Deployment."""
+"""Problems with a request that the schema cannot see: against the live Deployment, and against the operator's
+limits."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
+
+from deployreq.model import RolloutSpec, VerificationSpec
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long one request may hold its namespace's queue, as the operator's flags set it."""
+
+    max_verification_seconds: float = 3600.0
+    """``--max-verification``: the longest ``verification.durationSeconds`` accepted."""
+
+    max_rollout_timeout_seconds: float = 3600.0
+    """``--max-rollout-timeout``: the longest ``rollout.timeoutSeconds`` accepted."""
+
+
+def over_limits(spec: dict[str, Any], limits: Limits) -> list[str]:
+    """User-facing messages naming the flag for each limit the request asks beyond; empty when within."""
+    verification = (spec.get("verification") or {}).get(
+        "durationSeconds", VerificationSpec().duration_seconds
+    )
+    rollout = (spec.get("rollout") or {}).get("timeoutSeconds", RolloutSpec().timeout_seconds)
+    problems = []
+    if verification > limits.max_verification_seconds:
+        problems.append(
+            f"spec.verification.durationSeconds is {verification}, over this operator's limit of "
+            f"{limits.max_verification_seconds:g} (--max-verification); ask for less or have the limit raised"
+        )
+    if rollout > limits.max_rollout_timeout_seconds:
+        problems.append(
+            f"spec.rollout.timeoutSeconds is {rollout}, over this operator's limit of "
+            f"{limits.max_rollout_timeout_seconds:g} (--max-rollout-timeout); ask for less or have the limit raised"
+        )
+    return problems
 
 
 def _names(pod_spec: dict[str, Any], key: str) -> list[str]:

@@ -217,6 +217,16 @@ FAILED: list[tuple[str, dict[str, Any], str]] = [
         for address in ("fd00:ec2::254", "fd20:ce::254")
     ),
     (
+        "verification-over-the-operators-limit",
+        spec(verification={"durationSeconds": 7200}),
+        "over this operator's limit of 3600 (--max-verification)",
+    ),
+    (
+        "rollout-timeout-over-the-operators-limit",
+        spec(rollout={"timeoutSeconds": 7200}),
+        "over this operator's limit of 3600 (--max-rollout-timeout)",
+    ),
+    (
         "http-body-over-16-kib",
         spec(gates=gate(http={"url": "http://127.0.0.1:9/", "method": "POST", "body": {"x": "y" * 17000}})),
         "body is larger than 16 KiB",
