@@ -75,6 +75,7 @@ class LeaseLock:
         self.record: dict[str, Any] | None = None
         self.known = False
         self.observed_at = 0.0
+        self.read_at = 0.0
         self.renewed_at = 0.0
         self.takeovers = 0
         self.on_takeover: Callable[[], None] | None = None
@@ -109,6 +110,13 @@ class LeaseLock:
     async def refresh(self) -> None:
         """Read the Lease (a 404 means nobody ever held it)."""
         self._remember(await self.client.get_or_none(self.path))
+        self.read_at = self.clock()
+
+    def recheck_at(self) -> float:
+        """When a lock held by someone else is read again: at its expiry, or after our own lease duration if that
+        comes first, so that a Lease deleted or released by hand (or one with a day-long duration) frees the
+        queue within one lease duration instead of at the expiry it claims."""
+        return min(self.expires_at(), self.read_at + self.duration)
 
     async def ensure_known(self) -> None:
         if not self.known:
@@ -153,6 +161,8 @@ class LeaseLock:
         to ``request`` in one write instead of a release and an acquire.
         """
         await self.ensure_known()
+        if self.record is not None and not self.held_by_me() and self.clock() >= self.read_at + self.duration:
+            await self.refresh()
         mine = Holder(request, uid, self.operator)
         record = locking.record_of(self.record)
         current = self.holder

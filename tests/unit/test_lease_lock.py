@@ -98,3 +98,22 @@ async def test_no_hand_over_from_another_operators_holder() -> None:
     await mine.refresh()
     assert not await mine.acquire("r2", "uid-2", hand_over=True)
     assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "r1@op-b"
+
+
+async def test_a_foreign_lease_deleted_by_hand_frees_the_queue_within_one_lease_duration() -> None:
+    """A Lease someone else wrote with a day-long duration (the redirect attack of the gate review) used to hold
+    the namespace until the operator restarted, even after it was deleted."""
+    api, clock = FakeLeases(), Clock()
+    api.lease = {
+        "metadata": {"name": "deployreq-lock", "resourceVersion": "7"},
+        "spec": {"holderIdentity": "attacker", "leaseDurationSeconds": 86400},
+    }
+    mine = lock(api, "op-a", clock)
+    assert not await mine.acquire("r1", "uid-1")
+    assert mine.recheck_at() == clock.now + 15.0  # not a day later
+    api.lease = None  # an admin deletes it
+    clock.now += 5.0
+    assert not await mine.acquire("r1", "uid-1")  # not read again before one lease duration
+    clock.now += 10.0
+    assert await mine.acquire("r1", "uid-1")
+    assert mine.held_by_me()
