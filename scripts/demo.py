@@ -19,7 +19,11 @@ EXAMPLES = ROOT / "examples" / "demo"
 
 
 def say(text: str) -> None:
-    print(f"\n\033[1m==> {text}\033[0m", flush=True)
+    """A heading; bold only on a terminal (no escape codes in pipes and CI logs), and never with NO_COLOR set."""
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        print(f"\n\033[1m==> {text}\033[0m", flush=True)
+    else:
+        print(f"\n==> {text}", flush=True)
 
 
 def main() -> int:

@@ -89,6 +89,20 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="container restarts of a new pod that fail the rollout at once (default 2)",
     )
     p.add_argument(
+        "--max-verification",
+        type=duration_arg,
+        default=3600.0,
+        metavar="DURATION",
+        help="the longest verification window a request may ask for; longer ones end Failed at once (default 1h)",
+    )
+    p.add_argument(
+        "--max-rollout-timeout",
+        type=duration_arg,
+        default=3600.0,
+        metavar="DURATION",
+        help="the longest rollout timeout a request may ask for; longer ones end Failed at once (default 1h)",
+    )
+    p.add_argument(
         "--api-retries",
         type=int,
         default=5,
@@ -118,7 +132,28 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_gate_flags(p)
+    _explain_service_transport(p)
     add_notify_flags(p)
+
+
+SERVICE_TRANSPORT_HELP = (
+    "how gates reach `service` targets (default dns): dns calls http://NAME.NS.svc:PORT directly and needs the "
+    "operator to run inside the cluster; proxy goes through the API server's service proxy "
+    "(/api/v1/namespaces/NS/services/NAME:PORT/proxy/...) with the operator's own API credentials: it needs "
+    "the services/proxy RBAC verb (manifests/components/service-proxy) and reaches the Services of a "
+    "request's namespace as the operator; use proxy only when the operator runs outside the cluster "
+    "(development, kubesim)"
+)
+
+
+def _explain_service_transport(parser: argparse.ArgumentParser) -> None:
+    """The help of --gate-service-transport with its default and what proxy trusts.
+
+    The flag itself is declared in deployreq.gates.flags (owned with the gates); its help is completed here.
+    """
+    for action in parser._actions:
+        if "--gate-service-transport" in action.option_strings:
+            action.help = SERVICE_TRANSPORT_HELP
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -129,6 +164,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         lease_duration_seconds=args.lease_duration,
         renew_interval_seconds=args.renew_interval,
         crash_restart_threshold=args.crash_restart_threshold,
+        max_verification_seconds=args.max_verification,
+        max_rollout_timeout_seconds=args.max_rollout_timeout,
         leader_elect=args.leader_elect,
         leader_lease_duration_seconds=args.leader_lease_duration,
         leader_renew_interval_seconds=args.leader_renew_interval,
@@ -162,6 +199,14 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="DURATION",
             help="give up waiting after this long (default 15m)",
         )
+        p.add_argument(
+            "--progress-interval",
+            type=duration_arg,
+            default=30.0,
+            metavar="DURATION",
+            help="when output is not a terminal (CI logs), print a progress line after this long without one "
+            "(default 30s); on a terminal a live line shows the progress instead",
+        )
 
     p = add("apply", "create or update DeploymentRequests from a file (or - for stdin)")
     p.add_argument("-f", "--filename", required=True, metavar="FILE")
@@ -185,10 +230,30 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="verification window after the rollout completes (e.g. 60s, 5m)",
     )
     waiting(p)
-    p = add("rollback", "restore the previous (or a given) revision's images through the queue, urgently")
+    p = add(
+        "rollback",
+        "restore the last good images (those of the last Succeeded request) through the queue, urgently; "
+        "what will be restored is printed first",
+    )
     p.add_argument("deployment")
-    p.add_argument("--to-revision", type=int, default=0, metavar="N", help="the revision to restore")
-    p.add_argument("--name", help="the request's name (default rollback-<deployment>-r<N>-<time>)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--to-request", metavar="NAME", help="restore the images of this DeploymentRequest instead"
+    )
+    target.add_argument(
+        "--to-revision",
+        type=int,
+        default=0,
+        metavar="N",
+        help="restore the images of the Deployment's revision N",
+    )
+    target.add_argument(
+        "--undo",
+        action="store_true",
+        help="restore the revision before the current one, as plain `kubectl rollout undo` does (even a bad one)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only print what would be restored")
+    p.add_argument("--name", help="the request's name (default rollback-<deployment>-<time>)")
     waiting(p)
     p = add("rerun", "run a finished request again (sets the deployreq.dev/rerun annotation)")
     p.add_argument("name")
@@ -213,7 +278,9 @@ def cmd_client(args: argparse.Namespace) -> int:
         try:
             match args.command:
                 case "apply":
-                    return await commands.cmd_apply(client, namespace, args.filename, args.wait, args.timeout)
+                    return await commands.cmd_apply(
+                        client, namespace, args.filename, args.wait, args.timeout, args.progress_interval
+                    )
                 case "create":
                     return await commands.cmd_create(
                         client,
@@ -225,19 +292,23 @@ def cmd_client(args: argparse.Namespace) -> int:
                         args.verify,
                         args.wait,
                         args.timeout,
+                        args.progress_interval,
                     )
                 case "rollback":
                     return await commands.cmd_rollback(
                         client,
                         namespace,
                         args.deployment,
-                        args.to_revision,
+                        commands.RollbackChoice(args.to_request, args.to_revision, args.undo, args.dry_run),
                         args.wait,
                         args.timeout,
                         args.name,
+                        args.progress_interval,
                     )
                 case "rerun":
-                    return await commands.cmd_rerun(client, namespace, args.name, args.wait, args.timeout)
+                    return await commands.cmd_rerun(
+                        client, namespace, args.name, args.wait, args.timeout, args.progress_interval
+                    )
                 case "status":
                     return await commands.cmd_status(client, namespace, args.name)
                 case "queue":

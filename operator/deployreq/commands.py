@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from deployreq import errors, kube, rollback, rollout
 from deployreq.durations import format_seconds
-from deployreq.follow import EXIT_USAGE, Target, follow
+from deployreq.follow import EXIT_USAGE, HEARTBEAT_SECONDS, Progress, Target, follow
 from deployreq.lease import LEASE_NAME, holder_of
 from deployreq.queue import PRIORITY_RANK
 from deployreq.request import RERUN_ANNOTATION
@@ -33,12 +34,17 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-async def _wait_all(client: kube.Kube, targets: list[Target], wait_seconds: float) -> int:
+async def _wait_all(
+    client: kube.Kube, targets: list[Target], wait_seconds: float, progress_seconds: float = HEARTBEAT_SECONDS
+) -> int:
+    """Follow each target in turn; ``progress_seconds``: a progress line in logs after this long without one."""
     worst = 0
     deadline = time.monotonic() + wait_seconds
+    width = max([24, *(len(t.name) for t in targets)])
     for target in targets:
         remaining = deadline - time.monotonic()
-        code = await follow(client, target, remaining, say)
+        progress = Progress.for_stream(sys.stdout, heartbeat=progress_seconds, name_width=width)
+        code = await follow(client, target, remaining, progress)
         if code == EXIT_USAGE:
             return fail(
                 f"timed out after {format_seconds(wait_seconds)} waiting for deploymentrequest/{target.name} to end"
@@ -91,7 +97,14 @@ def load_documents(path: str) -> list[Obj]:
     return out
 
 
-async def cmd_apply(client: kube.Kube, namespace: str, path: str, wait: bool, wait_seconds: float) -> int:
+async def cmd_apply(
+    client: kube.Kube,
+    namespace: str,
+    path: str,
+    wait: bool,
+    wait_seconds: float,
+    progress_seconds: float = HEARTBEAT_SECONDS,
+) -> int:
     try:
         docs = load_documents(path)
         targets = await apply_objects(client, docs, namespace)
@@ -101,7 +114,7 @@ async def cmd_apply(client: kube.Kube, namespace: str, path: str, wait: bool, wa
         return fail(exc.message)
     if not targets:
         return fail(f"no DeploymentRequest in {path}")
-    return await _wait_all(client, targets, wait_seconds) if wait else 0
+    return await _wait_all(client, targets, wait_seconds, progress_seconds) if wait else 0
 
 
 def parse_images(values: list[str]) -> list[dict[str, str]]:
@@ -124,6 +137,7 @@ async def cmd_create(
     verify: int | None,
     wait: bool,
     wait_seconds: float,
+    progress_seconds: float = HEARTBEAT_SECONDS,
 ) -> int:
     try:
         spec: Obj = {"deployment": deployment, "images": parse_images(images), "priority": priority}
@@ -145,7 +159,10 @@ async def cmd_create(
     if not wait:
         return 0
     return await _wait_all(
-        client, [Target(namespace, name, int(result["metadata"].get("generation") or 1))], wait_seconds
+        client,
+        [Target(namespace, name, int(result["metadata"].get("generation") or 1))],
+        wait_seconds,
+        progress_seconds,
     )
 
 
@@ -153,32 +170,41 @@ async def cmd_rollback(
     client: kube.Kube,
     namespace: str,
     deployment: str,
-    to_revision: int,
+    choice: RollbackChoice,
     wait: bool,
     wait_seconds: float,
     name: str | None,
+    progress_seconds: float = HEARTBEAT_SECONDS,
 ) -> int:
-    """An urgent request restoring the images of the previous (or given) revision, through the same queue."""
+    """An urgent request restoring the last good images (or a named request's, or a revision's), through the queue.
+
+    What will be restored is printed before anything is created; ``choice.dry_run`` stops there.
+    """
     try:
         dep = await client.get(kube.deployment_path(namespace, deployment))
     except errors.NotFound:
         return fail(f'deployment "{deployment}" not found in namespace "{namespace}"')
-    listing = await client.get(kube.replicasets_path(namespace))
-    owned = [rs for rs in listing.get("items") or [] if rollout.controlled_by(rs, dep["metadata"]["uid"])]
-    history = {rollback.revision_of(rs): rs for rs in owned}
-    current = rollback.revision_of(dep)
-    if to_revision:
-        target = history.get(to_revision)
-        if target is None:
-            return fail(f"unable to find specified revision {to_revision} in history")
-    else:
-        older = sorted(r for r in history if r != current)
-        if not older:
-            return fail(f'no rollout history found for deployment "{deployment}"')
-        to_revision = older[-1]
-        target = history[to_revision]
-    images = rollback.images_of((target.get("spec") or {}).get("template") or {})
-    name = name or f"rollback-{deployment}-r{to_revision}-{int(time.time())}"
+    running = rollback.images_of((dep.get("spec") or {}).get("template") or {})
+    try:
+        good = await _rollback_target(client, namespace, deployment, dep, running, choice)
+    except rollback.NothingToRestore as exc:
+        say(f"deployreq: {exc}")
+        return 0
+    except rollback.UndoError as exc:
+        return fail(str(exc))
+    say(f"deployment/{deployment} runs " + _images_text({c: running.get(c, "") for c in good.images}))
+    say(f"rollback restores {good.source}: {_images_text(good.images)}")
+    if all(running.get(c) == i for c, i in good.images.items()):
+        say(f"deployment/{deployment} already runs these images; nothing to roll back")
+        return 0
+    if choice.dry_run:
+        return 0
+    name = name or f"rollback-{deployment}-{int(time.time())}"
+    annotations = {"deployreq.dev/rollback-from": good.source}
+    if choice.to_request:
+        annotations["deployreq.dev/rollback-to-request"] = choice.to_request
+    if choice.to_revision or choice.undo:
+        annotations["deployreq.dev/rollback-to-revision"] = good.source.split()[-1]
     doc = {
         "apiVersion": API_VERSION,
         "kind": "DeploymentRequest",
@@ -186,31 +212,99 @@ async def cmd_rollback(
             "name": name,
             "namespace": namespace,
             "labels": {"deployreq.dev/rollback-of": deployment},
-            "annotations": {"deployreq.dev/rollback-to-revision": str(to_revision)},
+            "annotations": annotations,
         },
         "spec": {
             "deployment": deployment,
             "priority": "urgent",
-            "images": [{"container": c, "image": i} for c, i in images.items()],
+            "images": [{"container": c, "image": i} for c, i in good.images.items()],
         },
     }
     try:
         result = await client.create(kube.request_path(namespace), doc)
     except errors.ApiError as exc:
         return fail(exc.message)
-    say(
-        f"deploymentrequest.{kube.GROUP}/{name} created (restores revision {to_revision}: "
-        + ", ".join(f"{c}={i}" for c, i in images.items())
-        + ")"
-    )
+    say(f"deploymentrequest.{kube.GROUP}/{name} created")
     if not wait:
         return 0
     return await _wait_all(
-        client, [Target(namespace, name, int(result["metadata"].get("generation") or 1))], wait_seconds
+        client,
+        [Target(namespace, name, int(result["metadata"].get("generation") or 1))],
+        wait_seconds,
+        progress_seconds,
     )
 
 
-async def cmd_rerun(client: kube.Kube, namespace: str, name: str, wait: bool, wait_seconds: float) -> int:
+@dataclass(frozen=True)
+class RollbackChoice:
+    """What ``deployreq rollback`` restores: by default the last good images; or a request's; or a revision's
+    (``undo``: the revision before the current one, exactly ``kubectl rollout undo``)."""
+
+    to_request: str | None = None
+    to_revision: int = 0
+    undo: bool = False
+    dry_run: bool = False
+
+
+def _images_text(images: dict[str, str]) -> str:
+    return ", ".join(f"{c}={i}" for c, i in sorted(images.items()))
+
+
+async def _rollback_target(
+    client: kube.Kube,
+    namespace: str,
+    deployment: str,
+    dep: Obj,
+    running: dict[str, str],
+    choice: RollbackChoice,
+) -> rollback.GoodImages:
+    if choice.to_request:
+        try:
+            req = await client.get(kube.request_path(namespace, choice.to_request))
+        except errors.NotFound:
+            raise rollback.UndoError(
+                f'deploymentrequest "{choice.to_request}" not found in namespace "{namespace}"'
+            ) from None
+        spec, status = req.get("spec") or {}, req.get("status") or {}
+        if spec.get("deployment") != deployment:
+            raise rollback.UndoError(
+                f'deploymentrequest "{choice.to_request}" is for deployment "{spec.get("deployment")}", '
+                f'not "{deployment}"'
+            )
+        images = {
+            str(i["container"]): str(i["image"]) for i in status.get("images") or spec.get("images") or []
+        }
+        return rollback.GoodImages(
+            images, f'request "{choice.to_request}" ({status.get("phase") or "Pending"})'
+        )
+    if choice.to_revision or choice.undo:
+        listing = await client.get(kube.replicasets_path(namespace))
+        owned = [rs for rs in listing.get("items") or [] if rollout.controlled_by(rs, dep["metadata"]["uid"])]
+        history = {rollback.revision_of(rs): rs for rs in owned}
+        to_revision = choice.to_revision
+        if to_revision:
+            if to_revision not in history:
+                raise rollback.UndoError(f"unable to find specified revision {to_revision} in history")
+        else:
+            current = rollback.revision_of(dep)
+            older = sorted(r for r in history if r != current)
+            if not older:
+                raise rollback.UndoError(f'no rollout history found for deployment "{deployment}"')
+            to_revision = older[-1]
+        template = (history[to_revision].get("spec") or {}).get("template") or {}
+        return rollback.GoodImages(rollback.images_of(template), f"revision {to_revision}")
+    listing = await client.get(kube.request_path(namespace))
+    return rollback.last_good_images(listing.get("items") or [], deployment, running)
+
+
+async def cmd_rerun(
+    client: kube.Kube,
+    namespace: str,
+    name: str,
+    wait: bool,
+    wait_seconds: float,
+    progress_seconds: float = HEARTBEAT_SECONDS,
+) -> int:
     value = str(int(time.time() * 1000))
     try:
         result = await client.patch(
@@ -222,7 +316,7 @@ async def cmd_rerun(client: kube.Kube, namespace: str, name: str, wait: bool, wa
     if not wait:
         return 0
     target = Target(namespace, name, int(result["metadata"].get("generation") or 1), rerun=value)
-    return await _wait_all(client, [target], wait_seconds)
+    return await _wait_all(client, [target], wait_seconds, progress_seconds)
 
 
 def describe(obj: Obj) -> str:
@@ -303,21 +397,49 @@ async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[st
         by_ns.setdefault(obj["metadata"]["namespace"], []).append(obj)
     if namespace is not None:
         by_ns.setdefault(namespace, [])
-    emit(f"{'NAMESPACE':<16} {'POSITION':<9} {'NAME':<28} {'PRIORITY':<9} {'PHASE':<12} DEPLOYMENT")
+    locks: dict[str, str] = {}
+    rows: list[tuple[str, str, str, str, str, str]] = []
     for ns in sorted(by_ns):
         lease = await client.get_or_none(kube.lease_path(ns, LEASE_NAME))
         holder = holder_of(lease)
         if holder is not None:
             since = ((lease or {}).get("spec") or {}).get("acquireTime", "")
-            emit(f"{ns:<16} lock held by {holder.request} (operator {holder.operator}) since {since}")
+            locks[ns] = f"lock held by {holder.request} (operator {holder.operator}) since {since}"
         for obj in queue_rows(by_ns[ns]):
-            status = obj.get("status") or {}
+            status, spec = obj.get("status") or {}, obj.get("spec") or {}
             position = status.get("queuePosition") or (
                 "active" if status.get("phase") not in ("Pending", "Queued") else "-"
             )
-            emit(
-                f"{ns:<16} {position!s:<9} {obj['metadata']['name']:<28} "
-                f"{(obj.get('spec') or {}).get('priority', 'normal'):<9} {status.get('phase') or 'Pending':<12} "
-                f"{(obj.get('spec') or {}).get('deployment')}"
+            rows.append(
+                (
+                    ns,
+                    str(position),
+                    obj["metadata"]["name"],
+                    str(spec.get("priority", "normal")),
+                    str(status.get("phase") or "Pending"),
+                    str(spec.get("deployment")),
+                )
             )
+    if not rows and not locks:
+        where = f"in namespace {namespace}" if namespace is not None else "in any namespace"
+        emit(f"No requests waiting or running {where}.")
+        return 0
+    for line in queue_table(rows, locks):
+        emit(line)
     return 0
+
+
+def queue_table(rows: list[tuple[str, str, str, str, str, str]], locks: dict[str, str]) -> list[str]:
+    """The queue as aligned columns (as wide as their longest value, as kubectl prints), lock lines per namespace."""
+    header = ("NAMESPACE", "POSITION", "NAME", "PRIORITY", "PHASE", "DEPLOYMENT")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "   ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "   " + cells[-1]
+
+    out = [line(header)]
+    for ns in sorted({r[0] for r in rows} | set(locks)):
+        if ns in locks:
+            out.append(f"{ns.ljust(widths[0])}   {locks[ns]}")
+        out.extend(line(r) for r in rows if r[0] == ns)
+    return out

@@ -1,4 +1,7 @@
-"""Following a request until it ends, for CI: one line per phase change, and the exit code of the outcome.
+"""Following a request until it ends, for CI: one line per phase change, progress between them, and the exit code.
+
+Progress: on a terminal a live line (phase, time waited, verification left, gates as they come) rewritten in place;
+in a log (not a terminal) a progress line whenever 30 s passed without a line, and never a control character.
 
 Exit codes: 0 ``Succeeded``; 1 any other terminal phase; 2 a timeout or a usage error.
 """
@@ -6,16 +9,21 @@ Exit codes: 0 ``Succeeded``; 1 any other terminal phase; 2 a timeout or a usage 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TextIO
 
 from deployreq import errors, kube
+from deployreq.durations import format_seconds
 from deployreq.phases import TERMINAL, Phase
 
 Obj = dict[str, Any]
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HEARTBEAT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -52,28 +60,148 @@ def exit_code(phase: Phase) -> int:
     return EXIT_SUCCEEDED if phase == Phase.SUCCEEDED else EXIT_FAILED
 
 
-def phase_line(obj: Obj, now: float | None = None) -> str:
+def phase_line(obj: Obj, now: float | None = None, name_width: int = 24) -> str:
     status = obj.get("status") or {}
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now or time.time()))
     position = status.get("queuePosition")
     where = f"position {position}" if position else "-"
     name = obj.get("metadata", {}).get("name", "")
-    return f"{stamp}  {name:<24} {status.get('phase') or 'Pending':<12} {where:<11} {status.get('message') or ''}"
+    return (
+        f"{stamp}  {name:<{name_width}} {status.get('phase') or 'Pending':<12} {where:<11} "
+        f"{status.get('message') or ''}"
+    ).rstrip()
 
 
-async def follow(client: kube.Kube, target: Target, wait_seconds: float, emit: Callable[[str], None]) -> int:
-    """Print phase changes until the awaited run ends; the exit code of its outcome (2 on timeout)."""
+def _epoch(value: Any) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def progress_line(obj: Obj, now: float, waited: float) -> str:
+    """What a request is doing now, for the live line and the CI heartbeat: phase, time waited, what remains.
+
+    e.g. ``web-1-1  Verifying  waited 1m5s  verification 25s left  gates: smoke Passed, errors Passing``.
+    """
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    phase = status.get("phase") or "Pending"
+    parts = [str(obj.get("metadata", {}).get("name", "")), phase, f"waited {format_seconds(waited)}"]
+    if phase in ("Pending", "Queued"):
+        retry_at = _epoch(status.get("nextAttemptAt"))
+        if retry_at is not None and retry_at > now:
+            parts.append(f"next attempt in {format_seconds(retry_at - now)}")
+        elif status.get("queuePosition"):
+            parts.append(f"position {status['queuePosition']}")
+    if phase == "Verifying":
+        since = _epoch(status.get("verifyingSince"))
+        seconds = int((spec.get("verification") or {}).get("durationSeconds") or 0)
+        if since is not None and seconds:
+            parts.append(f"verification {format_seconds(max(0.0, since + seconds - now))} left")
+    gates = status.get("gates") or []
+    if gates:
+        parts.append("gates: " + ", ".join(f"{g.get('name')} {g.get('phase') or 'Pending'}" for g in gates))
+    return "  ".join(parts)
+
+
+class Progress:
+    """How following is shown. Phase changes are always printed as lines.
+
+    On a terminal (``live``), one status line is rewritten in place (carriage return and erase-line) every second;
+    elsewhere (CI logs, pipes) no control characters are written, and a progress line is printed whenever
+    ``heartbeat`` seconds passed without any line.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[str], None],
+        live: bool,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        name_width: int = 24,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.emit = emit
+        self.live = live and stream is not None
+        self.stream = stream
+        self.heartbeat = heartbeat
+        self.name_width = name_width
+        self.started = time.monotonic()
+        self.last_line = self.started
+        self._live_shown = False
+
+    @classmethod
+    def for_stream(
+        cls, stream: TextIO, heartbeat: float = HEARTBEAT_SECONDS, name_width: int = 24
+    ) -> Progress:
+        def emit(text: str) -> None:
+            stream.write(text + "\n")
+            stream.flush()
+
+        return cls(emit, stream.isatty(), heartbeat, name_width, stream)
+
+    @property
+    def interval(self) -> float:
+        return 1.0 if self.live else max(0.5, self.heartbeat)
+
+    def phase(self, obj: Obj) -> None:
+        self._clear_live()
+        self.emit(phase_line(obj, name_width=self.name_width))
+        self.last_line = time.monotonic()
+
+    def tick(self, obj: Obj | None) -> None:
+        if obj is None:
+            return
+        now = time.monotonic()
+        text = progress_line(obj, time.time(), now - self.started)
+        if self.live and self.stream is not None:
+            width = shutil.get_terminal_size().columns - 1
+            self.stream.write("\r\x1b[K" + text[:width])
+            self.stream.flush()
+            self._live_shown = True
+        elif now - self.last_line >= self.heartbeat:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self.emit(f"{stamp}  {text}")
+            self.last_line = now
+
+    def _clear_live(self) -> None:
+        if self._live_shown and self.stream is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._live_shown = False
+
+    def done(self) -> None:
+        self._clear_live()
+
+
+async def follow(
+    client: kube.Kube,
+    target: Target,
+    wait_seconds: float,
+    emit: Callable[[str], None] | Progress,
+) -> int:
+    """Print phase changes (and progress) until the awaited run ends; the exit code of its outcome (2 on timeout)."""
+    progress = emit if isinstance(emit, Progress) else Progress(emit, live=False, heartbeat=float("inf"))
     seen: tuple[str, str] | None = None
+    latest: Obj | None = None
     deadline = time.monotonic() + wait_seconds
 
     def show(obj: Obj) -> Phase | None:
-        nonlocal seen
+        nonlocal seen, latest
         status = obj.get("status") or {}
         key = (str(status.get("phase")), str(status.get("queuePosition")))
-        if answered(obj, target) and key != seen:
-            seen = key
-            emit(phase_line(obj))
+        if answered(obj, target):
+            latest = obj
+            if key != seen:
+                seen = key
+                progress.phase(obj)
         return outcome(obj, target)
+
+    async def ticking() -> None:
+        while True:
+            await asyncio.sleep(min(progress.interval, 1.0))
+            progress.tick(latest)
 
     async def run() -> int:
         path = kube.request_path(target.namespace)
@@ -101,7 +229,13 @@ async def follow(client: kube.Kube, target: Target, wait_seconds: float, emit: C
                 if event.get("type") == "ERROR":
                     break  # e.g. 410 Gone: list again
 
+    ticker = asyncio.create_task(ticking())
     try:
         return await asyncio.wait_for(run(), max(0.1, wait_seconds))
     except TimeoutError:
         return EXIT_USAGE
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        progress.done()

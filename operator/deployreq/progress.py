@@ -38,6 +38,8 @@ class World:
     post_gates: GateOutcome | None = None
     gate_problems: tuple[str, ...] = ()
     skip_refused: str | None = None
+    over_limits: tuple[str, ...] = ()
+    """What the request asks beyond the operator's limits (:func:`deployreq.semantic.over_limits`)."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,15 @@ class Finish:
 
 @dataclass(frozen=True)
 class Requeue:
-    """A transient failure before anything changed: back to the queue until ``at``, or Failed when out of attempts."""
+    """A failure that waiting may cure, before anything changed: back to the queue until ``at`` (epoch seconds).
+
+    ``attempt`` is the attempt that failed, of ``attempts`` in all (the first run plus ``spec.retry.attempts``).
+    """
 
     message: str
     at: float
+    attempt: int = 1
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,11 @@ def _attempts(req: Request) -> int:
     return int((req.spec.get("retry") or {}).get("attempts", 3))
 
 
+def attempts_of(req: Request) -> int:
+    """How many times a run is tried in all: the first attempt and ``spec.retry.attempts`` retries."""
+    return _attempts(req) + 1
+
+
 def _backoff(req: Request) -> int:
     return int((req.spec.get("retry") or {}).get("backoffSeconds") or 10)
 
@@ -195,10 +207,33 @@ def _patched(req: Request) -> bool:
 
 
 def requeue_or_fail(req: Request, message: str, now: float) -> Requeue | Finish:
+    """For a cause that waiting may cure (docs/architecture.md, "What is retried"): try again after the backoff,
+    or end Failed once the attempts are used up."""
     attempt = int(req.status.get("attempt") or 1)
     if attempt > _attempts(req):
-        return Finish(Phase.FAILED, f"{message} (gave up after {attempt} attempts)", "RetriesExhausted")
-    return Requeue(message, now + _backoff(req) * (2 ** (attempt - 1)))
+        tries = f"{attempt} attempt" if attempt == 1 else f"{attempt} attempts"
+        return Finish(Phase.FAILED, f"{message} (gave up after {tries})", "RetriesExhausted")
+    return Requeue(message, now + _backoff(req) * (2 ** (attempt - 1)), attempt, _attempts(req) + 1)
+
+
+def final_gate_failure(req: Request, stage: str) -> str | None:
+    """The first gate of ``stage`` that failed for a cause waiting cannot cure, as "gate NAME: ERROR"; else None.
+
+    A gate fails before reaching its ``failureThreshold`` only on a final error (a URL the SSRF guard refuses, a
+    spec the check cannot carry out): repeating the check, or the run, cannot change it. A gate that failed
+    ``failureThreshold`` times in a row (an unhealthy or unreachable service, timeouts) may pass later.
+    """
+    thresholds = {
+        str(g.get("name")): int(g.get("failureThreshold") or 3)
+        for g in (req.spec.get("gates") or {}).get(stage) or []
+    }
+    for gate in req.status.get("gates") or []:
+        if gate.get("stage") != stage or gate.get("phase") != "Failed":
+            continue
+        name = str(gate.get("name"))
+        if int(gate.get("consecutiveFailures") or 0) < thresholds.get(name, 3):
+            return f"gate {name}: {gate.get('lastError') or 'failed'}"
+    return None
 
 
 def _judge(
@@ -216,6 +251,8 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
     if req.deleting and phase in (Phase.CHECKING, Phase.QUEUED, Phase.PENDING):
         return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
     if phase == Phase.CHECKING:
+        if world.over_limits:
+            return Finish(Phase.FAILED, "; ".join(world.over_limits), "OverLimit")
         if world.skip_refused:
             return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
         if world.gate_problems:
@@ -226,14 +263,27 @@ def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresh
             return Wait()
         if world.pre_gates.passed:
             return StartDeploy()
+        final = final_gate_failure(req, "pre")
+        if final is not None:
+            return Finish(
+                Phase.FAILED,
+                f"Pre-deploy {final}. Retrying cannot change this: fix the gate (or the operator's "
+                "--gate-allow-cidr) and apply the request again.",
+                "GateFailed",
+            )
         return requeue_or_fail(req, f"Pre-deploy gates failed: {world.pre_gates.message}", now)
     if phase == Phase.DEPLOYING and not _patched(req):
         if req.deleting:
             return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
         if dep is None:
             return requeue_or_fail(
-                req, f'Deployment "{req.deployment}" not found in namespace "{req.namespace}"', now
+                req,
+                f'Deployment "{req.deployment}" not found in namespace "{req.namespace}" '
+                "(it may not be created or synced yet)",
+                now,
             )
+        if world.over_limits:
+            return Finish(Phase.FAILED, "; ".join(world.over_limits), "OverLimit")
         if world.skip_refused:
             return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
         if world.gate_problems:

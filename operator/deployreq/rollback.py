@@ -120,3 +120,80 @@ def image_patch(images: dict[str, str], change_cause: str) -> Obj:
 
 
 __all__ = ["HASH_LABEL", "UndoError", "UndoPlan", "image_patch", "images_of", "plan_undo", "revision_of"]
+
+
+class NothingToRestore(UndoError):
+    """The Deployment already runs the images a rollback would restore."""
+
+
+@dataclass(frozen=True)
+class GoodImages:
+    """What ``deployreq rollback`` restores: images, and where they come from (shown to the user before acting)."""
+
+    images: dict[str, str]
+    source: str
+
+
+def _request_images(req: Obj) -> dict[str, str]:
+    listed = (req.get("status") or {}).get("images") or (req.get("spec") or {}).get("images") or []
+    return {str(i["container"]): str(i["image"]) for i in listed}
+
+
+def _ended_at(req: Obj) -> str:
+    status = req.get("status") or {}
+    return str(status.get("completedAt") or req.get("metadata", {}).get("creationTimestamp") or "")
+
+
+def last_good_images(requests: list[Obj], deployment: str, running: dict[str, str]) -> GoodImages:
+    """The images of the last release of ``deployment`` that succeeded, as ``deployreq rollback`` means it.
+
+    ``requests``: the namespace's DeploymentRequests; ``running``: the Deployment's images now. The newest
+    ``Succeeded`` request is the last good release. If the Deployment already runs its images:
+    when it is also the newest request to have ended, the current release is the one to leave, so the good release
+    before it (with other images) is chosen, else the images that release replaced; when a later request failed or was rolled back, the Deployment is
+    already back on the last good images and there is nothing to restore (:class:`UndoError` says so).
+    """
+    ended = sorted(
+        (
+            r
+            for r in requests
+            if (r.get("spec") or {}).get("deployment") == deployment
+            and (r.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack")
+        ),
+        key=_ended_at,
+        reverse=True,
+    )
+    good = [r for r in ended if (r.get("status") or {}).get("phase") == "Succeeded" and _request_images(r)]
+    if not good:
+        raise UndoError(
+            f'no Succeeded request for deployment "{deployment}" to take the last good images from; '
+            "name a revision with --to-revision N (or --undo for kubectl rollout undo)"
+        )
+
+    def runs(req: Obj) -> bool:
+        return all(running.get(c) == i for c, i in _request_images(req).items())
+
+    def describe(req: Obj) -> str:
+        return f'request "{req["metadata"]["name"]}" (Succeeded {_ended_at(req)})'
+
+    last = good[0]
+    if not runs(last):
+        return GoodImages(_request_images(last), describe(last))
+    if ended[0] is not last:
+        raise NothingToRestore(
+            f'deployment "{deployment}" already runs the last good images, those of {describe(last)}: '
+            + ", ".join(f"{c}={i}" for c, i in sorted(_request_images(last).items()))
+            + "; nothing to roll back (name an older release with --to-request NAME or --to-revision N)"
+        )
+    older = next((r for r in good[1:] if not runs(r)), None)
+    if older is not None:
+        return GoodImages(_request_images(older), describe(older))
+    before = {
+        str(p["container"]): str(p["image"]) for p in (last.get("status") or {}).get("previousImages") or []
+    }
+    if before and any(running.get(c) != i for c, i in before.items()):
+        return GoodImages(before, f"the images from before {describe(last)}")
+    raise UndoError(
+        f'no Succeeded request for deployment "{deployment}" older than {describe(last)} with other images; '
+        "name a revision with --to-revision N (or --undo for kubectl rollout undo)"
+    )

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployreq import errors, kube, progress, queue, rollback, rollout, run
+from deployreq import errors, kube, progress, queue, rollback, rollout, run, semantic
 from deployreq.actions import Actions, image_list, iso
 from deployreq.cache import Cache
 from deployreq.config import Settings
+from deployreq.durations import format_seconds
 from deployreq.events import Recorder
 from deployreq.gate_runs import GateRuns
 from deployreq.gates import skip_refusal, validate_gates
@@ -54,6 +55,15 @@ def is_waiting(req: Request) -> bool:
     return req.terminal and run.needs_run(req.generation, req.meta.get("annotations") or {}, req.status)
 
 
+def retry_message(cause: str, attempt: int, attempts: int, at: float, position: int | None = None) -> str:
+    """What a request waiting for its next attempt tells: why, which attempt, and when it tries again."""
+    where = f" Position {position} in the queue of its namespace." if position else ""
+    return (
+        f"Waiting to retry: {cause.rstrip('.')}. Attempt {attempt} of {attempts} failed; attempt {attempt + 1} "
+        f"starts at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(round(at)))}.{where}"
+    )
+
+
 def entry(req: Request) -> queue.QueueEntry:
     return queue.QueueEntry(
         namespace=req.namespace,
@@ -83,6 +93,9 @@ class NamespaceWorker:
         self._deadline: float | None = None  # monotonic
         self.task: asyncio.Task[None] | None = None
         self.thresholds = rollout.Thresholds(restarts=ctx.settings.crash_restart_threshold)
+        self.limits = semantic.Limits(
+            ctx.settings.max_verification_seconds, ctx.settings.max_rollout_timeout_seconds
+        )
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
 
     def wake(self) -> None:
@@ -168,7 +181,7 @@ class NamespaceWorker:
         return await self._start_next(reqs)
 
     def _wait_for_lock(self) -> None:
-        remaining = self.lock.expires_at() - time.monotonic()
+        remaining = self.lock.recheck_at() - time.monotonic()
         self.wake_at(self.ctx.wall() + max(0.05, remaining + 0.05))
 
     async def _update_queue(self, reqs: list[Request], starting: str | None) -> queue.QueuePlan:
@@ -199,6 +212,15 @@ class NamespaceWorker:
             return
         changes: dict[str, object] = {"queuePosition": position}
         message = f"Waiting in the queue of namespace {req.namespace} at position {position}."
+        retry_at = progress.epoch(req.status.get("nextAttemptAt"))
+        if not fresh_run and retry_at > self.ctx.wall():
+            message = retry_message(
+                str(req.status.get("failure") or "The last attempt failed"),
+                int(req.status.get("attempt") or 1),
+                progress.attempts_of(req),
+                retry_at,
+                position,
+            )
         if fresh_run:
             changes.update(
                 {
@@ -269,7 +291,7 @@ class NamespaceWorker:
         now = self.ctx.wall()
         new_run = req.terminal or int(req.status.get("observedGeneration") or 0) != req.generation
         changes: dict[str, object] = {
-            "queuePosition": 0,
+            "queuePosition": None,  # the active request has no queue position (POSITION stays empty)
             "observedGeneration": req.generation,
             "observedRerun": req.rerun or None,
             "attempt": 1 if new_run else int(req.status.get("attempt") or 0) + 1,
@@ -338,17 +360,23 @@ class NamespaceWorker:
                 pre = gate_runs.outcome(req, "pre", None, self.wake)
             elif req.phase == Phase.VERIFYING and progress.has_gates(req, "post"):
                 post = gate_runs.outcome(req, "post", progress.verification_until(req), self.wake)
+        over = tuple(semantic.over_limits(req.spec, self.limits))
         dep = cache.deployment(self.namespace, req.deployment)
         if dep is None:
             return progress.World(
-                None, pre_gates=pre, post_gates=post, gate_problems=problems, skip_refused=skip_refused
+                None,
+                pre_gates=pre,
+                post_gates=post,
+                gate_problems=problems,
+                skip_refused=skip_refused,
+                over_limits=over,
             )
         dep_uid = dep.get("metadata", {}).get("uid", "")
         rses = cache.replicasets_of(self.namespace, dep_uid)
         new_rs = rollout.new_replicaset(dep, rses)
         rs_uids = {new_rs["metadata"]["uid"]} if new_rs else set()
         return progress.World(
-            dep, rses, cache.pods_of(self.namespace, rs_uids), pre, post, problems, skip_refused
+            dep, rses, cache.pods_of(self.namespace, rs_uids), pre, post, problems, skip_refused, over
         )
 
     async def _drive(self, req: Request) -> bool:
@@ -469,11 +497,18 @@ class NamespaceWorker:
             case progress.Requeue(message=message, at=at):
                 if self.ctx.gates is not None:
                     self.ctx.gates.forget(req.uid)
+                waiting = retry_message(message, step.attempt, step.attempts, at)
                 req = await actions.write_status(
                     req,
-                    {"nextAttemptAt": iso(at), "queuePosition": None},
+                    {"nextAttemptAt": iso(at), "queuePosition": None, "failure": message},
                     Phase.QUEUED,
-                    f"{message}; retrying at {iso(at)}.",
+                    waiting,
+                )
+                self.ctx.recorder.record(
+                    req.body,
+                    "RetryScheduled",
+                    f"{waiting.removesuffix('.')} (in {format_seconds(at - now)}).",
+                    warning=True,
                 )
                 req = await actions.set_finalizer(req, False)
                 await self.lock.release()

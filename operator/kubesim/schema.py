@@ -269,15 +269,17 @@ class Validator:
                 "FieldValueNotSupported",
             )
         if isinstance(value, str):
+            # kube-openapi's stringValidator stops at the first of maxLength, minLength, pattern, and field.TooLong
+            # omits the value: a too-long string is never echoed back (a 100 KB value gives a one-line error).
             if "maxLength" in schema and len(value) > schema["maxLength"]:  # runes, as kube-openapi counts
                 self.add(
                     path, f"Too long: may not be more than {schema['maxLength']} bytes", "FieldValueTooLong"
                 )
-            if "minLength" in schema and len(value) < schema["minLength"]:
+            elif "minLength" in schema and len(value) < schema["minLength"]:
                 self.invalid(
                     path, value, f"{path} in body should be at least {schema['minLength']} chars long"
                 )
-            if "pattern" in schema and not re.search(schema["pattern"], value):
+            elif "pattern" in schema and not re.search(schema["pattern"], value):
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
             fmt = str(schema.get("format", ""))
             if fmt in _STRING_FORMATS and not _STRING_FORMATS[fmt](value):

@@ -37,3 +37,19 @@ def test_kubectl_apply_k_on_the_directory_installs_the_crd(kubectl: Kubectl) -> 
     _established(kubectl)
     again = kubectl("apply", "-f", str(CRDS))
     assert again.returncode == 0, again.stderr
+
+
+def test_a_100_kb_value_is_not_echoed_in_the_422_message(kubectl: Kubectl) -> None:
+    """As kube-apiserver: field.TooLong omits the value, and kube-openapi stops at maxLength (no pattern echo)."""
+    assert kubectl("apply", "-f", str(CRDS)).returncode == 0
+    _established(kubectl)
+    huge = "a" * 100_000 + "!"  # too long, and not matching the image pattern either
+    doc = (
+        "apiVersion: deployreq.dev/v1alpha1\nkind: DeploymentRequest\nmetadata: {name: huge, namespace: default}\n"
+        f"spec: {{deployment: web, images: [{{container: app, image: '{huge}'}}]}}\n"
+    )
+    result = kubectl("create", "-f", "-", input=doc)
+    assert result.returncode == 1
+    assert "spec.images[0].image: Too long: may not be more than 512 bytes" in result.stderr
+    assert "aaaa" not in result.stderr
+    assert len(result.stderr) < 500, result.stderr[:1000]

@@ -127,7 +127,9 @@ def test_a_timeout_or_a_usage_error_exits_2_with_a_reason(cluster: Cluster, ns: 
     assert "CONTAINER=IMAGE" in bad.stderr
 
 
-def test_rollback_restores_the_previous_revision_through_the_queue(cluster: Cluster, ns: Namespace) -> None:
+def test_rollback_restores_the_images_before_the_last_good_release_through_the_queue(
+    cluster: Cluster, ns: Namespace
+) -> None:
     ns.deployment()
     assert (
         cli(
@@ -148,12 +150,14 @@ def test_rollback_restores_the_previous_revision_through_the_queue(cluster: Clus
     )
     result = cli(cluster, "rollback", "web", "-n", ns.name, "--wait", "--timeout", waiting(ns))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "restores revision 1" in result.stdout
+    assert 'rollback restores the images from before request "v2" (Succeeded ' in result.stdout
     assert ns.images() == {"app": "registry.example/web:1.0"}
     status = cli(cluster, "status", "-n", ns.name, "v2")
     assert "Phase:        Succeeded" in status.stdout
     queue = cli(cluster, "queue", "-n", ns.name)
-    assert queue.returncode == 0 and "NAMESPACE" in queue.stdout
+    assert (
+        queue.returncode == 0 and queue.stdout == f"No requests waiting or running in namespace {ns.name}.\n"
+    )
 
 
 def test_rerun_runs_a_finished_request_again(cluster: Cluster, ns: Namespace) -> None:
@@ -192,4 +196,4 @@ def test_kubectl_runs_the_cli_as_a_plugin(cluster: Cluster, ns: Namespace) -> No
     finally:
         os.environ["PATH"] = old
     assert result.returncode == 0, result.stderr
-    assert "NAMESPACE" in result.stdout
+    assert result.stdout == f"No requests waiting or running in namespace {ns.name}.\n"
