@@ -30,6 +30,7 @@ help:
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 
 venv: $(STAMP)
+	@echo "deployreq, kubectl-deployreq and kubesim are in $(VENV)/bin: 'source $(VENV)/bin/activate' puts them on PATH"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,7 @@ crds: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+	@echo "Run it yourself (README.md): 'source $(VENV)/bin/activate' puts deployreq and kubesim on PATH"
 
 bench: $(STAMP)
 	SIZE=$(SIZE) $(PY) scripts/bench.py
