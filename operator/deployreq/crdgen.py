@@ -137,10 +137,9 @@ def render() -> dict[str, Any]:
                                     "type": "string",
                                     "description": "The REST resource this object represents: DeploymentRequest.",
                                 },
-                                "metadata": {
-                                    "type": "object",
-                                    "description": "Standard object metadata (name, namespace, labels, ...).",
-                                },
+                                # The API server allows nothing else here (no description): "must not specify
+                                # anything other than name and generateName, but metadata is implicitly specified".
+                                "metadata": {"type": "object"},
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
