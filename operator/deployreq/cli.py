@@ -132,28 +132,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_gate_flags(p)
-    _explain_service_transport(p)
     add_notify_flags(p)
-
-
-SERVICE_TRANSPORT_HELP = (
-    "how gates reach `service` targets (default dns): dns calls http://NAME.NS.svc:PORT directly and needs the "
-    "operator to run inside the cluster; proxy goes through the API server's service proxy "
-    "(/api/v1/namespaces/NS/services/NAME:PORT/proxy/...) with the operator's own API credentials: it needs "
-    "the services/proxy RBAC verb (manifests/components/service-proxy) and reaches the Services of a "
-    "request's namespace as the operator; use proxy only when the operator runs outside the cluster "
-    "(development, kubesim)"
-)
-
-
-def _explain_service_transport(parser: argparse.ArgumentParser) -> None:
-    """The help of --gate-service-transport with its default and what proxy trusts.
-
-    The flag itself is declared in deployreq.gates.flags (owned with the gates); its help is completed here.
-    """
-    for action in parser._actions:
-        if "--gate-service-transport" in action.option_strings:
-            action.help = SERVICE_TRANSPORT_HELP
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -100,8 +100,9 @@ def test_the_service_transport_help_gives_the_default_and_what_proxy_trusts() ->
     run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
     text = " ".join(run.format_help().split())
     assert "(default dns)" in text
-    assert "with the operator's own API credentials" in text
-    assert "use proxy only when the operator runs outside the cluster" in text
+    assert "with the operator's own credentials" in text
+    assert "never follows a redirect" in text
+    assert "use it only when the operator runs outside the cluster" in text
 
 
 def succeeded(

@@ -48,7 +48,12 @@ def add_gate_flags(parser: argparse.ArgumentParser) -> None:
         "--gate-service-transport",
         choices=("dns", "proxy"),
         default="dns",
-        help="reach service targets by cluster DNS (in a pod) or the API server's service proxy",
+        help="how gates reach service targets (default dns): dns calls http://NAME.NS.svc:PORT, resolved and "
+        "checked by the SSRF guard, and needs the operator inside the cluster; proxy goes through the API "
+        "server's service proxy (/api/v1/namespaces/NS/services/NAME:PORT/proxy/...) with the operator's own "
+        "credentials: it needs the services/proxy and endpoints rights of manifests/components/service-proxy, "
+        "checks every Endpoints address with the guard, refuses ExternalName Services and never follows a "
+        "redirect; use it only when the operator runs outside the cluster (development, kubesim)",
     )
     group.add_argument(
         "--gate-max-connections",
