@@ -10,11 +10,11 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_VENV    ?= .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help venv test unit lint crds demo bench bench-kubesim profile chaos e2e-kind e2e clean checkov
+.PHONY: help venv test unit lint crds demo bench bench-kubesim profile chaos e2e-kind e2e clean checkov prometheus
 
 help:
 	@echo "make demo           kubesim + operator + two sample requests (one succeeds, one is rolled back)"
-	@echo "make test           every test (unit, kubesim with the real kubectl, system)"
+	@echo "make test           every test (unit, kubesim with the real kubectl, system, real Prometheus)"
 	@echo "make lint           ruff, mypy --strict, import-linter, checkov"
 	@echo "make crds           regenerate crds/ from the pydantic model"
 	@echo "make bench          operator vs the shell pipeline it replaces (SIZE=tiny|small|default)"
@@ -38,8 +38,13 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[sim,dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) prometheus
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The real Prometheus server and promtool for the gate and alert-rule tests: Debian's package when missing; when it
+# cannot be installed the reason goes to $(VENV)/prometheus-unavailable and those tests skip with it.
+prometheus:
+	@scripts/ensure-prometheus.sh $(VENV)/prometheus-unavailable
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
