@@ -118,11 +118,19 @@ def _set(node: Any, path: Path, value: Any) -> None:
 
 
 def server_side_apply(
-    rt: ResourceType, live: Obj | None, applied: Obj, manager: str, force: bool, *, stamp: str | None = None
+    rt: ResourceType,
+    live: Obj | None,
+    applied: Obj,
+    manager: str,
+    force: bool,
+    *,
+    stamp: str | None = None,
+    subresource: str | None = None,
 ) -> Obj:
     """The object after ``manager`` applies ``applied`` (a copy; ``live`` is not mutated), managedFields
     included; 409 Conflict (``Apply failed with N conflict...``) unless ``force``. ``stamp``: the entry time
-    (the server passes its clock's now)."""
+    (the server passes its clock's now). ``subresource``: ``status`` for an apply to /status, whose fields are
+    tracked in entries of their own (``subresource: status``)."""
     applied = clone(applied)
     merged: Obj
     if live is None:
@@ -134,33 +142,41 @@ def server_side_apply(
     entries = _entries(live)
     previous: set[Path] = set()
     others: set[Path] = set()
+    sub = subresource or ""
     for entry in entries:
-        if entry.get("subresource"):
+        if entry.get("subresource", "") != sub:
             continue
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             previous = _owned(entry)
         else:
             others |= _owned(entry)
-    stale = previous - set(managed_fields.leaves(applied, None)) - others
+    applied_leaves = managed_fields.leaves(applied, subresource)
+    # A path still applied, or the parent of one that is (an empty map or list applied before, filled now),
+    # is not stale.
+    kept = {path[:i] for path in applied_leaves for i in range(1, len(path) + 1)}
+    shared = {path[:i] for path in others for i in range(1, len(path) + 1)}
+    stale = previous - kept - shared
     for path in sorted(stale, key=lambda p: (len(p), p[-1] != ".")):  # whole items before their fields
         _remove(merged, path)
     if rt.is_custom:
         # lists this manager alone owns are its to set whole; associative merging keeps other managers' items
-        for path, value in managed_fields.leaves(applied, None).items():
+        for path, value in applied_leaves.items():
             if isinstance(value, list) and path not in others:
                 _set(merged, path, clone(value))
-    merged.setdefault("metadata", {})["managedFields"] = managed_fields.record(
+    merged.setdefault("metadata", {})["managedFields"] = entries_after = managed_fields.record(
         entries,
         live,
         merged,
         manager,
         "Apply",
         rt.api_version,
-        None,
+        subresource,
         stamp or now_rfc3339(time.time),
         applied=applied,
         force=force,
     )
+    if not entries_after:
+        del merged["metadata"]["managedFields"]  # the real server omits an empty list
     return merged
 
 
@@ -174,7 +190,7 @@ def record_update(
     stamp: str | None = None,
 ) -> Obj:
     """``new`` with metadata.managedFields updated for an Update (create, PUT or non-apply PATCH) by ``manager``."""
-    new.setdefault("metadata", {})["managedFields"] = managed_fields.record(
+    new.setdefault("metadata", {})["managedFields"] = entries_after = managed_fields.record(
         _entries(old),
         old,
         new,
@@ -184,4 +200,6 @@ def record_update(
         subresource,
         stamp or now_rfc3339(time.time),
     )
+    if not entries_after:
+        del new["metadata"]["managedFields"]  # the real server omits an empty list
     return new

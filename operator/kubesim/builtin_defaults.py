@@ -130,11 +130,30 @@ def drop_nulls(value: Any) -> Any:
     return value
 
 
+# Maps of the built-in Go types that are `omitempty`: an empty one is absent once decoded and encoded again.
+_OMITEMPTY_MAPS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "configmaps"): ("data", "binaryData"),
+    ("", "secrets"): ("data", "stringData"),
+}
+
+
+def drop_empty_maps(key: tuple[str, str], obj: Obj) -> None:
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        for name in ("labels", "annotations"):
+            if meta.get(name) == {}:
+                del meta[name]
+    for name in _OMITEMPTY_MAPS.get(key, ()):
+        if obj.get(name) == {}:
+            del obj[name]
+
+
 def admit_builtin(op: Operation) -> None:
     """The admission hook for built-ins: defaults on create and update, then validation."""
     if op.verb == "delete" or op.rt.is_custom:
         return
     drop_nulls(op.obj)
+    drop_empty_maps(op.rt.key, op.obj)
     if op.subresource == "status":
         return
     key = op.rt.key
@@ -170,5 +189,17 @@ def admit_builtin(op: Operation) -> None:
         for port in spec.get("ports") or []:
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
+        if spec["type"] != "ExternalName":
+            # The IP family allocator and the Service strategy's defaults (single-stack IPv4 cluster).
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+            if spec["type"] in ("NodePort", "LoadBalancer"):
+                spec.setdefault("externalTrafficPolicy", "Cluster")
+        status = op.obj.get("status")
+        if op.verb == "create" or not isinstance(status, dict):
+            op.obj["status"] = {"loadBalancer": {}}
+        else:
+            status.setdefault("loadBalancer", {})
     elif key == ("", "secrets") and not op.obj.get("type"):
         op.obj["type"] = "Opaque"

@@ -40,6 +40,8 @@ class ApiError(Exception):
         return self.message
 
     def to_status(self) -> dict[str, Any]:
+        # The key order of metav1.Status as the real server writes it: kind, apiVersion, metadata, status,
+        # message, reason, details, code.
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -47,7 +49,6 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         details: dict[str, Any] = {}
         if self.name:
@@ -62,6 +63,7 @@ class ApiError(Exception):
             details["retryAfterSeconds"] = self.retry_after
         if details:
             status["details"] = details
+        status["code"] = self.code
         return status
 
 
@@ -139,6 +141,16 @@ def unsupported_media_type(content_type: str) -> ApiError:
         "UnsupportedMediaType",
         f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({content_type})",
     )
+
+
+def deleted(plural: str, group: str, name: str, uid: str) -> dict[str, Any]:
+    """The ``Status`` a DELETE answers when the object is gone at once (genericregistry's success status)."""
+    details: dict[str, Any] = {"name": name}
+    if group:
+        details["group"] = group
+    details["kind"] = plural
+    details["uid"] = uid
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
 
 def gone(message: str) -> ApiError:

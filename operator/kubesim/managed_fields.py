@@ -44,6 +44,9 @@ def _merge_key(field: str, parent: str) -> str | None:
 
 
 def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[Path, Any]]:
+    if field == "selector" and parent == "spec":  # LabelSelector and Service selectors are atomic
+        yield path, value
+        return
     if isinstance(value, dict) and value:
         for key, item in value.items():
             yield from _leaves(item, (*path, f"f:{key}"), key, field)
@@ -122,24 +125,33 @@ def render(path: Path) -> str:
     return out
 
 
-def _conflict_error(conflicts: dict[str, list[Path]], api_versions: dict[str, str]) -> errors.ApiError:
+def describe_manager(entry: Obj) -> str:
+    """A manager as conflict messages name it (fieldmanager's printManager): ``"name"``, ``with subresource
+    "status"``, and for an Update manager ``using v1 at <time>``."""
+    text = json.dumps(str(entry.get("manager", "")))
+    if entry.get("subresource"):
+        text += f" with subresource {json.dumps(entry['subresource'])}"
+    if entry.get("operation") == "Update":
+        text += f" using {entry.get('apiVersion', '')}"
+        if entry.get("time"):
+            text += f" at {entry['time']}"
+    return text
+
+
+def _conflict_error(conflicts: dict[str, list[Path]], who_by_manager: dict[str, str]) -> errors.ApiError:
     total = sum(len(paths) for paths in conflicts.values())
     plural = "s" if total > 1 else ""
     parts: list[str] = []
     causes: list[errors.Cause] = []
     for manager, paths in conflicts.items():
-        who = f'conflict{"s" if len(paths) > 1 else ""} with "{manager}" using {api_versions[manager]}'
+        described = who_by_manager[manager]
+        who = f"conflict{'s' if len(paths) > 1 else ''} with {described}"
         rendered = [render(p) for p in sorted(paths)]
         if len(rendered) == 1:
             parts.append(f"{who}: {rendered[0]}")
         else:
             parts.append(f"{who}:\n" + "\n".join(f"- {r}" for r in rendered))
-        causes += [
-            errors.Cause(
-                r, f'conflict with "{manager}" using {api_versions[manager]}', "FieldManagerConflict"
-            )
-            for r in rendered
-        ]
+        causes += [errors.Cause(r, f"conflict with {described}", "FieldManagerConflict") for r in rendered]
     message = f"Apply failed with {total} conflict{plural}: " + "\n".join(parts)
     return errors.ApiError(409, "Conflict", message, causes=causes)
 
@@ -159,6 +171,7 @@ def record(
     """The managedFields after this write (``applied``: the configuration of an Apply)."""
     entries = [dict(e) for e in old_entries or []]
     sub = subresource or ""
+    changed_object = _content(live) != _content(new)
     sets = [_to_set(e.get("fieldsV1") or {}) for e in entries]
     new_leaves = leaves(new, subresource)
     if operation == "Apply":
@@ -178,7 +191,7 @@ def record(
                     taken.add(path)
                 else:
                     conflicts.setdefault(str(entry.get("manager")), []).append(path)
-                    versions[str(entry.get("manager"))] = str(entry.get("apiVersion", api_version))
+                    versions[str(entry.get("manager"))] = describe_manager(entry)
         if conflicts:
             raise _conflict_error(conflicts, versions)
     else:
@@ -203,21 +216,42 @@ def record(
         ):
             found = True
             owned = mine if operation == "Apply" else (kept & set(new_leaves)) | mine
-            if owned != _to_set(entry.get("fieldsV1") or {}):
+            if operation == "Apply":
+                entry["apiVersion"] = api_version
+                if changed_object:  # the real server stamps an Apply only when the object changed
+                    entry["time"] = stamp
+            elif owned != _to_set(entry.get("fieldsV1") or {}):
                 entry.update(time=stamp, apiVersion=api_version)
         if owned:  # the real server drops entries that own nothing
             entry["fieldsV1"] = _to_fields(owned)
             result.append(entry)
     if not found and mine:
-        new_entry: Obj = {
-            "manager": manager,
-            "operation": operation,
-            "apiVersion": api_version,
-            "time": stamp,
-            "fieldsType": "FieldsV1",
-            "fieldsV1": _to_fields(mine),
-        }
+        new_entry: Obj = {"manager": manager, "operation": operation, "apiVersion": api_version}
+        if operation != "Apply" or changed_object:
+            new_entry["time"] = stamp
+        new_entry["fieldsType"] = "FieldsV1"
+        new_entry["fieldsV1"] = _to_fields(mine)
         if subresource:
             new_entry["subresource"] = subresource
         result.append(new_entry)
+    # The real server's order: operation (Apply before Update), time (none first), manager, apiVersion,
+    # subresource. Times of one format compare as strings.
+    result.sort(
+        key=lambda e: (
+            str(e.get("operation", "")),
+            str(e.get("time", ""))[:19],
+            str(e.get("manager", "")),
+            str(e.get("apiVersion", "")),
+            str(e.get("subresource", "")),
+        )
+    )
     return result
+
+
+def _content(obj: Obj | None) -> Any:
+    if obj is None:
+        return None
+    meta = {
+        k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("managedFields", "resourceVersion")
+    }
+    return {**obj, "metadata": meta}

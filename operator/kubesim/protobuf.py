@@ -1,6 +1,7 @@
 """Just enough of the Kubernetes protobuf wire format to read the bodies ``kubectl create namespace|configmap|
-secret|deployment`` send (typed clients in kubectl encode built-ins as protobuf): only the fields those generators
-set are read. Other kinds are answered 415."""
+secret|deployment|serviceaccount|role|clusterrole|rolebinding|clusterrolebinding`` and ``kubectl auth can-i``
+send (typed clients in kubectl encode built-ins as protobuf): only the fields those commands set are read. Other
+kinds are answered 415."""
 
 from __future__ import annotations
 
@@ -66,7 +67,74 @@ SCHEMAS: dict[str, Schema] = {
         4: ("stringData", "map"),
         5: ("immutable", "bool"),
     },
+    # kubectl create serviceaccount|role|clusterrole|rolebinding|clusterrolebinding (k8s.io/api rbac/v1, core/v1)
+    "ServiceAccount": {1: ("metadata", "ObjectMeta"), 4: ("automountServiceAccountToken", "bool")},
+    "PolicyRule": {
+        1: ("verbs", "list:str"),
+        2: ("apiGroups", "list:str"),
+        3: ("resources", "list:str"),
+        4: ("resourceNames", "list:str"),
+        5: ("nonResourceURLs", "list:str"),
+    },
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "list:PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "list:PolicyRule")},
+    "Subject": {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"), 4: ("namespace", "str")},
+    "RoleRef": {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")},
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "list:Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "list:Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    # kubectl auth can-i [--list] (authorization/v1)
+    "ResourceAttributes": {
+        1: ("namespace", "str"),
+        2: ("verb", "str"),
+        3: ("group", "str"),
+        4: ("version", "str"),
+        5: ("resource", "str"),
+        6: ("subresource", "str"),
+        7: ("name", "str"),
+    },
+    "NonResourceAttributes": {1: ("path", "str"), 2: ("verb", "str")},
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "NonResourceAttributes"),
+    },
+    "SubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "NonResourceAttributes"),
+        3: ("user", "str"),
+        4: ("groups", "list:str"),
+        6: ("uid", "str"),
+    },
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SelfSubjectAccessReviewSpec")},
+    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
+    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "str")},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SelfSubjectRulesReviewSpec")},
 }
+TOP_LEVEL = frozenset(
+    {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "ServiceAccount",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "SelfSubjectAccessReview",
+        "SubjectAccessReview",
+        "LocalSubjectAccessReview",
+        "SelfSubjectRulesReview",
+    }
+)
 
 
 class Unsupported(ValueError):
@@ -155,7 +223,7 @@ def decode(body: bytes) -> dict[str, Any]:
     envelope = _message("Unknown", body[len(MAGIC) :])
     type_meta = envelope.get("typeMeta") or {}
     kind = type_meta.get("kind", "")
-    if kind not in ("Namespace", "ConfigMap", "Secret", "Deployment"):
+    if kind not in TOP_LEVEL:
         raise Unsupported(kind)
     obj = _message(kind, envelope.get("raw", b""))
     return {"apiVersion": type_meta.get("apiVersion", "v1"), "kind": kind, **obj}

@@ -71,23 +71,144 @@ def _rule_allows(rule: Obj, group: str, resource: str, verb: str, name: str) -> 
     return not names or (bool(name) and name in names)
 
 
+# What the bootstrap ClusterRoleBindings give every authenticated user (system:basic-user, system:discovery,
+# system:public-info-viewer): the self reviews and the discovery, health and version URLs.
+_AUTHENTICATED = 'Group "system:authenticated"'
+BOOTSTRAP: tuple[tuple[str, list[Obj]], ...] = (
+    (
+        f'ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to {_AUTHENTICATED}',
+        [
+            {
+                "verbs": ["create"],
+                "apiGroups": ["authorization.k8s.io"],
+                "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            },
+            {
+                "verbs": ["create"],
+                "apiGroups": ["authentication.k8s.io"],
+                "resources": ["selfsubjectreviews"],
+            },
+        ],
+    ),
+    (
+        f'ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to {_AUTHENTICATED}',
+        [
+            {
+                "verbs": ["get"],
+                "nonResourceURLs": [
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                    "/healthz",
+                    "/livez",
+                    "/openapi",
+                    "/openapi/*",
+                    "/readyz",
+                    "/version",
+                    "/version/",
+                ],
+            }
+        ],
+    ),
+    (
+        'ClusterRoleBinding "system:public-info-viewer" of ClusterRole "system:public-info-viewer" to '
+        + _AUTHENTICATED,
+        [{"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]}],
+    ),
+)
+CLUSTER_ADMIN_RULES: list[Obj] = [
+    {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+    {"verbs": ["*"], "nonResourceURLs": ["*"]},
+]
+
+
+def _describe_subject(subject: Obj, binding_namespace: str) -> str:
+    kind = subject.get("kind", "")
+    if kind == "ServiceAccount":
+        return f'{kind} "{subject.get("name")}/{subject.get("namespace") or binding_namespace}"'
+    return f'{kind} "{subject.get("name")}"'
+
+
+def _non_resource_allows(rule: Obj, path: str, verb: str) -> bool:
+    if not any(v in ("*", verb) for v in rule.get("verbs") or []):
+        return False
+    for url in rule.get("nonResourceURLs") or []:
+        if url in (path, "*") or (url.endswith("*") and path.startswith(url[:-1])):
+            return True
+    return False
+
+
+def impersonated(name: str, groups: list[str]) -> UserInfo:
+    """The user an ``Impersonate-User``/``Impersonate-Group`` request runs as, with the groups the real
+    impersonation filter adds."""
+    out = list(groups)
+    if name.startswith("system:serviceaccount:") and not groups:
+        namespace = name.split(":")[2] if name.count(":") >= 3 else ""
+        out += ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
+    if name != "system:anonymous" and not {"system:authenticated", "system:unauthenticated"} & set(out):
+        out.append("system:authenticated")
+    return UserInfo(name, tuple(out))
+
+
+def forbidden_error(
+    user: UserInfo,
+    verb: str,
+    group: str,
+    plural: str,
+    subresource: str | None,
+    namespace: str | None,
+    name: str | None,
+) -> errors.ApiError:
+    """The RBAC authorizer's 403: ``configmaps "x" is forbidden: User "u" cannot get resource ...``."""
+    resource = f"{plural}/{subresource}" if subresource else plural
+    qualified = f"{plural}.{group}" if group else plural
+    subject = f'{qualified} "{name}"' if name else qualified
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    return errors.forbidden(
+        f'{subject} is forbidden: User "{user.name}" cannot {verb} resource "{resource}" in API group '
+        f'"{group}" {scope}',
+        plural,
+        group,
+        name or "",
+    )
+
+
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def _rules(self, user: UserInfo, namespace: str) -> list[Obj]:
-        rules: list[Obj] = []
+    def _sources(self, user: UserInfo, namespace: str) -> list[tuple[str, list[Obj]]]:
+        """Where the user's rules come from (a binding described as the RBAC authorizer does) and the rules."""
+        sources: list[tuple[str, list[Obj]]] = []
+        if user.superuser:
+            sources.append(
+                (
+                    'ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"',
+                    CLUSTER_ADMIN_RULES,
+                )
+            )
+        if user.superuser or "system:authenticated" in user.groups:
+            sources.extend(BOOTSTRAP)
         crb = self.store.require("rbac.authorization.k8s.io", "clusterrolebindings")
         rb = self.store.require("rbac.authorization.k8s.io", "rolebindings")
         cluster_roles = self.store.require("rbac.authorization.k8s.io", "clusterroles")
         roles = self.store.require("rbac.authorization.k8s.io", "roles")
         for binding in self.store.iter(crb):
-            if any(_matches_subject(s, user) for s in binding.get("subjects") or []):
-                role = self.store.peek(cluster_roles, None, binding["roleRef"]["name"])
-                rules.extend((role or {}).get("rules") or [])
+            subject = next((s for s in binding.get("subjects") or [] if _matches_subject(s, user)), None)
+            if subject is None:
+                continue
+            ref = binding["roleRef"]
+            role = self.store.peek(cluster_roles, None, ref["name"])
+            described = (
+                f'ClusterRoleBinding "{binding["metadata"]["name"]}" of ClusterRole "{ref["name"]}" to '
+                + _describe_subject(subject, "")
+            )
+            sources.append((described, list((role or {}).get("rules") or [])))
         if namespace:
             for binding in self.store.iter(rb, namespace):
-                if not any(_matches_subject(s, user) for s in binding.get("subjects") or []):
+                subject = next((s for s in binding.get("subjects") or [] if _matches_subject(s, user)), None)
+                if subject is None:
                     continue
                 ref = binding["roleRef"]
                 role = (
@@ -95,8 +216,63 @@ class Authorizer:
                     if ref.get("kind") == "ClusterRole"
                     else self.store.peek(roles, namespace, ref["name"])
                 )
-                rules.extend((role or {}).get("rules") or [])
-        return rules
+                described = (
+                    f'RoleBinding "{binding["metadata"]["name"]}/{namespace}" of {ref.get("kind")} '
+                    f'"{ref["name"]}" to ' + _describe_subject(subject, namespace)
+                )
+                sources.append((described, list((role or {}).get("rules") or [])))
+        return sources
+
+    def _rules(self, user: UserInfo, namespace: str) -> list[Obj]:
+        return [rule for _, rules in self._sources(user, namespace) for rule in rules]
+
+    def decide(
+        self,
+        user: UserInfo,
+        verb: str,
+        group: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None,
+        path: str | None = None,
+    ) -> tuple[bool, str]:
+        """Whether RBAC allows the request, and the reason a SubjectAccessReview reports. Superusers (the
+        system:masters group) are allowed without a reason, as the privileged-group authorizer answers.
+        ``path``: a non-resource request (``resource`` is then unused)."""
+        if user.superuser:
+            return True, ""
+        for described, rules in self._sources(user, namespace or ""):
+            for rule in rules:
+                if path is not None:
+                    if _non_resource_allows(rule, path, verb):
+                        return True, f"RBAC: allowed by {described}"
+                elif rule.get("resources") and _rule_allows(rule, group, resource, verb, name or ""):
+                    return True, f"RBAC: allowed by {described}"
+        return False, ""
+
+    def rules_review(self, user: UserInfo, namespace: str) -> Obj:
+        """A SelfSubjectRulesReview's status: every rule that applies in ``namespace``."""
+        resource_rules: list[Obj] = []
+        non_resource_rules: list[Obj] = []
+        for _, rules in self._sources(user, namespace):
+            for rule in rules:
+                if rule.get("nonResourceURLs"):
+                    non_resource_rules.append(
+                        {
+                            "verbs": list(rule.get("verbs") or []),
+                            "nonResourceURLs": list(rule["nonResourceURLs"]),
+                        }
+                    )
+                else:
+                    out: Obj = {
+                        "verbs": list(rule.get("verbs") or []),
+                        "apiGroups": list(rule.get("apiGroups") or []),
+                        "resources": list(rule.get("resources") or []),
+                    }
+                    if rule.get("resourceNames"):
+                        out["resourceNames"] = list(rule["resourceNames"])
+                    resource_rules.append(out)
+        return {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}
 
     def authorize(
         self,
@@ -112,19 +288,19 @@ class Authorizer:
         if user.superuser:
             return
         resource = f"{plural}/{subresource}" if subresource else plural
-        if any(
-            _rule_allows(rule, group, resource, verb, name or "")
-            for rule in self._rules(user, namespace or "")
-        ):
-            return
-        qualified = f"{plural}.{group}" if group else plural
-        subject = f'{qualified} "{name}"' if name else qualified
-        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-        sub_text = f'resource "{resource}"'
-        raise errors.forbidden(
-            f'{subject} is forbidden: User "{user.name}" cannot {verb} {sub_text} in API group '
-            f'"{group}" {scope}',
-            plural,
-            group,
-            name or "",
-        )
+        allowed, _ = self.decide(user, verb, group, resource, namespace, name)
+        if not allowed:
+            raise forbidden_error(user, verb, group, plural, subresource, namespace, name)
+
+    def may_impersonate(self, requester: UserInfo, target: UserInfo, requested_groups: list[str]) -> bool:
+        """The legacy impersonation check: ``impersonate`` on the user (or the ServiceAccount) and on every
+        requested group."""
+        if requester.superuser:
+            return True
+        if target.name.startswith("system:serviceaccount:") and target.name.count(":") == 3:
+            _, _, namespace, name = target.name.split(":")
+            if not self.decide(requester, "impersonate", "", "serviceaccounts", namespace, name)[0]:
+                return False
+        elif not self.decide(requester, "impersonate", "", "users", None, target.name)[0]:
+            return False
+        return all(self.decide(requester, "impersonate", "", "groups", None, g)[0] for g in requested_groups)

@@ -22,12 +22,14 @@ from aiohttp import web
 
 from kubesim import (
     apply,
+    authz,
     discovery,
     errors,
     managed_fields,
     openapi,
     patching,
     protobuf,
+    rbac,
     schema,
     strict_fields,
     tables,
@@ -36,7 +38,7 @@ from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
 from kubesim.proxy import ServiceProxy
 from kubesim.rbac import Authorizer, TokenRegistry, UserInfo
-from kubesim.resources import ResourceType
+from kubesim.resources import REVIEWS, ResourceType
 from kubesim.selectors import field_predicate, label_predicate
 from kubesim.store import Event, Obj, Store, now_rfc3339
 
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+# The registries whose DELETE answers the deleted object (genericregistry ReturnDeletedObject); every other kind
+# answers a Status with details once the object is gone.
+RETURN_DELETED_OBJECT = frozenset({("", "pods"), ("", "services")})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -56,7 +61,8 @@ def dumps(obj: Any) -> bytes:
 
 
 def json_response(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(body=dumps(obj), status=status, content_type=JSON)
+    # The real server's JSON encoder ends every document with a newline.
+    return web.Response(body=dumps(obj) + b"\n", status=status, content_type=JSON)
 
 
 def error_response(err: errors.ApiError) -> web.Response:
@@ -183,9 +189,13 @@ class ApiServer:
                 "fieldManager": request.query.get("fieldManager", ""),
             }
         )
+        user_info = self._user_info(request, record["user"])
+        if request.headers.get("Impersonate-User") or request.headers.get("Impersonate-Group"):
+            user_info = self._impersonate(request, user_info, target, verb)
+            record["user"] = user_info.name
         if self.authorizer is not None:
             self.authorizer.authorize(
-                self._user_info(request, record["user"]),
+                user_info,
                 verb,
                 target.rt.group,
                 target.rt.plural,
@@ -220,7 +230,9 @@ class ApiServer:
             )
         self.strict = request.query.get("fieldValidation") == "Strict"
         try:
-            return await self._dispatch(request, target, verb, body, record["user"], fault.cut_after)
+            return await self._dispatch(
+                request, target, verb, body, record["user"], fault.cut_after, user_info
+            )
         finally:
             self.strict = False
 
@@ -239,6 +251,28 @@ class ApiServer:
             if info is not None:
                 return info.name
         raise errors.unauthorized()
+
+    def _impersonate(self, request: web.Request, requester: UserInfo, target: Target, verb: str) -> UserInfo:
+        """``Impersonate-User``/``Impersonate-Group`` (kubectl --as, --as-group): the requester needs
+        ``impersonate`` on the user (or ServiceAccount) and groups; the request then runs as that user. Refused
+        with the 403 the real server (constrained impersonation, v1.36) answers."""
+        name = request.headers.get("Impersonate-User", "")
+        groups = request.headers.getall("Impersonate-Group", [])
+        if not name:
+            raise errors.internal(f"requested {groups} without impersonating a user")
+        user = rbac.impersonated(name, list(groups))
+        if self.authorizer is None or self.authorizer.may_impersonate(requester, user, list(groups)):
+            return user
+        mode = "serviceaccount" if name.startswith("system:serviceaccount:") and not groups else "user-info"
+        raise rbac.forbidden_error(
+            requester,
+            f"impersonate-on:{mode}:{verb}",
+            target.rt.group,
+            target.rt.plural,
+            target.subresource,
+            target.namespace,
+            target.name,
+        )
 
     def _user_info(self, request: web.Request, name: str) -> UserInfo:
         auth = request.headers.get("Authorization", "")
@@ -330,10 +364,25 @@ class ApiServer:
         )
 
     async def _dispatch(
-        self, request: web.Request, t: Target, verb: str, body: bytes, user: str, cut_after: int | None
+        self,
+        request: web.Request,
+        t: Target,
+        verb: str,
+        body: bytes,
+        user: str,
+        cut_after: int | None,
+        user_info: UserInfo | None = None,
     ) -> web.StreamResponse:
         if t.subresource == "token" and verb == "create":
             return self._token_request(t)
+        if t.rt.group == "authorization.k8s.io" and t.rt.plural in REVIEWS:
+            if verb != "create" or self.authorizer is None:
+                raise errors.method_not_allowed()
+            review = self._decode(body)
+            self._manage(request, t, review, None, "Update")
+            return json_response(
+                authz.review(self.authorizer, t.rt, t.namespace, review, user_info or UserInfo(user)), 201
+            )
         dry_run = request.query.get("dryRun") == "All"
         if verb == "list":
             return self._list(request, t)
@@ -530,11 +579,17 @@ class ApiServer:
         if content_type.startswith(patching.APPLY):
             manager = request.query.get("fieldManager")
             if not manager:
-                raise errors.ApiError(
-                    422,
-                    "Invalid",
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
-                    "Required value: is required for apply patch",
+                raise errors.invalid(
+                    "PatchOptions",
+                    "meta.k8s.io",
+                    "",
+                    [
+                        errors.Cause(
+                            "fieldManager",
+                            "Required value: is required for apply patch",
+                            "FieldValueRequired",
+                        )
+                    ],
                 )
             live = self.store.peek(t.rt, t.namespace, t.name)
             merged = apply.server_side_apply(
@@ -544,6 +599,7 @@ class ApiServer:
                 manager,
                 _bool_param(request, "force"),
                 stamp=now_rfc3339(self.store.clock),
+                subresource=t.subresource,
             )
             if live is None:
                 merged.setdefault("metadata", {})["name"] = t.name
@@ -598,7 +654,10 @@ class ApiServer:
             request.headers.get("User-Agent", "")
         )
         old = (live or {}).get("metadata", {}).get("managedFields")
-        obj.setdefault("metadata", {})["managedFields"] = managed_fields.record(
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            return
+        meta["managedFields"] = entries = managed_fields.record(
             old,
             live,
             obj,
@@ -610,6 +669,8 @@ class ApiServer:
             applied=applied,
             force=_bool_param(request, "force"),
         )
+        if not entries:
+            del meta["managedFields"]  # the real server omits an empty list
 
     def _delete_options(self, request: web.Request, body: bytes) -> Obj:
         options: Obj = {}
@@ -637,7 +698,19 @@ class ApiServer:
             user=user,
             dry_run=dry_run or "All" in (options.get("dryRun") or []),
         )
-        return json_response(obj)
+        meta = obj["metadata"]
+        if t.rt.key in RETURN_DELETED_OBJECT:
+            return json_response(obj)
+        kept = self.store.peek(t.rt, t.namespace, t.name)
+        if (
+            meta.get("deletionTimestamp")
+            and kept is not None
+            and kept["metadata"].get("uid") == meta.get("uid")
+        ):
+            return json_response(obj)  # finalizers keep it: the object, marked for deletion
+        if dry_run and (meta.get("finalizers") or t.rt.key == ("", "namespaces")):
+            return json_response(obj)
+        return json_response(errors.deleted(t.rt.plural, t.rt.group, t.name, meta.get("uid", "")))
 
     def _delete_collection(self, request: web.Request, t: Target, user: str) -> web.Response:
         predicate = self._predicate(request, t.rt)

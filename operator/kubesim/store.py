@@ -524,7 +524,8 @@ class Store:
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not held_by_spec:
             meta["resourceVersion"] = old_meta["resourceVersion"]
             self._put(rt, ns, name, new)
-            return self._remove(rt, new)
+            self._remove(rt, new)
+            return clone(new) if copy else new  # as stored last: the real server answers its last version
         meta["resourceVersion"] = str(self._next_rv())
         self._put(rt, ns, name, new)
         self._emit(rt, Event("MODIFIED", new, self._rv, old))
@@ -586,6 +587,8 @@ class Store:
                 return clone(old)  # type: ignore[no-any-return]
             new = clone(old)
             new_meta = new["metadata"]
+            if not new_meta.get("deletionTimestamp") and new_meta.get("generation"):
+                new_meta["generation"] = int(new_meta["generation"]) + 1  # BeforeDelete bumps it
             new_meta.setdefault("deletionTimestamp", now_rfc3339(self.clock))
             new_meta.setdefault("deletionGracePeriodSeconds", 0)
             if finalizers:

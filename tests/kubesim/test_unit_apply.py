@@ -10,6 +10,8 @@ from kubesim.apply import record_update, server_side_apply
 from kubesim.errors import ApiError
 from kubesim.resources import BUILTINS, from_crd
 
+STAMP = "2026-01-01T00:00:00Z"
+
 DEPLOYMENTS = next(rt for rt in BUILTINS if rt.plural == "deployments")
 
 
@@ -54,29 +56,31 @@ def test_apply_creates_and_records_fields_v1() -> None:
 
 
 def test_apply_by_another_manager_with_a_different_value_conflicts() -> None:
-    live = record_update(DEPLOYMENTS, None, _config(), "kubectl-client-side-apply", None)
+    live = record_update(DEPLOYMENTS, None, _config(), "kubectl-client-side-apply", None, stamp=STAMP)
     with pytest.raises(ApiError) as info:
         server_side_apply(DEPLOYMENTS, live, _config(replicas=5), "kubectl", False)
     error = info.value
     assert (error.code, error.reason) == (409, "Conflict")
     assert error.message == (
-        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas'
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1 at '
+        f"{STAMP}: .spec.replicas"
     )
     assert [(c.reason, c.field) for c in error.causes] == [("FieldManagerConflict", ".spec.replicas")]
 
 
 def test_several_conflicts_are_listed() -> None:
-    live = record_update(DEPLOYMENTS, None, _config(), "editor", None)
+    live = record_update(DEPLOYMENTS, None, _config(), "editor", None, stamp=STAMP)
     with pytest.raises(ApiError) as info:
         server_side_apply(DEPLOYMENTS, live, _config(replicas=5, image="app:2"), "kubectl", False)
     assert info.value.message == (
-        'Apply failed with 2 conflicts: conflicts with "editor" using apps/v1:\n'
+        'Apply failed with 2 conflicts: conflicts with "editor" using apps/v1 at '
+        f"{STAMP}:\n"
         '- .spec.replicas\n- .spec.template.spec.containers[name="app"].image'
     )
 
 
 def test_same_value_is_shared_and_force_takes_ownership() -> None:
-    live = record_update(DEPLOYMENTS, None, _config(), "editor", None)
+    live = record_update(DEPLOYMENTS, None, _config(), "editor", None, stamp=STAMP)
     shared = server_side_apply(DEPLOYMENTS, live, _config(), "kubectl", False)
     assert "f:replicas" in _entry(shared, "editor")["fieldsV1"]["f:spec"]
     forced = server_side_apply(DEPLOYMENTS, live, _config(replicas=5), "kubectl", True)
@@ -175,10 +179,11 @@ def test_custom_resource_apply_sets_lists_it_owns_and_merges_shared_ones() -> No
         _widget([{"container": "b", "image": "b:1"}, {"container": "c", "image": "c"}]),
         "ctl",
         None,
+        stamp=STAMP,
     )
     with pytest.raises(ApiError) as info:
         server_side_apply(rt, other, _widget([{"container": "b", "image": "b:2"}]), "me", False)
     assert (
         info.value.message
-        == 'Apply failed with 1 conflict: conflict with "ctl" using example.com/v1: .spec.images'
+        == f'Apply failed with 1 conflict: conflict with "ctl" using example.com/v1 at {STAMP}: .spec.images'
     )

@@ -97,13 +97,19 @@ def test_managed_fields_key_container_ports_by_port_and_defaulted_protocol() -> 
 def test_apply_conflict_names_the_full_port_key() -> None:
     rt = _rt("deployments")
     live = record_update(
-        rt, None, _deployment({"containerPort": 80, "name": "http"}), "kubectl-client-side-apply", None
+        rt,
+        None,
+        _deployment({"containerPort": 80, "name": "http"}),
+        "kubectl-client-side-apply",
+        None,
+        stamp="2026-01-01T00:00:00Z",
     )
     with pytest.raises(ApiError) as info:
         server_side_apply(rt, live, _deployment({"containerPort": 80, "name": "web"}), "kubectl", False)
     assert info.value.code == 409
     assert info.value.message == (
-        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1 at '
+        "2026-01-01T00:00:00Z: "
         '.spec.template.spec.containers[name="app"].ports[containerPort=80,protocol="TCP"].name'
     )
 
