@@ -150,11 +150,17 @@ class Progress:
         self.emit(phase_line(obj, name_width=self.name_width))
         self.last_line = time.monotonic()
 
-    def tick(self, obj: Obj | None) -> None:
+    def tick(self, obj: Obj | None, answered: bool = True) -> None:
         if obj is None:
             return
         now = time.monotonic()
-        text = progress_line(obj, time.time(), now - self.started)
+        if answered:
+            text = progress_line(obj, time.time(), now - self.started)
+        else:
+            text = (
+                f"{obj.get('metadata', {}).get('name', '')}  waited {format_seconds(now - self.started)}  "
+                "no answer from the operator yet (is `deployreq run` running against this cluster?)"
+            )
         if self.live and self.stream is not None:
             width = shutil.get_terminal_size().columns - 1
             self.stream.write("\r\x1b[K" + text[:width])
@@ -191,17 +197,16 @@ async def follow(
         nonlocal seen, latest
         status = obj.get("status") or {}
         key = (str(status.get("phase")), str(status.get("queuePosition")))
-        if answered(obj, target):
-            latest = obj
-            if key != seen:
-                seen = key
-                progress.phase(obj)
+        latest = obj
+        if answered(obj, target) and key != seen:
+            seen = key
+            progress.phase(obj)
         return outcome(obj, target)
 
     async def ticking() -> None:
         while True:
             await asyncio.sleep(min(progress.interval, 1.0))
-            progress.tick(latest)
+            progress.tick(latest, latest is not None and answered(latest, target))
 
     async def run() -> int:
         path = kube.request_path(target.namespace)

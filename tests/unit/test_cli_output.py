@@ -149,3 +149,10 @@ def test_a_deployment_changed_by_hand_gets_the_last_good_images_back() -> None:
 def test_without_a_good_release_the_user_is_told_how_to_name_one() -> None:
     with pytest.raises(rollback.UndoError, match="--to-revision N"):
         rollback.last_good_images([], "web", {"app": "web:1"})
+
+
+def test_a_request_no_operator_answers_is_said_so_in_the_log() -> None:
+    log = io.StringIO()
+    plain = Progress.for_stream(log, heartbeat=0.0)
+    plain.tick({"metadata": {"name": "web-1-1"}}, answered=False)
+    assert "web-1-1  waited 0s  no answer from the operator yet (is `deployreq run` running" in log.getvalue()
