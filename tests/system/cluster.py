@@ -8,6 +8,10 @@
 - ``kubeconfig``: any existing cluster named by ``DEPLOYREQ_KUBECONFIG`` (or ``KUBECONFIG``); it must be able to
   pull the images of :class:`ImageMap` (override them with ``DEPLOYREQ_E2E_GOOD_IMAGES`` and
   ``DEPLOYREQ_E2E_CRASH_IMAGES`` for a mirror).
+- ``controlplane``: the real control plane of ``make cluster-up`` (etcd, kube-apiserver, kube-controller-manager,
+  kube-scheduler built from Go modules, kwok's fake nodes; see docs/controlplane.md), its kubeconfig in
+  ``.cluster/kubeconfig`` (``CLUSTER_DIR`` moves it). Its kwok stages make pods behave by image name as kubesim does
+  (``crashloop``, ``nopull``), so images are not mapped; waits are stretched less than on kind.
 
 On a real cluster the scenarios run unchanged: the harness maps each image a test names to a real one (a pause
 image for a good release, busybox, whose shell exits at once, for a crash-looping one, an address under
@@ -27,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-KINDS = ("kubesim", "kind", "kubeconfig")
+KINDS = ("kubesim", "kind", "kubeconfig", "controlplane")
+# The kinds whose pods behave by image name, so the tests' image names are used as they are.
+SIMULATED_IMAGES = ("kubesim", "controlplane")
 
 GOOD_IMAGES = tuple(
     f"registry.k8s.io/pause:{tag}"
@@ -131,7 +137,12 @@ class Cluster:
         return self.kind != "kubesim"
 
     def image_map(self) -> ImageMap:
-        return ImageMap(real_cluster=self.real)
+        return ImageMap(real_cluster=self.kind not in SIMULATED_IMAGES)
+
+
+def controlplane_kubeconfig() -> Path:
+    """Where ``make cluster-up`` writes the admin kubeconfig of the real control plane."""
+    return Path(os.environ.get("CLUSTER_DIR", ROOT / ".cluster")).resolve() / "kubeconfig"
 
 
 def install_crds(kubeconfig: Path) -> None:

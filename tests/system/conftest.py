@@ -6,11 +6,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.system.cluster import Cluster, ImageMap, docker_problem, install_crds, load_public_images, selected
-from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client
+from tests.system.cluster import (
+    Cluster,
+    ImageMap,
+    controlplane_kubeconfig,
+    docker_problem,
+    install_crds,
+    load_public_images,
+    selected,
+)
+from tests.system.harness import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    KubesimProcess,
+    Namespace,
+    OperatorProcess,
+    api_client,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_IMAGES = (
@@ -53,6 +71,11 @@ def _real_cluster_problem() -> str | None:
                 f"DEPLOYREQ_CLUSTER=kind needs Docker, and {problem}. kind runs its nodes as containers: start "
                 "Docker, or run on kubesim (the default) or on an existing cluster (DEPLOYREQ_CLUSTER=kubeconfig)."
             )
+    if CLUSTER == "controlplane" and not controlplane_kubeconfig().is_file():
+        return (
+            f"DEPLOYREQ_CLUSTER=controlplane needs the cluster of `make cluster-up` ({controlplane_kubeconfig()} "
+            "does not exist): run `make cluster-up`, or `make e2e-cluster`, which starts it and runs these tests"
+        )
     if CLUSTER == "kubeconfig":
         named = os.environ.get("DEPLOYREQ_KUBECONFIG") or os.environ.get("KUBECONFIG")
         if not named:
@@ -77,6 +100,8 @@ def real_cluster(
         catalogue = ImageMap(real_cluster=True)
         load_public_images(kind, catalogue.good + catalogue.crash)
         kubeconfig = Path(kind.kubeconfig_path).resolve()
+    elif CLUSTER == "controlplane":
+        kubeconfig = controlplane_kubeconfig()
     else:
         named = os.environ.get("DEPLOYREQ_KUBECONFIG") or os.environ.get("KUBECONFIG")
         if not named:
@@ -89,7 +114,8 @@ def real_cluster(
         CLUSTER,
         kubeconfig,
         tmp_path_factory.mktemp("cluster"),
-        slow=float(os.environ.get("DEPLOYREQ_E2E_SLOW", "4")),
+        # kwok's fake kubelet answers within CLUSTER_POD_READY_SECONDS; a real kubelet pulls and starts containers.
+        slow=float(os.environ.get("DEPLOYREQ_E2E_SLOW", "2" if CLUSTER == "controlplane" else "4")),
     )
 
 
@@ -132,6 +158,21 @@ def _namespace(cluster: Cluster) -> Namespace:
 def _cleanup(cluster: Cluster, space: Namespace) -> None:
     if cluster.real:  # kubesim goes away with its module; a real cluster keeps what it is not told to delete
         space.core.delete_namespace(space.name)
+
+        # An active request's finalizer (deployreq.dev/rollback-on-delete) holds the namespace until the operator has
+        # undone its change; the module's operator stops after the module's last test, so wait here while it runs.
+        # Otherwise the request and its namespace stay Terminating for good, and later tests see them (queue -A).
+        def requests() -> list[Any]:
+            listing = space.custom.list_namespaced_custom_object(GROUP, VERSION, space.name, PLURAL)
+            assert isinstance(listing, dict)
+            return list(listing["items"])
+
+        wait_for(
+            requests,
+            lambda items: not items,
+            30 * cluster.slow,
+            f"the requests of namespace {space.name} deleted",
+        )
     space.api.close()
 
 

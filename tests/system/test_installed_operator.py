@@ -36,6 +36,11 @@ LEADER_LEASE = "deployreq-leader"
 
 @pytest.fixture(scope="module")
 def operator_image(cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    if cluster.kind == "controlplane":
+        pytest.skip(
+            "runs the operator as a container image: on the controlplane cluster that needs the image built and run "
+            "with podman (`make image`), which is not wired in yet; the operator runs there as a process"
+        )
     if cluster.kind == "kubeconfig":
         image = os.environ.get("DEPLOYREQ_E2E_OPERATOR_IMAGE", "")
         if not image:
@@ -155,6 +160,12 @@ def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None
         ("create", "deploymentrequests.deployreq.dev", False),
         ("delete", "deploymentrequests.deployreq.dev", False),
         ("create", "clusterrolebindings.rbac.authorization.k8s.io", False),
+        # the service proxy only with the service-proxy component; Lease rights by name but create
+        ("create", "services/proxy", False),
+        ("get", "endpoints", False),
+        ("update", "leases.coordination.k8s.io/deployreq-lock", True),
+        ("update", "leases.coordination.k8s.io/someone-elses-lease", False),
+        ("create", "leases.coordination.k8s.io", True),
     ],
 )
 def test_its_service_account_may_do_only_what_the_cluster_role_grants(
