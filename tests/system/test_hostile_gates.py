@@ -176,9 +176,15 @@ def test_service_backends_the_guard_refuses_are_never_proxied_to(
             "subsets": [{"addresses": [{"ip": "10.99.0.5"}], "ports": [{"port": 80}]}],
         },
     )
-    ns.deployment()
-    ns.request("ext", {"app": GOOD}, retry={"attempts": 0}, gates=gate(service={"name": "meta", "port": 80}))
-    ns.request("ep", {"app": GOOD}, retry={"attempts": 0}, gates=gate(service={"name": "denied", "port": 80}))
+    for name, target in (("ext", "meta"), ("ep", "denied")):
+        ns.deployment(name)  # one Deployment each: a request for the same one would supersede the other
+        ns.request(
+            name,
+            {"app": GOOD},
+            deployment=name,
+            retry={"attempts": 0},
+            gates=gate(service={"name": target, "port": 80}),
+        )
     assert "of type ExternalName" in ns.wait_phase("ext", "Failed")["status"]["message"]
     message = ns.wait_phase("ep", "Failed")["status"]["message"]
     assert f"has an endpoint that 10.99.0.5 is in {DENIED_RANGE}, denied by --gate-deny-cidr" in message
@@ -234,11 +240,15 @@ def test_an_unlabelled_secret_and_a_missing_one_get_the_same_answer(
             ns.name,
             {"metadata": {"name": "db"}, "data": {"password": base64.b64encode(b"pw-123456").decode()}},
         )
-        ns.deployment()
         for name, secret in (("unlabelled", "db"), ("missing", "nope")):
+            ns.deployment(name)  # one Deployment each: a request for the same one would supersede the other
             header = {"name": "X-K", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}
             ns.request(
-                name, {"app": GOOD}, retry={"attempts": 0}, gates=gate(url=f"{target.url}/", headers=[header])
+                name,
+                {"app": GOOD},
+                deployment=name,
+                retry={"attempts": 0},
+                gates=gate(url=f"{target.url}/", headers=[header]),
             )
         for name, secret in (("unlabelled", "db"), ("missing", "nope")):
             message = ns.wait_phase(name, "Failed")["status"]["message"]
