@@ -333,6 +333,8 @@ def describe(obj: Obj) -> str:
         f"Revision:     {status.get('previousRevision') or '-'} -> {status.get('revision') or '-'}",
         f"Message:      {status.get('message') or ''}",
     ]
+    if status.get("nextAttemptAt") and status.get("phase") in ("Pending", "Queued"):
+        lines.insert(-1, f"Next attempt: {status['nextAttemptAt']}")
     gates = status.get("gates") or []
     if gates:
         lines.append("Gates:")

@@ -156,3 +156,22 @@ def test_a_request_no_operator_answers_is_said_so_in_the_log() -> None:
     plain = Progress.for_stream(log, heartbeat=0.0)
     plain.tick({"metadata": {"name": "web-1-1"}}, answered=False)
     assert "web-1-1  waited 0s  no answer from the operator yet (is `deployreq run` running" in log.getvalue()
+
+
+def test_status_shows_when_a_waiting_request_tries_again() -> None:
+    from deployreq.commands import describe
+
+    obj = {
+        "metadata": {"name": "web-1-1", "namespace": "shop"},
+        "spec": {"deployment": "web", "images": [{"container": "app", "image": "web:1.1"}]},
+        "status": {
+            "phase": "Queued",
+            "attempt": 1,
+            "nextAttemptAt": "2026-11-30T16:00:10.000Z",
+            "message": "m",
+        },
+    }
+    lines = describe(obj).splitlines()
+    assert lines[-2:] == ["Next attempt: 2026-11-30T16:00:10.000Z", "Message:      m"]
+    obj["status"]["phase"] = "Failed"
+    assert "Next attempt" not in describe(obj)
