@@ -26,13 +26,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audit-log", type=Path, help="append every request as a JSON line to this file")
     p.add_argument("--audit-bodies", action="store_true", help="include write requests' bodies in the audit")
     p.add_argument(
-        "--pod-ready-seconds", type=float, default=1.0, help="running to Ready delay (default 1.0)"
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every kubelet delay (pulls, readiness, crashes, the 10 s to 5 min back-offs) by this "
+        "factor; 1 is a real kubelet's timing, 0.01 makes a 10 s back-off last 0.1 s (default 1)",
+    )
+    p.add_argument(
+        "--pod-ready-seconds",
+        type=float,
+        default=1.0,
+        help="a container's start to its readiness, before --time-scale (default 1.0)",
+    )
+    p.add_argument(
+        "--crash-after-seconds",
+        type=float,
+        default=0.2,
+        help="how long a --fail-image container runs before it exits 1, before --time-scale (default 0.2)",
     )
     p.add_argument(
         "--crashloop-restart-seconds",
         type=float,
-        default=0.5,
-        help="restart period of crash-looping containers (default 0.5)",
+        default=None,
+        help=argparse.SUPPRESS,  # before the kubelet's real back-off; accepted and ignored (use --time-scale)
     )
     p.add_argument(
         "--fail-image",
@@ -54,11 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    if args.crashloop_restart_seconds is not None:
+        print(
+            "kubesim: --crashloop-restart-seconds is ignored: crash loops follow the kubelet's back-off "
+            "(10 s doubling to 5 min); shrink it with --time-scale",
+            file=sys.stderr,
+        )
     settings = ControllerSettings(
         pod_ready_seconds=args.pod_ready_seconds,
         fail_images=list(args.fail_image),
         unpullable_images=list(args.unpullable_image),
-        crashloop_restart_seconds=args.crashloop_restart_seconds,
+        crash_after_seconds=args.crash_after_seconds,
+        time_scale=args.time_scale,
     )
     sim = Simulator(
         token=args.token,

@@ -136,11 +136,15 @@ class Cluster:
         return None
 
 
+CRASH_BEFORE_READY: dict[str, Any] = {"fail_images": ["bad/*"], "pod_ready_seconds": 1, "time_scale": 0.05}
+"""``bad/*`` images exit (after 0.2 s times 0.05) before they would turn Ready (1 s times 0.05): never available."""
+
+
 @contextlib.asynccontextmanager
 async def running_cluster(**settings: Any) -> AsyncIterator[Cluster]:
-    """kubesim's store (default namespaces, admission) with all controllers running; fast timings by default."""
+    """kubesim's store (default namespaces, admission) with all controllers running; pods Ready at once unless
+    ``pod_ready_seconds`` says otherwise (crash-loop tests pass ``time_scale`` for fast back-offs)."""
     settings.setdefault("pod_ready_seconds", 0.0)
-    settings.setdefault("crashloop_restart_seconds", 0.1)
     cfg = ControllerSettings(**settings)
     sim = Simulator(settings=cfg)
     cluster = Cluster(sim.store, cfg)

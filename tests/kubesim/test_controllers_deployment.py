@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubesim.controllers import deployment_math as dm
-from tests.kubesim.controllers_support import running_cluster
+from tests.kubesim.controllers_support import CRASH_BEFORE_READY, running_cluster
 
 REVISION = "deployment.kubernetes.io/revision"
 HISTORY = "deployment.kubernetes.io/revision-history"
@@ -223,7 +223,7 @@ async def test_controller_writes_settle_without_a_write_storm() -> None:
 
 
 async def test_revision_history_limit_zero_keeps_only_the_current_replicaset() -> None:
-    async with running_cluster(fail_images=["bad/*"]) as c:
+    async with running_cluster(**CRASH_BEFORE_READY) as c:
         c.create_deployment(replicas=1, revisionHistoryLimit=0)
         await c.wait_for(c.rolled_out, what="first rollout")
         c.set_image("nginx:2.0")
@@ -234,7 +234,7 @@ async def test_revision_history_limit_zero_keeps_only_the_current_replicaset() -
 
 
 async def test_scaling_in_the_middle_of_a_rollout_is_proportional() -> None:
-    async with running_cluster(fail_images=["bad/*"]) as c:
+    async with running_cluster(**CRASH_BEFORE_READY) as c:
         strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
         c.create_deployment(replicas=10, strategy=strategy)
         await c.wait_for(c.rolled_out, what="first rollout")

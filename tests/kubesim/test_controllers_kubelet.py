@@ -59,54 +59,105 @@ async def test_a_pod_is_scheduled_runs_and_turns_ready() -> None:
         assert "startedAt" in cs["state"]["running"]
 
 
-async def test_a_fail_image_crash_loops_with_climbing_restarts() -> None:
-    async with running_cluster(fail_images=["*:broken"], crashloop_restart_seconds=0.1) as c:
+def recorder(c: Cluster, name: str) -> list[Obj]:
+    """Every distinct container state of pod ``name`` the store writes, in order."""
+    seen: list[Obj] = []
+
+    def record(rt: object, event: object) -> None:
+        statuses = (c.store.peek(c.pods, "default", name) or {}).get("status", {}).get("containerStatuses")
+        cs = (statuses or [{}])[0]
+        (kind, detail), *_ = (cs.get("state") or {"none": {}}).items()
+        entry = {
+            "state": detail.get("reason", kind),
+            "restarts": cs.get("restartCount"),
+            "ready": cs.get("ready"),
+            "last": ((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
+            "message": detail.get("message", ""),
+            "exit": detail.get("exitCode"),
+        }
+        if kind != "none" and (not seen or seen[-1] != entry):
+            seen.append(entry)
+
+    c.store.listeners.append(record)
+    return seen
+
+
+async def test_a_fail_image_crashes_once_then_crash_loops_with_the_kubelets_back_off() -> None:
+    async with running_cluster(fail_images=["*:broken"], pod_ready_seconds=5, time_scale=0.01) as c:
+        seen = recorder(c, "p")
         make_pod(c, "p", "shop/web:broken")
         await c.wait_for(lambda: container(c, "p").get("restartCount", 0) >= 3, within=5, what="restarts")
-        await c.wait_for(
-            lambda: "waiting" in container(c, "p").get("state", {}),
-            within=5,
-            what="back-off between restarts",
-        )
-        cs = container(c, "p")
-        assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
-        assert cs["state"]["waiting"]["message"].startswith("back-off ")
-        assert "restarting failed container=app" in cs["state"]["waiting"]["message"]
-        assert cs["lastState"]["terminated"]["exitCode"] == 1
-        assert cs["lastState"]["terminated"]["reason"] == "Error"
-        assert cs["ready"] is False
+        states = [(s["state"], s["restarts"], s["last"]) for s in seen if s["state"] != "ContainerCreating"]
+        assert states[:6] == [
+            ("running", 0, None),
+            ("Error", 0, None),  # the first exit: terminated, no back-off yet
+            ("running", 1, "Error"),  # restarted at once
+            ("CrashLoopBackOff", 1, "Error"),  # the second exit: back-off 10 s
+            ("running", 2, "Error"),
+            ("CrashLoopBackOff", 2, "Error"),  # 20 s
+        ]
+        assert next(s["exit"] for s in seen if s["state"] == "Error") == 1
+        messages = [s["message"] for s in seen if s["state"] == "CrashLoopBackOff"]
+        uid = pod(c, "p")["metadata"]["uid"]
+        assert messages[:2] == [
+            f"back-off {n}s restarting failed container=app pod=p_default({uid})" for n in (10, 20)
+        ]
+        assert not any(s["ready"] for s in seen)
         assert pod(c, "p")["status"]["phase"] == "Running"
         assert conditions(c, "p")["Ready"] == "False"
 
 
 async def test_an_unpullable_image_never_runs() -> None:
-    async with running_cluster(unpullable_images=["ghost/*"], crashloop_restart_seconds=0.1) as c:
+    async with running_cluster(unpullable_images=["ghost/*"], time_scale=0.01) as c:
+        seen = recorder(c, "p")
         make_pod(c, "p", "ghost/app:1")
-        reasons: list[str] = []
-
-        pull_errors: list[str] = []
-
-        def record(rt: object, event: object) -> None:
-            waiting = (c.store.peek(c.pods, "default", "p") or {}).get("status", {}).get("containerStatuses")
-            state = ((waiting or [{}])[0].get("state") or {}).get("waiting", {})
-            reason = state.get("reason")
-            if reason and (not reasons or reasons[-1] != reason):
-                reasons.append(reason)
-            if reason == "ErrImagePull":
-                pull_errors.append(state["message"])
-
-        c.store.listeners.append(record)
-        await c.wait_for(lambda: "ImagePullBackOff" in reasons, within=5, what="ImagePullBackOff")
-        assert reasons[:3] == ["ContainerCreating", "ErrImagePull", "ImagePullBackOff"]
+        await c.wait_for(
+            lambda: sum(s["state"] == "ImagePullBackOff" for s in seen) >= 2,
+            within=5,
+            what="a second back-off",
+        )
+        assert [s["state"] for s in seen][:5] == [
+            "ContainerCreating",
+            "ErrImagePull",
+            "ImagePullBackOff",
+            "ErrImagePull",  # retried after the back-off
+            "ImagePullBackOff",
+        ]
         message = container(c, "p")["state"]["waiting"]["message"]
         assert message == 'Back-off pulling image "ghost/app:1"'
         ref = "docker.io/ghost/app:1"
-        assert pull_errors[0] == (
+        assert seen[1]["message"] == (
             f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
             f'failed to resolve reference "{ref}": {ref}: not found'
         )
         assert container(c, "p")["image"] == "ghost/app:1" and container(c, "p")["imageID"] == ""
         assert pod(c, "p")["status"]["phase"] == "Pending"
+
+
+async def test_a_pull_retried_after_the_registry_recovered_runs_the_pod() -> None:
+    async with running_cluster(unpullable_images=["ghost/*"], time_scale=0.01) as c:
+        seen = recorder(c, "p")
+        make_pod(c, "p", "ghost/app:1")
+        await c.wait_for(lambda: any(s["state"] == "ImagePullBackOff" for s in seen), what="ImagePullBackOff")
+        c.settings.unpullable_images.clear()
+        await c.wait_for(lambda: conditions(c, "p").get("Ready") == "True", within=5, what="Ready")
+        assert [s["state"] for s in seen][:4] == [
+            "ContainerCreating",
+            "ErrImagePull",
+            "ImagePullBackOff",
+            "running",
+        ]
+        assert container(c, "p")["restartCount"] == 0 and pod(c, "p")["status"]["phase"] == "Running"
+
+
+async def test_readiness_comes_after_the_pod_ready_delay_times_the_time_scale() -> None:
+    async with running_cluster(pod_ready_seconds=30, image_pull_seconds=0, time_scale=0.01) as c:
+        make_pod(c, "p", "nginx:1")
+        await c.wait_for(lambda: pod(c, "p")["status"]["phase"] == "Running", what="Running")
+        running = c.store.clock()
+        assert conditions(c, "p")["Ready"] == "False"
+        await c.wait_for(lambda: conditions(c, "p").get("Ready") == "True", within=5, what="Ready")
+        assert 0.25 <= c.store.clock() - running < 3  # 30 s times 0.01, not at once
 
 
 async def test_settings_changed_at_runtime_apply_to_new_pods() -> None:
@@ -117,12 +168,14 @@ async def test_settings_changed_at_runtime_apply_to_new_pods() -> None:
         make_pod(c, "after", "shop/web:2")
         await c.wait_for(
             lambda: container(c, "after").get("restartCount", 0) >= 1, within=5, what="crash loop"
-        )
+        )  # the first exit (0.2 s) and the restart at the next sync (1 s)
         assert conditions(c, "before")["Ready"] == "True"
 
 
 async def test_only_the_failing_container_of_a_pod_crash_loops() -> None:
-    async with running_cluster(fail_images=["bad/*"], unpullable_images=["ghost/*"]) as c:
+    async with running_cluster(
+        fail_images=["bad/*"], unpullable_images=["ghost/*"], pod_ready_seconds=5, time_scale=0.01
+    ) as c:
         for name, image in (("crash", "bad/app:1"), ("nopull", "ghost/app:1")):
             body = {
                 "metadata": {"name": name, "namespace": "default"},
@@ -203,7 +256,7 @@ async def test_a_running_container_shows_containerd_image_and_id() -> None:
 
 
 async def test_a_failing_pod_that_never_restarts_ends_failed() -> None:
-    async with running_cluster(fail_images=["*:broken"], crashloop_restart_seconds=0.1) as c:
+    async with running_cluster(fail_images=["*:broken"], time_scale=0.01) as c:
         body = {
             "apiVersion": "v1",
             "kind": "Pod",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.kubesim.controllers_support import running_cluster
+from tests.kubesim.controllers_support import CRASH_BEFORE_READY, running_cluster
 
 
 async def test_a_crash_looping_rollout_exceeds_its_progress_deadline() -> None:
-    async with running_cluster(fail_images=["bad/*"]) as c:
+    async with running_cluster(**CRASH_BEFORE_READY) as c:
         c.create_deployment(replicas=2, progressDeadlineSeconds=1)
         await c.wait_for(c.rolled_out, what="first rollout")
         c.set_image("bad/app:2")
@@ -59,7 +59,7 @@ async def test_a_healthy_rollout_keeps_progressing_true() -> None:
 
 
 async def test_rolling_back_a_stuck_rollout_restores_the_old_pods_and_progress() -> None:
-    async with running_cluster(fail_images=["bad/*"]) as c:
+    async with running_cluster(**CRASH_BEFORE_READY) as c:
         c.create_deployment(replicas=4, progressDeadlineSeconds=1)
         await c.wait_for(c.rolled_out, what="first rollout")
         (rs1,) = c.replica_sets()

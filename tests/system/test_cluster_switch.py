@@ -28,8 +28,8 @@ def test_the_scenarios_run_unchanged_on_a_cluster_named_by_a_kubeconfig(tmp_path
         *REAL_IMAGE_FLAGS,
         "--pod-ready-seconds",
         "0.2",
-        "--crashloop-restart-seconds",
-        "0.3",
+        "--crash-after-seconds",
+        "0.1",
         "--audit-bodies",
     )
     sim.start()

@@ -52,8 +52,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         "0.1",
         "--fail-image",
         "*-crashloop",
-        "--crashloop-restart-seconds",
-        "0.3",
+        "--crash-after-seconds",
+        "0.05",
     )
     sim.start()
     try:

@@ -1,8 +1,9 @@
 """Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle.
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
-(through ``/kubesim/settings``): image and readiness settings apply to pods created afterwards (a pod already
-crash-looping keeps doing so); ``crashloop_restart_seconds`` is re-read before each restart.
+(through ``/kubesim/settings``): timings, ``fail_images`` and the time scale apply to pods created afterwards (a pod
+already crash-looping keeps doing so); ``unpullable_images`` is read at every pull, so a pull retried after its
+back-off succeeds once the image no longer matches.
 """
 
 from __future__ import annotations
@@ -16,19 +17,26 @@ from kubesim.store import Store
 @dataclass
 class ControllerSettings:
     pod_ready_seconds: float = 1.0
-    """Delay between a container running and its pod turning Ready (0 allowed)."""
+    """Delay between a container starting and its turning Ready (0 allowed); times ``time_scale``."""
 
     fail_images: list[str] = field(default_factory=list)
-    """Globs (fnmatch) of images whose containers start but crash-loop (CrashLoopBackOff, climbing restartCount)."""
+    """Globs (fnmatch) of images whose containers exit 1 after ``crash_after_seconds``: terminated, restarted at once,
+    then CrashLoopBackOff with the kubelet's back-off (10 s doubling to 5 min, times ``time_scale``)."""
 
     unpullable_images: list[str] = field(default_factory=list)
-    """Globs (fnmatch) of images that never pull (ErrImagePull, then ImagePullBackOff); such pods stay Pending."""
+    """Globs (fnmatch) of images that cannot be pulled (ErrImagePull, then ImagePullBackOff, the pull retried on the
+    kubelet's back-off); read at every pull, so removing a glob lets the next retry succeed."""
 
-    crashloop_restart_seconds: float = 0.5
-    """How often a crash-looping container restarts (far faster than the real back-off, to keep tests quick)."""
+    crash_after_seconds: float = 0.2
+    """How long a ``fail_images`` container runs before it exits (times ``time_scale``); longer than
+    ``pod_ready_seconds``, the container turns Ready first and crashes later."""
 
     image_pull_seconds: float = 0.05
-    """How long a pod shows ContainerCreating before its containers run (or fail to pull)."""
+    """How long a new pod shows ContainerCreating before its containers run (or fail to pull); times ``time_scale``."""
+
+    time_scale: float = 1.0
+    """The factor every kubelet delay is multiplied by: pulls, readiness, crashes, syncs and back-offs. 1 is a real
+    kubelet's timing; tests use 0.01 (a 10 s back-off lasts 0.1 s). Messages keep the unscaled figures."""
 
 
 async def run_controllers(store: Store, settings: ControllerSettings) -> None:

@@ -1,5 +1,6 @@
 """A simulated kubelet: every pod is scheduled on ``kubesim-node``, pulls, starts, and gets Ready after
-``pod_ready_seconds``; images matching ``fail_images`` crash-loop, ``unpullable_images`` never pull."""
+``pod_ready_seconds``; images matching ``fail_images`` crash-loop and ``unpullable_images`` fail to pull, each
+container stepping through what a real kubelet shows (``container_states``), every delay times ``time_scale``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import fnmatch
 import hashlib
 import itertools
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubesim import errors
+from kubesim.controllers.container_states import Container, Timing, normalized_image, pod_phase, split_image
 from kubesim.controllers.qos import qos_class
 from kubesim.resources import ResourceType
 from kubesim.store import Event, Store, clone, now_rfc3339
@@ -20,37 +21,18 @@ from kubesim.store import Event, Store, clone, now_rfc3339
 if TYPE_CHECKING:
     from kubesim.controllers import ControllerSettings
 
+__all__ = ["HOST_IP", "NODE", "Kubelet", "normalized_image"]
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 NODE = "kubesim-node"
 HOST_IP = "10.0.0.1"
-
-
-def _split(image: str) -> tuple[str, str]:
-    """``(repository, tag-or-digest suffix)`` of an image reference, e.g. ``("nginx", ":1.0")``."""
-    if "@" in image:
-        name, digest = image.split("@", 1)
-        return name, f"@{digest}"
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = image.rsplit(":", 1)
-        return name, f":{tag}"
-    return image, ""
-
-
-def normalized_image(image: str) -> str:
-    """The reference containerd reports for an image (docker's ParseNormalizedNamed): ``nginx:1.0`` becomes
-    ``docker.io/library/nginx:1.0``, ``quay.io/x/y`` becomes ``quay.io/x/y:latest``."""
-    name, suffix = _split(image)
-    first, _, rest = name.partition("/")
-    if not rest or not ("." in first or ":" in first or first == "localhost"):
-        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
-    return f"{name}{suffix or ':latest'}"
+MAX_TRANSITIONS = 2000
+"""A pod's containers stop changing after this many transitions (a crash loop of about a thousand restarts)."""
 
 
 def _digest(image: str) -> str:
     """A pulled image's ID, ``<repository>@sha256:<digest>`` (the digest is made up, stable per image)."""
-    repository, _ = _split(normalized_image(image))
+    repository, _ = split_image(normalized_image(image))
     return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
@@ -115,161 +97,115 @@ class Kubelet:
         finally:
             self._tasks.pop(pod["metadata"]["uid"], None)
 
-    async def _lifecycle(self, pod: Obj) -> None:
-        """Creating, then each container runs (and turns ready), crash-loops or fails to pull, on its own."""
+    def timing(self) -> Timing:
+        """The current settings' delays, scaled."""
         s = self.settings
-        containers = pod["spec"].get("containers") or []
-        unpullable = [self._matches([str(c.get("image", ""))], list(s.unpullable_images)) for c in containers]
-        crashing = [
-            not bad and self._matches([str(c.get("image", ""))], list(s.fail_images))
-            for c, bad in zip(containers, unpullable, strict=True)
+        k = max(0.0, s.time_scale)
+        return Timing(
+            pull=max(0.0, s.image_pull_seconds) * k,
+            ready=max(0.0, s.pod_ready_seconds) * k,
+            crash_after=max(0.0, s.crash_after_seconds) * k,
+            scale=k,
+        )
+
+    def _unpullable(self, image: str) -> bool:
+        return self._matches([image], list(self.settings.unpullable_images))
+
+    async def _lifecycle(self, pod: Obj) -> None:
+        """Each container steps through its own states (``container_states``); the pod's status is written after
+        every step, with the phase and conditions the containers imply."""
+        timing = self.timing()
+        never = pod["spec"].get("restartPolicy") == "Never"
+        meta = pod["metadata"]
+        pod_ref = f"{meta['name']}_{meta['namespace']}({meta['uid']})"
+        containers = [
+            Container(
+                name=str(c["name"]),
+                image=str(c.get("image", "")),
+                crash_loops=self._matches([str(c.get("image", ""))], list(self.settings.fail_images)),
+                restart=not never,
+            )
+            for c in pod["spec"].get("containers") or []
         ]
         clock = self.store.clock
+        loop = asyncio.get_running_loop()
         start = now_rfc3339(clock)
         ip = f"10.244.0.{next(self._ips) % 250 + 2}"
         base: Obj = {"hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}], "podIP": ip, "podIPs": [{"ip": ip}]}
         base |= {"startTime": start, "qosClass": qos_class(pod)}
-        ready_since: list[str] = []  # when Ready turned True (kept so transition times stay put)
+        since: dict[str, str] = {}  # when Ready turned True, when the pod failed (transition times stay put)
 
-        def conditions(
-            ready: bool, unready: list[str], sandbox: bool = True, failed: bool = False
-        ) -> list[Obj]:
-            if ready and not ready_since:
-                ready_since.append(now_rfc3339(clock))
-            ready_at = ready_since[0] if ready else start
-            value = "True" if ready else "False"
+        def conditions(phase: str, sandbox: bool) -> list[Obj]:
+            unready = [c.name for c in containers if not c.ready]
+            ready = bool(containers) and not unready
+            failed = phase == "Failed"
+            if ready:
+                since.setdefault("ready", now_rfc3339(clock))
+            else:
+                since.pop("ready", None)
+            if failed:
+                since.setdefault("failed", now_rfc3339(clock))
             why: Obj = {
                 "reason": "ContainersNotReady",
                 "message": f"containers with unready status: [{' '.join(unready)}]",
             }
+            ready_at = since.get("ready", start)
             if failed:  # generateContainersReadyConditionForTerminalPhase: no message
-                why = {"reason": "PodFailed"}
-                ready_at = failed_at[0] if failed_at else start
+                why, ready_at = {"reason": "PodFailed"}, since["failed"]
+            value = "True" if ready else "False"
+            extra = {} if ready else why
             return [
-                {"type": "PodReadyToStartContainers", "status": str(sandbox), "lastTransitionTime": start},
-                {"type": "Initialized", "status": "True", "lastTransitionTime": start},
-                {"type": "Ready", "status": value, "lastTransitionTime": ready_at, **({} if ready else why)},
                 {
-                    "type": "ContainersReady",
-                    "status": value,
-                    "lastTransitionTime": ready_at,
-                    **({} if ready else why),
+                    "type": "PodReadyToStartContainers",
+                    "status": str(sandbox and not failed),
+                    "lastTransitionTime": start,
                 },
+                {"type": "Initialized", "status": "True", "lastTransitionTime": start},
+                {"type": "Ready", "status": value, "lastTransitionTime": ready_at, **extra},
+                {"type": "ContainersReady", "status": value, "lastTransitionTime": ready_at, **extra},
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": start},
             ]
 
-        def container_status(
-            c: Obj, state: Obj, ready: bool, restarts: int = 0, last: Obj | None = None
-        ) -> Obj:
-            created = "running" in state or "terminated" in state or bool(last)
-            return {
-                "name": c["name"],
-                # Before a container exists the kubelet shows the spec's image, afterwards containerd's reference.
-                "image": normalized_image(str(c.get("image", ""))) if created else c.get("image"),
-                "imageID": _digest(str(c.get("image", ""))) if created else "",
-                **({"containerID": _container_id(pod, c["name"], restarts)} if created else {}),
-                "ready": ready,
-                "started": "running" in state,
-                "restartCount": restarts,
-                "state": state,
-                "lastState": last or {},
-            }
-
-        def write(phase: str, statuses: list[Obj], sandbox: bool = True) -> bool:
-            unready = [st["name"] for st in statuses if not st["ready"]]
-            ready = bool(statuses) and not unready
-            failed = phase == "Failed"
+        def write(sandbox: bool = True) -> bool:
+            phase = pod_phase(containers)
             status = {
                 **base,
                 "phase": phase,
-                "conditions": conditions(ready, unready, sandbox and not failed, failed),
-                "containerStatuses": statuses,
+                "conditions": conditions(phase, sandbox),
+                "containerStatuses": [self._container_status(pod, c) for c in containers],
             }
             return self._write(pod, status) is not None
 
-        creating = {"waiting": {"reason": "ContainerCreating"}}
-        if not write("Pending", [container_status(c, creating, False) for c in containers], sandbox=False):
+        if not write(sandbox=False):
             return
-        await asyncio.sleep(max(0.0, s.image_pull_seconds))
-        started = clock()
-        running_since = now_rfc3339(clock)
-        phase = "Pending" if any(unpullable) else "Running"
-
-        def healthy(c: Obj, ready: bool) -> Obj:
-            return container_status(c, {"running": {"startedAt": running_since}}, ready)
-
-        if not any(unpullable) and not any(crashing):
-            if not write(phase, [healthy(c, False) for c in containers]):
+        for c in containers:
+            c.begin(loop.time(), timing)
+        for _ in range(MAX_TRANSITIONS):
+            due = [c.next_at for c in containers if c.next_at is not None]
+            if not due:
                 return
-            await asyncio.sleep(max(0.0, s.pod_ready_seconds))
-            write(phase, [healthy(c, True) for c in containers])
-            return
-        # Some container never works: tick through its failure cycle; the healthy ones run and turn ready.
-        restarts = 0
-        last_start = running_since
-        never = pod["spec"].get("restartPolicy") == "Never"
-        failed_at: list[str] = []
-        for tick in range(2000):
-            backing_off = tick % 2 == 1
-            if not backing_off and tick:
-                restarts += 1
-                last_start = now_rfc3339(clock)
-            statuses = []
-            for c, bad_pull, crash in zip(containers, unpullable, crashing, strict=True):
-                if bad_pull:
-                    image = str(c.get("image", ""))
-                    ref = normalized_image(image)
-                    reason, message = (
-                        ("ImagePullBackOff", f'Back-off pulling image "{image}"')
-                        if backing_off
-                        else (
-                            "ErrImagePull",
-                            f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
-                            f'failed to resolve reference "{ref}": {ref}: not found',
-                        )
-                    )
-                    statuses.append(
-                        container_status(c, {"waiting": {"reason": reason, "message": message}}, False)
-                    )
-                elif crash and never:
-                    # restartPolicy Never: the container runs once and stays terminated.
-                    if tick and not failed_at:
-                        failed_at.append(now_rfc3339(clock))
-                    state = {"running": {"startedAt": running_since}}
-                    if failed_at:
-                        state = self._terminated(running_since, failed_at[0])
-                    statuses.append(container_status(c, state, False))
-                elif crash:
-                    statuses.append(
-                        self._crash_status(pod, c, backing_off, restarts, last_start, container_status)
-                    )
-                else:
-                    statuses.append(healthy(c, clock() - started >= s.pod_ready_seconds))
-            done = never and bool(failed_at) and all(crashing)  # every container exited: the pod failed
-            if not write("Failed" if done else phase, statuses) or done:
+            await asyncio.sleep(max(0.0, min(due) - loop.time()))
+            now = loop.time()
+            stamp = now_rfc3339(clock)
+            for c in containers:
+                if c.next_at is not None and c.next_at <= now:
+                    c.advance(now, stamp, timing, self._unpullable, pod_ref)
+            if not write():
                 return
-            await asyncio.sleep(max(0.05, s.crashloop_restart_seconds / 2))
 
-    def _crash_status(
-        self, pod: Obj, c: Obj, backing_off: bool, restarts: int, last_start: str, build: Callable[..., Obj]
-    ) -> Obj:
-        """A crash-looping container: running (restart n), then exited and waiting in CrashLoopBackOff."""
-        if not backing_off:
-            last = self._terminated(last_start) if restarts else None
-            return build(c, {"running": {"startedAt": last_start}}, False, restarts, last)
-        meta = pod["metadata"]
-        back_off = min(300, 10 * 2**restarts)
-        message = (
-            f"back-off {back_off}s restarting failed container={c['name']} "
-            f"pod={meta['name']}_{meta['namespace']}({meta['uid']})"
-        )
-        waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-        return build(c, waiting, False, restarts + 1, self._terminated(last_start))
-
-    def _terminated(self, started_at: str, finished_at: str | None = None) -> Obj:
-        finished = finished_at or now_rfc3339(self.store.clock)
+    def _container_status(self, pod: Obj, c: Container) -> Obj:
+        """A container's status: before it ever ran the kubelet shows the spec's image, afterwards containerd's."""
+        created = c.ever_started
         return {
-            "terminated": {"exitCode": 1, "reason": "Error", "startedAt": started_at, "finishedAt": finished}
+            "name": c.name,
+            "image": normalized_image(c.image) if created else c.image,
+            "imageID": _digest(c.image) if created else "",
+            **({"containerID": _container_id(pod, c.name, c.restart_count)} if created else {}),
+            "ready": c.ready,
+            "started": c.started,
+            "restartCount": c.restart_count,
+            "state": c.state,
+            "lastState": c.last_state,
         }
 
     def attach(self) -> None:
