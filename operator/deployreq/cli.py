@@ -86,7 +86,16 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=int,
         default=2,
         metavar="N",
-        help="container restarts of a new pod that fail the rollout at once (default 2)",
+        help="exits of a new pod's container that fail the rollout at once (default 2: when the kubelet shows "
+        "CrashLoopBackOff)",
+    )
+    p.add_argument(
+        "--image-pull-grace",
+        type=duration_arg,
+        default=60.0,
+        metavar="DURATION",
+        help="how long a new pod may fail to pull its image (ErrImagePull, ImagePullBackOff: the kubelet retries "
+        "after 10s, 20s, 40s...) before the rollout fails; 0 fails at the first ErrImagePull (default 60s)",
     )
     p.add_argument(
         "--max-verification",
@@ -143,6 +152,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         lease_duration_seconds=args.lease_duration,
         renew_interval_seconds=args.renew_interval,
         crash_restart_threshold=args.crash_restart_threshold,
+        image_pull_grace_seconds=args.image_pull_grace,
         max_verification_seconds=args.max_verification,
         max_rollout_timeout_seconds=args.max_rollout_timeout,
         leader_elect=args.leader_elect,

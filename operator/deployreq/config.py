@@ -47,7 +47,12 @@ class Settings:
     """How often the leader renews, and how often a standby retries."""
 
     crash_restart_threshold: int = 2
-    """Container restarts of a new pod after which the rollout is judged failed without waiting for a deadline."""
+    """Exits of a new pod's container after which the rollout is judged failed without waiting for a deadline
+    (restartCount, plus one while the container is down): 2 is when the kubelet shows CrashLoopBackOff."""
+
+    image_pull_grace_seconds: float = 60.0
+    """How long a new pod may fail to pull its image (ErrImagePull, then ImagePullBackOff while the kubelet retries
+    after 10 s, 20 s, 40 s, ...) before the rollout is judged failed; 0 fails at the first ErrImagePull."""
 
     max_verification_seconds: float = 3600.0
     """The longest verification window a request may ask for; a request over it ends Failed at once."""

@@ -10,6 +10,8 @@ import pytest
 from tests.system.harness import Namespace
 
 pytestmark = pytest.mark.system
+# A failed pull is retried by the kubelet (10 s, 20 s, ...); this module's operator allows 2 s of failing pulls.
+OPERATOR_ARGS = ("--image-pull-grace", "2s")
 
 GOOD = "registry.example/web:1.1"
 CRASH = "registry.example/web:2.0-crashloop"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from deployreq.config import Settings
 from deployreq.rollout import Thresholds, Verdict, new_replicaset, verdict
 
 Obj = dict[str, Any]
@@ -111,14 +112,7 @@ def test_timeout_fails_only_after_the_timeout() -> None:
 
 
 @pytest.mark.parametrize(
-    "reason",
-    [
-        "CrashLoopBackOff",
-        "ErrImagePull",
-        "ImagePullBackOff",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-    ],
+    "reason", ["InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "ErrImageNeverPull"]
 )
 def test_a_new_pod_that_cannot_start_fails_at_once_naming_pod_container_reason(reason: str) -> None:
     result = judge(deployment(availableReplicas=0), [pod("web-new1-abc", reason=reason)])
@@ -126,11 +120,60 @@ def test_a_new_pod_that_cannot_start_fails_at_once_naming_pod_container_reason(r
     assert "web-new1-abc" in result.message and '"app"' in result.message and reason in result.message
 
 
-def test_restarts_at_the_threshold_fail() -> None:
+def started(p: Obj, at: str = "2027-01-01T00:00:00Z") -> Obj:
+    p["status"]["startTime"] = at
+    return p
+
+
+START = 1798761600.0  # 2027-01-01T00:00:00Z
+
+
+def judge_since_start(pods: list[Obj], now: float, thresholds: Thresholds = T) -> Verdict:
+    """A rollout started when the pods did (2027-01-01), still within its 600 s timeout."""
+    return verdict(deployment(availableReplicas=0), NEW, pods, now, START, 600.0, thresholds)
+
+
+@pytest.mark.parametrize("reason", ["ErrImagePull", "ImagePullBackOff"])
+def test_a_pull_failure_is_transient_until_the_grace_then_fails_naming_it(reason: str) -> None:
+    pulling = [started(pod("web-new1-abc", reason=reason))]
+    assert judge_since_start(pulling, START + 5).state == "Progressing"
+    assert judge_since_start(pulling, START + 59).state == "Progressing"
+    failed = judge_since_start(pulling, START + 60)
+    assert failed.state == "Failed"
+    assert failed.message == (
+        f'pod web-new1-abc container "app" has not pulled its image for 60s (limit 60s): {reason}: back-off'
+    )
+
+
+def test_a_grace_of_zero_fails_at_the_first_errimagepull() -> None:
+    at_once = Thresholds(image_pull_grace_seconds=0)
+    pulling = [started(pod("web-new1-abc", reason="ErrImagePull"))]
+    assert judge_since_start(pulling, START, at_once).state == "Failed"
+
+
+def test_a_pull_that_succeeded_on_a_retry_is_no_failure() -> None:
+    running = [started(pod("web-new1-abc"))]
+    assert judge_since_start(running, START + 120).state == "Progressing"
+
+
+def test_the_grace_comes_from_the_operator_settings() -> None:
+    settings = Settings(image_pull_grace_seconds=5, crash_restart_threshold=3)
+    assert Thresholds.from_settings(settings) == Thresholds(restarts=3, image_pull_grace_seconds=5)
+
+
+def test_exits_at_the_threshold_fail() -> None:
     dep = deployment(availableReplicas=0)
-    assert judge(dep, [pod("p", restarts=1)]).state == "Progressing"
+    assert judge(dep, [pod("p", restarts=1)]).state == "Progressing"  # running again after one exit
     failed = judge(dep, [pod("p", restarts=2)])
-    assert failed.state == "Failed" and "restarted 2 times" in failed.message
+    assert failed.state == "Failed" and "exited 2 times (restarts: 2)" in failed.message
+
+
+def test_crashloopbackoff_below_the_threshold_waits_for_more_exits() -> None:
+    dep = deployment(availableReplicas=0)
+    patient = Thresholds(restarts=3)
+    backing_off = [pod("p", reason="CrashLoopBackOff", restarts=1)]  # the second exit
+    assert verdict(dep, NEW, backing_off, 100.0, 50.0, 600, patient).state == "Progressing"
+    assert verdict(dep, NEW, backing_off, 100.0, 50.0, 600, T).state == "Failed"
 
 
 def test_old_replicaset_pods_crashing_do_not_fail_the_new_rollout() -> None:
