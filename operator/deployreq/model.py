@@ -433,6 +433,9 @@ class GateStatus(Model):
     """Why the last check failed."""
     last_check_time: str | None = None
     """When the gate was last checked."""
+    final: bool | None = None
+    """True when the gate failed for a cause waiting cannot cure (a refused address, a check that cannot be
+    carried out as written): the request ends Failed at once instead of retrying."""
 
 
 class RollbackStatus(Model):

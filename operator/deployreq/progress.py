@@ -219,20 +219,13 @@ def requeue_or_fail(req: Request, message: str, now: float) -> Requeue | Finish:
 def final_gate_failure(req: Request, stage: str) -> str | None:
     """The first gate of ``stage`` that failed for a cause waiting cannot cure, as "gate NAME: ERROR"; else None.
 
-    A gate fails before reaching its ``failureThreshold`` only on a final error (a URL the SSRF guard refuses, a
-    spec the check cannot carry out): repeating the check, or the run, cannot change it. A gate that failed
+    The gate runner marks such a failure ``final`` in ``status.gates[]`` (a URL the SSRF guard refuses, a spec the
+    check cannot carry out): repeating the check, or the run, cannot change it. A gate that failed
     ``failureThreshold`` times in a row (an unhealthy or unreachable service, timeouts) may pass later.
     """
-    thresholds = {
-        str(g.get("name")): int(g.get("failureThreshold") or 3)
-        for g in (req.spec.get("gates") or {}).get(stage) or []
-    }
     for gate in req.status.get("gates") or []:
-        if gate.get("stage") != stage or gate.get("phase") != "Failed":
-            continue
-        name = str(gate.get("name"))
-        if int(gate.get("consecutiveFailures") or 0) < thresholds.get(name, 3):
-            return f"gate {name}: {gate.get('lastError') or 'failed'}"
+        if gate.get("stage") == stage and gate.get("phase") == "Failed" and gate.get("final"):
+            return f"gate {gate.get('name')}: {gate.get('lastError') or 'failed'}"
     return None
 
 

@@ -101,3 +101,12 @@ def test_the_tracker_is_pure() -> None:
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"httpx", "kopf", "kubernetes", "aiohttp"}
+
+
+def test_a_final_failure_is_marked_in_the_status_entry_and_an_ordinary_one_is_not() -> None:
+    thresholds = Thresholds(failure=1)
+    record = tracker.start("g", "pre", "http", thresholds, 0.0)
+    final = tracker.observe(record, thresholds, passed=False, value="", error="refused", now=1.0, final=True)
+    assert final.phase is GatePhase.FAILED and final.to_status()["final"] is True
+    ordinary = tracker.observe(record, thresholds, passed=False, value="", error="HTTP 503", now=1.0)
+    assert ordinary.phase is GatePhase.FAILED and "final" not in ordinary.to_status()

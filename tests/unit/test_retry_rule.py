@@ -25,6 +25,7 @@ FAILED_AT_ONCE = {
     "phase": "Failed",
     "consecutiveFailures": 1,
     "lastError": "refused: 169.254.169.254 is a cloud metadata address",
+    "final": True,
 }
 FAILED_THREE_TIMES = {"phase": "Failed", "consecutiveFailures": 3, "lastError": "HTTP 503"}
 
@@ -60,10 +61,14 @@ def test_a_gate_that_did_not_pass_in_time_is_retried() -> None:
     assert isinstance(progress.next_step(req, world, NOW, T), progress.Requeue)
 
 
-def test_a_higher_failure_threshold_is_respected() -> None:
-    req = gated("Checking", FAILED_THREE_TIMES, threshold=5, attempt=1)
+def test_a_final_failure_ends_at_once_whatever_the_failure_threshold() -> None:
+    """With failureThreshold 1 a final error and an ordinary failure look alike by their counts: the runner's
+    ``final`` mark decides, not the threshold."""
+    final = gated("Checking", FAILED_AT_ONCE, threshold=1, attempt=1)
     world = progress.World(deployment(), pre_gates=progress.GateOutcome(False, "x"))
-    assert isinstance(progress.next_step(req, world, NOW, T), progress.Finish)
+    assert isinstance(progress.next_step(final, world, NOW, T), progress.Finish)
+    ordinary = gated("Checking", {**FAILED_THREE_TIMES, "consecutiveFailures": 1}, threshold=1, attempt=1)
+    assert isinstance(progress.next_step(ordinary, world, NOW, T), progress.Requeue)
 
 
 def test_a_missing_deployment_waits_for_it_and_says_so() -> None:

@@ -215,6 +215,7 @@ async def run_stage(
                 phase=GatePhase.FAILED,
                 last_error=str(exc),
                 last_check_time=now,
+                final=True,
             )
             result = StageResult(False, f"{stage.value} gate {name} is invalid: {exc}", (record,), name)
             await _Stage([record], on_update, None).publish()

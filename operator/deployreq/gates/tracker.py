@@ -66,6 +66,8 @@ class GateRecord:
     last_check_time: float | None = None
     next_check_at: float = 0.0
     ever_passed: bool = False
+    final: bool = False
+    """Failed for a cause that waiting cannot cure (a refused address, a check that cannot be carried out)."""
 
     def to_status(self) -> dict[str, Any]:
         """The camelCase ``status.gates[]`` entry (lastCheckTime as RFC 3339 UTC)."""
@@ -79,6 +81,7 @@ class GateRecord:
             "lastValue": self.last_value,
             "lastError": self.last_error,
             "lastCheckTime": rfc3339(self.last_check_time) if self.last_check_time is not None else None,
+            **({"final": True} if self.final else {}),
         }
 
 
@@ -119,10 +122,12 @@ def observe(
         successes, failures = successes + 1, 0
     elif passed is False:
         successes, failures = 0, failures + 1
-    phase = GatePhase.FAILED if (passed is False and final) else phase_of(successes, failures, thresholds)
+    final = passed is False and final
+    phase = GatePhase.FAILED if final else phase_of(successes, failures, thresholds)
     return replace(
         record,
         phase=phase,
+        final=final,
         consecutive_successes=successes,
         consecutive_failures=failures,
         last_value=value or None,
