@@ -45,6 +45,8 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
 
 def _structural(node: Schema, in_spec: bool) -> Schema:
     node = dict(node)
+    if isinstance(node.get("description"), str):  # docstrings wrap; kubectl explain wraps by itself
+        node["description"] = " ".join(node["description"].split())
     if node.get("x-kubernetes-int-or-string"):
         node.pop("anyOf", None)
         node.pop("type", None)
