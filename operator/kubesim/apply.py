@@ -150,7 +150,8 @@ def server_side_apply(
             previous = _owned(entry)
         else:
             others |= _owned(entry)
-    applied_leaves = managed_fields.leaves(applied, subresource)
+    schema = _crd_schema(rt) if rt.is_custom else None
+    applied_leaves = managed_fields.leaves(applied, subresource, schema)
     # A path still applied, or the parent of one that is (an empty map or list applied before, filled now),
     # is not stale.
     kept = {path[:i] for path in applied_leaves for i in range(1, len(path) + 1)}
@@ -174,6 +175,8 @@ def server_side_apply(
         stamp or now_rfc3339(time.time),
         applied=applied,
         force=force,
+        present=managed_fields.zero_object_paths(rt.key, rt.is_custom),
+        schema=schema,
     )
     if not entries_after:
         del merged["metadata"]["managedFields"]  # the real server omits an empty list
@@ -199,6 +202,8 @@ def record_update(
         rt.api_version,
         subresource,
         stamp or now_rfc3339(time.time),
+        present=managed_fields.zero_object_paths(rt.key, rt.is_custom),
+        schema=_crd_schema(rt) if rt.is_custom else None,
     )
     if not entries_after:
         del new["metadata"]["managedFields"]  # the real server omits an empty list

@@ -3,6 +3,7 @@ pkg/apis/apps/validation), as far as the operator, kubectl and the controllers c
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 from typing import Any
@@ -148,24 +149,53 @@ def drop_empty_maps(key: tuple[str, str], obj: Obj) -> None:
             del obj[name]
 
 
+def scheme_defaults(key: tuple[str, str], obj: Obj) -> None:
+    """What decoding does to a built-in before the field manager sees it (conversion and SetDefaults_*): these
+    fields are owned by the writer's managedFields entry. Allocations and strategies come later
+    (:func:`admit_builtin`)."""
+    drop_nulls(obj)
+    drop_empty_maps(key, obj)
+    if key == ("apps", "deployments"):
+        default_deployment(obj)
+    elif key == ("apps", "replicasets"):
+        obj.setdefault("spec", {}).setdefault("replicas", 1)
+        _template(obj["spec"])
+    elif key == ("", "pods"):
+        default_pod_spec(obj.setdefault("spec", {}))
+    elif key == ("", "services"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+        if spec["type"] != "ExternalName":
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+    elif key == ("", "secrets"):
+        if not obj.get("type"):
+            obj["type"] = "Opaque"
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict) and string_data:  # the v1 -> internal conversion merges stringData
+            data = obj.setdefault("data", {})
+            for k, v in string_data.items():
+                data[k] = base64.b64encode(str(v).encode()).decode()
+
+
 def admit_builtin(op: Operation) -> None:
     """The admission hook for built-ins: defaults on create and update, then validation."""
     if op.verb == "delete" or op.rt.is_custom:
         return
-    drop_nulls(op.obj)
-    drop_empty_maps(op.rt.key, op.obj)
     if op.subresource == "status":
+        drop_nulls(op.obj)
+        drop_empty_maps(op.rt.key, op.obj)
         return
     key = op.rt.key
-    if key == ("apps", "deployments"):
-        default_deployment(op.obj)
+    scheme_defaults(key, op.obj)
+    if key in (("apps", "deployments"), ("apps", "replicasets")):
         validate_workload(op)
-    elif key == ("apps", "replicasets"):
-        op.obj.setdefault("spec", {}).setdefault("replicas", 1)
-        _template(op.obj["spec"])
-        validate_workload(op)
-    elif key == ("", "pods"):
-        default_pod_spec(op.obj.setdefault("spec", {}))
+    if key == ("", "pods"):
         if op.verb == "create":
             op.obj.setdefault("status", {}).setdefault("phase", "Pending")
             op.obj["status"].setdefault("qosClass", "BestEffort")
@@ -175,31 +205,56 @@ def admit_builtin(op: Operation) -> None:
             op.obj.setdefault("status", {})["phase"] = "Active"
         labels = op.obj.setdefault("metadata", {}).setdefault("labels", {})
         labels["kubernetes.io/metadata.name"] = op.obj["metadata"].get("name", "")
+    elif key == ("apps", "deployments") and op.verb == "create":
+        op.obj["status"] = {}  # the strategy resets status; the controller fills it in
+    elif key == ("apps", "replicasets") and op.verb == "create":
+        op.obj["status"] = {"replicas": 0}
+    elif key == ("policy", "poddisruptionbudgets") and op.verb == "create":
+        op.obj["status"] = {
+            "disruptionsAllowed": 0,
+            "currentHealthy": 0,
+            "desiredHealthy": 0,
+            "expectedPods": 0,
+        }
     elif key == ("", "services"):
-        spec = op.obj.setdefault("spec", {})
-        spec.setdefault("type", "ClusterIP")
-        spec.setdefault("sessionAffinity", "None")
-        if op.verb == "create" and spec.get("clusterIP") != "None":
-            if not spec.get("clusterIP"):
-                _next_ip[0] += 1
-                spec["clusterIP"] = str(_next_ip[0])
-            spec["clusterIPs"] = [spec["clusterIP"]]
-        elif op.old is not None:
-            spec.setdefault("clusterIP", (op.old.get("spec") or {}).get("clusterIP"))
+        _allocate_service(op)
+
+
+def _allocate_service(op: Operation) -> None:
+    """The Service REST storage: cluster IPs, IP families, node ports, an empty load-balancer status."""
+    spec = op.obj.setdefault("spec", {})
+    old_spec = (op.old or {}).get("spec") or {}
+    if spec["type"] == "ExternalName":
+        pass
+    elif op.verb == "create" and spec.get("clusterIP") != "None":
+        if not spec.get("clusterIP"):
+            _next_ip[0] += 1
+            spec["clusterIP"] = str(_next_ip[0])
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    elif op.verb == "create":
+        spec["clusterIPs"] = ["None"]
+    elif op.old is not None:
+        for name in ("clusterIP", "clusterIPs"):
+            if name in old_spec:
+                spec.setdefault(name, old_spec[name])
+    if spec["type"] != "ExternalName":
+        spec.setdefault("ipFamilies", old_spec.get("ipFamilies", ["IPv4"]))
+        spec.setdefault("ipFamilyPolicy", old_spec.get("ipFamilyPolicy", "SingleStack"))
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
         for port in spec.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
-        if spec["type"] != "ExternalName":
-            # The IP family allocator and the Service strategy's defaults (single-stack IPv4 cluster).
-            spec.setdefault("ipFamilies", ["IPv4"])
-            spec.setdefault("ipFamilyPolicy", "SingleStack")
-            spec.setdefault("internalTrafficPolicy", "Cluster")
-            if spec["type"] in ("NodePort", "LoadBalancer"):
-                spec.setdefault("externalTrafficPolicy", "Cluster")
-        status = op.obj.get("status")
-        if op.verb == "create" or not isinstance(status, dict):
-            op.obj["status"] = {"loadBalancer": {}}
-        else:
-            status.setdefault("loadBalancer", {})
-    elif key == ("", "secrets") and not op.obj.get("type"):
-        op.obj["type"] = "Opaque"
+            if not port.get("nodePort"):
+                port["nodePort"] = old_ports.get(port.get("port")) or _next_node_port()
+    status = op.obj.get("status")
+    if op.verb == "create" or not isinstance(status, dict):
+        op.obj["status"] = {"loadBalancer": {}}
+    else:
+        status.setdefault("loadBalancer", {})
+
+
+_node_ports = [30000]
+
+
+def _next_node_port() -> int:
+    _node_ports[0] = 30000 + (_node_ports[0] - 30000 + 1) % 2768
+    return _node_ports[0]

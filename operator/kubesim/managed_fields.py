@@ -32,6 +32,9 @@ _SKIP_META = frozenset(
 )
 
 
+_ATOMIC_FIELDS = frozenset({"roleRef", "podSelector"})
+
+
 def manager_from_user_agent(user_agent: str) -> str:
     """The default manager name the real server derives: the User-Agent up to its first '/'."""
     return (user_agent.split("/", 1)[0] or "unknown")[:128]
@@ -44,8 +47,8 @@ def _merge_key(field: str, parent: str) -> str | None:
 
 
 def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[Path, Any]]:
-    if field == "selector" and parent == "spec":  # LabelSelector and Service selectors are atomic
-        yield path, value
+    if (field == "selector" and parent == "spec") or field in _ATOMIC_FIELDS:
+        yield path, value  # LabelSelectors, Service selectors and RoleRefs are atomic
         return
     if isinstance(value, dict) and value:
         for key, item in value.items():
@@ -68,10 +71,43 @@ def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[P
     yield path, value
 
 
-def leaves(obj: Obj | None, subresource: str | None) -> dict[Path, Any]:
+def _schema_leaves(value: Any, path: Path, schema: Obj) -> Iterator[tuple[Path, Any]]:
+    """A custom resource's fields, as its structural schema shapes them: ``x-kubernetes-list-type: map`` lists
+    by their keys, ``set`` lists by value, other lists and ``x-kubernetes-map-type: atomic`` maps whole."""
+    if isinstance(value, dict) and value and schema.get("x-kubernetes-map-type") != "atomic":
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key) or (extra if isinstance(extra, dict) else {})
+            yield from _schema_leaves(item, (*path, f"f:{key}"), sub)
+        return
+    if isinstance(value, list) and not value and schema.get("x-kubernetes-list-type") in ("set", "map"):
+        return  # an empty associative list owns nothing
+    if isinstance(value, list) and value:
+        list_type = schema.get("x-kubernetes-list-type")
+        items = schema.get("items") or {}
+        if list_type == "set":
+            for item in value:
+                yield (*path, f"v:{json.dumps(item, separators=(',', ':'))}"), PRESENT
+            return
+        if list_type == "map" and all(isinstance(item, dict) for item in value):
+            keys = schema.get("x-kubernetes-list-map-keys") or []
+            for item in value:
+                ident = {k: item[k] for k in sorted(keys) if k in item}
+                item_path = (*path, f"k:{json.dumps(ident, separators=(',', ':'))}")
+                yield (*item_path, "."), PRESENT
+                props = items.get("properties") or {}
+                for name, sub in item.items():
+                    yield from _schema_leaves(sub, (*item_path, f"f:{name}"), props.get(name) or {})
+            return
+    yield path, value
+
+
+def leaves(obj: Obj | None, subresource: str | None, schema: Obj | None = None) -> dict[Path, Any]:
     """Every owned-field path of ``obj`` with its value: status only for the status subresource, never identity
-    metadata, apiVersion or kind."""
+    metadata, apiVersion or kind. ``schema``: a custom resource's openAPIV3Schema, which shapes its lists."""
     out: dict[Path, Any] = {}
+    props = (schema or {}).get("properties") or {}
     for key, value in (obj or {}).items():
         if key in ("apiVersion", "kind") or (key == "status") != (subresource == "status"):
             continue
@@ -80,7 +116,10 @@ def leaves(obj: Obj | None, subresource: str | None) -> dict[Path, Any]:
             if meta:
                 out.update(_leaves(meta, ("f:metadata",), key, ""))
             continue
-        out.update(_leaves(value, (f"f:{key}",), key, ""))
+        if schema is not None:
+            out.update(_schema_leaves(value, (f"f:{key}",), props.get(key) or {}))
+        else:
+            out.update(_leaves(value, (f"f:{key}",), key, ""))
     return out
 
 
@@ -167,16 +206,19 @@ def record(
     stamp: str,
     applied: Obj | None = None,
     force: bool = False,
+    present: frozenset[Path] | None = None,
+    schema: Obj | None = None,
 ) -> list[Obj]:
-    """The managedFields after this write (``applied``: the configuration of an Apply)."""
+    """The managedFields after this write (``applied``: the configuration of an Apply). ``present``: for a
+    create, the containers the empty object of the type already has (see :func:`zero_object_paths`)."""
     entries = [dict(e) for e in old_entries or []]
     sub = subresource or ""
     changed_object = _content(live) != _content(new)
     sets = [_to_set(e.get("fieldsV1") or {}) for e in entries]
-    new_leaves = leaves(new, subresource)
+    new_leaves = leaves(new, subresource, schema)
     if operation == "Apply":
-        applied_leaves = leaves(applied, subresource)
-        live_leaves = leaves(live, subresource) if live is not None else {}
+        applied_leaves = leaves(applied, subresource, schema)
+        live_leaves = leaves(live, subresource, schema) if live is not None else {}
         mine = set(applied_leaves)
         taken: set[Path] = set()
         conflicts: dict[str, list[Path]] = {}
@@ -195,11 +237,11 @@ def record(
         if conflicts:
             raise _conflict_error(conflicts, versions)
     else:
-        old_leaves = leaves(live, subresource) if live is not None else {}
+        old_leaves = leaves(live, subresource, schema) if live is not None else {}
         changed = {p for p, v in new_leaves.items() if p not in old_leaves or old_leaves[p] != v}
         removed = set(old_leaves) - set(new_leaves)
         taken = changed | removed
-        mine = changed
+        mine = changed | _added_containers(new_leaves, old_leaves, live, present)
     for i, (entry, owned) in enumerate(zip(entries, sets, strict=True)):
         if entry.get("subresource", "") == sub and not (
             entry.get("manager") == manager and entry.get("operation") == operation
@@ -215,7 +257,7 @@ def record(
             and (entry.get("subresource", "") == sub)
         ):
             found = True
-            owned = mine if operation == "Apply" else (kept & set(new_leaves)) | mine
+            owned = mine if operation == "Apply" else (kept & _with_containers(new_leaves)) | mine
             if operation == "Apply":
                 entry["apiVersion"] = api_version
                 if changed_object:  # the real server stamps an Apply only when the object changed
@@ -246,6 +288,72 @@ def record(
         )
     )
     return result
+
+
+# The containers an empty object of a built-in type has once encoded (non-pointer structs without omitempty):
+# a create adds only their members. Anything else a write adds whole is itself a member of the writer's set
+# (FieldsV1 "."), as the real field manager's comparison with the previous object finds.
+_ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
+    ("apps", "deployments"): (
+        ("f:spec",),
+        ("f:spec", "f:template"),
+        ("f:spec", "f:template", "f:metadata"),
+        ("f:spec", "f:template", "f:spec"),
+        ("f:spec", "f:template", "f:spec", "f:containers"),
+        ("f:spec", "f:strategy"),
+        ("f:status",),
+    ),
+    ("apps", "replicasets"): (
+        ("f:spec",),
+        ("f:spec", "f:template"),
+        ("f:spec", "f:template", "f:metadata"),
+        ("f:spec", "f:template", "f:spec"),
+        ("f:spec", "f:template", "f:spec", "f:containers"),
+        ("f:status",),
+    ),
+    ("", "pods"): (("f:spec",), ("f:spec", "f:containers"), ("f:status",)),
+    ("", "services"): (("f:spec",), ("f:status",), ("f:status", "f:loadBalancer")),
+    ("", "namespaces"): (("f:spec",), ("f:status",)),
+    ("coordination.k8s.io", "leases"): (("f:spec",),),
+    ("policy", "poddisruptionbudgets"): (("f:spec",), ("f:status",)),
+    ("networking.k8s.io", "networkpolicies"): (("f:spec",), ("f:spec", "f:podSelector")),
+    ("rbac.authorization.k8s.io", "rolebindings"): (("f:roleRef",),),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
+}
+
+
+def zero_object_paths(key: tuple[str, str], custom: bool) -> frozenset[Path]:
+    if custom:
+        return frozenset({("f:metadata",)})
+    return frozenset({("f:metadata",), *_ZERO_BUILTIN.get(key, ())})
+
+
+def _added_containers(
+    new_leaves: dict[Path, Any],
+    old_leaves: dict[Path, Any],
+    live: Obj | None,
+    present: frozenset[Path] | None,
+) -> set[Path]:
+    """Maps and lists this write adds whole (absent before): their own "." member."""
+    before: set[Path] = set(present or ())
+    if live is not None:
+        for path in old_leaves:
+            before.update(path[:i] for i in range(1, len(path) + 1))
+    out: set[Path] = set()
+    for path in new_leaves:
+        for i in range(1, len(path)):
+            prefix = path[:i]
+            if prefix[-1].startswith("f:") and prefix not in before and path[i] != ".":
+                out.add((*prefix, "."))
+    return out
+
+
+def _with_containers(leaves_: dict[Path, Any]) -> set[Path]:
+    """The leaf paths and the "." members of every field container holding them."""
+    out = set(leaves_)
+    for path in leaves_:
+        out.update((*path[:i], ".") for i in range(1, len(path)) if path[i - 1].startswith("f:"))
+    return out
 
 
 def _content(obj: Obj | None) -> Any:

@@ -196,8 +196,13 @@ def _rule_message(rule: Obj, value: Any, old: Any) -> str:
 
 
 class Validator:
+    """Collects causes in the real server's phases: OpenAPI schema errors (``causes``), list-type invariants
+    (``list_causes``), then CEL rules (``cel_causes``), which are skipped after a blocking schema error."""
+
     def __init__(self) -> None:
         self.causes: list[errors.Cause] = []
+        self.list_causes: list[errors.Cause] = []
+        self.cel_causes: list[errors.Cause] = []
 
     def add(self, path: str, message: str, reason: str = "FieldValueInvalid") -> None:
         self.causes.append(errors.Cause(path, message, reason))
@@ -228,11 +233,14 @@ class Validator:
             if expected == "integer" and isinstance(value, float) and value.is_integer():
                 ok = True
             if not ok:
-                self.invalid(
+                self.add(
                     path,
-                    _type_name(value),
+                    f"Invalid value: {_show(_type_name(value))}: "
                     f'{path} in body must be of type {expected}: "{_type_name(value)}"',
+                    "FieldValueTypeInvalid",
                 )
+                if "enum" in schema and value not in schema["enum"]:
+                    self._scalar(value, {"enum": schema["enum"]}, path)
                 return
         self._scalar(value, schema, path)
         if isinstance(value, dict):
@@ -247,7 +255,9 @@ class Validator:
             try:
                 ok = _cel(rule["rule"], value, old)
             except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
-                self.add(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
+                self.cel_causes.append(
+                    errors.Cause(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
+                )
                 continue
             if not ok:
                 field = path + rule.get("fieldPath", "")
@@ -257,8 +267,8 @@ class Validator:
                     "FieldValueForbidden": f"Forbidden: {message}",
                     "FieldValueRequired": f"Required value: {message}",
                     "FieldValueDuplicate": f"Duplicate value: {_show(message)}",
-                }.get(reason, f"Invalid value: {shown}: {message}")
-                self.add(field, text, reason)
+                }.get(reason, f"Invalid value: {message}")  # v1.36 shows no value for a failed rule
+                self.cel_causes.append(errors.Cause(field, text, reason))
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
         if "enum" in schema and value not in schema["enum"]:
@@ -283,7 +293,11 @@ class Validator:
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
             fmt = str(schema.get("format", ""))
             if fmt in _STRING_FORMATS and not _STRING_FORMATS[fmt](value):
-                self.invalid(path, value, f"{path} in body must be of type {fmt}: {_show(value)}")
+                self.add(
+                    path,
+                    f"Invalid value: {_show(value)}: {path} in body must be of type {fmt}: {_show(value)}",
+                    "FieldValueTypeInvalid",
+                )
             if schema.get("format") == "date":
                 try:
                     datetime.strptime(value, "%Y-%m-%d")
@@ -329,7 +343,7 @@ class Validator:
             )
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
-        for key, sub in value.items():
+        for key, sub in sorted(value.items()):  # kube-openapi visits properties by name
             sub_schema = props.get(key) or (extra if isinstance(extra, dict) else None)
             if sub_schema is not None:
                 old_sub = old.get(key) if isinstance(old, dict) else None
@@ -354,13 +368,19 @@ class Validator:
                 ident = {k: item.get(k) for k in keys if k in item}
                 marker = repr(sorted(ident.items()))
                 if marker in seen:
-                    self.add(f"{path}[{i}]", f"Duplicate value: {_go_map(ident)}", "FieldValueDuplicate")
+                    self.list_causes.append(
+                        errors.Cause(
+                            f"{path}[{i}]", f"Duplicate value: {_go_map(ident)}", "FieldValueDuplicate"
+                        )
+                    )
                 seen.add(marker)
         elif list_type == "set" or schema.get("uniqueItems"):
             seen_values: list[Any] = []
             for i, item in enumerate(value):
                 if item in seen_values:
-                    self.add(f"{path}[{i}]", f"Duplicate value: {_show(item)}", "FieldValueDuplicate")
+                    self.list_causes.append(
+                        errors.Cause(f"{path}[{i}]", f"Duplicate value: {_show(item)}", "FieldValueDuplicate")
+                    )
                 seen_values.append(item)
         items = schema.get("items")
         if isinstance(items, dict):
@@ -407,8 +427,54 @@ def admit_custom_resource(
     for part in parts:
         if part in obj and part in props:
             validator.validate(obj[part], props[part], part, (old or {}).get(part))
-    if validator.causes:
-        raise errors.invalid(kind, group, name, validator.causes)
+    causes = validator.causes + _scale_causes(version, obj, subresource) + validator.list_causes
+    if validator.cel_causes or "x-kubernetes-validations" in repr(schema):
+        if any(c.reason in _BLOCKING for c in causes):
+            causes.append(errors.Cause("<nil>", _CEL_SKIPPED))
+        else:
+            causes += validator.cel_causes
+    if causes:
+        raise errors.invalid(kind, group, name, causes)
+
+
+# Schema errors after which CEL rules are not evaluated (apiextensions' hasBlockingErr).
+_BLOCKING = frozenset(
+    {
+        "FieldValueNotSupported",
+        "FieldValueRequired",
+        "FieldValueTooLong",
+        "FieldValueTooMany",
+        "FieldValueTypeInvalid",
+    }
+)
+_CEL_SKIPPED = (
+    "Invalid value: null: some validation rules were not checked because the object was invalid; correct the "
+    "existing errors to complete validation"
+)
+
+
+def _scale_causes(version: Obj, obj: Obj, subresource: str | None) -> list[errors.Cause]:
+    """The scale subresource's check of the spec replicas field (validateScaleSpec)."""
+    scale = (version.get("subresources") or {}).get("scale")
+    if subresource is not None or not isinstance(scale, dict) or not scale.get("specReplicasPath"):
+        return []
+    json_path = str(scale["specReplicasPath"])
+    node: Any = obj
+    for part in json_path.strip(".").split("."):
+        if not isinstance(node, dict) or part not in node:
+            return []
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return [
+            errors.Cause(
+                json_path,
+                f"Invalid value: 0: {json_path} accessor error: {node} is of the type "
+                f"{_type_name(node) if not isinstance(node, str) else 'string'}, expected int64",
+            )
+        ]
+    if node < 0:
+        return [errors.Cause(json_path, f"Invalid value: {node}: should be a non-negative integer")]
+    return []
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

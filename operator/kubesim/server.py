@@ -23,6 +23,7 @@ from aiohttp import web
 from kubesim import (
     apply,
     authz,
+    builtin_defaults,
     discovery,
     errors,
     managed_fields,
@@ -38,7 +39,7 @@ from kubesim.audit import AuditLog
 from kubesim.faults import FaultPlan
 from kubesim.proxy import ServiceProxy
 from kubesim.rbac import Authorizer, TokenRegistry, UserInfo
-from kubesim.resources import REVIEWS, ResourceType
+from kubesim.resources import REVIEWS, ResourceType, storage_version
 from kubesim.selectors import field_predicate, label_predicate
 from kubesim.store import Event, Obj, Store, now_rfc3339
 
@@ -49,7 +50,7 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 # The registries whose DELETE answers the deleted object (genericregistry ReturnDeletedObject); every other kind
 # answers a Status with details once the object is gone.
-RETURN_DELETED_OBJECT = frozenset({("", "pods"), ("", "services")})
+RETURN_DELETED_OBJECT = frozenset({("", "pods"), ("", "services"), ("", "serviceaccounts")})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -194,14 +195,10 @@ class ApiServer:
             user_info = self._impersonate(request, user_info, target, verb)
             record["user"] = user_info.name
         if self.authorizer is not None:
+            # RequestInfo: a namespace named in the URL (namespaces/NAME) is also the request's namespace
+            scope = target.name if target.rt.key == ("", "namespaces") and target.name else target.namespace
             self.authorizer.authorize(
-                user_info,
-                verb,
-                target.rt.group,
-                target.rt.plural,
-                target.subresource,
-                target.namespace,
-                target.name,
+                user_info, verb, target.rt.group, target.rt.plural, target.subresource, scope, target.name
             )
         fault = self.faults.decide(verb, target.rt.plural, target.subresource)
         if fault.delay:
@@ -493,10 +490,14 @@ class ApiServer:
         if wants_table(request):
             include = request.query.get("includeObject", "Metadata")
             return json_response(tables.to_table(t.rt, items, rv, next_token, include))
+        if not t.rt.is_custom:  # typed lists: items carry no kind and apiVersion
+            items = [{k: v for k, v in obj.items() if k not in ("kind", "apiVersion")} for obj in items]
         meta_out: Obj = {"resourceVersion": rv}
         if next_token:
             meta_out["continue"] = next_token
             meta_out["remainingItemCount"] = remaining
+        elif t.rt.is_custom:
+            meta_out["continue"] = ""  # unstructured lists carry an empty continue
         return json_response(
             {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta_out, "items": items}
         )
@@ -653,6 +654,8 @@ class ApiServer:
         manager = request.query.get("fieldManager") or managed_fields.manager_from_user_agent(
             request.headers.get("User-Agent", "")
         )
+        if operation == "Update" and t.subresource is None and isinstance(obj.get("metadata", {}), dict):
+            _decode_defaults(t.rt, obj)
         old = (live or {}).get("metadata", {}).get("managedFields")
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -668,6 +671,8 @@ class ApiServer:
             now_rfc3339(self.store.clock),
             applied=applied,
             force=_bool_param(request, "force"),
+            present=managed_fields.zero_object_paths(t.rt.key, t.rt.is_custom),
+            schema=_crd_schema(t.rt),
         )
         if not entries:
             del meta["managedFields"]  # the real server omits an empty list
@@ -797,6 +802,25 @@ class ApiServer:
         for response in list(self._streams):
             with contextlib.suppress(Exception):
                 await response.write_eof()
+
+
+def _crd_schema(rt: ResourceType) -> Obj | None:
+    if rt.crd is None:
+        return None
+    return dict((storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {})
+
+
+def _decode_defaults(rt: ResourceType, obj: Obj) -> None:
+    """The defaults the real server applies while decoding (before the field manager records the writer's
+    fields): built-in SetDefaults_* and conversions, a custom resource's structural schema defaults."""
+    if rt.crd is None:
+        builtin_defaults.scheme_defaults(rt.key, obj)
+        return
+    root = (storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {}
+    props = root.get("properties") or {}
+    for part, value in obj.items():
+        if part not in ("metadata", "apiVersion", "kind", "status") and part in props and value is not None:
+            schema.apply_defaults(value, props[part])
 
 
 def admit_custom(server: ApiServer) -> Callable[[Any], None]:

@@ -557,21 +557,29 @@ class Store:
         """Delete, or mark for deletion when finalizers hold the object; returns the object as it ends up."""
         ns, old = self._existing(rt, namespace, name)
         meta = old["metadata"]
+        # The storage layer's precondition errors: the kind (not the resource) names the object.
+        qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
         if precondition_uid and precondition_uid != meta.get("uid"):
-            raise errors.conflict(
-                rt.plural,
-                rt.group,
-                name,
-                f"Precondition failed: UID in precondition: {precondition_uid}, "
-                f"UID in object meta: {meta.get('uid')}",
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {qualified_kind} "{name}": the UID in the precondition '
+                f"({precondition_uid}) does not match the UID in record ({meta.get('uid')}). The object might "
+                "have been deleted and then recreated",
+                name=name,
+                group=rt.group,
+                kind=rt.kind,
             )
         if precondition_rv and precondition_rv != meta.get("resourceVersion"):
-            raise errors.conflict(
-                rt.plural,
-                rt.group,
-                name,
-                f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
-                f"ResourceVersion in object meta: {meta.get('resourceVersion')}",
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {qualified_kind} "{name}": the ResourceVersion in the '
+                f"precondition ({precondition_rv}) does not match the ResourceVersion in record "
+                f"({meta.get('resourceVersion')}). The object might have been modified",
+                name=name,
+                group=rt.group,
+                kind=rt.kind,
             )
         self._admit(Operation("delete", rt, old, old, user=user))
         finalizers = list(meta.get("finalizers") or [])

@@ -181,9 +181,21 @@ def test_custom_resource_apply_sets_lists_it_owns_and_merges_shared_ones() -> No
         None,
         stamp=STAMP,
     )
+    # x-kubernetes-list-type: map: ctl owns only the item it added, so changing b is no conflict and c stays
+    # (what kube-apiserver answers; make fidelity, family apply)
+    merged = server_side_apply(rt, other, _widget([{"container": "b", "image": "b:2"}]), "me", False)
+    assert merged["spec"]["images"] == [{"container": "b", "image": "b:2"}, {"container": "c", "image": "c"}]
+    taken = record_update(
+        rt,
+        merged,
+        _widget([{"container": "b", "image": "b:3"}, {"container": "c", "image": "c"}]),
+        "ctl",
+        None,
+        stamp=STAMP,
+    )
     with pytest.raises(ApiError) as info:
-        server_side_apply(rt, other, _widget([{"container": "b", "image": "b:2"}]), "me", False)
-    assert (
-        info.value.message
-        == f'Apply failed with 1 conflict: conflict with "ctl" using example.com/v1 at {STAMP}: .spec.images'
+        server_side_apply(rt, taken, _widget([{"container": "b", "image": "b:4"}]), "me", False)
+    assert info.value.message == (
+        f'Apply failed with 1 conflict: conflict with "ctl" using example.com/v1 at {STAMP}: '
+        '.spec.images[container="b"].image'
     )

@@ -91,7 +91,8 @@ def test_managed_fields_key_container_ports_by_port_and_defaulted_protocol() -> 
     live = record_update(rt, None, _deployment({"containerPort": 80}), "kubectl-client-side-apply", None)
     (entry,) = live["metadata"]["managedFields"]
     container = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
-    assert list(container["f:ports"]) == ['k:{"containerPort":80,"protocol":"TCP"}']
+    # the list itself is new too: its "." member, as kube-apiserver records it
+    assert list(container["f:ports"]) == [".", 'k:{"containerPort":80,"protocol":"TCP"}']
 
 
 def test_apply_conflict_names_the_full_port_key() -> None:
