@@ -157,22 +157,23 @@ def _namespace(cluster: Cluster) -> Namespace:
 
 def _cleanup(cluster: Cluster, space: Namespace) -> None:
     if cluster.real:  # kubesim goes away with its module; a real cluster keeps what it is not told to delete
-        space.core.delete_namespace(space.name)
-
-        # An active request's finalizer (deployreq.dev/rollback-on-delete) holds the namespace until the operator has
-        # undone its change; the module's operator stops after the module's last test, so wait here while it runs.
-        # Otherwise the request and its namespace stay Terminating for good, and later tests see them (queue -A).
+        # An active request's finalizer (deployreq.dev/rollback-on-delete) holds it until the operator has undone its
+        # change, and the module's operator stops after the module's last test. So the requests are deleted first and
+        # waited for while the operator runs (not left to the namespace controller, which may be busy): otherwise a
+        # request and its namespace stay Terminating for good, and later tests see them (queue -A).
         def requests() -> list[Any]:
             listing = space.custom.list_namespaced_custom_object(GROUP, VERSION, space.name, PLURAL)
             assert isinstance(listing, dict)
             return list(listing["items"])
 
+        space.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, space.name, PLURAL)
         wait_for(
             requests,
             lambda items: not items,
             30 * cluster.slow,
             f"the requests of namespace {space.name} deleted",
         )
+        space.core.delete_namespace(space.name)
     space.api.close()
 
 
