@@ -27,6 +27,7 @@ help:
 	@echo "make cluster-up     a real control plane on 127.0.0.1 with three kwok nodes (.cluster/kubeconfig, .cluster/env)"
 	@echo "make cluster-down   stop every process cluster-up started"
 	@echo "make e2e-cluster    the system tests on that control plane (started and stopped around them unless it runs)"
+	@echo "make image          the operator image deployreq:0.1.0 with podman (base image made from Debian's packages if unpullable)"
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 
 venv: $(STAMP)
@@ -102,7 +103,7 @@ clean:
 # The real control plane (docs/controlplane.md): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 # kubectl built from Go modules (versions in controlplane/versions.env), kwok's fake nodes. Binaries are cached under
 # $${XDG_CACHE_HOME:-~/.cache}/deployreq/controlplane; a second build builds nothing.
-.PHONY: controlplane controlplane-pin cluster-up cluster-down e2e-cluster
+.PHONY: controlplane controlplane-pin cluster-up cluster-down e2e-cluster image
 
 controlplane:
 	$(PYTHON) scripts/cluster_build.py build
@@ -119,3 +120,8 @@ cluster-down: $(STAMP)
 # Starts the cluster unless it runs, runs tests/system on it, stops it again if it started it (also on failure).
 e2e-cluster: $(STAMP) controlplane
 	$(PY) scripts/cluster.py e2e -- $(PYTEST_ARGS)
+
+# The operator image from the Dockerfile with Debian's podman (runc, host network; a debootstrap stand-in for a base
+# image no registry serves here): apt-get install -y podman buildah debootstrap runc
+image:
+	$(PYTHON) scripts/cluster_image.py
