@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from kubesim import managed_fields
+from kubesim import errors, managed_fields
 from kubesim.managed_fields import Path
 from kubesim.merge_keys import APPLY_KEY_DEFAULTS
 from kubesim.patching import strategic_merge
@@ -105,6 +105,118 @@ def _schema_merge(live: Any, applied: Any, schema: Obj) -> Any:
     return clone(applied)
 
 
+def _go(value: Any) -> str:
+    """Go's %v of a decoded JSON value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "list"
+    return "numeric"
+
+
+def typed_errors(value: Any, schema: Obj, path: str) -> list[tuple[str, str]]:
+    """What structured-merge-diff refuses when it types an applied configuration against a custom resource's
+    schema: (path, reason) pairs."""
+    expected = schema.get("type")
+    if (
+        value is None
+        or schema.get("x-kubernetes-int-or-string")
+        or schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        return []
+    if expected in ("integer", "number") and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return [(path, f"expected numeric (int or float), got {_kind(value)}")]
+    if expected == "string" and not isinstance(value, str):
+        if isinstance(value, dict | list):
+            return [(path, f"expected string, got &{{{_go(value)}}}")]
+        return [(path, f"expected string, got &value.valueUnstructured{{Value:{_go(value)}}}")]
+    if expected == "boolean" and not isinstance(value, bool):
+        return [(path, f"expected boolean, got {_kind(value)}")]
+    if expected == "array" and not isinstance(value, list):
+        return [(path, f"expected list, got &{{{_go(value)}}}")]
+    if expected == "object" and not isinstance(value, dict):
+        return [(path, f"expected map, got &{{{_go(value)}}}")]
+    out: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key) or (extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                out += typed_errors(item, sub, f"{path}.{key}")
+    elif isinstance(value, list):
+        items = schema.get("items") or {}
+        list_type = schema.get("x-kubernetes-list-type")
+        keys = list(schema.get("x-kubernetes-list-map-keys") or [])
+        seen: list[Any] = []
+        for i, item in enumerate(value):
+            if list_type == "map" and isinstance(item, dict):
+                if not any(k in item for k in keys):
+                    quoted = ", ".join(json.dumps(k) for k in keys)
+                    out.append(
+                        (
+                            path,
+                            f"element {i}: associative list with keys has an element that omits all key fields "
+                            f"[{quoted}] (and doesn't have default values for any key fields)",
+                        )
+                    )
+                    continue
+                ident = {k: item[k] for k in keys if k in item}
+                if ident in seen:
+                    shown = ",".join(f"{k}={json.dumps(v)}" for k, v in ident.items())
+                    out.append((path, f"duplicate entries for key [{shown}]"))
+                seen.append(ident)
+            elif list_type == "set":
+                if item in seen:
+                    out.append((path, f"duplicate entries for key [={json.dumps(item)}]"))
+                seen.append(item)
+            out += (
+                typed_errors(item, items, f"{path}[{i}]")
+                if list_type != "map"
+                else typed_errors(item, items, path)
+            )
+    return out
+
+
+def check_typed(rt: ResourceType, applied: Obj, name: str) -> None:
+    """500 ``failed to create typed patch object`` for an applied configuration its schema cannot type."""
+    schema = _crd_schema(rt)
+    props = schema.get("properties") or {}
+    found: list[tuple[str, str]] = []
+    for key, value in applied.items():
+        if key not in ("apiVersion", "kind", "metadata") and key in props:
+            found += typed_errors(value, props[key], f".{key}")
+    if not found:
+        return
+    found.sort()
+    detail = (
+        f"{found[0][0]}: {found[0][1]}"
+        if len(found) == 1
+        else "errors:\n" + "\n".join(f"  {p}: {r}" for p, r in found)
+    )
+    raise errors.ApiError(
+        500,
+        "",
+        f"failed to create typed patch object (/{name}; {rt.api_version}, Kind={rt.kind}): {detail}",
+    )
+
+
 def _set(node: Any, path: Path, value: Any) -> None:
     """Set a plain field path (``f:`` steps only) in ``node``."""
     if not path or not all(part.startswith("f:") for part in path):
@@ -132,6 +244,8 @@ def server_side_apply(
     (the server passes its clock's now). ``subresource``: ``status`` for an apply to /status, whose fields are
     tracked in entries of their own (``subresource: status``)."""
     applied = clone(applied)
+    if rt.is_custom:
+        check_typed(rt, applied, str((applied.get("metadata") or {}).get("name") or ""))
     merged: Obj
     if live is None:
         merged = clone(applied)

@@ -48,8 +48,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:
+            status["reason"] = self.reason
         details: dict[str, Any] = {}
         if self.name:
             details["name"] = self.name

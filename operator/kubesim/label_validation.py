@@ -47,8 +47,8 @@ def qualified_name_errors(value: str) -> list[str]:
 
 
 def label_key_error(key: str) -> str | None:
-    """``key: Invalid value: "<key>": ...`` as NewRequirement's validateLabelKey words it, or None."""
+    """``<nil>: Invalid value: "<key>": ...`` as NewRequirement's validateLabelKey words it, or None."""
     errs = qualified_name_errors(key)
     if not errs:
         return None
-    return f'key: Invalid value: "{key}": ' + "; ".join(errs)
+    return f'<nil>: Invalid value: "{key}": ' + "; ".join(errs)  # v1.36 names no field

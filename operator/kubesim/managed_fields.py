@@ -166,14 +166,13 @@ def render(path: Path) -> str:
 
 def describe_manager(entry: Obj) -> str:
     """A manager as conflict messages name it (fieldmanager's printManager): ``"name"``, ``with subresource
-    "status"``, and for an Update manager ``using v1 at <time>``."""
+    "status"``, and for an Update manager ``using v1``."""
     text = json.dumps(str(entry.get("manager", "")))
     if entry.get("subresource"):
         text += f" with subresource {json.dumps(entry['subresource'])}"
     if entry.get("operation") == "Update":
+        # the manager key the real field manager prints carries no time, so no "at <time>"
         text += f" using {entry.get('apiVersion', '')}"
-        if entry.get("time"):
-            text += f" at {entry['time']}"
     return text
 
 

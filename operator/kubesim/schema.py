@@ -8,6 +8,7 @@ import base64
 import binascii
 import functools
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -174,6 +175,8 @@ _STRING_FORMATS: dict[str, Callable[[str], bool]] = {
     "ipv6": lambda v: _is_ip(v, 6),
     "cidr": _is_cidr,
     "byte": _is_base64,
+    # strfmt's email: an address with a local part, an @ and a domain
+    "email": lambda v: bool(re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", v)),
 }
 
 
@@ -193,6 +196,10 @@ def _rule_message(rule: Obj, value: Any, old: Any) -> str:
         if isinstance(result, str) and result.strip():
             return str(result)
     return str(rule.get("message") or f"failed rule: {rule['rule']}")
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list)
 
 
 class Validator:
@@ -267,7 +274,12 @@ class Validator:
                     "FieldValueForbidden": f"Forbidden: {message}",
                     "FieldValueRequired": f"Required value: {message}",
                     "FieldValueDuplicate": f"Duplicate value: {_show(message)}",
-                }.get(reason, f"Invalid value: {message}")  # v1.36 shows no value for a failed rule
+                }.get(
+                    reason,
+                    f"Invalid value: {_show(value)}: {message}"
+                    if _is_scalar(value)
+                    else f"Invalid value: {message}",
+                )  # v1.36 shows scalars only
                 self.cel_causes.append(errors.Cause(field, text, reason))
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
@@ -370,7 +382,9 @@ class Validator:
                 if marker in seen:
                     self.list_causes.append(
                         errors.Cause(
-                            f"{path}[{i}]", f"Duplicate value: {_go_map(ident)}", "FieldValueDuplicate"
+                            f"{path}[{i}]",
+                            f"Duplicate value: {json.dumps(ident, separators=(',', ':'))}",  # v1.36: as JSON
+                            "FieldValueDuplicate",
                         )
                     )
                 seen.add(marker)
@@ -427,7 +441,15 @@ def admit_custom_resource(
     for part in parts:
         if part in obj and part in props:
             validator.validate(obj[part], props[part], part, (old or {}).get(part))
-    causes = validator.causes + _scale_causes(version, obj, subresource) + validator.list_causes
+    schema_causes = validator.causes
+    if subresource == "status":  # the status strategy validates status as the root: messages name it so
+        schema_causes = [
+            errors.Cause(c.field, c.message.replace(f"{c.field} in body", f"{c.field[7:]} in body"), c.reason)
+            if c.field.startswith("status.")
+            else c
+            for c in schema_causes
+        ]
+    causes = schema_causes + _scale_causes(version, obj, subresource) + validator.list_causes
     if validator.cel_causes or "x-kubernetes-validations" in repr(schema):
         if any(c.reason in _BLOCKING for c in causes):
             causes.append(errors.Cause("<nil>", _CEL_SKIPPED))

@@ -387,6 +387,8 @@ class ApiServer:
             return await self._watch(request, t, cut_after)
         if verb == "create":
             obj = self._decode(body)
+            if t.rt.is_custom and not obj.get("kind"):
+                raise _kind_missing(t.rt, body)
             self._manage(request, t, obj, None, "Update")
             namespace = None if t.rt.key == ("", "namespaces") or not t.rt.namespaced else t.namespace
             created = self.store.create(
@@ -495,7 +497,8 @@ class ApiServer:
         meta_out: Obj = {"resourceVersion": rv}
         if next_token:
             meta_out["continue"] = next_token
-            meta_out["remainingItemCount"] = remaining
+            if predicate is None:  # with a selector the real server cannot count what remains
+                meta_out["remainingItemCount"] = remaining
         elif t.rt.is_custom:
             meta_out["continue"] = ""  # unstructured lists carry an empty continue
         return json_response(
@@ -655,7 +658,7 @@ class ApiServer:
             request.headers.get("User-Agent", "")
         )
         if operation == "Update" and t.subresource is None and isinstance(obj.get("metadata", {}), dict):
-            _decode_defaults(t.rt, obj)
+            _decode_defaults(t.rt, obj, prune=not self.strict)
         old = (live or {}).get("metadata", {}).get("managedFields")
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -784,10 +787,15 @@ class ApiServer:
                 for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                 if k in meta
             },
-            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+            # omitempty: spec.replicas 0 and an empty selector are absent
+            "spec": {k: v for k, v in {"replicas": (obj.get("spec") or {}).get("replicas", 0)}.items() if v},
             "status": {
-                "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": selector_string((obj.get("spec") or {}).get("selector")),
+                k: v
+                for k, v in {
+                    "replicas": (obj.get("status") or {}).get("replicas", 0),
+                    "selector": selector_string((obj.get("spec") or {}).get("selector")),
+                }.items()
+                if k == "replicas" or v
             },
         }
 
@@ -804,13 +812,23 @@ class ApiServer:
                 await response.write_eof()
 
 
+def _kind_missing(rt: ResourceType, body: bytes) -> errors.ApiError:
+    """The unstructured decoder's 400 for a custom resource without ``kind``."""
+    text = body.decode("utf-8", "replace")
+    snippet = text[:30] + " ..." if len(text) > 30 else text
+    return errors.bad_request(
+        f"the object provided is unrecognized (must be of type {rt.kind}): Object 'Kind' is missing in "
+        f"'{text}' ({snippet})"
+    )
+
+
 def _crd_schema(rt: ResourceType) -> Obj | None:
     if rt.crd is None:
         return None
     return dict((storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {})
 
 
-def _decode_defaults(rt: ResourceType, obj: Obj) -> None:
+def _decode_defaults(rt: ResourceType, obj: Obj, prune: bool = True) -> None:
     """The defaults the real server applies while decoding (before the field manager records the writer's
     fields): built-in SetDefaults_* and conversions, a custom resource's structural schema defaults."""
     if rt.crd is None:
@@ -818,9 +836,11 @@ def _decode_defaults(rt: ResourceType, obj: Obj) -> None:
         return
     root = (storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {}
     props = root.get("properties") or {}
-    for part, value in obj.items():
+    for part, value in list(obj.items()):
         if part not in ("metadata", "apiVersion", "kind", "status") and part in props and value is not None:
             schema.apply_defaults(value, props[part])
+            if prune:  # pruned fields are nobody's (strict validation refuses them in admission)
+                obj[part] = schema.prune(value, props[part], part, [])
 
 
 def admit_custom(server: ApiServer) -> Callable[[Any], None]:

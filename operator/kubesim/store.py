@@ -440,16 +440,18 @@ class Store:
             if str(given_rv) != old_meta["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
         elif not rt.unconditional_update:
-            raise errors.invalid(
-                rt.kind,
+            # the registry's message: the resource (not the kind) names the object
+            err = errors.invalid(
+                rt.plural,
                 rt.group,
                 name,
                 [
                     errors.Cause(
-                        "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update"
+                        "metadata.resourceVersion", "Invalid value: 0: must be specified for an update"
                     )
                 ],
             )
+            raise err
         if subresource == "status":
             status = new.get("status")
             incoming_meta = meta

@@ -24,18 +24,18 @@ def test_valid_keys(key: str) -> None:
 @pytest.mark.parametrize(
     ("selector", "message"),
     [
-        ("-a=b", f'unable to parse requirement: key: Invalid value: "-a": {NAME_PART}'),
-        ("!a_", f'unable to parse requirement: key: Invalid value: "a_": {NAME_PART}'),
-        ("b- in (x)", f'unable to parse requirement: key: Invalid value: "b-": {NAME_PART}'),
-        ("/a", 'unable to parse requirement: key: Invalid value: "/a": prefix part must be non-empty'),
+        ("-a=b", f'unable to parse requirement: <nil>: Invalid value: "-a": {NAME_PART}'),
+        ("!a_", f'unable to parse requirement: <nil>: Invalid value: "a_": {NAME_PART}'),
+        ("b- in (x)", f'unable to parse requirement: <nil>: Invalid value: "b-": {NAME_PART}'),
+        ("/a", 'unable to parse requirement: <nil>: Invalid value: "/a": prefix part must be non-empty'),
         (
             "a" * 64,
-            f'unable to parse requirement: key: Invalid value: "{"a" * 64}": '
+            f'unable to parse requirement: <nil>: Invalid value: "{"a" * 64}": '
             "name part must be no more than 63 characters",
         ),
         (
             "Ex.com/a",
-            'unable to parse requirement: key: Invalid value: "Ex.com/a": prefix part a lowercase RFC 1123 '
+            'unable to parse requirement: <nil>: Invalid value: "Ex.com/a": prefix part a lowercase RFC 1123 '
             "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
             "with an alphanumeric character (e.g. 'example.com', regex used for validation is "
             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",

@@ -109,8 +109,7 @@ def test_apply_conflict_names_the_full_port_key() -> None:
         server_side_apply(rt, live, _deployment({"containerPort": 80, "name": "web"}), "kubectl", False)
     assert info.value.code == 409
     assert info.value.message == (
-        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1 at '
-        "2026-01-01T00:00:00Z: "
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
         '.spec.template.spec.containers[name="app"].ports[containerPort=80,protocol="TCP"].name'
     )
 

@@ -79,9 +79,7 @@ def test_json_patch_failed_test_is_422() -> None:
         _patch(JSON_PATCH, [{"op": "test", "path": "/spec/replicas", "value": 5}])
     assert (info.value.code, info.value.reason) == (422, "Invalid")
     assert info.value.message == "the server rejected our request due to an error in our request"
-    assert [(c.reason, c.message) for c in info.value.causes] == [
-        ("UnexpectedServerResponse", "testing value /spec/replicas failed: test failed")
-    ]
+    assert info.value.causes == []  # kube-apiserver v1.36 sends no cause (make fidelity, crd-validation)
 
 
 def test_json_patch_bad_path_is_422() -> None:
