@@ -7,7 +7,6 @@ The last line reads ``chaos: runs=R kills=K faults=F requests=Q violations=V``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -15,13 +14,15 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
+from scripts.chaos_proxy import LossyProxy, proxied_kubeconfig  # noqa: E402
 from tests.system.harness import (  # noqa: E402
     KubesimProcess,
     Namespace,
@@ -31,7 +32,7 @@ from tests.system.harness import (  # noqa: E402
 )
 
 TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
-ACTIVE = {"Checking", "Deploying", "Verifying", "RollingBack"}
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 OK_IMAGES = ["registry.example/app:2", "registry.example/app:3", "registry.example/app:4"]
 BAD_IMAGE = "registry.example/app:9-crashloop"
 
@@ -50,6 +51,9 @@ SIZES = {
     "small": Size(2, 4, 4, 3, 70),
     "default": Size(4, 8, 6, 6, 120),
 }
+LOST_RESPONSE_RATE = 0.03
+"""Share of the operators' writes to Deployments, Leases and requests whose response the proxy loses."""
+LOST_RESPONSE_PATHS = ("/deployments/", "/leases", "/deploymentrequests")
 FAULTS = {
     "seed": 0,
     "rules": [
@@ -64,8 +68,186 @@ FAULTS = {
 }
 
 
-def status_phase(record: dict[str, Any]) -> str | None:
-    return ((record.get("requestObject") or {}).get("status") or {}).get("phase")
+LOCK = "deployreq-lock"
+RUN_ANNOTATION = "deployreq.dev/run"
+LOST_MARK = "chaos/response-lost"
+TAKEOVER_TOLERANCE = 0.05
+"""Seconds of slack when a takeover is compared with the lease duration (both times are kubesim's own clock)."""
+
+
+@dataclass
+class Stats:
+    """What the checker examined: a run that examined nothing proves nothing."""
+
+    deployment_writes: int = 0
+    image_patches: int = 0
+    undos: int = 0
+    lost_responses: int = 0
+    lock_writes: int = 0
+    takeovers: int = 0
+    lock_holders: set[str] = field(default_factory=set)
+    """Operators that held a namespace lock at least once."""
+    overlaps: int = 0
+    """Lock acquisitions by one operator while the other held a lock elsewhere: both really at work at once."""
+
+    def add(self, other: Stats) -> None:
+        for name in ("deployment_writes", "image_patches", "undos", "lost_responses", "lock_writes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.takeovers += other.takeovers
+        self.overlaps += other.overlaps
+        self.lock_holders |= other.lock_holders
+
+    def line(self) -> str:
+        return (
+            f"deployment_writes={self.deployment_writes} patches={self.image_patches} undos={self.undos} "
+            f"lost_responses={self.lost_responses} lock_writes={self.lock_writes} takeovers={self.takeovers} "
+            f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps}"
+        )
+
+
+def effective(record: dict[str, Any]) -> float:
+    """When a write took effect: kubesim answers right after committing, so received + handling time (injected
+    latency delays the commit, not the arrival)."""
+    return float(record["time"]) + float(record.get("duration_ms") or 0) / 1000
+
+
+def operator_of(record: dict[str, Any]) -> str:
+    """The writing operator's identity from its User-Agent (``deployreq/<identity>``), or "" for anyone else."""
+    agent = str(record.get("userAgent", "")).replace(LOST_MARK, "").strip().split(" ", 1)[0]
+    return agent.split("/", 1)[1] if agent.startswith("deployreq/") else ""
+
+
+def lease_name(record: dict[str, Any]) -> str:
+    body = record.get("requestObject")
+    named = ((body.get("metadata") or {}).get("name") if isinstance(body, dict) else None) or ""
+    return str(record.get("name") or named)
+
+
+def accepted(record: dict[str, Any]) -> bool:
+    return int(record.get("code") or 0) < 300 and record.get("verb") in WRITES
+
+
+def deployment_write_kind(record: dict[str, Any]) -> tuple[str, str]:
+    """("patch", run) for an image patch (it names its run), ("undo", "") for `rollout undo`'s JSON patch of the
+    template, ("other", "") for anything else."""
+    body = record.get("requestObject")
+    if isinstance(body, dict):
+        run = ((body.get("metadata") or {}).get("annotations") or {}).get(RUN_ANNOTATION)
+        if run:
+            return "patch", str(run)
+    if isinstance(body, list) and any(
+        op.get("path") == "/spec/template" for op in body if isinstance(op, dict)
+    ):
+        return "undo", ""
+    return "other", ""
+
+
+def check_namespace(ns: str, records: list[dict[str, Any]], stats: Stats) -> list[str]:
+    """The audit-trail invariants of one namespace: every accepted write to the Deployment (any verb, any patch
+    type, the undo included) is attributed to the request that held the lock when the write took effect; the lock
+    changes hands between operators only after it expired; no run writes its patch or its undo twice (a retry of a
+    write whose response was lost excepted); one request's writes are never interleaved with another's."""
+    violations: list[str] = []
+    events = sorted(
+        (
+            r
+            for r in records
+            if accepted(r)
+            and (
+                r.get("resource") == "deployments"
+                or (r.get("resource") == "leases" and lease_name(r) == LOCK)
+            )
+        ),
+        key=effective,
+    )
+    holder, holder_op, renewed, duration = "", "", 0.0, 0.0
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    last_run: dict[str, str] = {}
+    sequence: list[str] = []
+    previous_write: dict[str, Any] | None = None
+    for r in events:
+        at = effective(r)
+        writer = operator_of(r)
+        if r["resource"] == "leases":
+            stats.lock_writes += 1
+            body = r.get("requestObject") if isinstance(r.get("requestObject"), dict) else {}
+            spec = (body or {}).get("spec") or {}
+            new = "" if r.get("verb") == "delete" else str(spec.get("holderIdentity") or "")
+            if holder and new != holder and writer != holder_op:
+                stats.takeovers += 1
+                if at - renewed < duration - TAKEOVER_TOLERANCE:
+                    violations.append(
+                        f"{ns}: {writer} took the lock from {holder} {at - renewed:.2f}s after its last renewal "
+                        f"(lease {duration:g}s)"
+                    )
+            if new:
+                stats.lock_holders.add(new.split("@", 1)[1] if "@" in new else new)
+            holder, holder_op = new, (new.split("@", 1)[1] if "@" in new else "")
+            renewed, duration = at, float(spec.get("leaseDurationSeconds") or duration)
+            continue
+        if not writer:
+            continue  # the harness's own set-up (creating the Deployment before any request)
+        stats.deployment_writes += 1
+        if LOST_MARK in str(r.get("userAgent", "")):
+            stats.lost_responses += 1
+        kind, run = deployment_write_kind(r)
+        where = f"{ns}: {r.get('verb')} of the Deployment by {writer} at {at:.3f}"
+        if not holder:
+            violations.append(f"{where}: no request held the lock")
+            continue
+        request = holder.split("@", 1)[0]
+        if holder_op != writer:
+            violations.append(f"{where}: the lock was held by {holder}")
+            continue
+        if kind == "other":
+            violations.append(f"{where}: neither an image patch nor an undo")
+            continue
+        if kind == "patch":
+            stats.image_patches += 1
+            if run.split("/", 1)[0] != request:
+                violations.append(f"{where}: patch of run {run} while {holder} held the lock")
+            last_run[request] = run
+        else:
+            stats.undos += 1
+            run = last_run.get(request, f"{request}/(no patch seen)")
+        key = (kind, run)
+        earlier = runs.setdefault(key, [])
+        retry = (
+            bool(earlier)
+            and previous_write is earlier[-1]
+            and LOST_MARK in str(earlier[-1].get("userAgent", ""))
+        )
+        if earlier and not retry:
+            violations.append(f"{where}: run {run} wrote its {kind} {len(earlier) + 1} times")
+        earlier.append(r)
+        previous_write = r
+        if request in sequence and sequence[-1] != request:
+            violations.append(f"{where}: {request} wrote again after {sequence[-1]} had written")
+        if not sequence or sequence[-1] != request:
+            sequence.append(request)
+    return violations
+
+
+def count_overlaps(audit: list[dict[str, Any]]) -> int:
+    """Lock acquisitions by one operator while another operator held a lock in some namespace."""
+    held: dict[str, str] = {}  # namespace -> operator holding its lock
+    overlaps = 0
+    for r in sorted(
+        (r for r in audit if accepted(r) and r.get("resource") == "leases" and lease_name(r) == LOCK),
+        key=effective,
+    ):
+        body = r.get("requestObject") if isinstance(r.get("requestObject"), dict) else {}
+        new = (
+            ""
+            if r.get("verb") == "delete"
+            else str(((body or {}).get("spec") or {}).get("holderIdentity") or "")
+        )
+        op = new.split("@", 1)[1] if "@" in new else ""
+        ns = str(r.get("namespace"))
+        if op and held.get(ns) != op and any(o and o != op for n, o in held.items() if n != ns):
+            overlaps += 1
+        held[ns] = op
+    return overlaps
 
 
 def check(
@@ -74,65 +256,25 @@ def check(
     deployments: dict[str, dict[str, str]],
     leases: dict[str, str],
     initial: dict[str, str],
-) -> list[str]:
-    """Every invariant of the run, as violation messages."""
+    operators: int = 2,
+) -> tuple[list[str], Stats]:
+    """Every invariant of the run, as violation messages, and what was examined. The audit-trail invariants come
+    from kubesim's record of accepted writes (``check_namespace``); the others compare the final state on the
+    server with the requests' outcomes."""
     violations: list[str] = []
+    stats = Stats()
     by_ns: dict[str, list[dict[str, Any]]] = {}
     for record in audit:
         if record.get("namespace"):
             by_ns.setdefault(record["namespace"], []).append(record)
-    for ns, records in by_ns.items():
-        records.sort(key=lambda r: r["time"])
-        # 1. one request at a time: windows from the first active status write to the terminal one.
-        windows: dict[str, list[float]] = {}
-        for r in records:
-            if (
-                r.get("resource") == "deploymentrequests"
-                and r.get("subresource") == "status"
-                and r.get("code") == 200
-            ):
-                phase = status_phase(r)
-                if phase in ACTIVE and r["name"] not in windows:
-                    windows[r["name"]] = [r["time"], float("inf")]
-                elif (phase in TERMINAL and r["name"] in windows) or (
-                    phase == "Queued" and r["name"] in windows
-                ):
-                    windows[r["name"]][1] = r["time"]
-        spans = sorted(windows.items(), key=lambda kv: kv[1][0])
-        for (a, (_, a_end)), (b, (b_start, _)) in itertools.pairwise(spans):
-            if a_end > b_start:
-                violations.append(f"{ns}: {a} and {b} were active at the same time")
-        # 2. every Deployment write came from the holder of the namespace lock at that moment.
-        holder = ""
-        for r in records:
-            if (
-                r.get("resource") == "leases"
-                and (r.get("name") or ((r.get("requestObject") or {}).get("metadata") or {}).get("name"))
-                == "deployreq-lock"
-                and r.get("code") in (200, 201)
-                and r.get("verb") in ("create", "update", "patch")
-            ):
-                holder = ((r.get("requestObject") or {}).get("spec") or {}).get("holderIdentity") or ""
-            if (
-                r.get("resource") == "deployments"
-                and r.get("verb") == "patch"
-                and r.get("code") == 200
-                and r.get("userAgent", "").startswith("deployreq/")
-            ):
-                writer = r["userAgent"].split("/", 1)[1]
-                if not holder.endswith(f"@{writer}"):
-                    violations.append(f"{ns}: Deployment written by {writer} while the lock was {holder!r}")
-        # 6. no run patched twice.
-        runs: dict[str, int] = {}
-        for r in records:
-            body = r.get("requestObject") or {}
-            if r.get("resource") == "deployments" and r.get("code") == 200 and isinstance(body, dict):
-                run = ((body.get("metadata") or {}).get("annotations") or {}).get("deployreq.dev/run")
-                if run:
-                    runs[run] = runs.get(run, 0) + 1
-        violations.extend(f"{ns}: run {run} patched {n} times" for run, n in runs.items() if n > 1)
-    # 3. every request ended; 4. the Deployment shows the last success (or what was there before);
-    # 5. no lock left held.
+    for ns, records in sorted(by_ns.items()):
+        violations.extend(check_namespace(ns, records, stats))
+    stats.overlaps = count_overlaps(audit)
+    if len(stats.lock_holders) < operators:
+        violations.append(
+            f"only {sorted(stats.lock_holders)} ever held a lock: the run proves nothing about {operators} operators"
+        )
+    # Every request ended; the Deployment shows the last success (or what was there before); no lock left held.
     for ns, requests in final.items():
         stuck = [
             name for name, obj in requests.items() if (obj.get("status") or {}).get("phase") not in TERMINAL
@@ -151,18 +293,37 @@ def check(
             violations.append(f"{ns}: Deployment runs {deployments[ns].get('app')}, expected {expected}")
         if leases.get(ns):
             violations.append(f"{ns}: lock still held by {leases[ns]}")
-    return violations
+    return violations, stats
 
 
-def one_run(run: int, size: Size, rng: random.Random, workdir: Path) -> tuple[int, int, int, list[str]]:
+def lock_holders(api: Any, spaces: list[Namespace]) -> dict[str, str]:
+    """namespace -> the operator holding its lock now ("" when free)."""
+    from kubernetes.client import CoordinationV1Api
+
+    held = {}
+    for ns in spaces:
+        try:
+            lease = CoordinationV1Api(api).read_namespaced_lease(LOCK, ns.name)
+            holder = lease.spec.holder_identity or ""
+        except Exception:
+            holder = ""
+        held[ns.name] = holder.split("@", 1)[1] if "@" in holder else ""
+    return held
+
+
+def one_run(
+    run: int, size: Size, rng: random.Random, workdir: Path
+) -> tuple[int, int, int, list[str], Stats]:
+    # The kubelet at 1/20 of real time: Ready 0.1 s after start, a crash-looping container exits after 10 ms and
+    # backs off 0.5 s, 1 s, 2 s ...
     sim = KubesimProcess(
         workdir,
+        "--time-scale",
+        "0.05",
         "--pod-ready-seconds",
-        "0.1",
+        "2",
         "--fail-image",
         "*-crashloop",
-        "--crashloop-restart-seconds",
-        "0.3",
         "--audit-bodies",
         "--seed",
         str(run),
@@ -171,6 +332,7 @@ def one_run(run: int, size: Size, rng: random.Random, workdir: Path) -> tuple[in
     api = None
     operators: list[OperatorProcess] = []
     kills = 0
+    proxy = LossyProxy(sim.url, LOST_RESPONSE_RATE, seed=run, resources=LOST_RESPONSE_PATHS)
     try:
         result = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "crds"))
         if result.returncode != 0:
@@ -180,10 +342,15 @@ def one_run(run: int, size: Size, rng: random.Random, workdir: Path) -> tuple[in
         for ns in spaces:
             ns.deployment(images={"app": "registry.example/app:1"}, replicas=2)
         sim.admin("PUT", "faults", {**FAULTS, "seed": run})
+        # The operators talk to kubesim through a proxy that loses the responses of some committed writes.
+        proxied = workdir / "operators-kubeconfig"
+        proxied.write_text(
+            yaml.safe_dump(proxied_kubeconfig(yaml.safe_load(sim.kubeconfig.read_text()), proxy.start()))
+        )
         flags = ("--lease-duration", "3", "--renew-interval", "1", "--api-retries", "6")
         operators = [
-            OperatorProcess(sim.kubeconfig, workdir, f"op-{run}-a", flags),
-            OperatorProcess(sim.kubeconfig, workdir, f"op-{run}-b", flags),
+            OperatorProcess(proxied, workdir, f"op-{run}-a", flags),
+            OperatorProcess(proxied, workdir, f"op-{run}-b", flags),
         ]
         for op in operators:
             op.start()
@@ -227,14 +394,20 @@ def one_run(run: int, size: Size, rng: random.Random, workdir: Path) -> tuple[in
                 kills += 1
                 victim.start()
             if stall_at is not None and stall_at <= now:
-                stall_at = None
-                stalled = rng.choice(operators)
-                if stalled.proc is not None and stalled.proc.poll() is None:
-                    stalled.proc.send_signal(signal.SIGSTOP)  # a holder that stops renewing past its lease
-                    time.sleep(5)
-                    stalled.proc.send_signal(signal.SIGCONT)
+                # A holder that stops renewing past its lease: the operator holding most locks right now (once one
+                # holds any), so that the other one must take over from it.
+                held = [op for op in lock_holders(api, spaces).values() if op]
+                if held or now > size.seconds:
+                    stall_at = None
+                    busiest = max(set(held), key=held.count) if held else ""
+                    stalled = next((op for op in operators if op.identity == busiest), rng.choice(operators))
+                    if stalled.proc is not None and stalled.proc.poll() is None:
+                        stalled.proc.send_signal(signal.SIGSTOP)
+                        time.sleep(5)
+                        stalled.proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
         sim.admin("PUT", "faults", {"rules": []})
+        proxy.active = False
         deadline = time.monotonic() + 90
         final: dict[str, dict[str, Any]] = {}
         while time.monotonic() < deadline:
@@ -256,24 +429,17 @@ def one_run(run: int, size: Size, rng: random.Random, workdir: Path) -> tuple[in
             time.sleep(0.5)
         time.sleep(2)  # let the last holder release its locks
         deployments = {ns.name: ns.images() for ns in spaces}
-        leases = {}
-        from kubernetes.client import CoordinationV1Api
-
-        for ns in spaces:
-            try:
-                lease = CoordinationV1Api(api).read_namespaced_lease("deployreq-lock", ns.name)
-                leases[ns.name] = lease.spec.holder_identity or ""
-            except Exception:
-                leases[ns.name] = ""
-        faults = int(sim.admin("GET", "faults").get("injected", 0))
-        violations = check(
+        leases = lock_holders(api, spaces)
+        faults = int(sim.admin("GET", "faults").get("injected", 0)) + proxy.lost
+        violations, stats = check(
             sim.audit(), final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
         )
         requests = sum(len(r) for r in final.values())
-        return kills, faults, requests, violations
+        return kills, faults, requests, violations, stats
     finally:
         for op in operators:
             op.stop()
+        proxy.stop()
         if api is not None:
             api.close()
         sim.stop()
@@ -288,10 +454,12 @@ def main() -> int:
     seed = int(os.environ.get("SEED", "1"))
     rng = random.Random(seed)
     totals = {"kills": 0, "faults": 0, "requests": 0}
+    examined = Stats()
     violations: list[str] = []
     for run in range(size.runs):
         workdir = Path(tempfile.mkdtemp(prefix=f"deployreq-chaos-{run}-"))
-        kills, faults, requests, found = one_run(seed * 1000 + run, size, rng, workdir)
+        kills, faults, requests, found, stats = one_run(seed * 1000 + run, size, rng, workdir)
+        examined.add(stats)
         totals["kills"] += kills
         totals["faults"] += faults
         totals["requests"] += requests
@@ -299,12 +467,21 @@ def main() -> int:
             print(f"violation (run {run}, logs in {workdir}): {v}")
         violations.extend(found)
         print(
-            f"run {run}: kills={kills} faults={faults} requests={requests} violations={len(found)}",
+            f"run {run}: kills={kills} faults={faults} requests={requests} violations={len(found)} "
+            f"examined: {stats.line()}",
             flush=True,
         )
     out = os.environ.get("CHAOS_OUT")
     if out:
-        Path(out).write_text(json.dumps({**totals, "runs": size.runs, "violations": violations}, indent=2))
+        summary = {
+            "command": os.environ.get("CHAOS_COMMAND", f"make chaos SIZE={size_name} SEED={seed}"),
+            **totals,
+            "runs": size.runs,
+            "examined": {**vars(examined), "lock_holders": len(examined.lock_holders)},
+            "violations": violations,
+        }
+        Path(out).write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"examined: {examined.line()}")
     print(
         f"chaos: runs={size.runs} kills={totals['kills']} faults={totals['faults']} "
         f"requests={totals['requests']} violations={len(violations)}"

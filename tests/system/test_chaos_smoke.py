@@ -1,5 +1,6 @@
-"""A small chaos run inside `make test`, so that `make chaos` cannot rot: faults, a SIGKILL, two operators, a
-stalled lock holder, and every invariant checked from the audit trail."""
+"""A small chaos run inside `make test`, so that `make chaos` cannot rot: faults, lost responses, a SIGKILL, two
+operators that both take locks, a stalled lock holder, and every invariant checked from the audit trail. (The
+checker's own self-test, planted violations in a recorded trail, is tests/unit/test_chaos_checker.py.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ def test_a_tiny_chaos_run_finds_no_violation(tmp_path: Path) -> None:
         check=False,
         env={**os.environ, "SIZE": "tiny", "SEED": "7"},
     )
-    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    lines = result.stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
     assert last.startswith("chaos: runs=1 "), result.stdout[-3000:] + result.stderr[-3000:]
     assert last.endswith("violations=0"), result.stdout[-3000:]
     assert result.returncode == 0
+    # The run examined something: Deployment writes, both operators holding locks (the checker fails a run in which
+    # one never does), a lock taken over from the stalled holder.
+    examined = dict(item.split("=") for item in lines[-2].removeprefix("examined: ").split())
+    assert int(examined["deployment_writes"]) > 0 and int(examined["lock_holders"]) == 2, lines[-2]
+    assert int(examined["takeovers"]) >= 1, lines[-2]

@@ -143,8 +143,19 @@ def test_sigkill_while_rolling_back_still_ends_rolled_back(
 ) -> None:
     ns.deployment()
     ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
-    ns.wait_phase("bad", "RollingBack", "RolledBack", timeout=60)
-    operator.kill()
+    ns.wait_request("bad", lambda o: bool((o.get("status") or {}).get("patchedAt")), 60, "the image patch")
+    # From now on the API server refuses Deployment writes: the undo cannot land, so the rollback is still under way
+    # when the operator dies, whatever the timing.
+    kubesim.admin("PUT", "faults", {"rules": [{"code": 503, "verb": "patch", "resource": "deployments"}]})
+    try:
+        ns.wait_phase("bad", "RollingBack", "RolledBack", timeout=60)
+        operator.kill()
+        at_kill = ns.get("bad")["status"]  # nothing changes it while the operator is dead
+    finally:
+        kubesim.admin("PUT", "faults", {})
+    assert at_kill["phase"] == "RollingBack", f"the kill did not land mid-rollback: {at_kill}"
+    # only the image patch so far: the undo is still to come
+    assert len(deployment_writes(kubesim.audit(), ns.name)) == 1
     operator.start()
     done = ns.wait_phase("bad", timeout=60)
     assert done["status"]["phase"] == "RolledBack", done["status"]
