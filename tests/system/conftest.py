@@ -109,7 +109,11 @@ def real_cluster(
                 "DEPLOYREQ_CLUSTER=kubeconfig needs DEPLOYREQ_KUBECONFIG (or KUBECONFIG)", returncode=2
             )
         kubeconfig = Path(named).resolve()
-    install_crds(kubeconfig)
+    try:
+        install_crds(kubeconfig)
+    except RuntimeError as problem:
+        # No test can run without the CRD: say why once, not in every test's setup.
+        pytest.exit(f"{CLUSTER} cluster: {problem}", returncode=1)
     yield Cluster(
         CLUSTER,
         kubeconfig,
