@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import re
 from typing import Any
 
 from kubesim import errors
+from kubesim.label_validation import label_key_error
 from kubesim.selectors import matches_label_selector
 from kubesim.store import Operation
 
@@ -55,8 +57,8 @@ def default_deployment(obj: Obj) -> None:
 
 
 def _go_labels(labels: dict[str, str]) -> str:
-    inner = ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items()))
-    return f"map[string]string{{{inner}}}"
+    """A map as v1.36's field errors print a value: JSON."""
+    return json.dumps(dict(sorted(labels.items())), separators=(",", ":"))
 
 
 def validate_workload(op: Operation) -> None:
@@ -99,20 +101,9 @@ def validate_workload(op: Operation) -> None:
 
 
 def _selector_go(selector: Obj) -> str:
-    """The selector as Go's %#v prints a v1.LabelSelector."""
-    labels = selector.get("matchLabels")
-    match_labels = _go_labels(labels) if labels else "map[string]string(nil)"
-    expressions = selector.get("matchExpressions")
-    if expressions:
-        items = ", ".join(
-            f'v1.LabelSelectorRequirement{{Key:"{e.get("key", "")}", Operator:"{e.get("operator", "")}", '
-            f"Values:[]string{{{', '.join(json.dumps(v) for v in e.get('values') or [])}}}}}"
-            for e in expressions
-        )
-        match_expressions = f"[]v1.LabelSelectorRequirement{{{items}}}"
-    else:
-        match_expressions = "[]v1.LabelSelectorRequirement(nil)"
-    return f"v1.LabelSelector{{MatchLabels:{match_labels}, MatchExpressions:{match_expressions}}}"
+    """The selector as v1.36's field errors print a value: its JSON."""
+    shown = {k: selector[k] for k in ("matchLabels", "matchExpressions") if selector.get(k)}
+    return json.dumps(shown, separators=(",", ":"))
 
 
 _next_ip = [ipaddress.ip_address("10.96.0.10")]
@@ -183,6 +174,44 @@ def scheme_defaults(key: tuple[str, str], obj: Obj) -> None:
                 data[k] = base64.b64encode(str(v).encode()).decode()
 
 
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def validate_meta_and_keys(op: Operation) -> None:
+    """ValidateObjectMeta's label checks and ValidateConfigMap's key check, with the real messages."""
+    causes: list[errors.Cause] = []
+    labels = (op.obj.get("metadata") or {}).get("labels") or {}
+    for key, value in labels.items():
+        problem = label_key_error(str(key))
+        if problem is not None:
+            causes.append(errors.Cause("metadata.labels", problem.split(": ", 1)[1]))
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            causes.append(
+                errors.Cause(
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(value)}: a valid label must be an empty string or consist of "
+                    "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                    "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                )
+            )
+    if op.rt.key in (("", "configmaps"), ("", "secrets")):
+        for part in ("data", "binaryData") if op.rt.key == ("", "configmaps") else ("data",):
+            for key in op.obj.get(part) or {}:
+                if not _CONFIG_KEY.match(str(key)) or len(str(key)) > 253:
+                    causes.append(
+                        errors.Cause(
+                            f"{part}[{key}]",
+                            f"Invalid value: {json.dumps(key)}: a valid config key must consist of alphanumeric "
+                            "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', "
+                            "regex used for validation is '[-._a-zA-Z0-9]+')",
+                        )
+                    )
+    if causes:
+        raise errors.invalid(op.rt.kind, op.rt.group, (op.obj.get("metadata") or {}).get("name", ""), causes)
+
+
 def admit_builtin(op: Operation) -> None:
     """The admission hook for built-ins: defaults on create and update, then validation."""
     if op.verb == "delete" or op.rt.is_custom:
@@ -193,6 +222,7 @@ def admit_builtin(op: Operation) -> None:
         return
     key = op.rt.key
     scheme_defaults(key, op.obj)
+    validate_meta_and_keys(op)
     if key in (("apps", "deployments"), ("apps", "replicasets")):
         validate_workload(op)
     if key == ("", "pods"):

@@ -35,6 +35,8 @@ class ApiError(Exception):
     kind: str = ""
     causes: list[Cause] = field(default_factory=list)
     retry_after: int | None = None
+    # NewGenericServerResponse and the media-type check send "details": {} even with nothing in it
+    details_always: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -62,7 +64,7 @@ class ApiError(Exception):
             details["causes"] = [c.to_dict() for c in self.causes]
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
-        if details:
+        if details or self.details_always:
             status["details"] = details
         status["code"] = self.code
         return status

@@ -96,7 +96,9 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
             for item in patch
             if isinstance(item, dict) and item.get("$patch") != "replace"
         ]
-    result = [clone(item) for item in current]
+    server_keys = [cur.get(key) for cur in current if isinstance(cur, dict)]
+    patched: list[Any] = []  # the patch's items, merged with their originals, in patch order
+    deleted: list[Any] = []
     for item in patch:
         if not isinstance(item, dict):
             continue
@@ -105,19 +107,48 @@ def _merge_list(current: list[Any], patch: list[Any], key: str, field: str) -> l
             raise errors.ApiError(
                 500, "InternalError", f"map: {_go_value(item)} does not contain declared merge key: {key}"
             )
-        index = next(
-            (i for i, cur in enumerate(result) if isinstance(cur, dict) and cur.get(key) == item.get(key)),
-            None,
+        original = next(
+            (cur for cur in current if isinstance(cur, dict) and cur.get(key) == item.get(key)), None
         )
         if item.get("$patch") == "delete":
-            if index is not None:
-                result.pop(index)
+            deleted.append(item.get(key))
             continue
-        if index is None:
-            result.append(strategic_merge({}, item, field))
+        patched.append(strategic_merge(clone(original) if original is not None else {}, item, field))
+    patched_keys = {p.get(key) for p in patched}
+    server_only = [
+        clone(cur)
+        for cur in current
+        if not (isinstance(cur, dict) and (cur.get(key) in patched_keys or cur.get(key) in deleted))
+    ]
+    return _merge_sorted(patched, server_only, server_keys, key)
+
+
+def _merge_sorted(left: list[Any], right: list[Any], server_keys: list[Any], key: str) -> list[Any]:
+    """strategicpatch's mergeSortedSlice: patch items and server-only items interleaved by their position in
+    the server's list; a patch item the server lacks goes before the server-only items still pending."""
+
+    def position(item: Any) -> int:
+        ident = item.get(key) if isinstance(item, dict) else item
+        return server_keys.index(ident) if ident in server_keys else -1
+
+    out: list[Any] = []
+    i = j = 0
+    while i < len(left) or j < len(right):
+        if i >= len(left):
+            out.append(right[j])
+            j += 1
+        elif j >= len(right):
+            out.append(left[i])
+            i += 1
         else:
-            result[index] = strategic_merge(result[index], item, field)
-    return result
+            li, ri = position(left[i]), position(right[j])
+            if li >= 0 and ri >= 0 and ri < li:
+                out.append(right[j])
+                j += 1
+            else:
+                out.append(left[i])
+                i += 1
+    return out
 
 
 def _go_value(value: Any) -> str:
@@ -145,7 +176,9 @@ def _reorder(items: list[Any], order: list[Any], key: str) -> list[Any]:
 def _patch_rejected(detail: str) -> errors.ApiError:
     """A JSON patch that does not apply: 422 as kube-apiserver v1.36 answers it, without the detail."""
     del detail  # the real server's answer does not carry it
-    return errors.ApiError(422, "Invalid", "the server rejected our request due to an error in our request")
+    return errors.ApiError(
+        422, "Invalid", "the server rejected our request due to an error in our request", details_always=True
+    )
 
 
 def _failed_test_message(ops: list[Any], live: Obj) -> str:
@@ -189,9 +222,4 @@ def apply_patch(rt: ResourceType, live: Obj, content_type: str, body: bytes) -> 
         if not isinstance(patch, dict):
             raise errors.bad_request("strategic merge patch must be a JSON object")
         return strategic_merge(live, patch)  # type: ignore[no-any-return]
-    raise errors.ApiError(
-        415,
-        "UnsupportedMediaType",
-        f"the body of the request was in an unknown format - accepted media types include: "
-        f"{', '.join(ACCEPTED)}",
-    )
+    raise errors.ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", details_always=True)

@@ -478,9 +478,10 @@ _CEL_SKIPPED = (
 def _scale_causes(version: Obj, obj: Obj, subresource: str | None) -> list[errors.Cause]:
     """The scale subresource's check of the spec replicas field (validateScaleSpec)."""
     scale = (version.get("subresources") or {}).get("scale")
-    if subresource is not None or not isinstance(scale, dict) or not scale.get("specReplicasPath"):
+    which = "statusReplicasPath" if subresource == "status" else "specReplicasPath"
+    if subresource not in (None, "status") or not isinstance(scale, dict) or not scale.get(which):
         return []
-    json_path = str(scale["specReplicasPath"])
+    json_path = str(scale[which])
     node: Any = obj
     for part in json_path.strip(".").split("."):
         if not isinstance(node, dict) or part not in node:

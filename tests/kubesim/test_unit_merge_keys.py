@@ -54,7 +54,8 @@ def test_untagged_pod_spec_lists_are_replaced(
 @pytest.mark.parametrize(
     ("field", "added", "expected"),
     [
-        ("podIPs", "10.0.0.2", [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}]),
+        # a patch item the live list lacks goes first (strategicpatch's mergeSortedSlice; make fidelity)
+        ("podIPs", "10.0.0.2", [{"ip": "10.0.0.2"}, {"ip": "10.0.0.1"}]),
         ("hostIPs", "192.168.0.1", [{"ip": "192.168.0.1"}]),
     ],
 )
@@ -71,7 +72,7 @@ def test_service_account_secrets_merge_by_name() -> None:
         "secrets": [{"name": "one"}],
     }
     result = _smp(_rt("serviceaccounts"), live, {"secrets": [{"name": "two"}]})
-    assert result["secrets"] == [{"name": "one"}, {"name": "two"}]
+    assert result["secrets"] == [{"name": "two"}, {"name": "one"}]  # new items first, as kube-apiserver
 
 
 def _deployment(port: dict[str, Any], replicas: int = 1) -> dict[str, Any]:

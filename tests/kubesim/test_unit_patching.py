@@ -110,9 +110,11 @@ def test_strategic_merge_merges_containers_by_name() -> None:
     assert _containers(result)[0]["env"] == _deployment()["spec"]["template"]["spec"]["containers"][0]["env"]
 
 
-def test_strategic_merge_appends_new_keyed_items() -> None:
+def test_strategic_merge_puts_new_keyed_items_first() -> None:
+    # strategicpatch's mergeSortedSlice: a patch item the live list lacks goes before the server-only items
+    # (what kube-apiserver v1.36 answers: make fidelity, patches/add-container)
     result = _patch(SMP, _smp_containers({"name": "new", "image": "n:1"}))
-    assert [c["name"] for c in _containers(result)] == ["app", "sidecar", "new"]
+    assert [c["name"] for c in _containers(result)] == ["new", "app", "sidecar"]
 
 
 def test_strategic_merge_env_by_name_and_ports_by_container_port() -> None:
@@ -218,4 +220,4 @@ def test_strategic_merge_item_without_its_merge_key_is_refused() -> None:
 
 def test_strategic_merge_new_item_drops_directives_and_nulls() -> None:
     result = _patch(SMP, _smp_containers({"name": "new", "image": "n:1", "args": None}))
-    assert _containers(result)[-1] == {"name": "new", "image": "n:1"}
+    assert _containers(result)[0] == {"name": "new", "image": "n:1"}
