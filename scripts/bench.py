@@ -431,7 +431,10 @@ class Bench:
     # --- the baseline: the shell pipeline -------------------------------------------------------------------
 
     def baseline_script(self) -> Path:
+        """Written once: bash reads a script as it runs it, so rewriting it under running copies breaks them."""
         script = self.workdir / "deploy.sh"
+        if script.exists():
+            return script
         poll, timeout = self.size.baseline_poll, self.size.rollout_timeout
         script.write_text(
             textwrap.dedent(f"""\
