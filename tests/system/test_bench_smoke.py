@@ -33,6 +33,7 @@ PLAUSIBLE = {
     "idle_cpu_percent": (0, 50),
     "finished_request_bytes": (500, 20000),
     "baseline_overhead_ms_p50": (1, 10000),
+    "baseline_handoff_ms_p50": (1, 20000),  # negative when the wrong job was taken for the first
     "baseline_crash_to_rollback_patch_s_p50": (5, 60),  # the pipeline waits out its 10 s rollout timeout
 }
 
