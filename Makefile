@@ -29,6 +29,7 @@ help:
 	@echo "make e2e-cluster    the system tests on that control plane (started and stopped around them unless it runs)"
 	@echo "make image          the operator image deployreq:0.1.0 with podman (base image made from Debian's packages if unpullable)"
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
+	@echo "make fidelity       the same API requests to kubesim and to the real control plane, answers compared"
 
 venv: $(STAMP)
 	@echo "deployreq, kubectl-deployreq and kubesim are in $(VENV)/bin: 'source $(VENV)/bin/activate' puts them on PATH"
@@ -125,3 +126,10 @@ e2e-cluster: $(STAMP) controlplane
 # image no registry serves here): apt-get install -y podman buildah debootstrap runc
 image:
 	$(PYTHON) scripts/cluster_image.py
+
+# The differential suite (issue 16): tests/fidelity/cases sent to a fresh kubesim and to the control plane of
+# .cluster/ (started and stopped again around the run unless it is already up); the last line is
+# "fidelity: cases=N identical=M differences=D". FIDELITY_ARGS: e.g. --only apply/ --verbose
+.PHONY: fidelity
+fidelity: $(STAMP) controlplane
+	$(PY) scripts/fidelity.py $(FIDELITY_ARGS)

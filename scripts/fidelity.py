@@ -5,7 +5,7 @@ own, created on both servers before its steps; each step's answers are normalise
 resourceVersion values but not their order, generated names, cluster IPs, the run's namespace names) and compared.
 The last line is ``fidelity: cases=N identical=M differences=D``; each difference is listed once with its case.
 
-Usage: scripts/fidelity.py [--cases DIR] [--only SUBSTRING] [--verbose] [--keep-cluster]
+Usage: scripts/fidelity.py [--cases DIR] [--only SUBSTRING] [--verbose] [--min-identical 0.97]
 The real control plane is the one of .cluster/kubeconfig; when it does not answer, ``scripts/cluster.py up`` starts
 it and ``scripts/cluster.py down`` stops it again at the end (a cluster found running is left running).
 """
@@ -516,6 +516,12 @@ def main() -> int:
     parser.add_argument("--fixtures", type=Path, default=ROOT / "tests" / "fidelity" / "fixtures")
     parser.add_argument("--only", default="", help="run the cases whose family/name contains this")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case's result")
+    parser.add_argument(
+        "--min-identical",
+        type=float,
+        default=0.97,
+        help="exit 1 when fewer cases than this share are identical (default 0.97)",
+    )
     args = parser.parse_args()
     cases = [c for c in load_cases(args.cases) if args.only in c.id]
     started_cluster = False
@@ -555,7 +561,7 @@ def main() -> int:
             )
     identical = sum(1 for o in outcomes if not o.diffs and not o.error)
     print(f"fidelity: cases={len(outcomes)} identical={identical} differences={len(outcomes) - identical}")
-    return 0
+    return 0 if outcomes and identical >= args.min_identical * len(outcomes) else 1
 
 
 if __name__ == "__main__":

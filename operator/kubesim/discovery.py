@@ -43,9 +43,39 @@ def api_versions() -> Obj:
     }
 
 
+# The order kube-apiserver lists built-in groups in (the aggregator's group priorities); custom resource groups
+# follow, by name.
+_GROUP_ORDER = (
+    "apiregistration.k8s.io",
+    "apps",
+    "events.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "networking.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "node.k8s.io",
+    "discovery.k8s.io",
+    "resource.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+)
+
+
+def _group_rank(group: str) -> tuple[int, str]:
+    return (_GROUP_ORDER.index(group), "") if group in _GROUP_ORDER else (len(_GROUP_ORDER), group)
+
+
 def api_group_list(types: list[ResourceType]) -> Obj:
     groups = []
-    for group, versions in sorted(_group_versions(types).items()):
+    for group, versions in sorted(_group_versions(types).items(), key=lambda item: _group_rank(item[0])):
         if not group:
             continue
         gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
@@ -66,8 +96,25 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
     if rt.categories:
         entry["categories"] = list(rt.categories)
     entries = [entry]
-    for sub in sorted(rt.subresources):
-        if sub == "status":
+    subs = (
+        sorted(rt.subresources, key=lambda name: (name != "status", name))
+        if rt.is_custom
+        else sorted(rt.subresources)
+    )
+    if rt.key == ("", "namespaces"):
+        subs = ["finalize", *subs]
+    for sub in subs:
+        if sub == "finalize":
+            entries.append(
+                {
+                    "name": "namespaces/finalize",
+                    "singularName": "",
+                    "namespaced": False,
+                    "kind": "Namespace",
+                    "verbs": ["update"],
+                }
+            )
+        elif sub == "status":
             entries.append(
                 {
                     "name": f"{rt.plural}/status",
@@ -121,10 +168,12 @@ def resource_list(types: list[ResourceType], group: str, version: str) -> Obj | 
     resources: list[Obj] = []
     for rt in sorted(matching, key=lambda t: t.plural):
         resources.extend(_resource_entries(rt))
+    if not group:  # the legacy group's list carries no apiVersion
+        return {"kind": "APIResourceList", "groupVersion": version, "resources": resources}
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": f"{group}/{version}" if group else version,
+        "groupVersion": f"{group}/{version}",
         "resources": resources,
     }
 

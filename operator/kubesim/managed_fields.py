@@ -317,6 +317,9 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
     ("policy", "poddisruptionbudgets"): (("f:spec",), ("f:status",)),
     ("networking.k8s.io", "networkpolicies"): (("f:spec",), ("f:spec", "f:podSelector")),
     ("rbac.authorization.k8s.io", "rolebindings"): (("f:roleRef",),),
+    ("authorization.k8s.io", "selfsubjectaccessreviews"): (("f:spec",), ("f:status",)),
+    ("authorization.k8s.io", "subjectaccessreviews"): (("f:spec",), ("f:status",)),
+    ("authorization.k8s.io", "localsubjectaccessreviews"): (("f:spec",), ("f:status",)),
     ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
 }
 

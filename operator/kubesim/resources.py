@@ -194,6 +194,8 @@ def from_crd(crd: dict[str, Any]) -> ResourceType:
         short_names=tuple(names.get("shortNames") or ()),
         categories=tuple(names.get("categories") or ()),
         subresources=subresources,
+        # the apiextensions handler lists a custom resource's verbs in this order
+        verbs=("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"),
         has_generation=True,
         unconditional_update=False,
         crd=crd,

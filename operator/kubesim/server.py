@@ -291,8 +291,8 @@ class ApiServer:
 
     def _resource_list(self, group: str, version: str) -> web.Response:
         listing = discovery.resource_list(self.store.types(), group, version)
-        if listing is None:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        if listing is None:  # no handler at all: the mux's plain 404
+            return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
         return json_response(listing)
 
     def _openapi(self, path: str) -> web.Response:
@@ -309,7 +309,9 @@ class ApiServer:
     # --- routing ----------------------------------------------------------------------------------------
 
     def _target(self, parts: list[str]) -> Target:
-        not_found = errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        not_found = errors.ApiError(
+            404, "NotFound", "the server could not find the requested resource", details_always=True
+        )
         if parts[0] == "api" and len(parts) >= 3 and parts[1] == "v1":
             group, version, rest = "", "v1", parts[2:]
         elif parts[0] == "apis" and len(parts) >= 4:

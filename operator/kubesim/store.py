@@ -113,8 +113,10 @@ class Watcher:
             was_matching = self._matches(event.old)
             if now_matches and not was_matching:
                 event = Event("ADDED", event.object, event.rv)
-            elif was_matching and not now_matches:
-                event = Event("DELETED", event.object, event.rv)
+            elif was_matching and not now_matches and event.old is not None:
+                # the cacher's DELETED: the previous content, at the event's resourceVersion
+                gone = {**event.old, "metadata": {**event.old["metadata"], "resourceVersion": str(event.rv)}}
+                event = Event("DELETED", gone, event.rv)
             elif not now_matches:
                 return
         elif not now_matches:

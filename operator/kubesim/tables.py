@@ -265,8 +265,8 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
         return [
             name_col,
             _column("Ready"),
-            _column("Up-to-date", "integer"),
-            _column("Available", "integer"),
+            _column("Up-to-date"),  # string columns holding numbers, as the real printer declares them
+            _column("Available"),
             age_col,
             _column("Containers", priority=1),
             _column("Images", priority=1),
@@ -313,11 +313,7 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
     if rt.key == ("", "events"):
         return _event_columns(name_col), _event_cells
     if rt.key == ("", "serviceaccounts"):
-        return [name_col, _column("Secrets", "integer"), age_col], lambda o: [
-            _meta_cells(o),
-            len(o.get("secrets") or []),
-            created(o),
-        ]
+        return [name_col, age_col], lambda o: [_meta_cells(o), created(o)]  # v1.36 dropped Secrets
     if rt.key == ("", "services"):
 
         def svc(o: Obj) -> list[Cell]:
@@ -349,19 +345,23 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
             _column("Selector", priority=1),
         ], svc
     if rt.key == ("", "configmaps"):
-        return [name_col, _column("Data", "integer"), age_col], lambda o: [
+        return [name_col, _column("Data"), age_col], lambda o: [
             _meta_cells(o),
             len(o.get("data") or {}) + len(o.get("binaryData") or {}),
             created(o),
         ]
     if rt.key == ("", "secrets"):
-        return [name_col, _column("Type"), _column("Data", "integer"), age_col], lambda o: [
+        return [name_col, _column("Type"), _column("Data"), age_col], lambda o: [
             _meta_cells(o),
             o.get("type", "Opaque"),
             len(o.get("data") or {}),
             created(o),
         ]
-    if rt.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
+    if rt.key in (
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "clusterroles"),
+    ):
         return [name_col, _column("Created At", "date")], lambda o: [
             _meta_cells(o),
             o.get("metadata", {}).get("creationTimestamp"),
@@ -374,8 +374,20 @@ def columns_for(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]
 
 
 def partial_metadata(obj: Obj) -> Obj:
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata") or {},
+    }
+
+
+_DEFAULT_CONVERTOR = frozenset(
+    {
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "clusterroles"),
+    }
+)
 
 
 def to_table(
@@ -392,13 +404,17 @@ def to_table(
         row: Obj = {"cells": cells(obj)}
         if include_object == "Object":
             row["object"] = obj
-        elif include_object != "None":
+        elif include_object == "None":
+            row["object"] = None  # a RawExtension left empty encodes as null
+        else:
             row["object"] = partial_metadata(obj)
         rows.append(row)
     meta: Obj = {"resourceVersion": resource_version}
     if continue_token:
         meta["continue"] = continue_token
-    table: Obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "rows": rows}
+    # the default table convertor (kinds without a printer) leaves an empty list's rows nil
+    shown_rows: list[Obj] | None = rows if rows or rt.key not in _DEFAULT_CONVERTOR else None
+    table: Obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "rows": shown_rows}
     if with_columns:
         table["columnDefinitions"] = defs
     else:
