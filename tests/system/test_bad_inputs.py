@@ -160,7 +160,7 @@ REFUSED: list[tuple[str, Any, str]] = [
         (
             f"service-port-{port}",
             spec(gates=gate(http={"service": {"name": "web", "port": port}})),
-            "port must be",
+            "service.port",
         )
         for port in (0, 70000, "8080", "a--b")
     ),
