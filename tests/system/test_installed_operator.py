@@ -4,7 +4,10 @@ ServiceAccount may do what the ClusterRole grants and nothing else (judged by th
 runs restricted, and with the HA overlay the standby takes over when the leader's pod dies.
 
 Runs with ``DEPLOYREQ_CLUSTER=kind`` (``make e2e-kind``), or on any cluster (``DEPLOYREQ_CLUSTER=kubeconfig``) that
-can pull the image named by ``DEPLOYREQ_E2E_OPERATOR_IMAGE``. kubesim does not run containers, so it skips there.
+can pull the image named by ``DEPLOYREQ_E2E_OPERATOR_IMAGE``, or on the controlplane cluster (``make e2e-cluster``),
+where the image is built with podman and each operator pod kwok shows is run as a podman container with a
+TokenRequest token of the pod's ServiceAccount (tests/system/podman_pods.py). kubesim does not run containers, so it
+skips there.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +23,7 @@ import yaml
 
 from tests.system.cluster import ROOT, Cluster, install_crds, selected
 from tests.system.harness import Namespace, api_client, run_kubectl, wait_for
+from tests.system.podman_pods import PodmanPods, podman_problem
 
 pytestmark = [
     pytest.mark.system,
@@ -37,10 +42,12 @@ LEADER_LEASE = "deployreq-leader"
 @pytest.fixture(scope="module")
 def operator_image(cluster: Cluster, request: pytest.FixtureRequest) -> str:
     if cluster.kind == "controlplane":
-        pytest.skip(
-            "runs the operator as a container image: on the controlplane cluster that needs the image built and run "
-            "with podman (`make image`), which is not wired in yet; the operator runs there as a process"
-        )
+        # kwok's nodes run no containers: the image is built (make image) and each pod run with podman.
+        problem = podman_problem()
+        if problem is not None:
+            pytest.skip(f"the controlplane cluster runs the operator image with podman, and {problem}")
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "cluster_image.py")], check=True, timeout=3600)
+        return IMAGE
     if cluster.kind == "kubeconfig":
         image = os.environ.get("DEPLOYREQ_E2E_OPERATOR_IMAGE", "")
         if not image:
@@ -119,9 +126,19 @@ class Install:
 @pytest.fixture(scope="module")
 def installed(cluster: Cluster, operator_image: str) -> Iterator[Install]:
     install = Install(cluster, operator_image)
-    install.apply("single")
-    yield install
-    install.remove()
+    pods = None
+    if cluster.kind == "controlplane":  # each operator pod kwok shows Running is a podman container
+        pods = PodmanPods(
+            cluster.kubeconfig, cluster.workdir, NAMESPACE, "app.kubernetes.io/name=deployreq", operator_image
+        )
+        pods.start()
+    try:
+        install.apply("single")
+        yield install
+        install.remove()
+    finally:
+        if pods is not None:
+            pods.stop()
 
 
 @pytest.fixture

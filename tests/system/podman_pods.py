@@ -1,0 +1,164 @@
+"""The operator's pods, run for real with podman on the controlplane cluster, whose kwok nodes run no containers.
+
+kwok shows the operator Deployment's pods Running and Ready; :class:`PodmanPods` makes each of them a real process:
+for every live pod of the operator a container of the image, as the pod would run it (the pod's args and
+``POD_NAME``, read-only root, every capability dropped, no new privileges, the image's non-root user, a tmpfs
+``/tmp``) on the host network, authenticated with a token of the pod's ServiceAccount from the TokenRequest API and
+nothing else. A pod deleted or replaced takes its container with it, as a kubelet would; ports are remapped to free
+ones on 127.0.0.1 (host network: two replicas would share them).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+from tests.system.harness import run_kubectl
+
+PODMAN = ("podman", "--runtime", "runc")
+LIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+PREFIX = "deployreq-e2e-"
+
+
+def podman_problem() -> str | None:
+    """Why the image cannot be run here, or None."""
+    result = subprocess.run([*PODMAN, "info"], capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        return f"podman cannot run containers here ({result.stderr.strip()[-200:]}): `make image` shows how"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pod_args(args: list[str]) -> list[str]:
+    """The pod's args with its ports moved to free ones on 127.0.0.1."""
+    moved = []
+    for arg in args:
+        name = arg.partition("=")[0]
+        if name in ("--metrics-port", "--health-port"):
+            moved.append(f"{name}={free_port()}")
+        elif name == "--metrics-host":
+            moved.append(f"{name}=127.0.0.1")
+        else:
+            moved.append(arg)
+    return moved
+
+
+class PodmanPods:
+    """Keeps one container per live operator pod of ``namespace`` (label ``selector``) until :meth:`stop`."""
+
+    def __init__(self, kubeconfig: Path, workdir: Path, namespace: str, selector: str, image: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.namespace = namespace
+        self.selector = selector
+        self.image = image
+        self.running: dict[str, str] = {}  # pod name -> container name
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        for container in list(self.running.values()):
+            self._remove(container)
+        self.running.clear()
+
+    def log(self, pod: str) -> str:
+        container = self.running.get(pod)
+        if container is None:
+            return ""
+        result = subprocess.run([*PODMAN, "logs", container], capture_output=True, text=True, check=False)
+        return result.stdout + result.stderr
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._sync()
+            except (subprocess.SubprocessError, OSError, ValueError, KeyError) as exc:
+                self.errors.append(repr(exc))
+            self._stop.wait(0.5)
+
+    def _pods(self) -> list[dict[str, Any]]:
+        result = run_kubectl(
+            self.kubeconfig, "-n", self.namespace, "get", "pods", "-l", self.selector, "-o", "json"
+        )
+        if result.returncode != 0:
+            raise ValueError(result.stderr)
+        items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    def _sync(self) -> None:
+        pods = {p["metadata"]["name"]: p for p in self._pods()}
+        for name in [n for n in self.running if n not in pods]:
+            self._remove(self.running.pop(name))
+        for name, pod in pods.items():
+            if name not in self.running:
+                self.running[name] = self._run(pod)
+
+    def _kubeconfig_for(self, pod: dict[str, Any]) -> Path:
+        """A kubeconfig with the API server, its CA and a TokenRequest token of the pod's ServiceAccount only."""
+        account = pod["spec"].get("serviceAccountName") or "default"
+        token = run_kubectl(
+            self.kubeconfig, "-n", self.namespace, "create", "token", account, "--duration=1h"
+        ).stdout.strip()
+        view = json.loads(
+            run_kubectl(self.kubeconfig, "config", "view", "--raw", "--minify", "-o", "json").stdout
+        )
+        cluster = view["clusters"][0]["cluster"]
+        folder = self.workdir / f"pod-{pod['metadata']['name']}"
+        folder.mkdir(exist_ok=True)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "c",
+                    "cluster": {
+                        "server": cluster["server"],
+                        "certificate-authority-data": cluster["certificate-authority-data"],
+                    },
+                }
+            ],
+            "users": [{"name": account, "user": {"token": token}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": account}}],
+            "current-context": "c",
+        }
+        (folder / "kubeconfig").write_text(json.dumps(config))
+        (folder / "kubeconfig").chmod(0o644)
+        return folder
+
+    def _run(self, pod: dict[str, Any]) -> str:
+        name = str(pod["metadata"]["name"])
+        (container,) = pod["spec"]["containers"]
+        folder = self._kubeconfig_for(pod)
+        container_name = PREFIX + name
+        subprocess.run([*PODMAN, "rm", "-f", container_name], capture_output=True, check=False)
+        command = [
+            *PODMAN, "run", "-d", "--name", container_name, "--network", "host", *LIMITS,
+            "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp",
+            "-v", f"{folder}:/config:ro", "-e", "KUBECONFIG=/config/kubeconfig", "-e", f"POD_NAME={name}",
+            self.image, *pod_args(list(container.get("args") or [])),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            raise ValueError(f"podman run for pod {name}: {result.stderr.strip()}")
+        return container_name
+
+    def _remove(self, container: str) -> None:
+        subprocess.run(
+            [*PODMAN, "rm", "-f", "-t", "0", container], capture_output=True, timeout=60, check=False
+        )
