@@ -51,6 +51,9 @@ SIZES = {
     "small": Size(2, 4, 4, 3, 70),
     "default": Size(4, 8, 6, 6, 120),
 }
+STALL_SECONDS = 8.0
+"""How long the busiest lock holder is stopped: more than twice its 3 s lease, so the other operator, which reads a
+lock held by someone else again within one lease duration, finds it expired and takes it over."""
 LOST_RESPONSE_RATE = 0.03
 """Share of the operators' writes to Deployments, Leases and requests whose response the proxy loses."""
 LOST_RESPONSE_PATHS = ("/deployments/", "/leases", "/deploymentrequests")
@@ -403,7 +406,7 @@ def one_run(
                     stalled = next((op for op in operators if op.identity == busiest), rng.choice(operators))
                     if stalled.proc is not None and stalled.proc.poll() is None:
                         stalled.proc.send_signal(signal.SIGSTOP)
-                        time.sleep(5)
+                        time.sleep(STALL_SECONDS)
                         stalled.proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
         sim.admin("PUT", "faults", {"rules": []})
