@@ -231,7 +231,14 @@ class Normaliser:
                 meta["name"] = meta["generateName"] + "<generated>"
             return out
         if isinstance(value, list):
-            return [self(v, key, parent) for v in value]
+            items = [self(v, key, parent) for v in value]
+            if key == "managedFields":
+                # the real server orders entries by operation, then time in seconds: which entries share a
+                # second differs from run to run, so the order is compared by operation, manager and subresource
+                items.sort(
+                    key=lambda e: json.dumps([e.get(k) for k in ("operation", "manager", "subresource")])
+                )
+            return items
         if isinstance(value, int) and key == "nodePort":
             return "<port>"
         if isinstance(value, str):

@@ -388,7 +388,7 @@ class ApiServer:
         if verb == "watch":
             return await self._watch(request, t, cut_after)
         if verb == "create":
-            obj = self._decode(body)
+            obj = self._decode_typed(request, t.rt, body)
             if t.rt.is_custom and not obj.get("kind"):
                 raise _kind_missing(t.rt, body)
             self._manage(request, t, obj, None, "Update")
@@ -410,7 +410,7 @@ class ApiServer:
                 return json_response(tables.to_table(t.rt, [stored], stored["metadata"]["resourceVersion"]))
             return json_response(stored)
         if verb == "update":
-            obj = self._decode(body)
+            obj = self._decode_typed(request, t.rt, body)
             if t.subresource == "finalize":
                 return json_response(self._finalize_namespace(t, obj))
             self._manage(request, t, obj, self.store.peek(t.rt, t.namespace, t.name), "Update")
@@ -432,6 +432,18 @@ class ApiServer:
         if verb == "delete":
             return self._delete(request, t, body, user, dry_run)
         raise errors.method_not_allowed()
+
+    def _decode_typed(self, request: web.Request, rt: ResourceType, body: bytes) -> Obj:
+        """A create or update body; a JSON body that is not a JSON object is refused as the real decoder words
+        it."""
+        if request.headers.get("Content-Type", JSON).startswith(JSON) and not rt.is_custom:
+            problem = _go_json_problem(body)
+            if problem is not None:
+                raise errors.bad_request(
+                    f"the object provided is unrecognized (must be of type {rt.kind}): couldn't get version/kind; "
+                    f"json parse error: {problem}"
+                )
+        return self._decode(body)
 
     @staticmethod
     def _decode(body: bytes) -> Obj:
@@ -468,10 +480,23 @@ class ApiServer:
         rv = str(self.store.resource_version)
         if token:
             try:
-                decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+                raw = base64.urlsafe_b64decode(token.rstrip("=") + "=" * (-len(token.rstrip("=")) % 4))
+            except ValueError:
+                raise errors.bad_request("invalid continue token: continue key is not valid") from None
+            try:
+                decoded = json.loads(raw)
                 after, rv = (decoded["ns"], decoded["name"]), decoded["rv"]
-            except (ValueError, KeyError):
-                raise errors.bad_request("continue key is not valid") from None
+            except (ValueError, KeyError, TypeError):
+                text = raw.decode("latin-1").lstrip()
+                if text and text[0] not in '{["-0123456789tfn':
+                    shown = f"'{text[0]}'" if text[0].isprintable() else f"'\\u{ord(text[0]):04x}'"
+                    detail = f"invalid character {shown} looking for beginning of value"
+                else:
+                    problem = _go_json_problem(raw) if text else None
+                    detail = problem.rsplit(" (", 1)[0] if problem else "unexpected end of JSON input"
+                raise errors.bad_request(
+                    f"invalid continue token: continue key is not valid: {detail}"
+                ) from None
         items: list[Obj] = []
         next_token = ""
         remaining = 0
@@ -812,6 +837,35 @@ class ApiServer:
         for response in list(self._streams):
             with contextlib.suppress(Exception):
                 await response.write_eof()
+
+
+_GO_TYPEMETA = (
+    'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
+)
+
+
+def _go_json_problem(body: bytes) -> str | None:
+    """encoding/json's complaint about ``body`` with the decoder's snippet, or None for a JSON object."""
+    text = body.decode("utf-8", "replace")
+    snippet = text if text else "<empty>"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated"):
+            return f"unexpected end of JSON input ({snippet})"
+        char = text[exc.pos]
+        where = {
+            "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
+            "Expecting ':' delimiter": "after object key",
+            "Expecting ',' delimiter": "after object key:value pair",
+        }.get(exc.msg, "looking for beginning of value")
+        return f"invalid character '{char}' {where} ({snippet})"
+    if isinstance(value, dict):
+        return None
+    kind = {list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
+    if value is None:
+        return None
+    return f"json: cannot unmarshal {kind} into Go value of type {_GO_TYPEMETA} ({body.hex()})"
 
 
 def _kind_missing(rt: ResourceType, body: bytes) -> errors.ApiError:
