@@ -299,6 +299,17 @@ def check(
     return violations, stats
 
 
+def submit(ns: Namespace, name: str, image: str, priority: str) -> None:
+    for attempt in range(20):  # the API server injects faults on our writes too
+        try:
+            ns.request(name, {"app": image}, priority=priority, verification={"durationSeconds": 1})
+            return
+        except Exception as exc:
+            if "AlreadyExists" in str(exc) or "already exists" in str(exc):
+                return
+            time.sleep(0.05 * (attempt + 1))
+
+
 def lock_holders(api: Any, spaces: list[Namespace]) -> dict[str, str]:
     """namespace -> the operator holding its lock now ("" when free)."""
     from kubernetes.client import CoordinationV1Api
@@ -380,16 +391,7 @@ def one_run(
             now = time.monotonic() - started
             while pending and pending[0][0] <= now:
                 _, ns, name, image, priority = pending.pop(0)
-                for attempt in range(20):  # the API server injects faults on our writes too
-                    try:
-                        ns.request(
-                            name, {"app": image}, priority=priority, verification={"durationSeconds": 1}
-                        )
-                        break
-                    except Exception as exc:
-                        if "AlreadyExists" in str(exc) or "already exists" in str(exc):
-                            break
-                        time.sleep(0.05 * (attempt + 1))
+                submit(ns, name, image, priority)
             if kill_times and kill_times[0] <= now:
                 kill_times.pop(0)
                 victim = rng.choice(operators)
@@ -399,13 +401,19 @@ def one_run(
             if stall_at is not None and stall_at <= now:
                 # A holder that stops renewing past its lease: the operator holding most locks right now (once one
                 # holds any), so that the other one must take over from it.
-                held = [op for op in lock_holders(api, spaces).values() if op]
+                holders = lock_holders(api, spaces)
+                held = [op for op in holders.values() if op]
                 if held or now > size.seconds:
                     stall_at = None
                     busiest = max(set(held), key=held.count) if held else ""
                     stalled = next((op for op in operators if op.identity == busiest), rng.choice(operators))
                     if stalled.proc is not None and stalled.proc.poll() is None:
                         stalled.proc.send_signal(signal.SIGSTOP)
+                        # Work for the other operator in a namespace the stalled one holds: it wants that lock
+                        # and, once the lease has expired, takes it over.
+                        for ns in spaces:
+                            if holders.get(ns.name) == busiest:
+                                submit(ns, "during-stall", rng.choice(OK_IMAGES), "urgent")
                         time.sleep(STALL_SECONDS)
                         stalled.proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
