@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bookmark-interval", type=float, default=30.0, help="seconds between watch BOOKMARKs")
     p.add_argument("--seed", type=int, default=0, help="seed for generated names and faults (default 0)")
+    p.add_argument(
+        "--nodes", type=int, default=3, help="Ready Nodes to register (default 3; pods run on the first)"
+    )
     return p
 
 
@@ -90,6 +93,7 @@ async def serve(args: argparse.Namespace) -> None:
         settings=settings,
         seed=args.seed,
         bookmark_interval=args.bookmark_interval,
+        nodes=args.nodes,
     )
     url = await sim.start(args.host, args.port)
     if args.kubeconfig:

@@ -77,6 +77,7 @@ BUILTINS: tuple[ResourceType, ...] = (
         subresources=frozenset({"status", "proxy"}),
     ),
     _t("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
+    _t("", "v1", "nodes", "Node", False, short_names=("no",), subresources=frozenset({"status"})),
     _t("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     _t("", "v1", "secrets", "Secret"),
     _t("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",), subresources=frozenset({"token"})),

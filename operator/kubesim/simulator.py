@@ -37,6 +37,7 @@ class Simulator:
         seed: int = 0,
         bookmark_interval: float = 30.0,
         extra_tokens: dict[str, str] | None = None,
+        nodes: int = 3,
     ) -> None:
         self.store = Store(seed=seed)
         self.audit = AuditLog(audit_log, with_bodies=audit_bodies)
@@ -64,6 +65,71 @@ class Simulator:
         self.url = ""
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.store.create(self.store.require("", "namespaces"), None, {"metadata": {"name": name}})
+        for i in range(nodes):
+            self._add_node(i)
+
+    def _add_node(self, index: int) -> None:
+        """A Ready Node as a kubelet registers it. The first is ``kubesim-node``, where the simulated kubelet runs
+        every pod; the others (``kubesim-node-1``, ...) exist for clients that list nodes."""
+        name = "kubesim-node" if index == 0 else f"kubesim-node-{index}"
+        rt = self.store.require("", "nodes")
+        labels = {
+            "beta.kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "type": "kubesim",
+        }
+        self.store.create(rt, None, {"metadata": {"name": name, "labels": labels}, "spec": {}})
+        stamp = now_rfc3339(self.store.clock)
+        resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+        condition_texts = (
+            ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            (
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        )
+        node = clone(self.store.get(rt, None, name))
+        node["status"] = {
+            "capacity": dict(resources),
+            "allocatable": dict(resources),
+            "phase": "Running",
+            "conditions": [
+                {
+                    "type": kind,
+                    "status": status,
+                    "lastHeartbeatTime": stamp,
+                    "lastTransitionTime": stamp,
+                    "reason": reason,
+                    "message": message,
+                }
+                for kind, status, reason, message in condition_texts
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": f"10.244.0.{index + 1}"},
+                {"type": "Hostname", "address": name},
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+                "kernelVersion": "",
+                "osImage": "kubesim",
+                "containerRuntimeVersion": "kubesim://1.0",
+                "kubeletVersion": "v1.32.0-kubesim",
+                "kubeProxyVersion": "",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        }
+        self.store.update(rt, None, name, node, subresource="status")
 
     # --- CRDs -------------------------------------------------------------------------------------------
 

@@ -304,6 +304,43 @@ def _builtin(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
             (o.get("spec") or {}).get("holderIdentity") or "",
             created(o),
         ]
+    if rt.key == ("", "nodes"):
+
+        def node(o: Obj) -> list[Cell]:
+            st = o.get("status") or {}
+            ready: Obj = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), {})
+            labels = (o.get("metadata") or {}).get("labels") or {}
+            roles = sorted(
+                {k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")}
+                | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set())
+            )
+            addresses = {a.get("type"): a.get("address") for a in st.get("addresses") or []}
+            info = st.get("nodeInfo") or {}
+            return [
+                _meta_cells(o),
+                "Ready" if ready.get("status") == "True" else "NotReady",
+                ",".join(roles) or "<none>",
+                created(o),
+                info.get("kubeletVersion", ""),
+                addresses.get("InternalIP", "<none>"),
+                addresses.get("ExternalIP", "<none>"),
+                info.get("osImage") or "<unknown>",
+                info.get("kernelVersion") or "<unknown>",
+                info.get("containerRuntimeVersion") or "<unknown>",
+            ]
+
+        return [
+            name_col,
+            _column("Status"),
+            _column("Roles"),
+            age_col,
+            _column("Version"),
+            _column("Internal-IP", priority=1),
+            _column("External-IP", priority=1),
+            _column("OS-Image", priority=1),
+            _column("Kernel-Version", priority=1),
+            _column("Container-Runtime", priority=1),
+        ], node
     if rt.key == ("", "namespaces"):
         return [name_col, _column("Status"), age_col], lambda o: [
             _meta_cells(o),

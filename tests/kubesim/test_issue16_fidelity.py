@@ -4,6 +4,7 @@ apply to /status in managedFields, DELETE answers, Service defaults, Status seri
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -222,3 +223,35 @@ async def test_no_empty_managed_fields_list(http: httpx.AsyncClient) -> None:
     created = (await http.post(CM, json=cm("plain"))).json()
     assert "managedFields" not in created["metadata"]
     assert (await http.get(f"{CM}/plain")).content.endswith(b"}\n")
+
+
+# --- (6) Nodes: pods' spec.nodeName names a Node that exists ----------------------------------------------
+
+
+async def test_three_ready_nodes_and_pods_run_on_one_of_them(http: httpx.AsyncClient) -> None:
+    nodes = (await http.get("/api/v1/nodes")).json()["items"]
+    assert [n["metadata"]["name"] for n in nodes] == ["kubesim-node", "kubesim-node-1", "kubesim-node-2"]
+    for node in nodes:
+        ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
+        assert ready == "True"
+        assert node["metadata"]["labels"]["kubernetes.io/hostname"] == node["metadata"]["name"]
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}
+    assert (await http.post("/api/v1/namespaces/default/pods", json=pod)).status_code == 201
+    node_name = ""
+    for _ in range(50):  # bounded: the simulated kubelet binds within a moment
+        node_name = (await http.get("/api/v1/namespaces/default/pods/p")).json()["spec"].get("nodeName", "")
+        if node_name:
+            break
+        await asyncio.sleep(0.1)
+    assert (await http.get(f"/api/v1/nodes/{node_name}")).status_code == 200
+    table = (
+        await http.get("/api/v1/nodes", headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    ).json()
+    assert [c["name"] for c in table["columnDefinitions"]][:5] == [
+        "Name",
+        "Status",
+        "Roles",
+        "Age",
+        "Version",
+    ]
+    assert table["rows"][0]["cells"][1] == "Ready"
