@@ -496,6 +496,13 @@ def install(servers: list[Server], directory: Path) -> None:
             plural = "customresourcedefinitions"
             base = f"/apis/apiextensions.k8s.io/v1/{plural}"
             for server in servers:
+                for _ in range(120):  # a CRD an earlier run deleted may still be terminating: bounded wait
+                    current = server.json("GET", f"{base}/{doc['metadata']['name']}")
+                    if current.code == 404 or not (current.body() or {}).get("metadata", {}).get(
+                        "deletionTimestamp"
+                    ):
+                        break
+                    time.sleep(0.5)
                 answer = server.json("POST", base, doc)
                 if answer.code == 409:
                     current = server.json("GET", f"{base}/{doc['metadata']['name']}").body()
@@ -513,6 +520,15 @@ def install(servers: list[Server], directory: Path) -> None:
                         break
                     time.sleep(0.1)
     time.sleep(1.0)  # the real server's discovery and handlers catch up with a new CRD
+
+
+def uninstall(server: Server, directory: Path) -> None:
+    """Leave the shared control plane as found: the fixtures' CRDs go (their objects with them)."""
+    for path in sorted(directory.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                name = doc["metadata"]["name"]
+                server.request("DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
 
 
 def main() -> int:
@@ -562,6 +578,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        uninstall(Server("real", CLUSTER_KUBECONFIG), args.fixtures)
         if started_cluster:
             subprocess.run(
                 [sys.executable, str(ROOT / "scripts" / "cluster.py"), "down"], check=False, cwd=ROOT
