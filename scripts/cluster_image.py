@@ -8,13 +8,15 @@ venv, ``python`` pointing at python3, pip allowed to install into the system Pyt
 the machine's CA bundle (the network's TLS goes through it), imported with ``podman import``. The stand-in is a
 stand-in: same Python minor as Debian's (3.11 on bookworm), not the official image's patch release.
 
-Then ``podman build`` tags the image ``deployreq:0.1.0`` (the tag ``manifests/base/deployment.yaml`` names) and runs
+Missing tools are installed from Debian's packages when run as root (``apt-get install -y podman buildah debootstrap
+runc``); exit 2 says they cannot be. Then ``podman build`` tags the image ``deployreq:0.1.0`` (the tag ``manifests/base/deployment.yaml`` names) and runs
 it once as the manifests run it (read-only root, all capabilities dropped, non-root) to show ``deployreq run --help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -29,6 +31,7 @@ LIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 PODMAN = ("podman", "--runtime", "runc")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PULL_TIMEOUT = 60
+TOOLS = ("podman", "buildah", "debootstrap", "runc")
 
 
 def podman(*args: str, timeout: float = 1800, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -135,13 +138,31 @@ def ensure_base(image: str) -> None:
         make_stand_in(image)
 
 
+def ensure_tools() -> str | None:
+    """Install Debian's podman, buildah, debootstrap and runc when missing (as root); why not, or None."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return None
+    command = f"apt-get install -y {' '.join(missing)}"
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return f"{', '.join(missing)} missing and not installable here (needs root and apt-get): {command}"
+    print(f"installing {', '.join(missing)} from Debian's packages", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
+        result = subprocess.run(step, env=env, capture_output=True, text=True, timeout=1200, check=False)
+        if result.returncode != 0:
+            return f"`{' '.join(step)}` failed: {result.stderr.strip()[-300:]}"
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="build the operator image with podman")
     parser.add_argument("--tag", default=IMAGE)
     tag = parser.parse_args().tag
-    if shutil.which("podman") is None:
-        print("podman is missing: apt-get install -y podman buildah debootstrap runc", file=sys.stderr)
-        return 2
+    problem = ensure_tools()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2  # cannot build here at all (a build that fails says so with 1)
     began = time.monotonic()
     for image in base_images(ROOT / "Dockerfile"):
         ensure_base(image)

@@ -26,7 +26,10 @@ PREFIX = "deployreq-e2e-"
 
 def podman_problem() -> str | None:
     """Why the image cannot be run here, or None."""
-    result = subprocess.run([*PODMAN, "info"], capture_output=True, text=True, timeout=60, check=False)
+    try:
+        result = subprocess.run([*PODMAN, "info"], capture_output=True, text=True, timeout=60, check=False)
+    except FileNotFoundError:
+        return "podman is not installed: apt-get install -y podman buildah debootstrap runc"
     if result.returncode != 0:
         return f"podman cannot run containers here ({result.stderr.strip()[-200:]}): `make image` shows how"
     return None

@@ -43,10 +43,14 @@ LEADER_LEASE = "deployreq-leader"
 def operator_image(cluster: Cluster, request: pytest.FixtureRequest) -> str:
     if cluster.kind == "controlplane":
         # kwok's nodes run no containers: the image is built (make image) and each pod run with podman.
-        problem = podman_problem()
+        script = ROOT / "scripts" / "cluster_image.py"
+        built = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=3600, check=False
+        )
+        problem = built.stderr.strip() if built.returncode == 2 else podman_problem()
         if problem is not None:
-            pytest.skip(f"the controlplane cluster runs the operator image with podman, and {problem}")
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "cluster_image.py")], check=True, timeout=3600)
+            pytest.skip(f"the controlplane cluster runs the operator image with podman: {problem}")
+        assert built.returncode == 0, f"make image failed:\n{built.stdout}\n{built.stderr}"
         return IMAGE
     if cluster.kind == "kubeconfig":
         image = os.environ.get("DEPLOYREQ_E2E_OPERATOR_IMAGE", "")
