@@ -54,6 +54,8 @@ SIZES = {
 STALL_SECONDS = 8.0
 """How long the busiest lock holder is stopped: more than twice its 3 s lease, so the other operator, which reads a
 lock held by someone else again within one lease duration, finds it expired and takes it over."""
+STALL_LIMIT_SECONDS = 25.0
+"""... and at most this long, waiting for the other operator's takeover to show in the audit trail."""
 LOST_RESPONSE_RATE = 0.03
 """Share of the operators' writes to Deployments, Leases and requests whose response the proxy loses."""
 LOST_RESPONSE_PATHS = ("/deployments/", "/leases", "/deploymentrequests")
@@ -310,6 +312,17 @@ def submit(ns: Namespace, name: str, image: str, priority: str) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
+def taken_over(records: list[dict[str, Any]], namespaces: set[str], stalled: str) -> bool:
+    """Whether another operator wrote itself into the lock of one of ``namespaces`` (accepted Lease writes)."""
+    for r in records:
+        if r.get("resource") == "leases" and accepted(r) and r.get("namespace") in namespaces:
+            body = r.get("requestObject") if isinstance(r.get("requestObject"), dict) else {}
+            holder = str(((body or {}).get("spec") or {}).get("holderIdentity") or "")
+            if "@" in holder and holder.split("@", 1)[1] != stalled:
+                return True
+    return False
+
+
 def lock_holders(api: Any, spaces: list[Namespace]) -> dict[str, str]:
     """namespace -> the operator holding its lock now ("" when free)."""
     from kubernetes.client import CoordinationV1Api
@@ -411,10 +424,19 @@ def one_run(
                         stalled.proc.send_signal(signal.SIGSTOP)
                         # Work for the other operator in a namespace the stalled one holds: it wants that lock
                         # and, once the lease has expired, takes it over.
+                        mark = len(sim.audit())
+                        mine = {ns.name for ns in spaces if holders.get(ns.name) == busiest}
                         for ns in spaces:
-                            if holders.get(ns.name) == busiest:
+                            if ns.name in mine:
                                 submit(ns, "during-stall", rng.choice(OK_IMAGES), "urgent")
-                        time.sleep(STALL_SECONDS)
+                        # Stopped at least STALL_SECONDS, and until the other operator has taken one of its
+                        # locks over (seen in the audit trail), at most STALL_LIMIT_SECONDS.
+                        stopped = time.monotonic()
+                        while time.monotonic() - stopped < STALL_LIMIT_SECONDS and not (
+                            time.monotonic() - stopped >= STALL_SECONDS
+                            and taken_over(sim.audit(mark), mine, busiest)
+                        ):
+                            time.sleep(0.2)
                         stalled.proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
         sim.admin("PUT", "faults", {"rules": []})
