@@ -310,14 +310,17 @@ def keep_items(body: Any, spec: Obj) -> None:
 
 
 def pick(body: Any, dotted: str) -> Any:
+    """The value at a dotted path; ``*`` maps the rest of the path over a list."""
     node = body
-    for part in dotted.split("."):
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, list) and part == "*":
+            rest = ".".join(parts[i + 1 :])
+            return [pick(item, rest) if rest else item for item in node]
         if isinstance(node, dict):
             node = node.get(part, "<absent>")
         elif isinstance(node, list) and part.isdigit():
             node = node[int(part)] if int(part) < len(node) else "<absent>"
-        elif isinstance(node, list) and part == "*":
-            return node
         else:
             return "<absent>"
     return node
@@ -384,11 +387,22 @@ def encode_body(step: Obj) -> tuple[bytes | None, dict[str, str]]:
 
 
 def run_step(server: Server, step: Obj, variables: dict[str, str]) -> Answer:
+    """One request; with ``until: {path, equals}`` it is repeated (every 0.25 s, at most ``timeout`` seconds,
+    default 30) until the answer's path has that value: what controllers do, awaited on both servers."""
     step = substitute(step, variables)
     if step.get("sleep"):
         time.sleep(float(step["sleep"]))
     body, headers = encode_body(step)
-    return server.request(step.get("method", "GET"), step["path"], body, headers)
+    until = step.get("until")
+    deadline = time.monotonic() + float(step.get("timeout", 30))
+    while True:
+        answer = server.request(step.get("method", "GET"), step["path"], body, headers)
+        if until is None or time.monotonic() > deadline:
+            return answer
+        got = answer.code if until["path"] == "code" else pick(answer.body(), str(until["path"]))
+        if got == until["equals"]:
+            return answer
+        time.sleep(0.25)
 
 
 def view(answer: Answer, step: Obj, normalise: Normaliser) -> Obj:
@@ -403,6 +417,11 @@ def view(answer: Answer, step: Obj, normalise: Normaliser) -> Obj:
         body = normalise(parsed)
         for spec in step.get("filter") or []:
             keep_items(body, spec)
+        for dotted in step.get("sort") or []:  # lists whose order follows names that legitimately differ
+            for node in nodes_at(body, dotted.rpartition(".")[0]):
+                key = dotted.rpartition(".")[2]
+                if isinstance(node, dict) and isinstance(node.get(key), list):
+                    node[key] = sorted(node[key], key=lambda item: json.dumps(item, sort_keys=True))
         for dotted in step.get("ignore") or []:
             if dotted.rpartition(".")[2].isdigit():
                 drop_index(body, dotted)

@@ -302,7 +302,7 @@ class Store:
         for hook in self.admission:
             hook(op)
 
-    def _check_namespace(self, rt: ResourceType, namespace: str | None) -> str:
+    def _check_namespace(self, rt: ResourceType, namespace: str | None, name: str = "") -> str:
         if not rt.namespaced:
             return ""
         if not namespace:
@@ -311,14 +311,18 @@ class Store:
         if ns is None:
             raise errors.not_found("namespaces", "", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp"):
+            # the NamespaceLifecycle admission plugin's refusal
             err = errors.forbidden(
-                f'{rt.plural}{"." + rt.group if rt.group else ""} "" is forbidden: unable to create new content '
-                f"in namespace {namespace} because it is being terminated",
+                f'{rt.plural}{"." + rt.group if rt.group else ""} "{name}" is forbidden: unable to create new '
+                f"content in namespace {namespace} because it is being terminated",
                 rt.plural,
                 rt.group,
+                name,
             )
             err.causes.append(
-                errors.Cause("", f"namespace {namespace} is currently being deleted", "NamespaceTerminating")
+                errors.Cause(
+                    "metadata.namespace", f"namespace {namespace} is being terminated", "NamespaceTerminating"
+                )
             )
             raise err
         return namespace
@@ -343,7 +347,7 @@ class Store:
             raise errors.bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request"
             )
-        ns = self._check_namespace(rt, namespace or meta.get("namespace"))
+        ns = self._check_namespace(rt, namespace or meta.get("namespace"), str(meta.get("name") or ""))
         name = meta.get("name") or ""
         if not name and meta.get("generateName"):
             for _ in range(10):

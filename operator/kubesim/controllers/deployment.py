@@ -153,7 +153,7 @@ class DeploymentController(Controller):
         annotations.update(
             {dm.REVISION: str(revision), dm.DESIRED: str(replicas), dm.MAX_REPLICAS: str(replicas + surge)}
         )
-        rs = {
+        rs: Obj = {
             "apiVersion": "apps/v1",
             "kind": "ReplicaSet",
             "metadata": {
@@ -165,11 +165,14 @@ class DeploymentController(Controller):
             },
             "spec": {
                 "replicas": 0,
-                "minReadySeconds": int(dep["spec"].get("minReadySeconds", 0)),
                 "selector": selector,
                 "template": template,
             },
         }
+        if int(
+            dep["spec"].get("minReadySeconds", 0)
+        ):  # omitempty: 0 is absent, as the real controller writes it
+            rs["spec"]["minReadySeconds"] = int(dep["spec"]["minReadySeconds"])
         created = self.store.create(self.replicasets, dep["metadata"]["namespace"], rs)
         self._set_deployment_revision(dep, revision)
         return created
@@ -193,7 +196,10 @@ class DeploymentController(Controller):
         if wanted != annotations or int(new_rs["spec"].get("minReadySeconds", 0)) != min_ready:
             rs = clone(new_rs)
             rs["metadata"]["annotations"] = wanted
-            rs["spec"]["minReadySeconds"] = min_ready
+            if min_ready:
+                rs["spec"]["minReadySeconds"] = min_ready
+            else:
+                rs["spec"].pop("minReadySeconds", None)
             new_rs = self.store.update(
                 self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs
             )

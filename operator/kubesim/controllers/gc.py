@@ -95,9 +95,11 @@ class GarbageCollector(Controller):
         if "orphan" in finalizers:
             for dep_rt, dep in dependents:
                 updated = clone(dep)
-                updated["metadata"]["ownerReferences"] = [
-                    r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
-                ]
+                kept = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                if kept:
+                    updated["metadata"]["ownerReferences"] = kept
+                else:
+                    updated["metadata"].pop("ownerReferences", None)  # an empty list is absent once encoded
                 self.store.update(dep_rt, dep["metadata"].get("namespace"), dep["metadata"]["name"], updated)
             self._remove_finalizer(rt, owner, "orphan")
         elif "foregroundDeletion" in finalizers:
