@@ -60,6 +60,12 @@ class LossyProxy:
             await self._runner.shutdown()
             for site in list(self._runner.sites):
                 await site.stop()
+        # Handlers still streaming a watch end here, so that none is left pending when the loop stops.
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        if handlers:
+            await asyncio.wait(handlers, timeout=2)
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
