@@ -94,9 +94,18 @@ class Stats:
     """Operators that held a namespace lock at least once."""
     overlaps: int = 0
     """Lock acquisitions by one operator while the other held a lock elsewhere: both really at work at once."""
+    stalls: int = 0
+    """Lock holders stopped (SIGSTOP) past their lease."""
 
     def add(self, other: Stats) -> None:
-        for name in ("deployment_writes", "image_patches", "undos", "lost_responses", "lock_writes"):
+        for name in (
+            "deployment_writes",
+            "image_patches",
+            "undos",
+            "lost_responses",
+            "lock_writes",
+            "stalls",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.takeovers += other.takeovers
         self.overlaps += other.overlaps
@@ -106,7 +115,7 @@ class Stats:
         return (
             f"deployment_writes={self.deployment_writes} patches={self.image_patches} undos={self.undos} "
             f"lost_responses={self.lost_responses} lock_writes={self.lock_writes} takeovers={self.takeovers} "
-            f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps}"
+            f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps} stalls={self.stalls}"
         )
 
 
@@ -400,6 +409,7 @@ def one_run(
         started = time.monotonic()
         pending = list(plan)
         stalled: OperatorProcess | None = None
+        stall_work, stalls = False, 0
         while pending or kill_times or stall_at is not None:
             now = time.monotonic() - started
             while pending and pending[0][0] <= now:
@@ -412,20 +422,24 @@ def one_run(
                 kills += 1
                 victim.start()
             if stall_at is not None and stall_at <= now:
-                # A holder that stops renewing past its lease: the operator holding most locks right now (once one
-                # holds any), so that the other one must take over from it.
+                # A holder that stops renewing past its lease: the operator holding most locks (once one holds any;
+                # if none does, an urgent request in every namespace gives them some), so that the other one
+                # must take over from it.
                 holders = lock_holders(api, spaces)
                 held = [op for op in holders.values() if op]
-                if held or now > size.seconds:
+                if not held and not stall_work:
+                    stall_work = True
+                    for ns in spaces:
+                        submit(ns, "before-stall", rng.choice(OK_IMAGES), "urgent")
+                elif held or now > size.seconds:
                     stall_at = None
                     busiest = max(set(held), key=held.count) if held else ""
-                    stalled = next((op for op in operators if op.identity == busiest), rng.choice(operators))
-                    if stalled.proc is not None and stalled.proc.poll() is None:
+                    stalled = next((op for op in operators if op.identity == busiest), None)
+                    if stalled is not None and stalled.proc is not None and stalled.proc.poll() is None:
                         stalled.proc.send_signal(signal.SIGSTOP)
-                        # Work for the other operator in a namespace the stalled one holds: it wants that lock
-                        # and, once the lease has expired, takes it over.
+                        stalls += 1
                         mark = len(sim.audit())
-                        mine = {ns.name for ns in spaces if holders.get(ns.name) == busiest}
+                        mine = {name for name, op in holders.items() if op == busiest}
                         for ns in spaces:
                             if ns.name in mine:
                                 submit(ns, "during-stall", rng.choice(OK_IMAGES), "urgent")
@@ -467,6 +481,7 @@ def one_run(
         violations, stats = check(
             sim.audit(), final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
         )
+        stats.stalls = stalls
         requests = sum(len(r) for r in final.values())
         return kills, faults, requests, violations, stats
     finally:
