@@ -88,6 +88,44 @@ def wants_table(request: web.Request) -> bool:
     return "as=Table" in request.headers.get("Accept", "")
 
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _initial_events(request: web.Request) -> bool:
+    """``sendInitialEvents=true`` on a watch, validated as kube-apiserver's ValidateListOptions does."""
+    if "sendInitialEvents" not in request.query:
+        if request.query.get("resourceVersionMatch"):
+            raise _list_options_invalid(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            )
+        return False
+    if request.query.get("resourceVersionMatch") != "NotOlderThan":
+        raise _list_options_invalid(
+            "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+        )
+    return _bool_param(request, "sendInitialEvents")
+
+
+def _list_options_invalid(field: str, message: str) -> errors.ApiError:
+    return errors.invalid(
+        "ListOptions",
+        "meta.k8s.io",
+        "",
+        [errors.Cause(field, f"Forbidden: {message}", "FieldValueForbidden")],
+    )
+
+
+def _initial_events_end(rt: ResourceType, resource_version: int) -> bytes:
+    """The BOOKMARK that ends a streaming list's initial events (client-go's WatchList waits for it)."""
+    mark = {
+        "kind": rt.kind,
+        "apiVersion": rt.api_version,
+        "metadata": {"resourceVersion": str(resource_version), "annotations": {INITIAL_EVENTS_END: "true"}},
+    }
+    return dumps({"type": "BOOKMARK", "object": mark}) + b"\n"
+
+
 def _bool_param(request: web.Request, key: str) -> bool:
     """As apimachinery converts query booleans: absent, "0" and "false" (any case) are false, all else true."""
     value = request.query.get(key)
@@ -537,6 +575,9 @@ class ApiServer:
         since = request.query.get("resourceVersion")
         timeout = float(request.query.get("timeoutSeconds") or 1800)
         bookmarks = _bool_param(request, "allowWatchBookmarks")
+        initial_events = _initial_events(request)
+        if initial_events:  # a streaming list (WatchList): the current state as ADDED, then a marked BOOKMARK
+            since = ""
         table = wants_table(request)
         response = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         response.enable_chunked_encoding()
@@ -555,8 +596,14 @@ class ApiServer:
         next_bookmark = time.monotonic() + self.bookmark_interval
         first_table = True
         sent = 0
+        # The initial events are the ones queued when the watch opened; the end marker follows the last of them.
+        initial_left = watcher.queue.qsize() if initial_events else -1
+        snapshot_rv = self.store.resource_version
         try:
             while True:
+                if initial_left == 0:
+                    await response.write(_initial_events_end(t.rt, snapshot_rv))
+                    initial_left = -1
                 now = time.monotonic()
                 if now >= deadline:
                     break
@@ -582,6 +629,7 @@ class ApiServer:
                 await response.write(self._event_line(t.rt, event, table, first_table))
                 first_table = False
                 sent += 1
+                initial_left -= 1 if initial_left > 0 else 0
                 if cut_after is not None and sent >= cut_after:
                     break
         except (ConnectionResetError, asyncio.CancelledError):

@@ -83,6 +83,51 @@ async def test_watch_sends_bookmarks_and_ends_at_timeout(http: httpx.AsyncClient
         assert [line async for line in resp.aiter_lines() if line.strip()] == []
 
 
+async def test_a_streaming_list_sends_the_state_then_a_marked_bookmark_then_changes(
+    http: httpx.AsyncClient,
+) -> None:
+    """kubectl 1.36's wait lists by watch (client-go WatchList): without the end marker it waits 20 s, gives up."""
+    for name in ("s1", "s2"):
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+        assert (await http.post("/api/v1/namespaces/default/configmaps", json=body)).status_code == 201
+    url = (
+        "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+        "&resourceVersionMatch=NotOlderThan&resourceVersion=&timeoutSeconds=5"
+    )
+    events: list[dict[str, Any]] = []
+    async with http.stream("GET", url) as response:
+        async for line in response.aiter_lines():
+            if not line.strip():
+                continue
+            events.append(json.loads(line))
+            if len(events) == 3:
+                body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s3"}}
+                assert (
+                    await http.post("/api/v1/namespaces/default/configmaps", json=body)
+                ).status_code == 201
+            if len(events) == 4:
+                break
+    names = [e["object"]["metadata"].get("name") for e in events]
+    assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK", "ADDED"]
+    assert sorted(names[:2]) == ["s1", "s2"] and names[3] == "s3"
+    mark = events[2]["object"]["metadata"]
+    assert mark["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert int(mark["resourceVersion"]) >= max(
+        int(e["object"]["metadata"]["resourceVersion"]) for e in events[:2]
+    )
+
+
+async def test_send_initial_events_needs_resource_version_match_not_older_than(
+    http: httpx.AsyncClient,
+) -> None:
+    refused = await http.get("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true")
+    assert refused.status_code == 422
+    assert refused.json()["message"] == (
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires '
+        "setting resourceVersionMatch to NotOlderThan"
+    )
+
+
 async def test_watch_as_table_carries_columns_once(http: httpx.AsyncClient) -> None:
     listed = (await http.get("/api/v1/namespaces/default/configmaps")).json()
     rv = listed["metadata"]["resourceVersion"]
