@@ -56,13 +56,6 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _go_map(value: Any) -> str:
-    if isinstance(value, dict):
-        inner = ", ".join(f'"{k}":{_go_map(v)}' for k, v in value.items())
-        return f"map[string]interface {{}}{{{inner}}}"
-    return _show(value)
-
-
 # --- defaulting and pruning -------------------------------------------------------------------------------
 
 
