@@ -92,7 +92,7 @@ class NamespaceWorker:
         self._wake = asyncio.Event()
         self._deadline: float | None = None  # monotonic
         self.task: asyncio.Task[None] | None = None
-        self.thresholds = rollout.Thresholds(restarts=ctx.settings.crash_restart_threshold)
+        self.thresholds = rollout.Thresholds.from_settings(ctx.settings)
         self.limits = semantic.Limits(
             ctx.settings.max_verification_seconds, ctx.settings.max_rollout_timeout_seconds
         )
