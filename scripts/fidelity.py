@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_KUBECONFIG = ROOT / ".cluster" / "kubeconfig"
 USER_AGENT = "fidelity/1.0 (linux/amd64) deployreq"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TOKEN_VOLUME_RE = re.compile(r"^kube-api-access-[a-z0-9]{5}$")
 RECORD_RV_RE = re.compile(r"(ResourceVersion in record \()\d+\)")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 TIME_KEYS = frozenset(
@@ -212,6 +213,7 @@ class Normaliser:
         for real, placeholder in self.names.items():
             value = value.replace(real, placeholder)
         value = RECORD_RV_RE.sub(r"\1<rv>)", value)
+        value = TOKEN_VOLUME_RE.sub("kube-api-access-<random>", value)
         return UUID_RE.sub("<uuid>", value)
 
     def __call__(self, value: Any, key: str = "", parent: Obj | None = None) -> Any:

@@ -4,6 +4,7 @@ pkg/apis/apps/validation), as far as the operator, kubectl and the controllers c
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import json
 import re
@@ -153,6 +154,7 @@ def scheme_defaults(key: tuple[str, str], obj: Obj) -> None:
         _template(obj["spec"])
     elif key == ("", "pods"):
         default_pod_spec(obj.setdefault("spec", {}))
+        obj["spec"].setdefault("enableServiceLinks", True)
     elif key == ("", "services"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
@@ -212,6 +214,63 @@ def validate_meta_and_keys(op: Operation) -> None:
         raise errors.invalid(op.rt.kind, op.rt.group, (op.obj.get("metadata") or {}).get("name", ""), causes)
 
 
+_TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+_RANDOM_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's rand alphabet
+
+
+def admit_pod(pod: Obj) -> None:
+    """What a new pod gets from the admission plugins (ServiceAccount: the account and its token volume;
+    DefaultTolerationSeconds; Priority), after the field manager, so nobody owns these fields."""
+    spec = pod.setdefault("spec", {})
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = spec["serviceAccount"] = account
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    mounted = any(m.get("mountPath") == _TOKEN_MOUNT for c in containers for m in c.get("volumeMounts") or [])
+    if spec.get("automountServiceAccountToken") is not False and not mounted:
+        seed = int(hashlib.sha256(str((pod.get("metadata") or {}).get("uid", "")).encode()).hexdigest(), 16)
+        suffix = "".join(_RANDOM_CHARS[(seed >> (8 * i)) % len(_RANDOM_CHARS)] for i in range(5))
+        name = f"kube-api-access-{suffix}"
+        spec.setdefault("volumes", []).append(
+            {
+                "name": name,
+                "projected": {
+                    "sources": [
+                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                        {
+                            "configMap": {
+                                "name": "kube-root-ca.crt",
+                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                            }
+                        },
+                        {
+                            "downwardAPI": {
+                                "items": [
+                                    {
+                                        "path": "namespace",
+                                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                    }
+                                ]
+                            }
+                        },
+                    ],
+                    "defaultMode": 420,
+                },
+            }
+        )
+        for container in containers:
+            container.setdefault("volumeMounts", []).append(
+                {"name": name, "readOnly": True, "mountPath": _TOKEN_MOUNT}
+            )
+    tolerations = spec.setdefault("tolerations", [])
+    for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == taint and t.get("effect") in (None, "", "NoExecute") for t in tolerations):
+            tolerations.append(
+                {"key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+            )
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
 def admit_builtin(op: Operation) -> None:
     """The admission hook for built-ins: defaults on create and update, then validation."""
     if op.verb == "delete" or op.rt.is_custom:
@@ -227,6 +286,7 @@ def admit_builtin(op: Operation) -> None:
         validate_workload(op)
     if key == ("", "pods"):
         if op.verb == "create":
+            admit_pod(op.obj)
             op.obj.setdefault("status", {}).setdefault("phase", "Pending")
             op.obj["status"].setdefault("qosClass", "BestEffort")
     elif key == ("", "namespaces"):

@@ -255,3 +255,32 @@ async def test_three_ready_nodes_and_pods_run_on_one_of_them(http: httpx.AsyncCl
         "Version",
     ]
     assert table["rows"][0]["cells"][1] == "Ready"
+
+
+async def test_pod_create_gets_what_the_admission_plugins_add(http: httpx.AsyncClient) -> None:
+    pod = {"metadata": {"name": "adm"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+    created = (await http.post("/api/v1/namespaces/default/pods", json=pod)).json()
+    spec = created["spec"]
+    assert (spec["serviceAccountName"], spec["serviceAccount"]) == ("default", "default")
+    volume = spec["volumes"][0]
+    assert (
+        volume["name"].startswith("kube-api-access-") and len(volume["name"]) == len("kube-api-access-") + 5
+    )
+    assert spec["containers"][0]["volumeMounts"] == [
+        {
+            "name": volume["name"],
+            "readOnly": True,
+            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+        }
+    ]
+    assert [t["key"] for t in spec["tolerations"]] == [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ]
+    assert (spec["priority"], spec["preemptionPolicy"], spec["enableServiceLinks"]) == (
+        0,
+        "PreemptLowerPriority",
+        True,
+    )
+    owned = created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    assert "f:enableServiceLinks" in owned and "f:tolerations" not in owned and "f:volumes" not in owned
