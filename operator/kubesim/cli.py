@@ -45,12 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a --fail-image container runs before it exits 1, before --time-scale (default 0.2)",
     )
     p.add_argument(
-        "--crashloop-restart-seconds",
-        type=float,
-        default=None,
-        help=argparse.SUPPRESS,  # before the kubelet's real back-off; accepted and ignored (use --time-scale)
-    )
-    p.add_argument(
         "--fail-image",
         action="append",
         default=[],
@@ -73,12 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    if args.crashloop_restart_seconds is not None:
-        print(
-            "kubesim: --crashloop-restart-seconds is ignored: crash loops follow the kubelet's back-off "
-            "(10 s doubling to 5 min); shrink it with --time-scale",
-            file=sys.stderr,
-        )
     settings = ControllerSettings(
         pod_ready_seconds=args.pod_ready_seconds,
         fail_images=list(args.fail_image),

@@ -38,8 +38,6 @@ FAKE_IMAGES = (
     "*-nopull",
     "--pod-ready-seconds",
     "0.2",
-    "--crashloop-restart-seconds",
-    "0.3",
     "--audit-bodies",
 )
 
