@@ -12,16 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors
-from kubesim.audit import AuditLog, encode
-from kubesim.builtin_defaults import admit_builtin
+from kubesim.api import errors
+from kubesim.api.resources import from_crd
+from kubesim.auth.rbac import Authorizer
 from kubesim.controllers import ControllerSettings, run_controllers
-from kubesim.faults import FaultPlan
-from kubesim.proxy import ServiceProxy
-from kubesim.rbac import Authorizer
-from kubesim.resources import from_crd
-from kubesim.server import ApiServer, admit_custom, json_response
-from kubesim.store import Event, Store, clone, now_rfc3339
+from kubesim.endpoints.audit import AuditLog, encode
+from kubesim.endpoints.faults import FaultPlan
+from kubesim.endpoints.proxy import ServiceProxy
+from kubesim.endpoints.server import ApiServer, admit_custom, json_response
+from kubesim.registry.builtin_defaults import admit_builtin
+from kubesim.storage.store import Event, Store, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")

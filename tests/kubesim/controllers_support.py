@@ -9,10 +9,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from kubesim.api.resources import ResourceType
 from kubesim.controllers import ControllerSettings, run_controllers
-from kubesim.resources import ResourceType
 from kubesim.simulator import Simulator
-from kubesim.store import Event, Store
+from kubesim.storage.store import Event, Store
 
 Obj = dict[str, Any]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from kubesim.apply import record_update, server_side_apply
-from kubesim.errors import ApiError
-from kubesim.resources import BUILTINS, from_crd
+from kubesim.api.errors import ApiError
+from kubesim.api.resources import BUILTINS, from_crd
+from kubesim.registry.apply import record_update, server_side_apply
 
 STAMP = "2026-01-01T00:00:00Z"
 

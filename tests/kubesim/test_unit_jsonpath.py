@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubesim.jsonpath import evaluate
+from kubesim.api.jsonpath import evaluate
 
 OBJ: dict[str, Any] = {
     "metadata": {"name": "w", "annotations": {"example.com/owner": "team-a"}},

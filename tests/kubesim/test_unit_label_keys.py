@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kubesim.errors import ApiError
-from kubesim.label_validation import qualified_name_errors
-from kubesim.selectors import label_predicate
+from kubesim.api.errors import ApiError
+from kubesim.api.label_validation import qualified_name_errors
+from kubesim.api.selectors import label_predicate
 
 NAME_PART = (
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "

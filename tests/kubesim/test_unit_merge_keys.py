@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from kubesim.apply import record_update, server_side_apply
-from kubesim.errors import ApiError
-from kubesim.patching import apply_patch
-from kubesim.resources import BUILTINS, ResourceType
+from kubesim.api.errors import ApiError
+from kubesim.api.resources import BUILTINS, ResourceType
+from kubesim.registry.apply import record_update, server_side_apply
+from kubesim.registry.patching import apply_patch
 
 SMP = "application/strategic-merge-patch+json"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kubesim.errors import ApiError
-from kubesim.patching import apply_patch
-from kubesim.resources import BUILTINS, ResourceType, from_crd
+from kubesim.api.errors import ApiError
+from kubesim.api.resources import BUILTINS, ResourceType, from_crd
+from kubesim.registry.patching import apply_patch
 
 JSON_PATCH = "application/json-patch+json"
 MERGE = "application/merge-patch+json"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kubesim.errors import ApiError
-from kubesim.schema import admit_custom_resource, validate_crd
+from kubesim.api.errors import ApiError
+from kubesim.api.schema import admit_custom_resource, validate_crd
 
 SPEC_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from kubesim.errors import ApiError
-from kubesim.resources import BUILTINS, ResourceType
-from kubesim.selectors import field_predicate, label_predicate, matches_label_selector, selector_string
+from kubesim.api.errors import ApiError
+from kubesim.api.resources import BUILTINS, ResourceType
+from kubesim.api.selectors import field_predicate, label_predicate, matches_label_selector, selector_string
 
 
 def _rt(plural: str) -> ResourceType:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kubesim.durations import human_duration
-from kubesim.resources import BUILTINS, ResourceType, from_crd
-from kubesim.tables import jsonpath, to_table
+from kubesim.api.durations import human_duration
+from kubesim.api.resources import BUILTINS, ResourceType, from_crd
+from kubesim.api.tables import jsonpath, to_table
 
 
 def _rt(plural: str) -> ResourceType:

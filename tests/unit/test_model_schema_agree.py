@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from deployreq import crdgen
 from deployreq.model import DeploymentRequestSpec
-from kubesim import errors as sim_errors
-from kubesim.schema import admit_custom_resource
+from kubesim.api import errors as sim_errors
+from kubesim.api.schema import admit_custom_resource
 
 CRD = crdgen.render()
 

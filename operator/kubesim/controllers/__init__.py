@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from kubesim.store import Store
+from kubesim.storage.store import Store
 
 
 @dataclass

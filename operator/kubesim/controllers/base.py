@@ -6,9 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from kubesim import errors
-from kubesim.resources import ResourceType
-from kubesim.store import Event, Store
+from kubesim.api import errors
+from kubesim.api.resources import ResourceType
+from kubesim.storage.store import Event, Store
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace, name)

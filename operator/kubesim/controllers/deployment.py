@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kubesim.api.resources import ResourceType
+from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
-from kubesim.resources import ResourceType
-from kubesim.selectors import matches_label_selector
-from kubesim.store import Event, Store, clone, now_rfc3339
+from kubesim.storage.store import Event, Store, clone, now_rfc3339
 
 Obj = dict[str, Any]
 

@@ -8,8 +8,8 @@ import logging
 import time
 from typing import Any
 
-from kubesim import errors
-from kubesim.store import Store, now_rfc3339
+from kubesim.api import errors
+from kubesim.storage.store import Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim import errors
+from kubesim.api import errors
+from kubesim.api.resources import ResourceType
 from kubesim.controllers.base import Controller, Key
-from kubesim.resources import ResourceType
-from kubesim.store import Event, Store, clone
+from kubesim.storage.store import Event, Store, clone
 
 Obj = dict[str, Any]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kubesim.api.resources import ResourceType
+from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
-from kubesim.resources import ResourceType
-from kubesim.selectors import matches_label_selector
-from kubesim.store import Event, Store, clone
+from kubesim.storage.store import Event, Store, clone
 
 Obj = dict[str, Any]
 

@@ -1,5 +1,5 @@
 """The four PATCH content types: JSON patch (RFC 6902), merge patch (RFC 7386), strategic merge patch (built-ins
-only, merging lists by their patch merge keys); server-side apply lives in :mod:`kubesim.apply`."""
+only, merging lists by their patch merge keys); server-side apply lives in :mod:`kubesim.registry.apply`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import jsonpatch
 
-from kubesim import errors
-from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
-from kubesim.resources import ResourceType
-from kubesim.store import clone
+from kubesim.api import errors
+from kubesim.api.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
+from kubesim.api.resources import ResourceType
+from kubesim.storage.store import clone
 
 Obj = dict[str, Any]
 JSON_PATCH = "application/json-patch+json"

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubesim.durations import age
-from kubesim.jsonpath import evaluate
-from kubesim.resources import ResourceType, storage_version
-from kubesim.selectors import selector_string
+from kubesim.api.durations import age
+from kubesim.api.jsonpath import evaluate
+from kubesim.api.resources import ResourceType, storage_version
+from kubesim.api.selectors import selector_string
 
 Obj = dict[str, Any]
 Cell = Any
 
 
 def jsonpath(obj: Any, path: str) -> list[Any]:
-    """Every match of a printer column's JSONPath (see :mod:`kubesim.jsonpath`)."""
+    """Every match of a printer column's JSONPath (see :mod:`kubesim.api.jsonpath`)."""
     return evaluate(obj, path)
 
 

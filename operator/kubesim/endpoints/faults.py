@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubesim import errors
+from kubesim.api import errors
 
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 

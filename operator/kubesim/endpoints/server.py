@@ -1,7 +1,7 @@
 """The HTTP face of kubesim: the Kubernetes REST API paths, verbs, content types and Status errors.
 
 Routing follows the real URL shapes; every request is authenticated by bearer token, recorded in the audit trail,
-and may be disturbed by the fault plan. Objects come from and go to :class:`kubesim.store.Store`.
+and may be disturbed by the fault plan. Objects come from and go to :class:`kubesim.storage.store.Store`.
 """
 
 from __future__ import annotations
@@ -20,28 +20,17 @@ from urllib.parse import unquote
 import orjson
 from aiohttp import web
 
-from kubesim import (
-    apply,
-    authz,
-    builtin_defaults,
-    discovery,
-    errors,
-    managed_fields,
-    openapi,
-    patching,
-    protobuf,
-    rbac,
-    schema,
-    strict_fields,
-    tables,
-)
-from kubesim.audit import AuditLog
-from kubesim.faults import FaultPlan
-from kubesim.proxy import ServiceProxy
-from kubesim.rbac import Authorizer, TokenRegistry, UserInfo
-from kubesim.resources import REVIEWS, ResourceType, storage_version
-from kubesim.selectors import field_predicate, label_predicate
-from kubesim.store import Event, Obj, Store, now_rfc3339
+from kubesim.api import errors, managed_fields, protobuf, schema, strict_fields, tables
+from kubesim.api.resources import REVIEWS, ResourceType, storage_version
+from kubesim.api.selectors import field_predicate, label_predicate
+from kubesim.auth import authz, rbac
+from kubesim.auth.rbac import Authorizer, TokenRegistry, UserInfo
+from kubesim.endpoints import discovery, openapi
+from kubesim.endpoints.audit import AuditLog
+from kubesim.endpoints.faults import FaultPlan
+from kubesim.endpoints.proxy import ServiceProxy
+from kubesim.registry import apply, builtin_defaults, patching
+from kubesim.storage.store import Event, Obj, Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -727,7 +716,7 @@ class ApiServer:
         operation: str,
         applied: Obj | None = None,
     ) -> None:
-        """Record the write in obj's metadata.managedFields (see kubesim.managed_fields); 409 on apply
+        """Record the write in obj's metadata.managedFields (see kubesim.api.managed_fields); 409 on apply
         conflicts unless ``force``."""
         manager = request.query.get("fieldManager") or managed_fields.manager_from_user_agent(
             request.headers.get("User-Agent", "")
@@ -851,7 +840,7 @@ class ApiServer:
 
     @staticmethod
     def _scale_of(obj: Obj) -> Obj:
-        from kubesim.selectors import selector_string
+        from kubesim.api.selectors import selector_string
 
         meta = obj["metadata"]
         return {

@@ -136,7 +136,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _t("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _t("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
-    # Reviews: created and answered, never stored (kubesim.authz).
+    # Reviews: created and answered, never stored (kubesim.auth.authz).
     _t(
         "authorization.k8s.io",
         "v1",

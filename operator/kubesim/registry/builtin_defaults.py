@@ -10,10 +10,10 @@ import json
 import re
 from typing import Any
 
-from kubesim import errors
-from kubesim.label_validation import label_key_error
-from kubesim.selectors import matches_label_selector
-from kubesim.store import Operation
+from kubesim.api import errors
+from kubesim.api.label_validation import label_key_error
+from kubesim.api.selectors import matches_label_selector
+from kubesim.storage.store import Operation
 
 Obj = dict[str, Any]
 

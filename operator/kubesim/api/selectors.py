@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kubesim import errors
-from kubesim.label_validation import label_key_error
-from kubesim.resources import ResourceType
+from kubesim.api import errors
+from kubesim.api.label_validation import label_key_error
+from kubesim.api.resources import ResourceType
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]

@@ -1,15 +1,15 @@
 """``authorization.k8s.io`` reviews, answered as the real server does (``kubectl auth can-i``, ``--list``, and
 controllers asking whether a user may act): SelfSubjectAccessReview, SubjectAccessReview,
-LocalSubjectAccessReview and SelfSubjectRulesReview. Nothing is stored; RBAC decides (kubesim.rbac)."""
+LocalSubjectAccessReview and SelfSubjectRulesReview. Nothing is stored; RBAC decides (kubesim.auth.rbac)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kubesim import errors
-from kubesim.builtin_defaults import drop_nulls
-from kubesim.rbac import Authorizer, UserInfo
-from kubesim.resources import ResourceType
+from kubesim.api import errors
+from kubesim.api.resources import ResourceType
+from kubesim.auth.rbac import Authorizer, UserInfo
+from kubesim.registry.builtin_defaults import drop_nulls
 
 Obj = dict[str, Any]
 

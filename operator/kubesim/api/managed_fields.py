@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from kubesim import errors
-from kubesim.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT, apply_item_key
+from kubesim.api import errors
+from kubesim.api.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT, apply_item_key
 
 Obj = dict[str, Any]
 Path = tuple[str, ...]

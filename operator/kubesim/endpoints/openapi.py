@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from kubesim.resources import ResourceType, storage_version
+from kubesim.api.resources import ResourceType, storage_version
 
 Obj = dict[str, Any]
 

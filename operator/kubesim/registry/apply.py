@@ -1,4 +1,4 @@
-"""Server-side apply and managedFields tracking for writes, on top of :mod:`kubesim.managed_fields`.
+"""Server-side apply and managedFields tracking for writes, on top of :mod:`kubesim.api.managed_fields`.
 
 An Apply merges the applied configuration into the live object (associative lists by their merge keys), then drops
 the fields this manager applied last time but no longer applies, unless another manager also owns them; ownership
@@ -10,12 +10,12 @@ import json
 import time
 from typing import Any
 
-from kubesim import errors, managed_fields
-from kubesim.managed_fields import Path
-from kubesim.merge_keys import APPLY_KEY_DEFAULTS
-from kubesim.patching import strategic_merge
-from kubesim.resources import ResourceType, storage_version
-from kubesim.store import clone, now_rfc3339
+from kubesim.api import errors, managed_fields
+from kubesim.api.managed_fields import Path
+from kubesim.api.merge_keys import APPLY_KEY_DEFAULTS
+from kubesim.api.resources import ResourceType, storage_version
+from kubesim.registry.patching import strategic_merge
+from kubesim.storage.store import clone, now_rfc3339
 
 Obj = dict[str, Any]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim import errors
+from kubesim.api import errors
 
 Obj = dict[str, Any]
 Shape = dict[str, "Shape | None"]  # field -> its shape (None: not checked further)

@@ -15,8 +15,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubesim import errors
-from kubesim.store import Store
+from kubesim.api import errors
+from kubesim.storage.store import Store
 
 Obj = dict[str, Any]
 SUPERUSER = "kubesim-admin"

@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from kubesim import errors
-from kubesim.resources import BUILTINS, ResourceType
+from kubesim.api import errors
+from kubesim.api.resources import BUILTINS, ResourceType
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (group, plural)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from kubesim import errors
-from kubesim.store import Store
+from kubesim.api import errors
+from kubesim.storage.store import Store
 
 PROXY_ANNOTATION = "kubesim.deployreq.dev/proxy-to"
 _HOP_HEADERS = frozenset(

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from kubesim import errors
-from kubesim.resources import storage_version
+from kubesim.api import errors
+from kubesim.api.resources import storage_version
 
 Obj = dict[str, Any]
 Schema = dict[str, Any]
