@@ -21,7 +21,9 @@ from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.proxy import ServiceProxy
 from kubesim.endpoints.server import ApiServer, admit_custom, json_response
 from kubesim.registry.builtin_defaults import admit_builtin
-from kubesim.storage.store import Event, Store, clone, now_rfc3339
+from kubesim.registry.strategies import strategy_for
+from kubesim.storage.objects import clone
+from kubesim.storage.store import Event, Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -39,7 +41,7 @@ class Simulator:
         extra_tokens: dict[str, str] | None = None,
         nodes: int = 3,
     ) -> None:
-        self.store = Store(seed=seed)
+        self.store = Store(strategy_for=strategy_for, seed=seed)
         self.audit = AuditLog(audit_log, with_bodies=audit_bodies)
         self.faults = FaultPlan(seed=seed)
         self.settings = settings or ControllerSettings()

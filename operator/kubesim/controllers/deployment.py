@@ -12,7 +12,8 @@ from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
-from kubesim.storage.store import Event, Store, clone, now_rfc3339
+from kubesim.storage.objects import clone
+from kubesim.storage.store import Event, Store, now_rfc3339
 
 Obj = dict[str, Any]
 

@@ -10,7 +10,8 @@ from typing import Any
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.controllers.base import Controller, Key
-from kubesim.storage.store import Event, Store, clone
+from kubesim.storage.objects import clone
+from kubesim.storage.store import Event, Store
 
 Obj = dict[str, Any]
 

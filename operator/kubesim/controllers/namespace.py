@@ -11,7 +11,8 @@ from typing import Any
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.controllers.base import Controller, Key
-from kubesim.storage.store import Event, Store, clone, now_rfc3339
+from kubesim.storage.objects import clone
+from kubesim.storage.store import Event, Store, now_rfc3339
 
 Obj = dict[str, Any]
 

@@ -10,7 +10,8 @@ from kubesim.api.resources import ResourceType
 from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
-from kubesim.storage.store import Event, Store, clone
+from kubesim.storage.objects import clone
+from kubesim.storage.store import Event, Store
 
 Obj = dict[str, Any]
 

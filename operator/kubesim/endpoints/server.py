@@ -30,7 +30,8 @@ from kubesim.endpoints.audit import AuditLog
 from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.proxy import ServiceProxy
 from kubesim.registry import apply, builtin_defaults, patching
-from kubesim.storage.store import Event, Obj, Store, now_rfc3339
+from kubesim.storage.objects import Obj
+from kubesim.storage.store import Event, Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 

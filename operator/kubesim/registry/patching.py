@@ -11,7 +11,7 @@ import jsonpatch
 from kubesim.api import errors
 from kubesim.api.merge_keys import DEFAULT_PORTS_KEY, MERGE_KEYS, PORTS_KEY_BY_PARENT
 from kubesim.api.resources import ResourceType
-from kubesim.storage.store import clone
+from kubesim.storage.objects import clone
 
 Obj = dict[str, Any]
 JSON_PATCH = "application/json-patch+json"

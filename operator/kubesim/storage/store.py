@@ -21,37 +21,18 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import orjson
 
 from kubesim.api import errors
 from kubesim.api.resources import BUILTINS, ResourceType
+from kubesim.storage.objects import Obj, clone
+from kubesim.storage.strategy import Strategy, StrategyFor, without
 
-Obj = dict[str, Any]
 Key = tuple[str, str]  # (group, plural)
 Predicate = Callable[[Obj], bool]
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DEFAULT_WINDOW = 5000
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-def clone(value: Any) -> Any:
-    """A deep copy of JSON data: a round trip through orjson, three times faster than a recursive copy (which
-    remains for what orjson refuses, such as integers beyond 64 bits)."""
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError:
-        return _copy(value)
 
 
 def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
@@ -144,31 +125,36 @@ def _meta(obj: Obj) -> Obj:
     return meta
 
 
-def _without(obj: Obj, *keys: str) -> Obj:
-    return {k: v for k, v in obj.items() if k not in keys}
-
-
 _VOLATILE_META = ("resourceVersion", "managedFields", "generation")
 
 
 def _same_content(a: Obj, b: Obj) -> bool:
     """Equal but for the fields the server itself maintains (a write that changes nothing is a no-op)."""
-    meta_a = _without(a.get("metadata", {}), *_VOLATILE_META)
-    meta_b = _without(b.get("metadata", {}), *_VOLATILE_META)
-    return meta_a == meta_b and _without(a, "metadata") == _without(b, "metadata")
+    meta_a = without(a.get("metadata", {}), *_VOLATILE_META)
+    meta_b = without(b.get("metadata", {}), *_VOLATILE_META)
+    return meta_a == meta_b and without(a, "metadata") == without(b, "metadata")
 
 
 class Store:
     """Objects by type, namespace and name, with watches and admission hooks."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, window: int = DEFAULT_WINDOW, seed: int | None = None
+        self,
+        *,
+        strategy_for: StrategyFor,
+        clock: Callable[[], float] = time.time,
+        window: int = DEFAULT_WINDOW,
+        seed: int | None = None,
     ) -> None:
+        """``strategy_for``: each resource type's strategy (kubesim.registry's; a bare :class:`Strategy` gives
+        only the generic registry's defaults)."""
+        self.strategy_for = strategy_for
         self.clock = clock
         self.window = window
         self.rng = random.Random(seed)
         self._rv = 0
         self._types: dict[Key, ResourceType] = {}
+        self._strategies: dict[Key, Strategy] = {}
         self._objects: dict[Key, dict[tuple[str, str], Obj]] = {}
         self._names: dict[Key, dict[str, set[str]]] = {}  # type -> namespace -> names, for namespaced reads
         self._owned: dict[str, set[tuple[Key, str, str]]] = {}  # owner uid -> dependents, for the controllers
@@ -189,6 +175,7 @@ class Store:
     def register(self, rt: ResourceType) -> None:
         """Serve a type; re-registering (a CRD update) keeps its objects."""
         self._types[rt.key] = rt
+        self._strategies[rt.key] = self.strategy_for(rt)
         self._objects.setdefault(rt.key, {})
         self._names.setdefault(rt.key, {})
         self._log.setdefault(rt.key, deque(maxlen=self.window))
@@ -205,6 +192,7 @@ class Store:
         for watcher in list(self._watchers[key]):
             watcher.close()
         del self._types[key]
+        del self._strategies[key]
 
     def types(self) -> list[ResourceType]:
         return list(self._types.values())
@@ -396,12 +384,7 @@ class Store:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339(self.clock)
-        if rt.has_generation:
-            meta["generation"] = 1
-        else:
-            meta.pop("generation", None)
-        if "status" in rt.subresources and rt.is_custom:
-            obj.pop("status", None)
+        self._strategies[rt.key].prepare_for_create(obj)
         self._admit(Operation("create", rt, obj, None, user=user))
         if dry_run:
             return obj
@@ -434,6 +417,7 @@ class Store:
         """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none). ``owned`` and ``copy`` as
         for :meth:`create`."""
         ns, old = self._existing(rt, namespace, name)
+        strategy = self._strategies[rt.key]
         new = obj if owned else clone(obj)
         meta = _meta(new)
         if meta.get("name") and meta["name"] != name:
@@ -445,7 +429,7 @@ class Store:
         if given_rv:
             if str(given_rv) != old_meta["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
-        elif not rt.unconditional_update:
+        elif not strategy.allow_unconditional_update():
             # the registry's message: the resource (not the kind) names the object
             err = errors.invalid(
                 rt.plural,
@@ -459,77 +443,24 @@ class Store:
             )
             raise err
         if subresource == "status":
-            status = new.get("status")
-            incoming_meta = meta
-            # Stored objects are never mutated in place, so the new version shares the old one's unchanged parts
-            # (spec above all); only metadata, which this write changes, is copied. The old status is replaced.
-            new = {k: v for k, v in old.items() if k != "status"}
-            new["metadata"] = clone(old["metadata"])
-            if status is None:
-                new.pop("status", None)
-            else:
-                new["status"] = status
-            new_meta = new["metadata"]
-            if "managedFields" in incoming_meta:
-                new_meta["managedFields"] = incoming_meta["managedFields"]
-            if not rt.is_custom and "annotations" in incoming_meta:
-                # Built-in status strategies reset spec (and labels) only: the Deployment controller sets the
-                # revision annotation through /status, which is why it does not bump generation.
-                new_meta["annotations"] = incoming_meta["annotations"]
-            meta = new_meta
+            new = strategy.prepare_for_status_update(new, old)
+            meta = new["metadata"]
         else:
-            if "status" in rt.subresources and subresource is None:
-                if "status" in old:
-                    new["status"] = old["status"]  # shared, as above: nothing mutates a stored object
-                else:
-                    new.pop("status", None)
-            for key in (
-                "uid",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "generation",
-            ):
-                if key in old_meta:
-                    meta[key] = old_meta[key]
-                else:
-                    meta.pop(key, None)
-            meta["name"] = name
-            if rt.namespaced:
-                meta["namespace"] = ns
-            else:
-                meta.pop("namespace", None)
-            new["apiVersion"] = rt.api_version
-            new["kind"] = rt.kind
-            if old_meta.get("deletionTimestamp"):
-                added = [
-                    f for f in meta.get("finalizers") or [] if f not in (old_meta.get("finalizers") or [])
-                ]
-                if added:
-                    quoted = ", ".join(f'"{f}"' for f in added)
-                    raise errors.invalid(
-                        rt.kind,
-                        rt.group,
-                        name,
-                        [
-                            errors.Cause(
-                                "metadata.finalizers",
-                                f"Forbidden: no new finalizers can be added if the object is being deleted, "
-                                f"found new finalizers []string{{{quoted}}}",
-                                "FieldValueForbidden",
-                            )
-                        ],
-                    )
+            strategy.prepare_for_update(new, old, subresource)
+            self._keep_system_fields(rt, ns, name, new, old_meta)
+            strategy.validate_update(new, old)
         self._admit(Operation("update", rt, new, old, subresource=subresource, user=user))
         if _same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
             return clone(old) if copy else old
-        if rt.has_generation and subresource is None and self._spec_changed(rt, old, new):
+        if rt.has_generation and subresource is None and strategy.generation_changed(old, new):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         if dry_run:
             return dict(new)
-        # ShouldDeleteNamespaceDuringUpdate: a namespace also waits for its spec.finalizers (emptied by /finalize).
-        held_by_spec = rt.key == ("", "namespaces") and bool((new.get("spec") or {}).get("finalizers"))
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not held_by_spec:
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not strategy.held_after_update(new)
+        ):
             meta["resourceVersion"] = old_meta["resourceVersion"]
             self._put(rt, ns, name, new)
             self._remove(rt, new)
@@ -540,15 +471,28 @@ class Store:
         return clone(new) if copy else new
 
     @staticmethod
-    def _spec_changed(rt: ResourceType, old: Obj, new: Obj) -> bool:
-        """Whether a main-endpoint write bumps metadata.generation, per the type's registry strategy."""
-        if rt.key == ("apps", "deployments"):
-            return bool(
-                old.get("spec") != new.get("spec")
-                or old["metadata"].get("annotations") != new["metadata"].get("annotations")
-            )
-        ignored = ("metadata", "status") if "status" in rt.subresources else ("metadata",)
-        return _without(old, *ignored) != _without(new, *ignored)
+    def _keep_system_fields(rt: ResourceType, ns: str, name: str, new: Obj, old_meta: Obj) -> None:
+        """What a write cannot change (rest.BeforeUpdate): uid, creation and deletion, generation, name,
+        namespace, apiVersion and kind."""
+        meta = new["metadata"]
+        for key in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        meta["name"] = name
+        if rt.namespaced:
+            meta["namespace"] = ns
+        else:
+            meta.pop("namespace", None)
+        new["apiVersion"] = rt.api_version
+        new["kind"] = rt.kind
 
     def delete(
         self,
@@ -595,10 +539,10 @@ class Store:
             finalizers.append("foregroundDeletion")
         elif propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        is_namespace = rt.key == ("", "namespaces")
+        strategy = self._strategies[rt.key]
         if dry_run:
             return clone(old)  # type: ignore[no-any-return]
-        if finalizers or is_namespace:
+        if finalizers or strategy.always_marks_on_delete:
             if meta.get("deletionTimestamp") and finalizers == list(meta.get("finalizers") or []):
                 return clone(old)  # type: ignore[no-any-return]
             new = clone(old)
@@ -609,8 +553,7 @@ class Store:
             new_meta.setdefault("deletionGracePeriodSeconds", 0)
             if finalizers:
                 new_meta["finalizers"] = finalizers
-            if is_namespace:
-                new.setdefault("status", {})["phase"] = "Terminating"
+            strategy.before_mark_deleted(new)
             new_meta["resourceVersion"] = str(self._next_rv())
             self._put(rt, ns, name, new)
             self._emit(rt, Event("MODIFIED", new, self._rv, old))
