@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kubernetes import client, watch  # noqa: E402
+from scripts.real_cluster import ControlPlane, selected  # noqa: E402
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client, run_kubectl  # noqa: E402
 
 TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
@@ -140,16 +141,20 @@ class CrashWatcher:
 
     def _run(self, core: client.CoreV1Api, namespace: str, version: str, timeout: int) -> None:
         stream = watch.Watch()
-        for event in stream.stream(
-            core.list_namespaced_pod, namespace, resource_version=version, timeout_seconds=timeout
-        ):
-            if self._stop.is_set():
-                break
-            pod = self.api.sanitize_for_serialization(event["object"])
-            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-                if "crashloop" in str(cs.get("image")) and self.first_crash is None and shows_exit(cs):
-                    self.first_crash = time.time()
-                    self._crashed.set()
+        try:
+            for event in stream.stream(
+                core.list_namespaced_pod, namespace, resource_version=version, timeout_seconds=timeout
+            ):
+                if self._stop.is_set():
+                    break
+                pod = self.api.sanitize_for_serialization(event["object"])
+                for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+                    if "crashloop" in str(cs.get("image")) and self.first_crash is None and shows_exit(cs):
+                        self.first_crash = time.time()
+                        self._crashed.set()
+        except Exception:
+            if not self._stop.is_set():
+                raise
         stream.stop()
 
     def stop(self, wait: float = 0.0) -> float:
@@ -177,15 +182,39 @@ class Bench:
         self.size = size
         self.workdir = workdir
         self.random = random.Random(1)
-        self.sim = KubesimProcess(workdir, "--fail-image", "*-crashloop", "--audit-bodies")
-        self.sim.start()
+        self.cluster_kind = selected()
+        self.sim: KubesimProcess | None = None
+        self.cluster: ControlPlane | None = None
+        if self.cluster_kind == "controlplane":
+            # The real control plane in this run's own directory; pods are kwok's stages, Ready
+            # pod_ready_seconds after scheduling, crash loops with the kubelet's back-off, both times time_scale.
+            self.cluster = ControlPlane(
+                workdir / "cluster",
+                pod_ready_seconds=size.pods.pod_ready_seconds,
+                time_scale=size.pods.time_scale,
+            )
+            self.cluster.start()
+            self.kubeconfig = self.cluster.kubeconfig
+        else:
+            self.sim = KubesimProcess(workdir, "--fail-image", "*-crashloop", "--audit-bodies")
+            self.sim.start()
+            self.kubeconfig = self.sim.kubeconfig
         self.pods(size.pods.crash_after_seconds)
-        result = run_kubectl(self.sim.kubeconfig, "apply", "-k", str(ROOT / "crds"))
+        result = run_kubectl(self.kubeconfig, "apply", "-k", str(ROOT / "crds"))
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
-        self.api = api_client(self.sim.kubeconfig)
+        result = run_kubectl(
+            self.kubeconfig,
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/deploymentrequests.deployreq.dev",
+        )
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr)
+        self.api = api_client(self.kubeconfig)
         self.operator = OperatorProcess(
-            self.sim.kubeconfig,
+            self.kubeconfig,
             workdir,
             "bench",
             ("--gate-allow-cidr", "127.0.0.0/8", "--lease-duration", "15", "--renew-interval", "5"),
@@ -195,8 +224,11 @@ class Bench:
         self.finished_example: dict[str, Any] = {}
 
     def pods(self, crash_after: float, instant: bool = False) -> None:
-        """Set the kubelet's timings: the size's (real) ones, or instant pods for the CPU-cost scenario."""
+        """Set the kubelet's timings: the size's (real) ones, or instant pods for the CPU-cost scenario. On the
+        control plane kwok's stages keep the timings the cluster started with."""
         t = self.size.pods
+        if self.sim is None:
+            return
         self.sim.settings(
             time_scale=0.0 if instant else t.time_scale,
             pod_ready_seconds=t.pod_ready_seconds,
@@ -207,10 +239,28 @@ class Bench:
     def close(self) -> None:
         self.operator.stop()
         self.api.close()
-        self.sim.stop()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    @property
+    def real(self) -> bool:
+        return self.cluster is not None
 
     def audit(self) -> list[dict[str, Any]]:
+        """kubesim's audit trail, or the real API server's audit log read as the same records."""
+        if self.cluster is not None:
+            return self.cluster.audit()
+        assert self.sim is not None
         return self.sim.audit()
+
+    def server_pids(self) -> list[int]:
+        """The processes that serve the cluster: kubesim, or the control plane's five."""
+        if self.cluster is not None:
+            names = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+            return [pid for pid in (self.cluster.pid(n) for n in names) if pid]
+        return [self.sim.proc.pid] if self.sim is not None and self.sim.proc else []
 
     def namespaces(self, count: int, containers: int = 1) -> list[Namespace]:
         """``count`` namespaces, each with a 2-replica Deployment, created at once and waited until available."""
@@ -227,6 +277,7 @@ class Bench:
             r["time"]
             for r in self.audit()[since:]
             if r.get("resource") == "deployments"
+            and not r.get("subresource")  # the real Deployment controller's status writes are not releases
             and r.get("verb") in WRITES
             and r.get("namespace") == namespace
         ]
@@ -339,7 +390,7 @@ class Bench:
         spaces = self.namespaces(namespaces, containers=5)
         mark = len(self.audit())
         pid = self.operator.proc.pid if self.operator.proc else 0
-        sim_pid = self.sim.proc.pid if self.sim.proc else 0
+        sim_pids = self.server_pids()
         peak = [rss_mb(pid)]
         done = threading.Event()
 
@@ -349,11 +400,11 @@ class Bench:
 
         sampler = threading.Thread(target=sample_rss, daemon=True)
         sampler.start()
-        cpu_before, sim_before = cpu_seconds(pid), cpu_seconds(sim_pid)
+        cpu_before, sim_before = cpu_seconds(pid), sum(map(cpu_seconds, sim_pids))
         started = time.time()
         self.five_requests_each(spaces)
         total = time.time() - started
-        cpu, sim_cpu = cpu_seconds(pid) - cpu_before, cpu_seconds(sim_pid) - sim_before
+        cpu, sim_cpu = cpu_seconds(pid) - cpu_before, sum(map(cpu_seconds, sim_pids)) - sim_before
         done.set()
         sampler.join()
         records = self.audit()[mark:]
@@ -366,7 +417,9 @@ class Bench:
             f"{label}_rss_mb_peak": max(peak),
             f"{label}_cpu_percent": cpu / total * 100,
             f"{label}_operator_cpu_ms_per_request": cpu / count * 1000,
-            f"{label}_kubesim_cpu_ms_per_request": sim_cpu / count * 1000,
+            f"{label}_kubesim_cpu_ms_per_request"
+            if not self.real
+            else f"{label}_cluster_cpu_ms_per_request": (sim_cpu / count * 1000),
             **{f"{label}_{k}": v for k, v in api_cost(records, count, "deployreq/", "kopf/").items()},
             **summary(f"{label}_overhead_ms", first_request_overheads(records)),
         }
@@ -460,7 +513,7 @@ class Bench:
     def run_baseline(self, ns: Namespace, container: str, image: str, background: bool = False) -> Any:
         env = {
             **os.environ,
-            "KUBECONFIG": str(self.sim.kubeconfig),
+            "KUBECONFIG": str(self.kubeconfig),
             "KUBECACHEDIR": str(self.workdir / "baseline-cache"),
         }
         queue = self.workdir / "queue"
@@ -508,7 +561,10 @@ class Bench:
         spaces = self.namespaces(self.size.handoff_runs, containers=2)
         handoff = in_parallel([functools.partial(handoff_one, ns) for ns in spaces])
         to_patch, to_available, _ = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD))
-        late_patch, _, late_spaces = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD), late=True)
+        late_patch: list[float] = []
+        late_spaces: list[Namespace] = []
+        if not self.real:  # kwok's stages have no crash after Ready
+            late_patch, _, late_spaces = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD), late=True)
         return {
             "overhead": overhead,
             "handoff": handoff,
@@ -545,7 +601,12 @@ def first_request_overheads(records: list[dict[str, Any]]) -> list[float]:
         ns = r.get("namespace", "")
         if r.get("resource") == "deploymentrequests" and r.get("verb") == "create" and r.get("code", 0) < 300:
             created.setdefault(ns, r["time"])
-        if r.get("resource") == "deployments" and r.get("verb") in WRITES and ns in created:
+        if (
+            r.get("resource") == "deployments"
+            and not r.get("subresource")
+            and r.get("verb") in WRITES
+            and ns in created
+        ):
             first_write.setdefault(ns, r["time"])
     return [(first_write[ns] - created[ns]) * 1000 for ns in first_write]
 
@@ -621,12 +682,26 @@ def main() -> int:
     bench = Bench(size, workdir)
     started = time.time()
     out: dict[str, Any] = {
-        "command": os.environ.get("BENCH_COMMAND", f"make bench SIZE={size_name}"),
+        "command": os.environ.get(
+            "BENCH_COMMAND",
+            ("DEPLOYREQ_CLUSTER=controlplane " if bench.real else "") + f"make bench SIZE={size_name}",
+        ),
         "commit": git_commit(),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cores": os.cpu_count(),
         "size": size_name,
-        "pod_timings": asdict(size.pods),
+        "cluster": bench.cluster_kind,
+        "pod_timings": asdict(size.pods)
+        if not bench.real
+        else {
+            "source": "kwok stages (controlplane/stages)",
+            "CLUSTER_POD_READY_SECONDS": size.pods.pod_ready_seconds,
+            "CLUSTER_TIME_SCALE": size.pods.time_scale,
+            "crash": "a crashloop container exits 0.2 s (scaled) after it starts; the first exit restarted at the "
+            "1 s sync, then CrashLoopBackOff with 10 s, 20 s, ... back-offs (scaled)",
+            "late_crash": "not available: no stage crashes a container after Ready (scenario skipped)",
+            "instant_pods": "not available: the stages' timings are fixed at cluster start (cpu_cost skipped)",
+        },
         "baseline_poll_seconds": size.baseline_poll,
         "rollout_timeout_seconds": size.rollout_timeout,
     }
@@ -635,11 +710,17 @@ def main() -> int:
         overhead = bench.operator_overhead()
         handoff = bench.operator_handoff()
         to_patch, to_available = bench.operator_recovery()
-        late_patch, late_available, late_messages = bench.operator_late_crash()
+        late_patch: list[float] = []
+        late_available: list[float] = []
+        late_messages: list[str] = []
+        if not bench.real:  # kwok's stages have no crash after Ready
+            late_patch, late_available, late_messages = bench.operator_late_crash()
         throughput = bench.operator_throughput(size.throughput_namespaces, "throughput")
-        bench.pods(size.pods.crash_after_seconds, instant=True)
-        cpu_cost = bench.operator_throughput(size.cpu_cost_namespaces, "cpu_cost")
-        bench.pods(size.pods.crash_after_seconds)
+        cpu_cost: dict[str, float] = {}
+        if not bench.real:  # instant pods need kubesim's runtime settings
+            bench.pods(size.pods.crash_after_seconds, instant=True)
+            cpu_cost = bench.operator_throughput(size.cpu_cost_namespaces, "cpu_cost")
+            bench.pods(size.pods.crash_after_seconds)
         footprint = bench.footprint(size.finished_requests)
         bench.operator.stop()
         base = bench.baseline()
@@ -680,7 +761,7 @@ def main() -> int:
     ]
     t = size.pods
     print(
-        f"\ndeployreq benchmark, SIZE={size_name}; pods: Ready {t.pod_ready_seconds}s after start, crash "
+        f"\ndeployreq benchmark, SIZE={size_name}, cluster {bench.cluster_kind}; pods: Ready {t.pod_ready_seconds}s after start, crash "
         f"{t.crash_after_seconds}s after start (late crash {t.late_crash_after_seconds}s), kubelet time scale "
         f"{t.time_scale}; baseline: queue poll {size.baseline_poll}s at a random phase, rollout status "
         f"--timeout={size.rollout_timeout}s (the requests' rollout timeout)\n"
@@ -701,12 +782,19 @@ def main() -> int:
         f"({int(out['throughput_requests'])} requests in {out['throughput_seconds']:.1f}s, "
         f"overlaps {int(out['throughput_overlaps'])})"
     )
-    print(
-        f"{'cpu_cost, instant pods (requests/s)':<44} {out['cpu_cost_rps']:>10.2f}   "
-        f"(operator {out['cpu_cost_operator_cpu_ms_per_request']:.1f} ms, kubesim "
-        f"{out['cpu_cost_kubesim_cpu_ms_per_request']:.1f} ms of CPU per request; "
-        f"{out['cpu_cost_cpu_percent']:.0f}% of a core)"
-    )
+    if cpu_cost:
+        print(
+            f"{'cpu_cost, instant pods (requests/s)':<44} {out['cpu_cost_rps']:>10.2f}   "
+            f"(operator {out['cpu_cost_operator_cpu_ms_per_request']:.1f} ms, kubesim "
+            f"{out['cpu_cost_kubesim_cpu_ms_per_request']:.1f} ms of CPU per request; "
+            f"{out['cpu_cost_cpu_percent']:.0f}% of a core)"
+        )
+    else:
+        print(
+            f"{'CPU per request, real pods (ms)':<44} {out['throughput_operator_cpu_ms_per_request']:>10.2f}   "
+            f"(operator; the control plane's five processes "
+            f"{out['throughput_cluster_cpu_ms_per_request']:.1f} ms; cpu_cost skipped: no instant pods)"
+        )
     print(
         f"{'API requests per request (reads/writes)':<44} {out['throughput_api_requests_per_request']:>10.2f}   "
         f"({out['throughput_reads_per_request']:.2f} / {out['throughput_writes_per_request']:.2f}; baseline "

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 from scripts.chaos_proxy import LossyProxy, proxied_kubeconfig  # noqa: E402
+from scripts.real_cluster import ControlPlane, selected  # noqa: E402
 from tests.system.harness import (  # noqa: E402
     KubesimProcess,
     Namespace,
@@ -51,6 +52,10 @@ SIZES = {
     "small": Size(2, 4, 4, 3, 70),
     "default": Size(4, 8, 6, 6, 120),
 }
+REAL_FAULTS = {"tiny": (1, 1), "small": (2, 1), "default": (3, 2)}
+"""On the real control plane, per run: (API server SIGKILLed and restarted, etcd paused)."""
+ETCD_PAUSE_SECONDS = 2.5
+"""How long etcd is stopped (SIGSTOP ... SIGCONT): most of a 3 s lease, shorter than the API server's etcd timeouts."""
 STALL_SECONDS = 8.0
 """How long the busiest lock holder is stopped: more than twice its 3 s lease, so the other operator, which reads a
 lock held by someone else again within one lease duration, finds it expired and takes it over."""
@@ -96,6 +101,10 @@ class Stats:
     """Lock acquisitions by one operator while the other held a lock elsewhere: both really at work at once."""
     stalls: int = 0
     """Lock holders stopped (SIGSTOP) past their lease."""
+    apiserver_restarts: int = 0
+    """The real control plane: the API server SIGKILLed and started again."""
+    etcd_pauses: int = 0
+    """The real control plane: etcd stopped (SIGSTOP) and continued."""
 
     def add(self, other: Stats) -> None:
         for name in (
@@ -105,6 +114,8 @@ class Stats:
             "lost_responses",
             "lock_writes",
             "stalls",
+            "apiserver_restarts",
+            "etcd_pauses",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.takeovers += other.takeovers
@@ -116,6 +127,11 @@ class Stats:
             f"deployment_writes={self.deployment_writes} patches={self.image_patches} undos={self.undos} "
             f"lost_responses={self.lost_responses} lock_writes={self.lock_writes} takeovers={self.takeovers} "
             f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps} stalls={self.stalls}"
+            + (
+                f" apiserver_restarts={self.apiserver_restarts} etcd_pauses={self.etcd_pauses}"
+                if self.apiserver_restarts or self.etcd_pauses
+                else ""
+            )
         )
 
 
@@ -123,6 +139,15 @@ def effective(record: dict[str, Any]) -> float:
     """When a write took effect: kubesim answers right after committing, so received + handling time (injected
     latency delays the commit, not the arrival)."""
     return float(record["time"]) + float(record.get("duration_ms") or 0) / 1000
+
+
+def commit_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Writes in the order they took effect. The real API server's audit log gives each accepted write to a
+    Deployment or Lease etcd's revision at its commit (scripts/real_cluster.py): one exact global order. kubesim's
+    trail (and a record without a revision) is ordered by :func:`effective`."""
+    if records and all("revision" in r for r in records):
+        return sorted(records, key=lambda r: int(r["revision"]))
+    return sorted(records, key=effective)
 
 
 def operator_of(record: dict[str, Any]) -> str:
@@ -162,8 +187,8 @@ def check_namespace(ns: str, records: list[dict[str, Any]], stats: Stats) -> lis
     changes hands between operators only after it expired; no run writes its patch or its undo twice (a retry of a
     write whose response was lost excepted); one request's writes are never interleaved with another's."""
     violations: list[str] = []
-    events = sorted(
-        (
+    events = commit_order(
+        [
             r
             for r in records
             if accepted(r)
@@ -171,8 +196,7 @@ def check_namespace(ns: str, records: list[dict[str, Any]], stats: Stats) -> lis
                 r.get("resource") == "deployments"
                 or (r.get("resource") == "leases" and lease_name(r) == LOCK)
             )
-        ),
-        key=effective,
+        ]
     )
     holder, holder_op, renewed, duration = "", "", 0.0, 0.0
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -246,9 +270,8 @@ def count_overlaps(audit: list[dict[str, Any]]) -> int:
     """Lock acquisitions by one operator while another operator held a lock in some namespace."""
     held: dict[str, str] = {}  # namespace -> operator holding its lock
     overlaps = 0
-    for r in sorted(
-        (r for r in audit if accepted(r) and r.get("resource") == "leases" and lease_name(r) == LOCK),
-        key=effective,
+    for r in commit_order(
+        [r for r in audit if accepted(r) and r.get("resource") == "leases" and lease_name(r) == LOCK]
     ):
         body = r.get("requestObject") if isinstance(r.get("requestObject"), dict) else {}
         new = (
@@ -347,41 +370,80 @@ def lock_holders(api: Any, spaces: list[Namespace]) -> dict[str, str]:
     return held
 
 
+def size_name(size: Size) -> str:
+    return next((name for name, s in SIZES.items() if s == size), "default")
+
+
 def one_run(
     run: int, size: Size, rng: random.Random, workdir: Path
 ) -> tuple[int, int, int, list[str], Stats]:
-    # The kubelet at 1/20 of real time: Ready 0.1 s after start, a crash-looping container exits after 10 ms and
-    # backs off 0.5 s, 1 s, 2 s ...
-    sim = KubesimProcess(
-        workdir,
-        "--time-scale",
-        "0.05",
-        "--pod-ready-seconds",
-        "2",
-        "--fail-image",
-        "*-crashloop",
-        "--audit-bodies",
-        "--seed",
-        str(run),
-    )
-    sim.start()
+    real = selected() == "controlplane"
+    sim: KubesimProcess | None = None
+    cluster: ControlPlane | None = None
+    if real:
+        # kwok's stages at 1/20 of real time, as kubesim below: Ready 0.1 s after scheduling, crash-loop back-offs
+        # of 0.5 s, 1 s, 2 s ...
+        cluster = ControlPlane(workdir / "cluster", pod_ready_seconds=2.0, time_scale=0.05)
+    else:
+        # The kubelet at 1/20 of real time: Ready 0.1 s after start, a crash-looping container exits after 10 ms
+        # and backs off 0.5 s, 1 s, 2 s ...
+        sim = KubesimProcess(
+            workdir,
+            "--time-scale",
+            "0.05",
+            "--pod-ready-seconds",
+            "2",
+            "--fail-image",
+            "*-crashloop",
+            "--audit-bodies",
+            "--seed",
+            str(run),
+        )
     api = None
     operators: list[OperatorProcess] = []
     kills = 0
-    proxy = LossyProxy(sim.url, LOST_RESPONSE_RATE, seed=run, resources=LOST_RESPONSE_PATHS)
+    real_stats = {"apiserver_restarts": 0, "etcd_pauses": 0}
+    proxy: LossyProxy | None = None
     try:
-        result = run_kubectl(sim.kubeconfig, "apply", "-k", str(ROOT / "crds"))
+        if cluster is not None:
+            cluster.start()
+            kubeconfig, audit = cluster.kubeconfig, cluster.audit
+            proxy = LossyProxy(
+                cluster.server(),
+                LOST_RESPONSE_RATE,
+                seed=run,
+                resources=LOST_RESPONSE_PATHS,
+                upstream_ssl=cluster.client_ssl(),
+            )
+        else:
+            assert sim is not None
+            sim.start()
+            kubeconfig, audit = sim.kubeconfig, sim.audit
+            proxy = LossyProxy(sim.url, LOST_RESPONSE_RATE, seed=run, resources=LOST_RESPONSE_PATHS)
+        result = run_kubectl(kubeconfig, "apply", "-k", str(ROOT / "crds"))
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
-        api = api_client(sim.kubeconfig)
+        established = run_kubectl(
+            kubeconfig,
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/deploymentrequests.deployreq.dev",
+        )
+        if established.returncode != 0:
+            raise RuntimeError(established.stderr)
+        api = api_client(kubeconfig)
         spaces = [Namespace(api) for _ in range(size.namespaces)]
         for ns in spaces:
-            ns.deployment(images={"app": "registry.example/app:1"}, replicas=2)
-        sim.admin("PUT", "faults", {**FAULTS, "seed": run})
+            ns.deployment(images={"app": "registry.example/app:1"}, replicas=2, wait=False)
+        for ns in spaces:
+            ns.wait_deployment_available(timeout=120)
+        if sim is not None:
+            sim.admin("PUT", "faults", {**FAULTS, "seed": run})
         # The operators talk to kubesim through a proxy that loses the responses of some committed writes.
         proxied = workdir / "operators-kubeconfig"
         proxied.write_text(
-            yaml.safe_dump(proxied_kubeconfig(yaml.safe_load(sim.kubeconfig.read_text()), proxy.start()))
+            yaml.safe_dump(proxied_kubeconfig(yaml.safe_load(kubeconfig.read_text()), proxy.start()))
         )
         flags = ("--lease-duration", "3", "--renew-interval", "1", "--api-retries", "6")
         operators = [
@@ -406,12 +468,31 @@ def one_run(
         plan.sort(key=lambda p: p[0])
         kill_times = sorted(rng.random() * size.seconds / 2 for _ in range(size.kills))
         stall_at = rng.random() * size.seconds / 2
+        # The real control plane's own faults: the API server SIGKILLed and started again with the same flags,
+        # etcd paused; each at a random moment of the plan's first half, one at a time.
+        restarts, pauses = REAL_FAULTS.get(size_name(size), (1, 1)) if real else (0, 0)
+        server_faults = sorted(
+            [(rng.random() * size.seconds / 2, "restart") for _ in range(restarts)]
+            + [(rng.random() * size.seconds / 2, "pause") for _ in range(pauses)]
+        )
         started = time.monotonic()
         pending = list(plan)
         stalled: OperatorProcess | None = None
         stall_work, stalls = False, 0
-        while pending or kill_times or stall_at is not None:
+        while pending or kill_times or stall_at is not None or server_faults:
             now = time.monotonic() - started
+            if time.monotonic() - started > size.seconds + 120:
+                raise RuntimeError("the plan did not end in time")
+            if server_faults and server_faults[0][0] <= now:
+                _, fault = server_faults.pop(0)
+                assert cluster is not None
+                if fault == "restart":
+                    print(f"  run {run}: {cluster.restart('kube-apiserver')}", flush=True)
+                    real_stats["apiserver_restarts"] += 1
+                else:
+                    cluster.pause("etcd", ETCD_PAUSE_SECONDS)
+                    print(f"  run {run}: etcd paused {ETCD_PAUSE_SECONDS} s", flush=True)
+                    real_stats["etcd_pauses"] += 1
             while pending and pending[0][0] <= now:
                 _, ns, name, image, priority = pending.pop(0)
                 submit(ns, name, image, priority)
@@ -438,7 +519,7 @@ def one_run(
                     if stalled is not None and stalled.proc is not None and stalled.proc.poll() is None:
                         stalled.proc.send_signal(signal.SIGSTOP)
                         stalls += 1
-                        mark = len(sim.audit())
+                        mark = len(audit())
                         mine = {name for name, op in holders.items() if op == busiest}
                         for ns in spaces:
                             if ns.name in mine:
@@ -448,12 +529,13 @@ def one_run(
                         stopped = time.monotonic()
                         while time.monotonic() - stopped < STALL_LIMIT_SECONDS and not (
                             time.monotonic() - stopped >= STALL_SECONDS
-                            and taken_over(sim.audit(mark), mine, busiest)
+                            and taken_over(audit(mark), mine, busiest)
                         ):
                             time.sleep(0.2)
                         stalled.proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
-        sim.admin("PUT", "faults", {"rules": []})
+        if sim is not None:
+            sim.admin("PUT", "faults", {"rules": []})
         proxy.active = False
         deadline = time.monotonic() + 90
         final: dict[str, dict[str, Any]] = {}
@@ -477,20 +559,27 @@ def one_run(
         time.sleep(2)  # let the last holder release its locks
         deployments = {ns.name: ns.images() for ns in spaces}
         leases = lock_holders(api, spaces)
-        faults = int(sim.admin("GET", "faults").get("injected", 0)) + proxy.lost
+        injected = int(sim.admin("GET", "faults").get("injected", 0)) if sim is not None else 0
+        faults = injected + proxy.lost + real_stats["apiserver_restarts"] + real_stats["etcd_pauses"]
         violations, stats = check(
-            sim.audit(), final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
+            audit(), final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
         )
+        stats.apiserver_restarts = real_stats["apiserver_restarts"]
+        stats.etcd_pauses = real_stats["etcd_pauses"]
         stats.stalls = stalls
         requests = sum(len(r) for r in final.values())
         return kills, faults, requests, violations, stats
     finally:
         for op in operators:
             op.stop()
-        proxy.stop()
+        if proxy is not None:
+            proxy.stop()
         if api is not None:
             api.close()
-        sim.stop()
+        if sim is not None:
+            sim.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 def main() -> int:
@@ -522,7 +611,12 @@ def main() -> int:
     out = os.environ.get("CHAOS_OUT")
     if out:
         summary = {
-            "command": os.environ.get("CHAOS_COMMAND", f"make chaos SIZE={size_name} SEED={seed}"),
+            "command": os.environ.get(
+                "CHAOS_COMMAND",
+                ("DEPLOYREQ_CLUSTER=controlplane " if selected() == "controlplane" else "")
+                + f"make chaos SIZE={size_name} SEED={seed}",
+            ),
+            "cluster": selected(),
             **totals,
             "runs": size.runs,
             "examined": {**vars(examined), "lock_holders": len(examined.lock_holders)},

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import random
+import ssl
 import threading
 from typing import Any
 
@@ -25,8 +27,17 @@ HOP_BY_HOP = frozenset(
 
 
 class LossyProxy:
-    def __init__(self, upstream: str, rate: float, seed: int, resources: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        rate: float,
+        seed: int,
+        resources: tuple[str, ...] = (),
+        upstream_ssl: ssl.SSLContext | None = None,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.upstream_ssl = upstream_ssl
+        """For an HTTPS upstream (the real API server): its CA and the client certificate the proxy presents."""
         self.rate = rate
         self.rng = random.Random(seed)
         self.resources = resources
@@ -98,25 +109,42 @@ class LossyProxy:
         if lose:
             headers["User-Agent"] = f"{headers.get('User-Agent', '')} {LOST_MARK}"
         url = f"{self.upstream}{request.path_qs}"
-        async with self.session.request(request.method, url, headers=headers, data=body or None) as upstream:
-            if lose:
-                await upstream.read()  # committed upstream; the client never hears of it
-                self.lost += 1
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=500)
-            response = web.StreamResponse(
-                status=upstream.status,
-                headers={k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP},
+        try:
+            async with self.session.request(
+                request.method, url, headers=headers, data=body or None, ssl=self.upstream_ssl or True
+            ) as upstream:
+                return await self._answer(request, upstream, lose)
+        except aiohttp.ClientConnectionError as exc:  # the upstream is down (a killed API server)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=503)
+            status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503}
+            return web.json_response(
+                {**status, "reason": "ServiceUnavailable", "message": f"chaos proxy: upstream: {exc}"},
+                status=503,
+                dumps=json.dumps,
             )
-            try:
-                await response.prepare(request)
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
-                await response.write_eof()
-            except (ConnectionError, aiohttp.ClientError):
-                pass  # the client went away (a watch it ended, an operator killed)
-            return response
+
+    async def _answer(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, lose: bool
+    ) -> web.StreamResponse:
+        if lose:
+            await upstream.read()  # committed upstream; the client never hears of it
+            self.lost += 1
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        response = web.StreamResponse(
+            status=upstream.status,
+            headers={k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP},
+        )
+        try:
+            await response.prepare(request)
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+        except (ConnectionError, aiohttp.ClientError):
+            pass  # the client went away (a watch it ended, an operator killed)
+        return response
 
 
 def proxied_kubeconfig(config: dict[str, Any], url: str) -> dict[str, Any]:

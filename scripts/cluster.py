@@ -112,7 +112,45 @@ def start(name: str, binary: Path, args: list[str]) -> subprocess.Popen[bytes]:
             start_new_session=True,  # survives this script; stopped by `cluster.py down` from its pid file
         )
     (PIDS / f"{name}.pid").write_text(f"{process.pid}\n{binary}\n")
+    (PIDS / f"{name}.args").write_text(json.dumps([str(binary), *args]))  # for restart(): the same flags
     return process
+
+
+def restart(name: str, timeout: float = 60.0) -> float:
+    """SIGKILL component ``name`` and start it again with the same flags (a crash and a supervisor's restart);
+    for the API server, wait until ``/readyz`` answers. Returns the seconds from the kill to ready."""
+    pid = pid_of(name)
+    if pid is None:
+        raise ClusterError(f"{name} is not running")
+    binary, *args = json.loads((PIDS / f"{name}.args").read_text())
+    began = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    deadline = began + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                break
+        except OSError:
+            break
+        time.sleep(0.05)
+    process = start(name, Path(binary), args)
+    if name == "kube-apiserver":
+        port = next(a.split("=", 1)[1] for a in args if a.startswith("--secure-port="))
+        api = Api(f"https://127.0.0.1:{port}")
+        wait_until("kube-apiserver /readyz", lambda: api.request("GET", "/readyz") == "ok", process, name)
+    return time.monotonic() - began
+
+
+def pause(name: str, seconds: float) -> None:
+    """SIGSTOP component ``name`` for ``seconds`` (bounded: at most 60), then SIGCONT, also when interrupted."""
+    pid = pid_of(name)
+    if pid is None:
+        raise ClusterError(f"{name} is not running")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(min(max(seconds, 0.0), 60.0))
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def stop(name: str, timeout: float = 20.0) -> bool:
@@ -539,8 +577,12 @@ def e2e(pytest_args: list[str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="a real Kubernetes control plane on 127.0.0.1")
-    parser.add_argument("action", choices=("up", "down", "status", "e2e"))
-    parser.add_argument("pytest_args", nargs="*", help="e2e: passed on to pytest (after --)")
+    parser.add_argument("action", choices=("up", "down", "status", "e2e", "restart", "pause"))
+    parser.add_argument(
+        "pytest_args",
+        nargs="*",
+        help="e2e: passed on to pytest (after --); restart COMPONENT; pause COMPONENT SECONDS",
+    )
     arguments = parser.parse_args()
     action = arguments.action
     if action == "up":
@@ -549,6 +591,14 @@ def main() -> int:
         return down()
     if action == "e2e":
         return e2e(arguments.pytest_args)
+    if action == "restart":
+        (name,) = arguments.pytest_args
+        print(f"{name} killed and ready again in {restart(name):.1f} s", flush=True)
+        return 0
+    if action == "pause":
+        name, seconds = arguments.pytest_args
+        pause(name, float(seconds))
+        return 0
     alive = running()
     print(f"running: {', '.join(alive)}" if alive else "not running")
     return 0 if alive else 1
