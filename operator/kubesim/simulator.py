@@ -17,10 +17,12 @@ from kubesim.api.resources import from_crd
 from kubesim.auth.rbac import Authorizer
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.endpoints.audit import AuditLog, encode
+from kubesim.endpoints.codec import json_response
 from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.proxy import ServiceProxy
-from kubesim.endpoints.server import ApiServer, admit_custom, json_response
+from kubesim.endpoints.server import ApiServer
 from kubesim.registry.builtin_defaults import admit_builtin
+from kubesim.registry.customresources import admit_custom
 from kubesim.registry.strategies import strategy_for
 from kubesim.storage.objects import clone
 from kubesim.storage.store import Event, Store, now_rfc3339
@@ -51,7 +53,7 @@ class Simulator:
         self.server.proxy = ServiceProxy(self.store)
         self.server.authorizer = Authorizer(self.store)
         self.store.admission.append(admit_builtin)
-        self.store.admission.append(admit_custom(self.server))
+        self.store.admission.append(admit_custom)
         self.store.listeners.append(self._crd_changed)
         self.server.admin.update(
             {

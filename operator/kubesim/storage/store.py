@@ -58,6 +58,7 @@ class Operation:
     old: Obj | None
     subresource: str | None = None
     user: str = ""
+    strict: bool = False  # the request's fieldValidation=Strict
 
 
 Admission = Callable[[Operation], None]
@@ -323,11 +324,13 @@ class Store:
         user: str = "",
         dry_run: bool = False,
         *,
+        strict: bool = False,
         owned: bool = False,
         copy: bool = True,
     ) -> Obj:
-        """Store a new object. ``owned``: ``obj`` is the caller's to give away (not copied); ``copy=False``: the
-        caller only reads the result (the stored object itself is returned)."""
+        """Store a new object. ``strict``: the request's fieldValidation=Strict, for admission; ``owned``: ``obj``
+        is the caller's to give away (not copied); ``copy=False``: the caller only reads the result (the stored
+        object itself is returned)."""
         if not owned:
             obj = clone(obj)
         meta = _meta(obj)
@@ -385,7 +388,7 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339(self.clock)
         self._strategies[rt.key].prepare_for_create(obj)
-        self._admit(Operation("create", rt, obj, None, user=user))
+        self._admit(Operation("create", rt, obj, None, user=user, strict=strict))
         if dry_run:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
@@ -411,11 +414,12 @@ class Store:
         subresource: str | None = None,
         user: str = "",
         dry_run: bool = False,
+        strict: bool = False,
         owned: bool = False,
         copy: bool = True,
     ) -> Obj:
-        """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none). ``owned`` and ``copy`` as
-        for :meth:`create`."""
+        """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none). ``strict``, ``owned`` and
+        ``copy`` as for :meth:`create`."""
         ns, old = self._existing(rt, namespace, name)
         strategy = self._strategies[rt.key]
         new = obj if owned else clone(obj)
@@ -449,7 +453,7 @@ class Store:
             strategy.prepare_for_update(new, old, subresource)
             self._keep_system_fields(rt, ns, name, new, old_meta)
             strategy.validate_update(new, old)
-        self._admit(Operation("update", rt, new, old, subresource=subresource, user=user))
+        self._admit(Operation("update", rt, new, old, subresource=subresource, user=user, strict=strict))
         if _same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
             return clone(old) if copy else old
         if rt.has_generation and subresource is None and strategy.generation_changed(old, new):
