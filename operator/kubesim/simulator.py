@@ -24,8 +24,9 @@ from kubesim.endpoints.server import ApiServer
 from kubesim.registry.builtin_defaults import admit_builtin
 from kubesim.registry.customresources import admit_custom
 from kubesim.registry.strategies import strategy_for
-from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store, now_rfc3339
+from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 log = logging.getLogger(__name__)
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -241,9 +242,7 @@ class Simulator:
             self._controllers.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._controllers
-        for watcher_set in list(self.store._watchers.values()):
-            for watcher in list(watcher_set):
-                watcher.close()
+        self.store.close_watches()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.server.proxy is not None:

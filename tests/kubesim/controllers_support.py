@@ -12,7 +12,8 @@ from typing import Any
 from kubesim.api.resources import ResourceType
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.simulator import Simulator
-from kubesim.storage.store import Event, Store
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
-from kubesim.storage.store import Event, Store
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace, name)

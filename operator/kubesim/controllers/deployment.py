@@ -12,8 +12,9 @@ from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
-from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store, now_rfc3339
+from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 

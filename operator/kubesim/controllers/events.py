@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from kubesim.api import errors
-from kubesim.storage.store import Store, now_rfc3339
+from kubesim.storage.objects import now_rfc3339
+from kubesim.storage.store import Store
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

@@ -11,7 +11,8 @@ from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.controllers.base import Controller, Key
 from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 

@@ -16,8 +16,9 @@ from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.controllers.container_states import Container, Timing, normalized_image, pod_phase, split_image
 from kubesim.controllers.qos import qos_class
-from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store, now_rfc3339
+from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 if TYPE_CHECKING:
     from kubesim.controllers import ControllerSettings

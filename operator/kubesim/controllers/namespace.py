@@ -11,8 +11,9 @@ from typing import Any
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.controllers.base import Controller, Key
-from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store, now_rfc3339
+from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 

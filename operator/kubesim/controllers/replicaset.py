@@ -11,7 +11,8 @@ from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
 from kubesim.storage.objects import clone
-from kubesim.storage.store import Event, Store
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 

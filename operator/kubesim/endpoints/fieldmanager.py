@@ -9,8 +9,7 @@ from kubesim.api import managed_fields, schema
 from kubesim.api.resources import ResourceType, storage_version
 from kubesim.endpoints.request import ApiRequest
 from kubesim.registry import builtin_defaults
-from kubesim.storage.objects import Obj
-from kubesim.storage.store import now_rfc3339
+from kubesim.storage.objects import Obj, now_rfc3339
 
 
 def manage(r: ApiRequest, clock: Callable[[], float], obj: Obj, live: Obj | None, operation: str) -> None:

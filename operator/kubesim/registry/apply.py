@@ -15,8 +15,7 @@ from kubesim.api.managed_fields import Path
 from kubesim.api.merge_keys import APPLY_KEY_DEFAULTS
 from kubesim.api.resources import ResourceType, storage_version
 from kubesim.registry.patching import strategic_merge
-from kubesim.storage.objects import clone
-from kubesim.storage.store import now_rfc3339
+from kubesim.storage.objects import clone, now_rfc3339
 
 Obj = dict[str, Any]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,3 +27,7 @@ def clone(value: Any) -> Any:
         return orjson.loads(orjson.dumps(value))
     except TypeError:
         return _copy(value)
+
+
+def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
+    return datetime.fromtimestamp(int(clock()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

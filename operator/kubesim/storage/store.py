@@ -11,41 +11,24 @@ without copying. Callers that change what they got from ``get``/``list`` own tha
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import random
-import re
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from kubesim.api import errors
 from kubesim.api.resources import BUILTINS, ResourceType
-from kubesim.storage.objects import Obj, clone
+from kubesim.storage import checks
+from kubesim.storage.objects import Obj, clone, now_rfc3339
 from kubesim.storage.strategy import Strategy, StrategyFor, without
+from kubesim.storage.watch import Event, EventWindow, Predicate, Watcher
 
 Key = tuple[str, str]  # (group, plural)
-Predicate = Callable[[Obj], bool]
 
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DEFAULT_WINDOW = 5000
-
-
-def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
-    return datetime.fromtimestamp(int(clock()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str  # ADDED | MODIFIED | DELETED
-    object: Obj
-    rv: int
-    old: Obj | None = None
-    wire: dict[str, bytes] = field(default_factory=dict, compare=False)  # encoded watch lines, made once
 
 
 @dataclass
@@ -63,54 +46,6 @@ class Operation:
 
 Admission = Callable[[Operation], None]
 Listener = Callable[[ResourceType, Event], None]
-
-
-@dataclass(eq=False)
-class Watcher:
-    """One open watch: a queue of events filtered by namespace and selectors.
-
-    Selector transitions follow the watch cache: an object that stops matching is sent as DELETED, one that
-    starts matching as ADDED.
-    """
-
-    rt: ResourceType
-    namespace: str | None
-    predicate: Predicate | None
-    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
-    closed: bool = False
-    on_close: Callable[[Watcher], None] | None = None
-
-    def _matches(self, obj: Obj | None) -> bool:
-        if obj is None:
-            return False
-        if self.namespace is not None and obj.get("metadata", {}).get("namespace") != self.namespace:
-            return False
-        return self.predicate is None or self.predicate(obj)
-
-    def offer(self, event: Event) -> None:
-        if self.closed:
-            return
-        now_matches = self._matches(event.object)
-        if event.type == "MODIFIED":
-            was_matching = self._matches(event.old)
-            if now_matches and not was_matching:
-                event = Event("ADDED", event.object, event.rv)
-            elif was_matching and not now_matches and event.old is not None:
-                # the cacher's DELETED: the previous content, at the event's resourceVersion
-                gone = {**event.old, "metadata": {**event.old["metadata"], "resourceVersion": str(event.rv)}}
-                event = Event("DELETED", gone, event.rv)
-            elif not now_matches:
-                return
-        elif not now_matches:
-            return
-        self.queue.put_nowait(event)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.queue.put_nowait(None)
-            if self.on_close is not None:
-                self.on_close(self)
 
 
 def _owner_uids(obj: Obj) -> set[str]:
@@ -159,9 +94,7 @@ class Store:
         self._objects: dict[Key, dict[tuple[str, str], Obj]] = {}
         self._names: dict[Key, dict[str, set[str]]] = {}  # type -> namespace -> names, for namespaced reads
         self._owned: dict[str, set[tuple[Key, str, str]]] = {}  # owner uid -> dependents, for the controllers
-        self._log: dict[Key, deque[Event]] = {}
-        self._evicted: dict[Key, int] = {}
-        self._watchers: dict[Key, set[Watcher]] = {}
+        self._events = EventWindow(window)
         self.admission: list[Admission] = []
         self.listeners: list[Listener] = []
         for rt in BUILTINS:
@@ -179,9 +112,7 @@ class Store:
         self._strategies[rt.key] = self.strategy_for(rt)
         self._objects.setdefault(rt.key, {})
         self._names.setdefault(rt.key, {})
-        self._log.setdefault(rt.key, deque(maxlen=self.window))
-        self._evicted.setdefault(rt.key, 0)
-        self._watchers.setdefault(rt.key, set())
+        self._events.add_type(rt.key)
 
     def unregister(self, key: Key) -> None:
         """Stop serving a type: its objects are deleted (with events) and its watches end."""
@@ -190,8 +121,7 @@ class Store:
             return
         for obj in list(self._objects[key].values()):
             self._remove(rt, obj)
-        for watcher in list(self._watchers[key]):
-            watcher.close()
+        self._events.close_type(key)
         del self._types[key]
         del self._strategies[key]
 
@@ -278,12 +208,7 @@ class Store:
         return self._rv
 
     def _emit(self, rt: ResourceType, event: Event) -> None:
-        log = self._log[rt.key]
-        if len(log) == log.maxlen and log:
-            self._evicted[rt.key] = log[0].rv
-        log.append(event)
-        for watcher in list(self._watchers[rt.key]):
-            watcher.offer(event)
+        self._events.emit(rt.key, event)
         for listener in list(self.listeners):
             listener(rt, event)
 
@@ -300,20 +225,7 @@ class Store:
         if ns is None:
             raise errors.not_found("namespaces", "", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp"):
-            # the NamespaceLifecycle admission plugin's refusal
-            err = errors.forbidden(
-                f'{rt.plural}{"." + rt.group if rt.group else ""} "{name}" is forbidden: unable to create new '
-                f"content in namespace {namespace} because it is being terminated",
-                rt.plural,
-                rt.group,
-                name,
-            )
-            err.causes.append(
-                errors.Cause(
-                    "metadata.namespace", f"namespace {namespace} is being terminated", "NamespaceTerminating"
-                )
-            )
-            raise err
+            raise checks.namespace_terminating(rt, namespace, name)
         return namespace
 
     def create(
@@ -341,39 +253,8 @@ class Store:
         ns = self._check_namespace(rt, namespace or meta.get("namespace"), str(meta.get("name") or ""))
         name = meta.get("name") or ""
         if not name and meta.get("generateName"):
-            for _ in range(10):
-                suffix = "".join(self.rng.choice(GENERATE_NAME_CHARS) for _ in range(5))
-                name = f"{meta['generateName']}{suffix}"
-                if (ns, name) not in self._objects[rt.key]:
-                    break
-        if not name:
-            raise errors.invalid(
-                rt.kind,
-                rt.group,
-                "",
-                [
-                    errors.Cause(
-                        "metadata.name",
-                        "Required value: name or generateName is required",
-                        "FieldValueRequired",
-                    )
-                ],
-            )
-        if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
-            raise errors.invalid(
-                rt.kind,
-                rt.group,
-                name,
-                [
-                    errors.Cause(
-                        "metadata.name",
-                        f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
-                        "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
-                        "'example.com', regex used for validation is "
-                        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-                    )
-                ],
-            )
+            name = self._generate_name(rt, ns, meta["generateName"])
+        checks.validate_name(rt, name)
         meta["name"] = name
         if rt.namespaced:
             meta["namespace"] = ns
@@ -395,6 +276,16 @@ class Store:
         self._put(rt, ns, name, obj)
         self._emit(rt, Event("ADDED", obj, self._rv))
         return clone(obj) if copy else obj
+
+    def _generate_name(self, rt: ResourceType, ns: str, prefix: str) -> str:
+        """generateName plus five random characters, tried up to ten times for a name not taken."""
+        name = ""
+        for _ in range(10):
+            suffix = "".join(self.rng.choice(GENERATE_NAME_CHARS) for _ in range(5))
+            name = f"{prefix}{suffix}"
+            if (ns, name) not in self._objects[rt.key]:
+                break
+        return name
 
     def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[str, Obj]:
         """The stored object's namespace key and the object itself; 404 when there is none."""
@@ -434,18 +325,7 @@ class Store:
             if str(given_rv) != old_meta["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
         elif not strategy.allow_unconditional_update():
-            # the registry's message: the resource (not the kind) names the object
-            err = errors.invalid(
-                rt.plural,
-                rt.group,
-                name,
-                [
-                    errors.Cause(
-                        "metadata.resourceVersion", "Invalid value: 0: must be specified for an update"
-                    )
-                ],
-            )
-            raise err
+            raise checks.resource_version_required(rt, name)
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, old)
             meta = new["metadata"]
@@ -513,30 +393,7 @@ class Store:
         """Delete, or mark for deletion when finalizers hold the object; returns the object as it ends up."""
         ns, old = self._existing(rt, namespace, name)
         meta = old["metadata"]
-        # The storage layer's precondition errors: the kind (not the resource) names the object.
-        qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
-        if precondition_uid and precondition_uid != meta.get("uid"):
-            raise errors.ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {qualified_kind} "{name}": the UID in the precondition '
-                f"({precondition_uid}) does not match the UID in record ({meta.get('uid')}). The object might "
-                "have been deleted and then recreated",
-                name=name,
-                group=rt.group,
-                kind=rt.kind,
-            )
-        if precondition_rv and precondition_rv != meta.get("resourceVersion"):
-            raise errors.ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {qualified_kind} "{name}": the ResourceVersion in the '
-                f"precondition ({precondition_rv}) does not match the ResourceVersion in record "
-                f"({meta.get('resourceVersion')}). The object might have been modified",
-                name=name,
-                group=rt.group,
-                kind=rt.kind,
-            )
+        checks.check_preconditions(rt, name, meta, precondition_uid, precondition_rv)
         self._admit(Operation("delete", rt, old, old, user=user))
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
@@ -594,44 +451,18 @@ class Store:
     ) -> Watcher:
         """Open a watch. ``since`` empty or "0": ADDED for every current object first; otherwise replay from the
         retained window, or 410 Gone when that resourceVersion fell out of it."""
-        watcher = Watcher(rt, namespace, predicate, on_close=self._drop_watcher)
-        if not since or since == "0":
-            for obj in self.iter(rt, namespace):
-                watcher.offer(Event("ADDED", obj, int(obj["metadata"]["resourceVersion"])))
-        else:
-            try:
-                start = int(since)
-            except ValueError:
-                raise errors.bad_request(f'invalid resource version "{since}"') from None
-            evicted = self._evicted[rt.key]
-            if start < evicted:
-                raise errors.gone(f"too old resource version: {start} ({evicted + 1})")
-            for event in self._log[rt.key]:
-                if event.rv > start:
-                    watcher.offer(event)
-        self._watchers[rt.key].add(watcher)
-        return watcher
-
-    def _drop_watcher(self, watcher: Watcher) -> None:
-        self._watchers.get(watcher.rt.key, set()).discard(watcher)
+        return self._events.open(rt, namespace, since, predicate, lambda: self.iter(rt, namespace))
 
     def close_watches(self) -> None:
         """End every open watch (their clients resume from the last resourceVersion they saw)."""
-        for watchers in self._watchers.values():
-            for watcher in list(watchers):
-                watcher.close()
+        self._events.close_all()
 
     def watcher_count(self) -> int:
-        return sum(len(w) for w in self._watchers.values())
+        return self._events.watcher_count()
 
     def compact(self) -> None:
         """Forget the whole event window (as etcd compaction does); older watches then get 410 Gone."""
-        for key, log in self._log.items():
-            if log:
-                self._evicted[key] = log[-1].rv
-                log.clear()
-            else:
-                self._evicted[key] = self._rv
+        self._events.compact(self._rv)
 
     # --- helpers for controllers ------------------------------------------------------------------------
 

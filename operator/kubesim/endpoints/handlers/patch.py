@@ -10,7 +10,8 @@ from kubesim.endpoints.codec import decode, json_response
 from kubesim.endpoints.fieldmanager import manage
 from kubesim.endpoints.request import ApiRequest
 from kubesim.registry import apply, patching
-from kubesim.storage.store import Store, now_rfc3339
+from kubesim.storage.objects import now_rfc3339
+from kubesim.storage.store import Store
 
 
 def patch(store: Store, r: ApiRequest) -> web.Response:

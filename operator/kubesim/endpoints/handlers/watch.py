@@ -16,7 +16,8 @@ from kubesim.api.resources import ResourceType
 from kubesim.endpoints.codec import JSON, dumps
 from kubesim.endpoints.handlers.get import predicate
 from kubesim.endpoints.request import ApiRequest, bool_param, wants_table
-from kubesim.storage.store import Event, Store, Watcher
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event, Watcher
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
