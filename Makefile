@@ -58,7 +58,7 @@ lint: $(STAMP) checkov
 	$(VENV)/bin/lint-imports
 
 crds: $(STAMP)
-	$(PY) -m deployreq.crdgen crds
+	$(PY) -m deployreq.api.crdgen crds
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

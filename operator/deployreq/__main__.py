@@ -2,6 +2,6 @@
 
 import sys
 
-from deployreq.cli import main
+from deployreq.cli.main import main
 
 sys.exit(main())

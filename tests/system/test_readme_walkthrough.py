@@ -52,8 +52,8 @@ def fast_venv(clone: Path) -> None:
     here = sysconfig.get_paths()["purelib"]
     (purelib / "deployreq-walkthrough.pth").write_text(f"{clone / 'operator'}\n{here}\n")
     for script, module in (
-        ("deployreq", "deployreq.cli"),
-        ("kubectl-deployreq", "deployreq.cli"),
+        ("deployreq", "deployreq.cli.main"),
+        ("kubectl-deployreq", "deployreq.cli.main"),
         ("kubesim", "kubesim.cli"),
     ):
         path = venv / "bin" / script

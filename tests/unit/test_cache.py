@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployreq.cache import LAST_APPLIED, Cache, slim
+from deployreq.cluster.cache import LAST_APPLIED, Cache, slim
 
 
 def request_body(rv: str, **annotations: str) -> dict[str, object]:

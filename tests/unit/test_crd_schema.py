@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from deployreq import crdgen, model
+from deployreq.api import crdgen, model
 
 ROOT = Path(__file__).resolve().parents[2]
 Obj = dict[str, Any]

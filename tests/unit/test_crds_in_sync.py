@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from deployreq import crdgen
+from deployreq.api import crdgen
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_crd_is_what_the_model_generates() -> None:
     committed = (ROOT / "crds" / crdgen.FILE_NAME).read_text()
-    assert committed == crdgen.dump(), "crds/ drifted from operator/deployreq/model.py: run `make crds`"
+    assert committed == crdgen.dump(), "crds/ drifted from operator/deployreq/api/model.py: run `make crds`"
 
 
 def test_every_schema_node_has_a_type_or_an_explicit_escape() -> None:

@@ -61,7 +61,7 @@ def test_durations_are_shown_back_in_the_same_syntax(seconds: float, text: str) 
 
 
 def test_every_duration_flag_of_the_cli_takes_kubectl_durations() -> None:
-    from deployreq.cli import build_parser
+    from deployreq.cli.main import build_parser
 
     parser = build_parser()
     run = parser.parse_args(

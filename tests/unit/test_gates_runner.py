@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from deployreq.api.model import Gate
 from deployreq.gates import GateSettings, run_stage, skip_refusal, validate_gates
-from deployreq.model import Gate
 from tests.unit.test_gates_fakes import JumpClock, http_gate, make_env, no_http
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from deployreq import heap
+from deployreq.observe import heap
 
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import sys
 sys.path.insert(0, "operator")
-from deployreq import heap
+from deployreq.observe import heap
 
 def rss_kb():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])

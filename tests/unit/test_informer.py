@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from deployreq import errors, informer
-from deployreq.informer import Informer, Mirror
+from deployreq import errors
+from deployreq.cluster import informer
+from deployreq.cluster.informer import Informer, Mirror
 
 Obj = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""kopf's index pre-population wakes its waiters only when the set's state flips (see deployreq.kopf_startup)."""
+"""kopf's index pre-population wakes its waiters only when the set's state flips (see deployreq.wiring.kopf_startup)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 from kopf._cogs.aiokits import aiotoggles
 
-from deployreq import kopf_startup
+from deployreq.wiring import kopf_startup
 
 
 async def test_waiters_for_the_set_wake_once_all_toggles_are_dropped() -> None:

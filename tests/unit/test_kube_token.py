@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deployreq import kube
+from deployreq.cluster import kube
+from deployreq.cluster.credentials import Credentials
 
 
 def test_a_rotated_token_is_used_after_the_reread_interval(
@@ -15,7 +16,7 @@ def test_a_rotated_token_is_used_after_the_reread_interval(
 ) -> None:
     token = tmp_path / "token"
     token.write_text("first\n")
-    client = kube.Kube(kube.Credentials(server="https://127.0.0.1:1", token="first", token_file=str(token)))
+    client = kube.Kube(Credentials(server="https://127.0.0.1:1", token="first", token_file=str(token)))
     assert client.authorization() == {"Authorization": "Bearer first"}
     token.write_text("second\n")
     assert client.authorization() == {"Authorization": "Bearer first"}  # not on every request
@@ -28,14 +29,14 @@ def test_an_unreadable_token_file_keeps_the_last_token(
 ) -> None:
     monkeypatch.setattr(kube, "TOKEN_REREAD_SECONDS", -1.0)
     client = kube.Kube(
-        kube.Credentials(server="https://127.0.0.1:1", token="kept", token_file=str(tmp_path / "missing"))
+        Credentials(server="https://127.0.0.1:1", token="kept", token_file=str(tmp_path / "missing"))
     )
     assert client.authorization() == {"Authorization": "Bearer kept"}
 
 
 def test_no_token_sends_no_authorization_header() -> None:
-    assert kube.Kube(kube.Credentials(server="http://127.0.0.1:1")).authorization() == {}
+    assert kube.Kube(Credentials(server="http://127.0.0.1:1")).authorization() == {}
 
 
 def test_credentials_never_print_the_token() -> None:
-    assert "s3cret" not in repr(kube.Credentials(server="https://x", token="s3cret"))
+    assert "s3cret" not in repr(Credentials(server="https://x", token="s3cret"))

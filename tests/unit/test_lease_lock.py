@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from deployreq import errors
-from deployreq.lease import LeaseLock
+from deployreq.cluster.lease import LeaseLock
 
 
 class FakeLeases:

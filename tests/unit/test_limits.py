@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from deployreq.phases import Phase
-from deployreq.semantic import Limits, over_limits
+from deployreq.api.phases import Phase
+from deployreq.decide.semantic import Limits, over_limits
 
 
 def test_within_the_limits_nothing_is_said() -> None:
@@ -28,7 +28,7 @@ def test_the_default_rollout_timeout_counts_against_a_lower_limit() -> None:
 
 
 def test_a_request_over_a_limit_ends_failed_before_anything_runs() -> None:
-    from deployreq import progress, rollout
+    from deployreq.decide import progress, rollout
     from tests.unit.test_progress import NOW, deployment, request
 
     problems = ("spec.verification.durationSeconds is 7200, over ... (--max-verification)",)

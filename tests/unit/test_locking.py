@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployreq.locking import (
+from deployreq.decide.locking import (
     Create,
     LeaseRecord,
     Renew,

@@ -112,7 +112,7 @@ def test_alerts_and_dashboard_only_use_metrics_the_operator_exports() -> None:
     from prometheus_client import generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
-    from deployreq.metrics import Metrics
+    from deployreq.observe.metrics import Metrics
 
     exported = set()
     for family in text_string_to_metric_families(generate_latest(Metrics().registry).decode()):

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from deployreq import crdgen
-from deployreq.model import DeploymentRequestSpec
+from deployreq.api import crdgen
+from deployreq.api.model import DeploymentRequestSpec
 from kubesim.api import errors as sim_errors
 from kubesim.api.schema import admit_custom_resource
 

@@ -8,12 +8,14 @@ import base64
 import json
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 
-from deployreq.kube import Kube
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
+from deployreq.cluster import kube
 from deployreq.notify import (
     Dispatcher,
     Event,
@@ -23,8 +25,6 @@ from deployreq.notify import (
     load_notifier,
     notify_settings_from,
 )
-from deployreq.phases import Phase
-from deployreq.request import Request
 
 SECRET_URL = "https://hooks.example/T0/secret-token"
 
@@ -167,6 +167,9 @@ class FakeKube:
         self.paths.append(path)
         return self.secret
 
+    async def read_secret(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self.get(kube.secret_path(namespace, name))
+
 
 async def test_the_webhook_url_comes_from_the_secret_key_url_and_errors_never_show_it() -> None:
     parser = argparse.ArgumentParser()
@@ -176,13 +179,13 @@ async def test_the_webhook_url_comes_from_the_secret_key_url_and_errors_never_sh
     encoded = base64.b64encode(SECRET_URL.encode()).decode()
     async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
         api = FakeKube({"data": {"url": encoded}})
-        notifier = await load_notifier(cast(Kube, api), settings, client)
+        notifier = await load_notifier(api.read_secret, settings, client)
         await notifier.send(Event.of("shop", req(), Phase.SUCCEEDED))
         assert api.paths == ["/api/v1/namespaces/ops/secrets/hook"]
         assert recorder.bodies[0]["phase"] == "Succeeded"
         bad = base64.b64encode(b"ftp://secret-token").decode()
         with pytest.raises(ValueError, match="not an http") as info:
-            await load_notifier(cast(Kube, FakeKube({"data": {"url": bad}})), settings, client)
+            await load_notifier(FakeKube({"data": {"url": bad}}).read_secret, settings, client)
         assert "secret-token" not in str(info.value)
         with pytest.raises(ValueError, match="no key 'url'"):
-            await load_notifier(cast(Kube, FakeKube({"data": {}})), settings, client)
+            await load_notifier(FakeKube({"data": {}}).read_secret, settings, client)

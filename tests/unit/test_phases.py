@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployreq.phases import ACTIVE, TERMINAL, WAITING, Phase, allowed
+from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase, allowed
 
 
 def test_every_phase_is_in_exactly_one_group() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployreq import progress, rollout
-from deployreq.phases import Phase
-from deployreq.request import Request
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
+from deployreq.decide import progress, rollout
 
 NOW = 1_800_000_000.0
 T = rollout.Thresholds(restarts=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deployreq.queue import QueueEntry, plan, queue_order, superseded
+from deployreq.decide.queue import QueueEntry, plan, queue_order, superseded
 
 
 def entry(

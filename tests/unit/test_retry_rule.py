@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployreq import progress
-from deployreq.phases import Phase
-from deployreq.worker import retry_message
+from deployreq.api.phases import Phase
+from deployreq.decide import progress
+from deployreq.engine.worker import retry_message
 from tests.unit.test_progress import NOW, T, deployment, request
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from deployreq.rollback import UndoError, image_patch, images_of, plan_undo
+from deployreq.decide.rollback import UndoError, image_patch, images_of, plan_undo
 
 Obj = dict[str, Any]
 

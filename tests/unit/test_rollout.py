@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from deployreq.config import Settings
-from deployreq.rollout import Thresholds, Verdict, new_replicaset, verdict
+from deployreq.decide.rollout import Thresholds, Verdict, new_replicaset, verdict
 
 Obj = dict[str, Any]
 T = Thresholds()

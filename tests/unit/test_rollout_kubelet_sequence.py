@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deployreq.rollout import Thresholds, pod_failure
+from deployreq.decide.rollout import Thresholds, pod_failure
 from kubesim.controllers.container_states import Container, Timing
 
 Obj = dict[str, Any]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from deployreq.semantic import check_against_deployment
+from deployreq.decide.semantic import check_against_deployment
 
 DEPLOYMENT: dict[str, Any] = {
     "metadata": {"name": "web"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployreq import status
-from deployreq.run import needs_run
+from deployreq.decide import status
+from deployreq.decide.run import needs_run
 
 
 def by_type(st: dict) -> dict:  # type: ignore[type-arg]

@@ -1,7 +1,7 @@
 """Gate kind -> check factory. Adding a gate kind is adding a module and a line here.
 
 An unknown kind is an error, never a fallback (Flagger's counter-example silently falls back to Prometheus).
-Specs may be the pydantic ``deployreq.model.Gate`` or its camelCase dict.
+Specs may be the pydantic ``deployreq.api.model.Gate`` or its camelCase dict.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from deployreq.api.model import Gate
 from deployreq.gates.base import Check, GateError
 from deployreq.gates.http import HttpCheck
 from deployreq.gates.pods import PodsCheck
 from deployreq.gates.prometheus import PrometheusCheck
-from deployreq.model import Gate
 
 Factory = Callable[[Gate], Check]
 

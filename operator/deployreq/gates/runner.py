@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from deployreq.api.model import Gate
 from deployreq.gates import tracker
 from deployreq.gates.base import Check, GateEnv, GateError, Observation
 from deployreq.gates.registry import as_gate, build_check, gate_kind
 from deployreq.gates.settings import GateSettings
 from deployreq.gates.tracker import GatePhase, GateRecord, Thresholds
-from deployreq.model import Gate
 
 log = logging.getLogger(__name__)
 

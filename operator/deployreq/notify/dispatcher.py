@@ -7,9 +7,9 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable
 
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
 from deployreq.notify.event import Event, Notifier
-from deployreq.phases import Phase
-from deployreq.request import Request
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from deployreq.phases import Phase
-from deployreq.request import Request
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
-from deployreq import kube
 from deployreq.notify.event import Notifier
 from deployreq.notify.slack import SlackNotifier
 from deployreq.notify.webhook import WebhookNotifier
@@ -53,11 +54,17 @@ def notify_settings_from(args: argparse.Namespace) -> NotifySettings:
     return NotifySettings(namespace, name, args.notify_format)
 
 
-async def load_notifier(api: kube.Kube, settings: NotifySettings, client: httpx.AsyncClient) -> Notifier:
+ReadSecret = Callable[[str, str], Awaitable[Mapping[str, Any]]]
+"""Reads a Secret by namespace and name (the caller's API client; notify itself talks to no API)."""
+
+
+async def load_notifier(
+    read_secret: ReadSecret, settings: NotifySettings, client: httpx.AsyncClient
+) -> Notifier:
     """Read the webhook URL from the Secret; ValueError (without the URL) when it is missing or not http(s)."""
     if settings.secret_namespace is None or settings.secret_name is None:
         raise ValueError("notifications are off: no --notify-webhook-secret")
-    secret = await api.get(kube.secret_path(settings.secret_namespace, settings.secret_name))
+    secret = await read_secret(settings.secret_namespace, settings.secret_name)
     ref = f"{settings.secret_namespace}/{settings.secret_name}"
     encoded = (secret.get("data") or {}).get("url")
     if not encoded:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployreq.api.phases import Phase
 from deployreq.notify.event import Event
 from deployreq.notify.webhook import WebhookNotifier
-from deployreq.phases import Phase
 
 _COLOURS = {Phase.SUCCEEDED: "good", Phase.FAILED: "danger", Phase.ROLLED_BACK: "warning"}
 

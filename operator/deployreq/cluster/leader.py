@@ -12,8 +12,9 @@ import asyncio
 import logging
 import time
 
-from deployreq import errors, kube
-from deployreq.lease import LeaseLock
+from deployreq import errors
+from deployreq.cluster import kube
+from deployreq.cluster.lease import LeaseLock
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deployreq import errors, kube, locking
+from deployreq import errors
+from deployreq.cluster import kube
+from deployreq.decide import locking
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from deployreq import model
-from deployreq.phases import ACTIVE, TERMINAL, WAITING, Phase
+from deployreq.api import model
+from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
 
 HISTORY_LIMIT = model.HISTORY_LIMIT
 Obj = dict[str, Any]

@@ -16,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployreq import errors, kube, rollout
-from deployreq.cache import Cache
-from deployreq.events import Recorder
+from deployreq import errors
+from deployreq.api.request import Request
+from deployreq.cluster import kube
+from deployreq.cluster.cache import Cache
+from deployreq.cluster.events import Recorder
+from deployreq.decide import rollout
+from deployreq.decide.progress import GateOutcome, run_id
 from deployreq.gates import (
     GATE_SECRET_LABEL,
     GateClients,
@@ -34,8 +38,6 @@ from deployreq.gates import (
     service_external_name,
     service_port,
 )
-from deployreq.progress import GateOutcome, run_id
-from deployreq.request import Request
 
 log = logging.getLogger(__name__)
 

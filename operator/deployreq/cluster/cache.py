@@ -1,7 +1,7 @@
 """What the operator knows of the cluster, plus the objects it wrote itself and has not seen back.
 
 DeploymentRequests come from kopf's index, which kopf fills before any handler runs. Deployments, ReplicaSets and
-Pods come from the operator's informers (:mod:`deployreq.informer`), which have listed once before kopf starts
+Pods come from the operator's informers (:mod:`deployreq.cluster.informer`), which have listed once before kopf starts
 handling anything. After each write the operator remembers the object the API returned, since the watch event that
 carries it may not have arrived yet; whichever copy has the higher resourceVersion wins.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deployreq.informer import Mirror
-from deployreq.request import Request, resource_version
+from deployreq.api.request import Request, resource_version
+from deployreq.cluster.informer import Mirror
 
 Obj = dict[str, Any]
 Index = Mapping[str, Iterable[Obj]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployreq.phases import TERMINAL, Phase
+from deployreq.api.phases import TERMINAL, Phase
 
 RERUN_ANNOTATION = "deployreq.dev/rerun"
 

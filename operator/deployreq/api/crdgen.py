@@ -1,4 +1,4 @@
-"""Render the CRD in ``crds/`` from the pydantic model: ``python -m deployreq.crdgen [--check] DIR``.
+"""Render the CRD in ``crds/`` from the pydantic model: ``python -m deployreq.api.crdgen [--check] DIR``.
 
 pydantic's JSON schema is turned into a structural openAPIV3Schema as the API server requires: references inlined,
 ``anyOf`` with null collapsed to the type, int-or-string expressed with ``x-kubernetes-int-or-string``, no titles,
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from deployreq import model
+from deployreq.api import model
 
 Schema = dict[str, Any]
 FILE_NAME = f"{model.PLURAL}.{model.GROUP}.yaml"
@@ -159,7 +159,7 @@ def dump() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deployreq.crdgen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deployreq.api.crdgen", description=__doc__)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--check", action="store_true", help="exit 1 with a diff when the file differs")
     args = parser.parse_args(argv)

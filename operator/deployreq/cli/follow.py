@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from deployreq import errors, kube
+from deployreq import errors
+from deployreq.api.phases import TERMINAL, Phase
+from deployreq.cluster import kube
 from deployreq.durations import format_seconds
-from deployreq.phases import TERMINAL, Phase
 
 Obj = dict[str, Any]
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

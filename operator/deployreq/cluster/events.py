@@ -8,7 +8,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from deployreq import errors, kube
+from deployreq import errors
+from deployreq.cluster import kube
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,26 @@ from typing import Any
 import httpx
 import kopf
 
-from deployreq import errors, heap, kopf_startup, kube, progress
-from deployreq.actions import Actions
-from deployreq.cache import Cache
+from deployreq import errors
+from deployreq.api.phases import TERMINAL, Phase
+from deployreq.api.request import Request
+from deployreq.cluster import kube
+from deployreq.cluster.cache import Cache
+from deployreq.cluster.credentials import Credentials
+from deployreq.cluster.events import Recorder
+from deployreq.cluster.leader import LeaderElector
 from deployreq.config import Settings
-from deployreq.events import Recorder
-from deployreq.gate_runs import GateRuns
+from deployreq.decide import progress
+from deployreq.engine.actions import Actions
+from deployreq.engine.gate_runs import GateRuns
+from deployreq.engine.worker import Context, Workers
 from deployreq.gates import GateSettings, Guard, api_server_endpoints, make_clients
-from deployreq.handlers import build_registry
-from deployreq.health import StandbyProbe
-from deployreq.leader import LeaderElector
-from deployreq.metrics import Metrics
 from deployreq.notify import Dispatcher, NotifySettings, load_notifier
-from deployreq.phases import TERMINAL, Phase
-from deployreq.request import Request
-from deployreq.worker import Context, Workers
+from deployreq.observe import heap
+from deployreq.observe.health import StandbyProbe
+from deployreq.observe.metrics import Metrics
+from deployreq.wiring import kopf_startup
+from deployreq.wiring.handlers import build_registry
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +90,7 @@ def api_server_urls(server: str, environ: Mapping[str, str]) -> list[str]:
 
 async def run_operator(
     settings: Settings,
-    credentials: kube.Credentials,
+    credentials: Credentials,
     gate_settings: GateSettings | None = None,
     stop_flag: asyncio.Event | None = None,
     notify_settings: NotifySettings | None = None,
@@ -128,7 +133,9 @@ async def run_operator(
     if notify_settings is not None and notify_settings.enabled:
         notify_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
         try:
-            notifier = await load_notifier(client, notify_settings, notify_client)
+            notifier = await load_notifier(
+                lambda ns, name: client.get(kube.secret_path(ns, name)), notify_settings, notify_client
+            )
         except (ValueError, errors.ApiError) as exc:
             log.error("notifications: %s", exc)
             await notify_client.aclose()

@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from deployreq import errors, kube
+from deployreq import errors
+from deployreq.cluster import kube
 
 log = logging.getLogger(__name__)
 

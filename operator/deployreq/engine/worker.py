@@ -14,17 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployreq import errors, kube, progress, queue, rollback, rollout, run, semantic
-from deployreq.actions import Actions, image_list, iso
-from deployreq.cache import Cache
+from deployreq import errors
+from deployreq.api.phases import ACTIVE, Phase
+from deployreq.api.request import Request
+from deployreq.cluster import kube
+from deployreq.cluster.cache import Cache
+from deployreq.cluster.events import Recorder
+from deployreq.cluster.lease import LeaseLock
 from deployreq.config import Settings
+from deployreq.decide import progress, queue, rollback, rollout, run, semantic
 from deployreq.durations import format_seconds
-from deployreq.events import Recorder
-from deployreq.gate_runs import GateRuns
+from deployreq.engine.actions import Actions, image_list, iso
+from deployreq.engine.gate_runs import GateRuns
 from deployreq.gates import skip_refusal, validate_gates
-from deployreq.lease import LeaseLock
-from deployreq.phases import ACTIVE, Phase
-from deployreq.request import Request
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any, cast
 
 import kopf
 
-from deployreq import kube
-from deployreq.cache import slim
+from deployreq.cluster import kube
+from deployreq.cluster.cache import slim
+from deployreq.cluster.informer import Informer, Informers, Mirror
 from deployreq.config import Settings
-from deployreq.informer import Informer, Informers, Mirror
-from deployreq.worker import Workers
+from deployreq.engine.worker import Workers
 
 log = logging.getLogger(__name__)
 

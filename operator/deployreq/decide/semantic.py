@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from deployreq.model import RolloutSpec, VerificationSpec
+from deployreq.api.model import RolloutSpec, VerificationSpec
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from deployreq import errors, kube, progress, rollback, status
-from deployreq.cache import Cache
-from deployreq.events import Recorder
-from deployreq.phases import Phase
-from deployreq.request import FINALIZER, Request
+from deployreq import errors
+from deployreq.api.phases import Phase
+from deployreq.api.request import FINALIZER, Request
+from deployreq.cluster import kube
+from deployreq.cluster.cache import Cache
+from deployreq.cluster.events import Recorder
+from deployreq.decide import progress, rollback, status
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from deployreq import errors, kube
+from deployreq import errors
+from deployreq.cluster import kube
+from deployreq.cluster.credentials import load_credentials
 from deployreq.config import Settings, default_identity
 from deployreq.durations import EXAMPLES, duration_arg, whole_seconds_arg
 from deployreq.gates.flags import add_gate_flags, gate_settings_from
@@ -254,10 +256,10 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_client(args: argparse.Namespace) -> int:
-    from deployreq import commands
+    from deployreq.cli import commands
 
     try:
-        credentials = kube.load_credentials(args.kubeconfig, args.context)
+        credentials = load_credentials(args.kubeconfig, args.context)
     except Exception as exc:  # the config loaders raise several kinds; all mean the same to a user
         return commands.fail(f"cannot load a kubeconfig: {exc}")
     namespace = args.namespace or credentials.namespace
@@ -325,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from deployreq.operator_main import configure_logging, run_operator
+    from deployreq.wiring.operator_main import configure_logging, run_operator
 
     settings = settings_from(args)
     if settings.renew_interval_seconds >= settings.lease_duration_seconds:
@@ -338,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"deployreq: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    credentials = kube.load_credentials(args.kubeconfig, args.context)
+    credentials = load_credentials(args.kubeconfig, args.context)
     return asyncio.run(run_operator(settings, credentials, gate_settings, notify_settings=notify_settings))
 
 

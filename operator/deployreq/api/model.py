@@ -1,7 +1,7 @@
 """The DeploymentRequest API: the one source of the CRD schema (``make crds``), its defaults and its validation.
 
 Fields are snake_case in Python and camelCase in YAML. Kubernetes-only schema facts (list types, CEL rules,
-preserve-unknown-fields) ride along as ``json_schema_extra`` and are kept by :mod:`deployreq.crdgen`.
+preserve-unknown-fields) ride along as ``json_schema_extra`` and are kept by :mod:`deployreq.api.crdgen`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from deployreq.phases import Phase
+from deployreq.api.phases import Phase
 
 GROUP = "deployreq.dev"
 VERSION = "v1alpha1"

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deployreq import rollback, rollout, semantic
-from deployreq.phases import Phase
-from deployreq.request import Request
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
+from deployreq.decide import rollback, rollout, semantic
 
 Obj = dict[str, Any]
 
@@ -39,7 +39,7 @@ class World:
     gate_problems: tuple[str, ...] = ()
     skip_refused: str | None = None
     over_limits: tuple[str, ...] = ()
-    """What the request asks beyond the operator's limits (:func:`deployreq.semantic.over_limits`)."""
+    """What the request asks beyond the operator's limits (:func:`deployreq.decide.semantic.over_limits`)."""
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from typing import Any
 
 import yaml
 
-from deployreq import errors, kube, rollback, rollout
+from deployreq import errors
+from deployreq.api.request import RERUN_ANNOTATION
+from deployreq.cli.follow import EXIT_USAGE, HEARTBEAT_SECONDS, Progress, Target, follow
+from deployreq.cluster import kube
+from deployreq.cluster.lease import LEASE_NAME, holder_of
+from deployreq.decide import rollback, rollout
+from deployreq.decide.queue import PRIORITY_RANK
 from deployreq.durations import format_seconds
-from deployreq.follow import EXIT_USAGE, HEARTBEAT_SECONDS, Progress, Target, follow
-from deployreq.lease import LEASE_NAME, holder_of
-from deployreq.queue import PRIORITY_RANK
-from deployreq.request import RERUN_ANNOTATION
 
 Obj = dict[str, Any]
 API_VERSION = f"{kube.GROUP}/{kube.VERSION}"

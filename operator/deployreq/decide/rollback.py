@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployreq.rollout import HASH_LABEL, controlled_by, template_without_hash
+from deployreq.decide.rollout import HASH_LABEL, controlled_by, template_without_hash
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"

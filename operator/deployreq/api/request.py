@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deployreq.phases import ACTIVE, TERMINAL, WAITING, Phase
+from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
 
 RERUN_ANNOTATION = "deployreq.dev/rerun"
 FINALIZER = "deployreq.dev/rollback-on-delete"

@@ -1,0 +1,1 @@
+"""The API: the pydantic model (source of crds/), phases, names and annotations, the CRD generator."""

@@ -1,0 +1,1 @@
+"""The command line: flags, the CI commands, follow/progress output."""

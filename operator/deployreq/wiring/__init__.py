@@ -1,0 +1,1 @@
+"""The only importer of kopf: handlers, kopf tuning, application setup."""
