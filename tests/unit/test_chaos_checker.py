@@ -193,3 +193,23 @@ def test_final_state_violations_are_reported(change: str, reported: str) -> None
     else:
         leases = {"b": "op-b"}
     assert reported in violations(recorded_trail(), final, deployments, leases)
+
+
+def with_revisions(trail: list[Obj]) -> list[Obj]:
+    """The trail as the real API server's audit log gives it (scripts/real_cluster.py): each accepted write with
+    etcd's revision at its commit (here 10, 20, ... in the order of the trail's times)."""
+    ordered = sorted(trail, key=lambda r: r["time"] + r["duration_ms"] / 1000)
+    return [{**r, "revision": 10 * (i + 1)} for i, r in enumerate(ordered)]
+
+
+def test_the_real_audit_logs_records_are_checked_in_commit_order() -> None:
+    trail = with_revisions(recorded_trail())
+    found, stats = check(trail, FINAL, DEPLOYMENTS, {}, INITIAL)
+    assert found == [] and stats.takeovers == 1 and (stats.image_patches, stats.undos) == (3, 2)
+    takeover = next(r for r in trail if r["namespace"] == "b" and r["time"] == 5.0)["revision"]
+    # op-b's write answered before op-a's takeover (its times) but committed after it (its revision): a violation
+    late = {**patch("b", 4.9, B, "s1/v1/9/"), "revision": takeover + 5}
+    assert any("the lock was held by s1@op-a" in v for v in violations([*trail, late]))
+    # ... and one answered after the takeover but committed before it passes: the commit decides, not the clock
+    early = {**patch("b", 5.05, B, "s1/v1/9/"), "revision": takeover - 5}
+    assert violations([*trail, early]) == []
