@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from kubesim.api import errors
 from kubesim.api.resources import BUILTINS, ResourceType
 from kubesim.storage import checks
-from kubesim.storage.objects import Obj, clone, now_rfc3339
-from kubesim.storage.strategy import Strategy, StrategyFor, without
+from kubesim.storage.index import ObjectIndex
+from kubesim.storage.objects import Obj, clone, meta_of, now_rfc3339, same_content
+from kubesim.storage.strategy import Strategy, StrategyFor, keep_system_fields
 from kubesim.storage.watch import Event, EventWindow, Predicate, Watcher
 
 Key = tuple[str, str]  # (group, plural)
@@ -48,29 +49,6 @@ Admission = Callable[[Operation], None]
 Listener = Callable[[ResourceType, Event], None]
 
 
-def _owner_uids(obj: Obj) -> set[str]:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return {str(r.get("uid")) for r in refs if isinstance(r, dict) and r.get("uid")}
-
-
-def _meta(obj: Obj) -> Obj:
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict):
-        meta = {}
-        obj["metadata"] = meta
-    return meta
-
-
-_VOLATILE_META = ("resourceVersion", "managedFields", "generation")
-
-
-def _same_content(a: Obj, b: Obj) -> bool:
-    """Equal but for the fields the server itself maintains (a write that changes nothing is a no-op)."""
-    meta_a = without(a.get("metadata", {}), *_VOLATILE_META)
-    meta_b = without(b.get("metadata", {}), *_VOLATILE_META)
-    return meta_a == meta_b and without(a, "metadata") == without(b, "metadata")
-
-
 class Store:
     """Objects by type, namespace and name, with watches and admission hooks."""
 
@@ -91,9 +69,8 @@ class Store:
         self._rv = 0
         self._types: dict[Key, ResourceType] = {}
         self._strategies: dict[Key, Strategy] = {}
-        self._objects: dict[Key, dict[tuple[str, str], Obj]] = {}
-        self._names: dict[Key, dict[str, set[str]]] = {}  # type -> namespace -> names, for namespaced reads
-        self._owned: dict[str, set[tuple[Key, str, str]]] = {}  # owner uid -> dependents, for the controllers
+        self._index = ObjectIndex()
+        self._objects = self._index.objects  # read directly on the hot paths
         self._events = EventWindow(window)
         self.admission: list[Admission] = []
         self.listeners: list[Listener] = []
@@ -110,8 +87,7 @@ class Store:
         """Serve a type; re-registering (a CRD update) keeps its objects."""
         self._types[rt.key] = rt
         self._strategies[rt.key] = self.strategy_for(rt)
-        self._objects.setdefault(rt.key, {})
-        self._names.setdefault(rt.key, {})
+        self._index.add_type(rt.key)
         self._events.add_type(rt.key)
 
     def unregister(self, key: Key) -> None:
@@ -151,46 +127,7 @@ class Store:
 
     def iter(self, rt: ResourceType, namespace: str | None = None) -> Iterator[Obj]:
         """Stored objects (do not mutate) in namespace/name order."""
-        objects = self._objects[rt.key]
-        if namespace is None:
-            for key in sorted(objects):
-                yield objects[key]
-            return
-        for name in sorted(self._names[rt.key].get(namespace, ())):
-            obj = objects.get((namespace, name))
-            if obj is not None:
-                yield obj
-
-    def _put(self, rt: ResourceType, ns: str, name: str, obj: Obj) -> None:
-        """Store ``obj`` and keep the namespace and owner indexes current."""
-        objects = self._objects[rt.key]
-        old = objects.get((ns, name))
-        objects[(ns, name)] = obj
-        self._names[rt.key].setdefault(ns, set()).add(name)
-        before = _owner_uids(old) if old is not None else set()
-        after = _owner_uids(obj)
-        for uid in before - after:
-            self._unown(uid, (rt.key, ns, name))
-        for uid in after - before:
-            self._owned.setdefault(uid, set()).add((rt.key, ns, name))
-
-    def _pop(self, rt: ResourceType, ns: str, name: str) -> None:
-        old = self._objects[rt.key].pop((ns, name), None)
-        names = self._names[rt.key].get(ns)
-        if names is not None:
-            names.discard(name)
-            if not names:
-                del self._names[rt.key][ns]
-        if old is not None:
-            for uid in _owner_uids(old):
-                self._unown(uid, (rt.key, ns, name))
-
-    def _unown(self, uid: str, dependent: tuple[Key, str, str]) -> None:
-        dependents = self._owned.get(uid)
-        if dependents is not None:
-            dependents.discard(dependent)
-            if not dependents:
-                del self._owned[uid]
+        return self._index.iter(rt.key, namespace)
 
     def list(
         self, rt: ResourceType, namespace: str | None = None, predicate: Predicate | None = None
@@ -245,7 +182,7 @@ class Store:
         object itself is returned)."""
         if not owned:
             obj = clone(obj)
-        meta = _meta(obj)
+        meta = meta_of(obj)
         if rt.namespaced and meta.get("namespace") and namespace and meta["namespace"] != namespace:
             raise errors.bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request"
@@ -273,7 +210,7 @@ class Store:
         if dry_run:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
-        self._put(rt, ns, name, obj)
+        self._index.put(rt.key, ns, name, obj)
         self._emit(rt, Event("ADDED", obj, self._rv))
         return clone(obj) if copy else obj
 
@@ -314,7 +251,7 @@ class Store:
         ns, old = self._existing(rt, namespace, name)
         strategy = self._strategies[rt.key]
         new = obj if owned else clone(obj)
-        meta = _meta(new)
+        meta = meta_of(new)
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request(
                 f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
@@ -331,10 +268,10 @@ class Store:
             meta = new["metadata"]
         else:
             strategy.prepare_for_update(new, old, subresource)
-            self._keep_system_fields(rt, ns, name, new, old_meta)
+            keep_system_fields(rt, ns, name, new, old_meta)
             strategy.validate_update(new, old)
         self._admit(Operation("update", rt, new, old, subresource=subresource, user=user, strict=strict))
-        if _same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
+        if same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
             return clone(old) if copy else old
         if rt.has_generation and subresource is None and strategy.generation_changed(old, new):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
@@ -346,37 +283,13 @@ class Store:
             and not strategy.held_after_update(new)
         ):
             meta["resourceVersion"] = old_meta["resourceVersion"]
-            self._put(rt, ns, name, new)
+            self._index.put(rt.key, ns, name, new)
             self._remove(rt, new)
             return clone(new) if copy else new  # as stored last: the real server answers its last version
         meta["resourceVersion"] = str(self._next_rv())
-        self._put(rt, ns, name, new)
+        self._index.put(rt.key, ns, name, new)
         self._emit(rt, Event("MODIFIED", new, self._rv, old))
         return clone(new) if copy else new
-
-    @staticmethod
-    def _keep_system_fields(rt: ResourceType, ns: str, name: str, new: Obj, old_meta: Obj) -> None:
-        """What a write cannot change (rest.BeforeUpdate): uid, creation and deletion, generation, name,
-        namespace, apiVersion and kind."""
-        meta = new["metadata"]
-        for key in (
-            "uid",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "generation",
-        ):
-            if key in old_meta:
-                meta[key] = old_meta[key]
-            else:
-                meta.pop(key, None)
-        meta["name"] = name
-        if rt.namespaced:
-            meta["namespace"] = ns
-        else:
-            meta.pop("namespace", None)
-        new["apiVersion"] = rt.api_version
-        new["kind"] = rt.kind
 
     def delete(
         self,
@@ -416,14 +329,14 @@ class Store:
                 new_meta["finalizers"] = finalizers
             strategy.before_mark_deleted(new)
             new_meta["resourceVersion"] = str(self._next_rv())
-            self._put(rt, ns, name, new)
+            self._index.put(rt.key, ns, name, new)
             self._emit(rt, Event("MODIFIED", new, self._rv, old))
             return clone(new)  # type: ignore[no-any-return]
         return self._remove(rt, old)
 
     def _remove(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
-        self._pop(rt, meta.get("namespace", "") if rt.namespaced else "", meta["name"])
+        self._index.pop(rt.key, meta.get("namespace", "") if rt.namespaced else "", meta["name"])
         gone = clone(obj)
         gone["metadata"]["resourceVersion"] = str(self._next_rv())
         self._emit(rt, Event("DELETED", gone, self._rv, obj))
@@ -472,7 +385,7 @@ class Store:
         """Every stored object with an ownerReference to ``uid``, in type/namespace/name order."""
         wanted = None if types is None else {rt.key for rt in types}
         found = []
-        for key, ns, name in sorted(self._owned.get(uid, ())):
+        for key, ns, name in self._index.dependents(uid):
             if wanted is not None and key not in wanted:
                 continue
             rt = self._types.get(key)

@@ -12,11 +12,7 @@ from collections.abc import Callable
 
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
-from kubesim.storage.objects import Obj, clone
-
-
-def without(obj: Obj, *keys: str) -> Obj:
-    return {k: v for k, v in obj.items() if k not in keys}
+from kubesim.storage.objects import Obj, clone, without
 
 
 class Strategy:
@@ -116,3 +112,27 @@ class Strategy:
 
 
 StrategyFor = Callable[[ResourceType], Strategy]
+
+
+def keep_system_fields(rt: ResourceType, ns: str, name: str, new: Obj, old_meta: Obj) -> None:
+    """What a write cannot change (rest.BeforeUpdate): uid, creation and deletion, generation, name,
+    namespace, apiVersion and kind."""
+    meta = new["metadata"]
+    for key in (
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ):
+        if key in old_meta:
+            meta[key] = old_meta[key]
+        else:
+            meta.pop(key, None)
+    meta["name"] = name
+    if rt.namespaced:
+        meta["namespace"] = ns
+    else:
+        meta.pop("namespace", None)
+    new["apiVersion"] = rt.api_version
+    new["kind"] = rt.kind
