@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from kubesim.api.resources import ResourceType
 from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import deployment_math as dm
+from kubesim.controllers import deployment_status as ds
 from kubesim.controllers import events
 from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
 from kubesim.storage.objects import clone, now_rfc3339
@@ -17,12 +17,6 @@ from kubesim.storage.store import Store
 from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
-
-
-def _epoch(stamp: str | None) -> float:
-    if not stamp:
-        return 0.0
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 class DeploymentController(Controller):
@@ -348,90 +342,14 @@ class DeploymentController(Controller):
             for r in ([new_rs] if new_rs else []) + old_rs
         ]
         fresh_new = rses[0] if new_rs else None
-
-        def total(field: str, items: list[Obj]) -> int:
-            return sum(int((r.get("status") or {}).get(field, 0)) for r in items)
-
-        replicas = int(current["spec"].get("replicas", 1))
-        available = total("availableReplicas", rses)
-        updated = total("replicas", [fresh_new]) if fresh_new else 0
         old_status = current.get("status") or {}
-        status: Obj = {
-            "observedGeneration": current["metadata"].get("generation", 1),
-            "replicas": total("replicas", rses),
-            "updatedReplicas": updated,
-            "readyReplicas": total("readyReplicas", rses),
-            "availableReplicas": available,
-            "unavailableReplicas": max(0, sum(dm.spec_replicas(r) for r in rses) - available),
-        }
-        for key in (
-            "readyReplicas",
-            "availableReplicas",
-            "updatedReplicas",
-            "replicas",
-            "unavailableReplicas",
-        ):
-            if not status[key]:
-                status.pop(key)
-        if old_status.get("collisionCount"):
-            status["collisionCount"] = old_status["collisionCount"]
-        conditions = {c["type"]: c for c in old_status.get("conditions") or []}
-        stamp = now_rfc3339(self.store.clock)
-
-        def set_condition(type_: str, value: str, reason: str, message: str, refresh: bool = False) -> None:
-            """SetDeploymentCondition: same status and reason keep the old condition (unless ``refresh``);
-            lastTransitionTime survives while the status stays the same; a set condition moves to the end."""
-            old = conditions.get(type_)
-            if old is not None and old.get("status") == value and old.get("reason") == reason and not refresh:
-                return
-            transition = old.get("lastTransitionTime", stamp) if old and old.get("status") == value else stamp
-            conditions.pop(type_, None)
-            conditions[type_] = {
-                "type": type_,
-                "status": value,
-                "lastUpdateTime": stamp,
-                "lastTransitionTime": transition,
-                "reason": reason,
-                "message": message,
-            }
-
-        # The order of syncDeployment: paused conditions, then the new ReplicaSet's, then calculateStatus
-        # (Available), then syncRolloutStatus (Progressing).
-        progressing = conditions.get("Progressing")
-        paused_cond = progressing is not None and progressing.get("reason") == "DeploymentPaused"
-        paused = bool(current["spec"].get("paused"))
-        if paused and not paused_cond:
-            set_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
-        elif not paused and paused_cond:
-            set_condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
-        if (
-            not paused
-            and fresh_new is not None
-            and current["spec"].get("progressDeadlineSeconds") is not None
-        ):
-            rs_name = fresh_new["metadata"]["name"]
-            if created:
-                set_condition(
-                    "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
-                )
-            elif "Progressing" not in conditions:
-                set_condition(
-                    "Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{rs_name}"'
-                )
-        if available >= replicas - dm.max_unavailable(current):
-            set_condition(
-                "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
-            )
-        else:
-            set_condition(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
-        if not paused:
-            self._progress(current, status, old_status, fresh_new, set_condition, conditions)
-        status["conditions"] = list(conditions.values())
+        status = ds.replica_counts(current, rses, fresh_new, old_status)
+        conditions = ds.Conditions(old_status, now_rfc3339(self.store.clock))
+        available = sum(int((r.get("status") or {}).get("availableReplicas", 0)) for r in rses)
+        ds.sync_conditions(current, conditions, fresh_new, created, available)
+        if not bool(current["spec"].get("paused")):
+            self._progress(current, status, old_status, fresh_new, conditions.set, conditions.by_type)
+        status["conditions"] = list(conditions.by_type.values())
         if status == old_status:
             return
         updated_dep = clone(current)
@@ -468,7 +386,7 @@ class DeploymentController(Controller):
             message = f'ReplicaSet "{rs_name}" is progressing.'
             set_condition("Progressing", "True", "ReplicaSetUpdated", message, refresh=True)
         elif current.get("reason") != "ProgressDeadlineExceeded":
-            expires = _epoch(current.get("lastUpdateTime")) + int(deadline)
+            expires = ds.epoch(current.get("lastUpdateTime")) + int(deadline)
             if self.store.clock() > expires:
                 message = f'ReplicaSet "{rs_name}" has timed out progressing.'
                 set_condition("Progressing", "False", "ProgressDeadlineExceeded", message)
