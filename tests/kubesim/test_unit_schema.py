@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from kubesim.api.crd_validation import validate_crd
 from kubesim.api.errors import ApiError
-from kubesim.api.schema import admit_custom_resource, validate_crd
+from kubesim.api.schema import admit_custom_resource
 
 SPEC_SCHEMA: dict[str, Any] = {
     "type": "object",

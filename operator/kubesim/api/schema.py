@@ -4,17 +4,13 @@ real server words them."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import ipaddress
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from kubesim.api import errors
+from kubesim.api import cel, errors
+from kubesim.api.formats import STRING_FORMATS, show, type_name
 from kubesim.api.resources import storage_version
 
 Obj = dict[str, Any]
@@ -28,32 +24,6 @@ _JSON_TYPES = {
     "object": (dict,),
     "array": (list,),
 }
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return f'"{_type_name(value)}"'
-    return str(value)
 
 
 # --- defaulting and pruning -------------------------------------------------------------------------------
@@ -113,82 +83,7 @@ def prune(value: Any, schema: Schema, path: str, pruned: list[str]) -> Any:
 # --- validation --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=512)
-def _cel_program(rule: str) -> Any:
-    import celpy
-
-    env = celpy.Environment()
-    return env.program(env.compile(rule))
-
-
-def _cel(rule: str, value: Any, old: Any) -> bool:
-    import celpy
-
-    to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
-    activation = {"self": to_cel(value)}
-    if old is not None:
-        activation["oldSelf"] = to_cel(old)
-    result = _cel_program(rule).evaluate(activation)
-    if isinstance(result, Exception):
-        raise result
-    return bool(result)
-
-
 _INT_BITS = {"int32": 32, "int64": 64}
-
-
-def _is_ip(text: str, version: int) -> bool:
-    try:
-        return ipaddress.ip_address(text).version == version
-    except ValueError:
-        return False
-
-
-def _is_cidr(text: str) -> bool:
-    try:
-        ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return False
-    return "/" in text
-
-
-def _is_base64(text: str) -> bool:
-    try:
-        base64.b64decode(text, validate=True)
-    except (ValueError, binascii.Error):
-        return False
-    return True
-
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-# the string formats kube-openapi's strfmt registry checks (a few common ones)
-_STRING_FORMATS: dict[str, Callable[[str], bool]] = {
-    "uuid": lambda v: bool(_UUID.match(v)),
-    "ipv4": lambda v: _is_ip(v, 4),
-    "ipv6": lambda v: _is_ip(v, 6),
-    "cidr": _is_cidr,
-    "byte": _is_base64,
-    # strfmt's email: an address with a local part, an @ and a domain
-    "email": lambda v: bool(re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", v)),
-}
-
-
-def _rule_message(rule: Obj, value: Any, old: Any) -> str:
-    """``message``, or ``messageExpression`` evaluated like the rule (falling back as the server does)."""
-    if rule.get("messageExpression"):
-        import celpy
-
-        to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
-        activation = {"self": to_cel(value)}
-        if old is not None:
-            activation["oldSelf"] = to_cel(old)
-        try:
-            result = _cel_program(rule["messageExpression"]).evaluate(activation)
-        except Exception:  # an erroring messageExpression falls back to message or the rule
-            result = None
-        if isinstance(result, str) and result.strip():
-            return str(result)
-    return str(rule.get("message") or f"failed rule: {rule['rule']}")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -208,7 +103,7 @@ class Validator:
         self.causes.append(errors.Cause(path, message, reason))
 
     def invalid(self, path: str, value: Any, detail: str) -> None:
-        self.add(path, f"Invalid value: {_show(value)}: {detail}")
+        self.add(path, f"Invalid value: {show(value)}: {detail}")
 
     def validate(self, value: Any, schema: Schema, path: str, old: Any = None) -> None:
         if value is None:
@@ -221,8 +116,8 @@ class Validator:
             if not isinstance(value, int | str) or isinstance(value, bool):
                 self.invalid(
                     path,
-                    _type_name(value),
-                    f"{path} in body must be of type integer,string: {_show(_type_name(value))}",
+                    type_name(value),
+                    f"{path} in body must be of type integer,string: {show(type_name(value))}",
                 )
                 return
         elif "type" in schema:
@@ -235,8 +130,8 @@ class Validator:
             if not ok:
                 self.add(
                     path,
-                    f"Invalid value: {_show(_type_name(value))}: "
-                    f'{path} in body must be of type {expected}: "{_type_name(value)}"',
+                    f"Invalid value: {show(type_name(value))}: "
+                    f'{path} in body must be of type {expected}: "{type_name(value)}"',
                     "FieldValueTypeInvalid",
                 )
                 if "enum" in schema and value not in schema["enum"]:
@@ -253,7 +148,7 @@ class Validator:
             # the server shows the schema's type, not the value, in a rule's Invalid value
             shown = f'"{schema.get("type", "")}"'
             try:
-                ok = _cel(rule["rule"], value, old)
+                ok = cel.evaluate(rule["rule"], value, old)
             except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
                 self.cel_causes.append(
                     errors.Cause(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
@@ -261,15 +156,15 @@ class Validator:
                 continue
             if not ok:
                 field = path + rule.get("fieldPath", "")
-                message = _rule_message(rule, value, old)
+                message = cel.rule_message(rule, value, old)
                 reason = rule.get("reason", "FieldValueInvalid")
                 text = {
                     "FieldValueForbidden": f"Forbidden: {message}",
                     "FieldValueRequired": f"Required value: {message}",
-                    "FieldValueDuplicate": f"Duplicate value: {_show(message)}",
+                    "FieldValueDuplicate": f"Duplicate value: {show(message)}",
                 }.get(
                     reason,
-                    f"Invalid value: {_show(value)}: {message}"
+                    f"Invalid value: {show(value)}: {message}"
                     if _is_scalar(value)
                     else f"Invalid value: {message}",
                 )  # v1.36 shows scalars only
@@ -277,10 +172,10 @@ class Validator:
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
         if "enum" in schema and value not in schema["enum"]:
-            supported = ", ".join(_show(v) for v in schema["enum"])
+            supported = ", ".join(show(v) for v in schema["enum"])
             self.add(
                 path,
-                f"Unsupported value: {_show(value)}: supported values: {supported}",
+                f"Unsupported value: {show(value)}: supported values: {supported}",
                 "FieldValueNotSupported",
             )
         if isinstance(value, str):
@@ -297,22 +192,22 @@ class Validator:
             elif "pattern" in schema and not re.search(schema["pattern"], value):
                 self.invalid(path, value, f"{path} in body should match '{schema['pattern']}'")
             fmt = str(schema.get("format", ""))
-            if fmt in _STRING_FORMATS and not _STRING_FORMATS[fmt](value):
+            if fmt in STRING_FORMATS and not STRING_FORMATS[fmt](value):
                 self.add(
                     path,
-                    f"Invalid value: {_show(value)}: {path} in body must be of type {fmt}: {_show(value)}",
+                    f"Invalid value: {show(value)}: {path} in body must be of type {fmt}: {show(value)}",
                     "FieldValueTypeInvalid",
                 )
             if schema.get("format") == "date":
                 try:
                     datetime.strptime(value, "%Y-%m-%d")
                 except ValueError:
-                    self.invalid(path, value, f"{path} in body must be of type date: {_show(value)}")
+                    self.invalid(path, value, f"{path} in body must be of type date: {show(value)}")
             if schema.get("format") == "date-time":
                 try:
                     datetime.fromisoformat(value.replace("Z", "+00:00"))
                 except ValueError:
-                    self.invalid(path, value, f"{path} in body must be of type date-time: {_show(value)}")
+                    self.invalid(path, value, f"{path} in body must be of type date-time: {show(value)}")
         if isinstance(value, int | float) and not isinstance(value, bool):
             bits = _INT_BITS.get(str(schema.get("format")))
             if bits and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
@@ -386,7 +281,7 @@ class Validator:
             for i, item in enumerate(value):
                 if item in seen_values:
                     self.list_causes.append(
-                        errors.Cause(f"{path}[{i}]", f"Duplicate value: {_show(item)}", "FieldValueDuplicate")
+                        errors.Cause(f"{path}[{i}]", f"Duplicate value: {show(item)}", "FieldValueDuplicate")
                     )
                 seen_values.append(item)
         items = schema.get("items")
@@ -485,124 +380,9 @@ def _scale_causes(version: Obj, obj: Obj, subresource: str | None) -> list[error
             errors.Cause(
                 json_path,
                 f"Invalid value: 0: {json_path} accessor error: {node} is of the type "
-                f"{_type_name(node) if not isinstance(node, str) else 'string'}, expected int64",
+                f"{type_name(node) if not isinstance(node, str) else 'string'}, expected int64",
             )
         ]
     if node < 0:
         return [errors.Cause(json_path, f"Invalid value: {node}: should be a non-negative integer")]
     return []
-
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_LABEL_MESSAGE = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
-    "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
-    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
-
-
-def validate_crd(crd: Obj) -> None:
-    spec = crd.get("spec") or {}
-    name = crd.get("metadata", {}).get("name", "")
-    causes: list[errors.Cause] = []
-    names = spec.get("names") or {}
-    for key in ("plural", "kind"):
-        if not names.get(key):
-            causes.append(errors.Cause(f"spec.names.{key}", "Required value", "FieldValueRequired"))
-    plural = str(names.get("plural") or "")
-    if plural and not _DNS_LABEL.match(plural):
-        causes.append(errors.Cause("spec.names.plural", f'Invalid value: "{plural}": {_DNS_LABEL_MESSAGE}'))
-    if not spec.get("group"):
-        causes.append(errors.Cause("spec.group", "Required value", "FieldValueRequired"))
-    scope = spec.get("scope")
-    if not scope:
-        causes.append(errors.Cause("spec.scope", "Required value", "FieldValueRequired"))
-    elif scope not in ("Cluster", "Namespaced"):
-        causes.append(
-            errors.Cause(
-                "spec.scope",
-                f'Unsupported value: "{scope}": supported values: "Cluster", "Namespaced"',
-                "FieldValueNotSupported",
-            )
-        )
-    versions = spec.get("versions") or []
-    if not versions:
-        causes.append(
-            errors.Cause(
-                "spec.versions", "Invalid value: []: must have exactly one version marked as storage version"
-            )
-        )
-    elif sum(1 for v in versions if v.get("storage")) != 1:
-        causes.append(
-            errors.Cause(
-                "spec.versions", "Invalid value: must have exactly one version marked as storage version"
-            )
-        )
-    if names.get("plural") and spec.get("group") and name != f"{names['plural']}.{spec['group']}":
-        causes.append(
-            errors.Cause(
-                "metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'
-            )
-        )
-    for i, version in enumerate(versions):
-        base = f"spec.versions[{i}]"
-        root = (version.get("schema") or {}).get("openAPIV3Schema")
-        if isinstance(root, dict):
-            causes += _structural(root, f"{base}.schema.openAPIV3Schema", "at the root")
-        for j, col in enumerate(version.get("additionalPrinterColumns") or []):
-            causes += _printer_column(col, f"{base}.additionalPrinterColumns[{j}]")
-    if causes:
-        raise errors.invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)
-
-
-def _structural(node: Schema, path: str, where: str) -> list[errors.Cause]:
-    """Structural schema: every specified field, item and the root have a type (int-or-string and preserved
-    unknown fields excepted)."""
-    causes: list[errors.Cause] = []
-    exempt = node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields")
-    if not node.get("type") and not exempt:
-        causes.append(
-            errors.Cause(f"{path}.type", f"Required value: must not be empty {where}", "FieldValueRequired")
-        )
-    for key, sub in (node.get("properties") or {}).items():
-        if isinstance(sub, dict):
-            causes += _structural(sub, f"{path}.properties[{key}]", "for specified object fields")
-    items = node.get("items")
-    if isinstance(items, dict):
-        causes += _structural(items, f"{path}.items", "for specified array items")
-    extra = node.get("additionalProperties")
-    if isinstance(extra, dict):
-        causes += _structural(extra, f"{path}.additionalProperties", "for specified additionalProperties")
-    return causes
-
-
-_COLUMN_TYPES = ("integer", "number", "string", "boolean", "date")
-
-
-def _printer_column(col: Obj, path: str) -> list[errors.Cause]:
-    causes: list[errors.Cause] = []
-    if not col.get("name"):
-        causes.append(errors.Cause(f"{path}.name", "Required value", "FieldValueRequired"))
-    kind = col.get("type")
-    if not kind:
-        causes.append(errors.Cause(f"{path}.type", "Required value", "FieldValueRequired"))
-    elif kind not in _COLUMN_TYPES:
-        supported = ", ".join(f'"{t}"' for t in _COLUMN_TYPES)
-        causes.append(
-            errors.Cause(
-                f"{path}.type",
-                f'Unsupported value: "{kind}": supported values: {supported}',
-                "FieldValueNotSupported",
-            )
-        )
-    json_path = col.get("jsonPath")
-    if not json_path:
-        causes.append(errors.Cause(f"{path}.jsonPath", "Required value", "FieldValueRequired"))
-    elif not str(json_path).startswith("."):
-        causes.append(
-            errors.Cause(
-                f"{path}.jsonPath",
-                f'Invalid value: "{json_path}": must be a simple json path starting with .',
-            )
-        )
-    return causes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubesim.api import errors, schema, strict_fields
+from kubesim.api import crd_validation, errors, schema, strict_fields
 from kubesim.storage.objects import Obj
 from kubesim.storage.store import Operation
 from kubesim.storage.strategy import Strategy
@@ -24,7 +24,7 @@ def admit_custom(op: Operation) -> None:
     if op.verb == "delete":
         return
     if op.rt.key == ("apiextensions.k8s.io", "customresourcedefinitions") and op.subresource is None:
-        schema.validate_crd(op.obj)
+        crd_validation.validate_crd(op.obj)
     elif op.rt.crd is not None:
         try:
             schema.admit_custom_resource(op.rt.crd, op.obj, op.old, op.subresource, strict=op.strict)
