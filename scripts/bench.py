@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kubernetes import client, watch  # noqa: E402
-from scripts.real_cluster import ControlPlane, selected  # noqa: E402
+from scripts.real_cluster import ControlPlane, selected, wait_established  # noqa: E402
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, api_client, run_kubectl  # noqa: E402
 
 TERMINAL = {"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"}
@@ -193,25 +193,23 @@ class Bench:
                 pod_ready_seconds=size.pods.pod_ready_seconds,
                 time_scale=size.pods.time_scale,
             )
-            self.cluster.start()
             self.kubeconfig = self.cluster.kubeconfig
         else:
             self.sim = KubesimProcess(workdir, "--fail-image", "*-crashloop", "--audit-bodies")
-            self.sim.start()
             self.kubeconfig = self.sim.kubeconfig
-        self.pods(size.pods.crash_after_seconds)
-        result = run_kubectl(self.kubeconfig, "apply", "-k", str(ROOT / "crds"))
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr)
-        result = run_kubectl(
-            self.kubeconfig,
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/deploymentrequests.deployreq.dev",
-        )
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr)
+        try:
+            if self.cluster is not None:
+                self.cluster.start()
+            elif self.sim is not None:
+                self.sim.start()
+            self.pods(size.pods.crash_after_seconds)
+            result = run_kubectl(self.kubeconfig, "apply", "-k", str(ROOT / "crds"))
+            if result.returncode != 0:
+                raise RuntimeError(result.stderr)
+            wait_established(self.kubeconfig)
+        except BaseException:
+            self.stop_cluster()  # never leave a cluster running
+            raise
         self.api = api_client(self.kubeconfig)
         self.operator = OperatorProcess(
             self.kubeconfig,
@@ -237,8 +235,13 @@ class Bench:
         )
 
     def close(self) -> None:
-        self.operator.stop()
-        self.api.close()
+        try:
+            self.operator.stop()
+            self.api.close()
+        finally:
+            self.stop_cluster()
+
+    def stop_cluster(self) -> None:
         if self.sim is not None:
             self.sim.stop()
         if self.cluster is not None:

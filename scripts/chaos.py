@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 from scripts.chaos_proxy import LossyProxy, proxied_kubeconfig  # noqa: E402
-from scripts.real_cluster import ControlPlane, selected  # noqa: E402
+from scripts.real_cluster import ControlPlane, selected, wait_established  # noqa: E402
 from tests.system.harness import (  # noqa: E402
     KubesimProcess,
     Namespace,
@@ -423,15 +423,7 @@ def one_run(
         result = run_kubectl(kubeconfig, "apply", "-k", str(ROOT / "crds"))
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
-        established = run_kubectl(
-            kubeconfig,
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/deploymentrequests.deployreq.dev",
-        )
-        if established.returncode != 0:
-            raise RuntimeError(established.stderr)
+        wait_established(kubeconfig)
         api = api_client(kubeconfig)
         spaces = [Namespace(api) for _ in range(size.namespaces)]
         for ns in spaces:
@@ -570,16 +562,17 @@ def one_run(
         requests = sum(len(r) for r in final.values())
         return kills, faults, requests, violations, stats
     finally:
-        for op in operators:
-            op.stop()
-        if proxy is not None:
-            proxy.stop()
-        if api is not None:
-            api.close()
-        if sim is not None:
-            sim.stop()
-        if cluster is not None:
-            cluster.stop()
+        # Every step runs even when one before it fails: a control plane left running would outlive the run.
+        cleanup: list[Any] = [op.stop for op in operators]
+        cleanup += [proxy.stop] if proxy is not None else []
+        cleanup += [api.close] if api is not None else []
+        cleanup += [sim.stop] if sim is not None else []
+        cleanup += [cluster.stop] if cluster is not None else []
+        for step in cleanup:
+            try:
+                step()
+            except Exception as exc:
+                print(f"cleanup: {exc!r}", file=sys.stderr)
 
 
 def main() -> int:

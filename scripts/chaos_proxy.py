@@ -58,6 +58,8 @@ class LossyProxy:
 
     def stop(self) -> None:
         """Close the upstream connections (open watches end), stop listening; bounded, never waits for clients."""
+        if not self._thread.is_alive():
+            return  # never started (or already stopped)
         if self._runner is not None:
             future = asyncio.run_coroutine_threadsafe(self._close(), self._loop)
             with contextlib.suppress(TimeoutError, concurrent.futures.TimeoutError):

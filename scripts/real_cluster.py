@@ -32,6 +32,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,23 @@ class AuditLog:
                     record = record_of(json.loads(line))
                     if record is not None:
                         self._records.append(record)
+
+
+def wait_established(
+    kubeconfig: Path, crd: str = "deploymentrequests.deployreq.dev", timeout: float = 60
+) -> None:
+    """Wait until the CRD is Established. `kubectl wait` fails at once while the new CRD has no conditions yet
+    (``.status.conditions accessor error``), so it is retried, bounded by ``timeout``."""
+    from tests.support import run_kubectl
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=10s", f"crd/{crd}")
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"crd/{crd} not Established within {timeout:.0f} s: {result.stderr}")
+        time.sleep(0.5)
 
 
 def read_audit_log(path: Path) -> list[dict[str, Any]]:
