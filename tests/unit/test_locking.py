@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from deployreq.api.times import micro_time
 from deployreq.decide.locking import (
     Create,
     LeaseRecord,
@@ -13,7 +14,6 @@ from deployreq.decide.locking import (
     Wait,
     decide,
     lease_body,
-    micro_time,
     record_of,
     release_body,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployreq.api import names
 from deployreq.api.phases import Phase
 from deployreq.api.request import Request
 from deployreq.decide import progress, rollout
@@ -135,7 +136,7 @@ def test_an_unknown_container_fails_at_once() -> None:
 
 def test_a_restarted_operator_adopts_its_own_patch_instead_of_repeating_it() -> None:
     req = request("Deploying", previousImages=[{"container": "app", "image": "img/app:1"}])
-    dep = deployment("img/app:2", generation=2, **{progress.RUN_ANNOTATION: progress.run_id(req)})
+    dep = deployment("img/app:2", generation=2, **{names.RUN_ANNOTATION: progress.run_id(req)})
     step = progress.next_step(req, progress.World(dep), NOW, T)
     assert step == progress.Adopt(2, {"app": "img/app:1"})
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from deployreq.api import model
+from deployreq.api import model, names
 
 Schema = dict[str, Any]
-FILE_NAME = f"{model.PLURAL}.{model.GROUP}.yaml"
+FILE_NAME = f"{names.PLURAL}.{names.GROUP}.yaml"
 # `Kustomization` (a name kustomize accepts) rather than kustomization.yaml: `kubectl apply -f crds/` reads every
 # .yaml/.yml/.json file of the directory and would try to apply a kustomization.yaml as an object.
 KUSTOMIZATION_FILE = "Kustomization"
@@ -103,23 +103,23 @@ def render() -> dict[str, Any]:
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{model.PLURAL}.{model.GROUP}",
+            "name": f"{names.PLURAL}.{names.GROUP}",
             "labels": {"app.kubernetes.io/name": "deployreq"},
         },
         "spec": {
-            "group": model.GROUP,
+            "group": names.GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": model.KIND,
-                "listKind": f"{model.KIND}List",
-                "plural": model.PLURAL,
-                "singular": model.KIND.lower(),
+                "kind": names.KIND,
+                "listKind": f"{names.KIND}List",
+                "plural": names.PLURAL,
+                "singular": names.KIND.lower(),
                 "shortNames": ["deployreq", "dreq"],
                 "categories": ["deployreq"],
             },
             "versions": [
                 {
-                    "name": model.VERSION,
+                    "name": names.VERSION,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},

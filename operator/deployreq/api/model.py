@@ -14,12 +14,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from deployreq.api.names import API_VERSION, KIND
 from deployreq.api.phases import Phase
-
-GROUP = "deployreq.dev"
-VERSION = "v1alpha1"
-KIND = "DeploymentRequest"
-PLURAL = "deploymentrequests"
 
 HISTORY_LIMIT = 20
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -496,7 +492,7 @@ class DeploymentRequestStatus(Model):
 
 
 class DeploymentRequest(Model):
-    api_version: str = f"{GROUP}/{VERSION}"
+    api_version: str = API_VERSION
     kind: str = KIND
     metadata: dict[str, Any] = Field(default_factory=dict)
     spec: DeploymentRequestSpec

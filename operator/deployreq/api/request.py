@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from deployreq.api.names import FINALIZER, RERUN_ANNOTATION
 from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
-
-RERUN_ANNOTATION = "deployreq.dev/rerun"
-FINALIZER = "deployreq.dev/rollback-on-delete"
 
 Obj = dict[str, Any]
 
@@ -72,7 +70,7 @@ class Request:
     @property
     def phase(self) -> Phase:
         try:
-            return Phase(self.status.get("phase") or "Pending")
+            return Phase(self.status.get("phase") or Phase.PENDING)
         except ValueError:
             return Phase.PENDING
 

@@ -15,7 +15,9 @@ from typing import Any
 import yaml
 
 from deployreq import errors
-from deployreq.api.request import RERUN_ANNOTATION
+from deployreq.api import names
+from deployreq.api.names import RERUN_ANNOTATION
+from deployreq.api.phases import ACTIVE, WAITING, Phase
 from deployreq.cli.follow import EXIT_USAGE, HEARTBEAT_SECONDS, Progress, Target, follow
 from deployreq.cluster import kube
 from deployreq.cluster.lease import LEASE_NAME, holder_of
@@ -24,7 +26,6 @@ from deployreq.decide.queue import PRIORITY_RANK
 from deployreq.durations import format_seconds
 
 Obj = dict[str, Any]
-API_VERSION = f"{kube.GROUP}/{kube.VERSION}"
 
 
 def fail(message: str) -> int:
@@ -59,11 +60,9 @@ async def apply_objects(client: kube.Kube, docs: list[Obj], namespace: str) -> l
     """Create or update each request; the targets to wait for (the generation each must answer)."""
     targets = []
     for doc in docs:
-        if doc.get("kind") != "DeploymentRequest" or not str(doc.get("apiVersion", "")).startswith(
-            kube.GROUP
-        ):
+        if doc.get("kind") != names.KIND or not str(doc.get("apiVersion", "")).startswith(names.GROUP):
             raise ValueError(
-                f"only DeploymentRequests ({API_VERSION}) can be applied, not {doc.get('kind')!r}"
+                f"only DeploymentRequests ({names.API_VERSION}) can be applied, not {doc.get('kind')!r}"
             )
         meta = doc.setdefault("metadata", {})
         name = meta.get("name")
@@ -74,7 +73,7 @@ async def apply_objects(client: kube.Kube, docs: list[Obj], namespace: str) -> l
         existing = await client.get_or_none(kube.request_path(ns, name))
         if existing is None:
             result = await client.create(kube.request_path(ns), doc)
-            say(f"deploymentrequest.{kube.GROUP}/{name} created")
+            say(f"deploymentrequest.{names.GROUP}/{name} created")
         else:
             patch = {
                 "metadata": {k: meta[k] for k in ("labels", "annotations") if k in meta},
@@ -82,7 +81,7 @@ async def apply_objects(client: kube.Kube, docs: list[Obj], namespace: str) -> l
             }
             result = await client.patch(kube.request_path(ns, name), patch)
             changed = result["metadata"].get("generation") != existing["metadata"].get("generation")
-            say(f"deploymentrequest.{kube.GROUP}/{name} {'configured' if changed else 'unchanged'}")
+            say(f"deploymentrequest.{names.GROUP}/{name} {'configured' if changed else 'unchanged'}")
         targets.append(Target(ns, name, int(result["metadata"].get("generation") or 1)))
     return targets
 
@@ -148,8 +147,8 @@ async def cmd_create(
     if verify is not None:
         spec["verification"] = {"durationSeconds": verify}
     doc = {
-        "apiVersion": API_VERSION,
-        "kind": "DeploymentRequest",
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
@@ -157,7 +156,7 @@ async def cmd_create(
         result = await client.create(kube.request_path(namespace), doc)
     except errors.ApiError as exc:
         return fail(exc.message)
-    say(f"deploymentrequest.{kube.GROUP}/{name} created")
+    say(f"deploymentrequest.{names.GROUP}/{name} created")
     if not wait:
         return 0
     return await _wait_all(
@@ -208,8 +207,8 @@ async def cmd_rollback(
     if choice.to_revision or choice.undo:
         annotations["deployreq.dev/rollback-to-revision"] = good.source.split()[-1]
     doc = {
-        "apiVersion": API_VERSION,
-        "kind": "DeploymentRequest",
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
         "metadata": {
             "name": name,
             "namespace": namespace,
@@ -226,7 +225,7 @@ async def cmd_rollback(
         result = await client.create(kube.request_path(namespace), doc)
     except errors.ApiError as exc:
         return fail(exc.message)
-    say(f"deploymentrequest.{kube.GROUP}/{name} created")
+    say(f"deploymentrequest.{names.GROUP}/{name} created")
     if not wait:
         return 0
     return await _wait_all(
@@ -277,7 +276,7 @@ async def _rollback_target(
             str(i["container"]): str(i["image"]) for i in status.get("images") or spec.get("images") or []
         }
         return rollback.GoodImages(
-            images, f'request "{choice.to_request}" ({status.get("phase") or "Pending"})'
+            images, f'request "{choice.to_request}" ({status.get("phase") or Phase.PENDING})'
         )
     if choice.to_revision or choice.undo:
         listing = await client.get(kube.replicasets_path(namespace))
@@ -314,7 +313,7 @@ async def cmd_rerun(
         )
     except errors.NotFound:
         return fail(f'deploymentrequest "{name}" not found in namespace "{namespace}"')
-    say(f"deploymentrequest.{kube.GROUP}/{name} re-run requested ({RERUN_ANNOTATION}={value})")
+    say(f"deploymentrequest.{names.GROUP}/{name} re-run requested ({RERUN_ANNOTATION}={value})")
     if not wait:
         return 0
     target = Target(namespace, name, int(result["metadata"].get("generation") or 1), rerun=value)
@@ -329,13 +328,13 @@ def describe(obj: Obj) -> str:
         f"Deployment:   {spec.get('deployment')}",
         "Images:       " + ", ".join(f"{i['container']}={i['image']}" for i in spec.get("images") or []),
         f"Priority:     {spec.get('priority', 'normal')}",
-        f"Phase:        {status.get('phase', 'Pending')}",
+        f"Phase:        {status.get('phase', Phase.PENDING.value)}",
         f"Position:     {status.get('queuePosition') or '-'}",
         f"Attempt:      {status.get('attempt') or '-'}",
         f"Revision:     {status.get('previousRevision') or '-'} -> {status.get('revision') or '-'}",
         f"Message:      {status.get('message') or ''}",
     ]
-    if status.get("nextAttemptAt") and status.get("phase") in ("Pending", "Queued"):
+    if status.get("nextAttemptAt") and status.get("phase") in WAITING:
         lines.insert(-1, f"Next attempt: {status['nextAttemptAt']}")
     gates = status.get("gates") or []
     if gates:
@@ -371,8 +370,8 @@ def queue_rows(requests: list[Obj]) -> list[Obj]:
 
     def key(obj: Obj) -> tuple[int, int, str, str]:
         status = obj.get("status") or {}
-        phase = status.get("phase") or "Pending"
-        active = 0 if phase in ("Checking", "Deploying", "Verifying", "RollingBack") else 1
+        phase = status.get("phase") or Phase.PENDING
+        active = 0 if phase in ACTIVE else 1
         return (
             active,
             PRIORITY_RANK.get((obj.get("spec") or {}).get("priority", "normal"), 2),
@@ -381,17 +380,14 @@ def queue_rows(requests: list[Obj]) -> list[Obj]:
         )
 
     live = [
-        o
-        for o in requests
-        if ((o.get("status") or {}).get("phase") or "Pending")
-        in ("Pending", "Queued", "Checking", "Deploying", "Verifying", "RollingBack")
+        o for o in requests if ((o.get("status") or {}).get("phase") or Phase.PENDING) in WAITING | ACTIVE
     ]
     return sorted(live, key=key)
 
 
 async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[str], None] = say) -> int:
     path = (
-        f"/apis/{kube.GROUP}/{kube.VERSION}/{kube.PLURAL}"
+        f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
         if namespace is None
         else kube.request_path(namespace)
     )
@@ -412,7 +408,7 @@ async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[st
         for obj in queue_rows(by_ns[ns]):
             status, spec = obj.get("status") or {}, obj.get("spec") or {}
             position = status.get("queuePosition") or (
-                "active" if status.get("phase") not in ("Pending", "Queued") else "-"
+                "active" if status.get("phase") not in WAITING else "-"
             )
             rows.append(
                 (
@@ -420,7 +416,7 @@ async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[st
                     str(position),
                     obj["metadata"]["name"],
                     str(spec.get("priority", "normal")),
-                    str(status.get("phase") or "Pending"),
+                    str(status.get("phase") or Phase.PENDING),
                     str(spec.get("deployment")),
                 )
             )

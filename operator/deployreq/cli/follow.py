@@ -14,11 +14,11 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TextIO
 
 from deployreq import errors
-from deployreq.api.phases import TERMINAL, Phase
+from deployreq.api.phases import TERMINAL, WAITING, Phase
+from deployreq.api.times import parse_or_none, rfc3339
 from deployreq.cluster import kube
 from deployreq.durations import format_seconds
 
@@ -51,7 +51,7 @@ def outcome(obj: Obj, target: Target) -> Phase | None:
     if not answered(obj, target):
         return None
     try:
-        phase = Phase((obj.get("status") or {}).get("phase") or "Pending")
+        phase = Phase((obj.get("status") or {}).get("phase") or Phase.PENDING)
     except ValueError:
         return None
     return phase if phase in TERMINAL else None
@@ -63,23 +63,14 @@ def exit_code(phase: Phase) -> int:
 
 def phase_line(obj: Obj, now: float | None = None, name_width: int = 24) -> str:
     status = obj.get("status") or {}
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now or time.time()))
+    stamp = rfc3339(now or time.time())
     position = status.get("queuePosition")
     where = f"position {position}" if position else "-"
     name = obj.get("metadata", {}).get("name", "")
     return (
-        f"{stamp}  {name:<{name_width}} {status.get('phase') or 'Pending':<12} {where:<11} "
+        f"{stamp}  {name:<{name_width}} {status.get('phase') or Phase.PENDING:<12} {where:<11} "
         f"{status.get('message') or ''}"
     ).rstrip()
-
-
-def _epoch(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def progress_line(obj: Obj, now: float, waited: float) -> str:
@@ -88,16 +79,16 @@ def progress_line(obj: Obj, now: float, waited: float) -> str:
     e.g. ``web-1-1  Verifying  waited 1m5s  verification 25s left  gates: smoke Passed, errors Passing``.
     """
     status, spec = obj.get("status") or {}, obj.get("spec") or {}
-    phase = status.get("phase") or "Pending"
+    phase = status.get("phase") or Phase.PENDING
     parts = [str(obj.get("metadata", {}).get("name", "")), phase, f"waited {format_seconds(waited)}"]
-    if phase in ("Pending", "Queued"):
-        retry_at = _epoch(status.get("nextAttemptAt"))
+    if phase in WAITING:
+        retry_at = parse_or_none(status.get("nextAttemptAt"))
         if retry_at is not None and retry_at > now:
             parts.append(f"next attempt in {format_seconds(retry_at - now)}")
         elif status.get("queuePosition"):
             parts.append(f"position {status['queuePosition']}")
-    if phase == "Verifying":
-        since = _epoch(status.get("verifyingSince"))
+    if phase == Phase.VERIFYING:
+        since = parse_or_none(status.get("verifyingSince"))
         seconds = int((spec.get("verification") or {}).get("durationSeconds") or 0)
         if since is not None and seconds:
             parts.append(f"verification {format_seconds(max(0.0, since + seconds - now))} left")
@@ -168,7 +159,7 @@ class Progress:
             self.stream.flush()
             self._live_shown = True
         elif now - self.last_line >= self.heartbeat:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            stamp = rfc3339(time.time())
             self.emit(f"{stamp}  {text}")
             self.last_line = now
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from deployreq.api import names
 from deployreq.api.request import Request, resource_version
 from deployreq.cluster.informer import Mirror
 
@@ -27,7 +28,7 @@ def slim(body: Mapping[str, Any]) -> Obj:
     Deployment keeps it: ``rollout undo`` carries the Deployment's own annotations over."""
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
     annotations = meta.get("annotations") or {}
-    if body.get("kind") == "DeploymentRequest" and LAST_APPLIED in annotations:
+    if body.get("kind") == names.KIND and LAST_APPLIED in annotations:
         meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
     return {**body, "metadata": meta}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from deployreq import errors
+from deployreq.api.times import rfc3339
 from deployreq.cluster import kube
 
 log = logging.getLogger(__name__)
@@ -16,13 +16,9 @@ log = logging.getLogger(__name__)
 COMPONENT = "deployreq"
 
 
-def _now() -> str:
-    return datetime.fromtimestamp(int(time.time()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def event_body(obj: dict[str, Any], reason: str, message: str, type_: str, instance: str) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
-    now = _now()
+    now = rfc3339(time.time())
     return {
         "apiVersion": "v1",
         "kind": "Event",

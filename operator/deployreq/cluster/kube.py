@@ -22,13 +22,11 @@ import orjson
 import yarl
 
 from deployreq import errors
+from deployreq.api.names import GROUP, PLURAL, VERSION
 from deployreq.cluster.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
-GROUP = "deployreq.dev"
-VERSION = "v1alpha1"
-PLURAL = "deploymentrequests"
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -7,8 +7,9 @@ comparing the record's renewTime with the local clock: clocks of different machi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from deployreq.api.times import micro_time
 
 Obj = dict[str, Any]
 
@@ -94,11 +95,6 @@ def decide(
     if now < expires:
         return Wait(expires, record.holder)
     return Takeover(record.transitions + 1, record.holder)
-
-
-def micro_time(epoch: float) -> str:
-    """Kubernetes MicroTime: ``2006-01-02T15:04:05.000000Z``."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def lease_body(

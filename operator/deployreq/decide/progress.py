@@ -7,16 +7,23 @@ request's status before the next one is decided, so a restarted operator decides
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from deployreq.api import model
+from deployreq.api.names import RUN_ANNOTATION
 from deployreq.api.phases import Phase
 from deployreq.api.request import Request
+from deployreq.api.times import epoch
 from deployreq.decide import rollback, rollout, semantic
 
 Obj = dict[str, Any]
 
-RUN_ANNOTATION = "deployreq.dev/run"
+
+# The defaults of an unset field, from the model (the CRD's defaults come from the same fields).
+_ROLLOUT = model.RolloutSpec()
+_ROLLBACK = model.RollbackSpec()
+_RETRY = model.RetrySpec()
+_VERIFICATION = model.VerificationSpec()
 
 
 @dataclass(frozen=True)
@@ -145,13 +152,7 @@ def change_cause(req: Request) -> str:
 
 
 def _revision(obj: Obj | None) -> int:
-    value = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(
-        "deployment.kubernetes.io/revision"
-    )
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
+    return rollback.revision_of(obj) if obj else 0
 
 
 def _generation(obj: Obj) -> int:
@@ -159,19 +160,19 @@ def _generation(obj: Obj) -> int:
 
 
 def _timeout(req: Request) -> int:
-    return int((req.spec.get("rollout") or {}).get("timeoutSeconds") or 600)
+    return int((req.spec.get("rollout") or {}).get("timeoutSeconds") or _ROLLOUT.timeout_seconds)
 
 
 def _rollback_enabled(req: Request) -> bool:
-    return bool((req.spec.get("rollback") or {}).get("enabled", True))
+    return bool((req.spec.get("rollback") or {}).get("enabled", _ROLLBACK.enabled))
 
 
 def _verification_seconds(req: Request) -> int:
-    return int((req.spec.get("verification") or {}).get("durationSeconds") or 0)
+    return int((req.spec.get("verification") or {}).get("durationSeconds") or _VERIFICATION.duration_seconds)
 
 
 def _attempts(req: Request) -> int:
-    return int((req.spec.get("retry") or {}).get("attempts", 3))
+    return int((req.spec.get("retry") or {}).get("attempts", _RETRY.attempts))
 
 
 def attempts_of(req: Request) -> int:
@@ -180,14 +181,7 @@ def attempts_of(req: Request) -> int:
 
 
 def _backoff(req: Request) -> int:
-    return int((req.spec.get("retry") or {}).get("backoffSeconds") or 10)
-
-
-def epoch(value: Any) -> float:
-    """Epoch seconds of an RFC 3339 status timestamp (0 when unset)."""
-    if not value:
-        return 0.0
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return int((req.spec.get("retry") or {}).get("backoffSeconds") or _RETRY.backoff_seconds)
 
 
 def has_gates(req: Request, stage: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from deployreq.api.phases import TERMINAL, WAITING
+
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-WAITING_PHASES = frozenset({"Pending", "Queued"})
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded"})
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class QueueEntry:
 
     @property
     def waiting(self) -> bool:
-        return self.phase in WAITING_PHASES
+        return self.phase in WAITING
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _arrival(entry: QueueEntry) -> tuple[str, str]:
 def superseded(entries: Iterable[QueueEntry]) -> dict[str, str]:
     """Waiting requests made pointless by a newer live request for the same Deployment covering their containers."""
     entries = list(entries)
-    live = [e for e in entries if e.phase not in TERMINAL_PHASES]
+    live = [e for e in entries if e.phase not in TERMINAL]
     result: dict[str, str] = {}
     for old in entries:
         if not old.waiting:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployreq.api.names import REVISION_ANNOTATION
+from deployreq.api.phases import Phase
 from deployreq.decide.rollout import HASH_LABEL, controlled_by, template_without_hash
 
 Obj = dict[str, Any]
-REVISION = "deployment.kubernetes.io/revision"
 # Annotations of the Deployment that `rollout undo` keeps rather than taking them from the ReplicaSet.
 SKIPPED_ANNOTATIONS = frozenset(
     {
         "kubectl.kubernetes.io/last-applied-configuration",
-        "deployment.kubernetes.io/revision",
+        REVISION_ANNOTATION,
         "deployment.kubernetes.io/revision-history",
         "deployment.kubernetes.io/desired-replicas",
         "deployment.kubernetes.io/max-replicas",
@@ -36,12 +37,12 @@ class UndoPlan:
 
 def revision_of(obj: Obj) -> int:
     """The revision annotation as a number; missing or unparsable counts as 0."""
-    return _revision(obj) or 0
+    return parse_revision(obj) or 0
 
 
-def _revision(obj: Obj) -> int | None:
+def parse_revision(obj: Obj) -> int | None:
     """kubectl's rule: a missing revision annotation counts as 0, an unparsable one as no revision at all."""
-    value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION)
+    value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION_ANNOTATION)
     if value is None:
         return 0
     try:
@@ -55,7 +56,7 @@ def _target(name: str, replicasets: list[Obj], to_revision: int) -> Obj:
     latest: tuple[int, Obj | None] = (-1, None)
     previous: tuple[int, Obj | None] = (-1, None)
     for rs in replicasets:
-        revision = _revision(rs)
+        revision = parse_revision(rs)
         if revision is None:
             continue
         if to_revision > 0:
@@ -119,7 +120,16 @@ def image_patch(images: dict[str, str], change_cause: str) -> Obj:
     }
 
 
-__all__ = ["HASH_LABEL", "UndoError", "UndoPlan", "image_patch", "images_of", "plan_undo", "revision_of"]
+__all__ = [
+    "HASH_LABEL",
+    "UndoError",
+    "UndoPlan",
+    "image_patch",
+    "images_of",
+    "parse_revision",
+    "plan_undo",
+    "revision_of",
+]
 
 
 class NothingToRestore(UndoError):
@@ -158,12 +168,14 @@ def last_good_images(requests: list[Obj], deployment: str, running: dict[str, st
             r
             for r in requests
             if (r.get("spec") or {}).get("deployment") == deployment
-            and (r.get("status") or {}).get("phase") in ("Succeeded", "Failed", "RolledBack")
+            and (r.get("status") or {}).get("phase") in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK)
         ),
         key=_ended_at,
         reverse=True,
     )
-    good = [r for r in ended if (r.get("status") or {}).get("phase") == "Succeeded" and _request_images(r)]
+    good = [
+        r for r in ended if (r.get("status") or {}).get("phase") == Phase.SUCCEEDED and _request_images(r)
+    ]
     if not good:
         raise UndoError(
             f'no Succeeded request for deployment "{deployment}" to take the last good images from; '

@@ -16,8 +16,9 @@ What counts as certain failure follows what the kubelet itself concludes (``pkg/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from deployreq.api.times import parse_or_none
 
 if TYPE_CHECKING:
     from deployreq.config import Settings
@@ -96,13 +97,6 @@ def _condition(deployment: Obj, type_: str) -> Obj | None:
     return None
 
 
-def _epoch(stamp: object) -> float | None:
-    try:
-        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def exits(container_status: Obj) -> int:
     """How many times a container has exited: its restarts, plus one while it is down after an exit (the first
     exit shows ``terminated``, later ones ``waiting: CrashLoopBackOff``)."""
@@ -118,7 +112,7 @@ def pod_failure(pods: list[Obj], thresholds: Thresholds, now: float | None = Non
         meta = pod.get("metadata") or {}
         name = meta.get("name", "?")
         status = pod.get("status") or {}
-        since = _epoch(status.get("startTime") or meta.get("creationTimestamp"))
+        since = parse_or_none(status.get("startTime") or meta.get("creationTimestamp"))
         for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
             waiting = (cs.get("state") or {}).get("waiting") or {}
             reason = waiting.get("reason", "")

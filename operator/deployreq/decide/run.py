@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from deployreq.api.names import RERUN_ANNOTATION
 from deployreq.api.phases import TERMINAL, Phase
-
-RERUN_ANNOTATION = "deployreq.dev/rerun"
 
 
 def needs_run(generation: int, annotations: Mapping[str, str], status: Mapping[str, Any]) -> bool:
@@ -17,7 +16,7 @@ def needs_run(generation: int, annotations: Mapping[str, str], status: Mapping[s
     therefore stays ended while git keeps naming the bad version.
     """
     try:
-        phase = Phase(status.get("phase") or "Pending")
+        phase = Phase(status.get("phase") or Phase.PENDING)
     except ValueError:
         return True
     if phase not in TERMINAL:

@@ -10,18 +10,14 @@ describes, and keeps its lastTransitionTime while its status does not change.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from deployreq.api import model
 from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
+from deployreq.api.times import rfc3339
 
 HISTORY_LIMIT = model.HISTORY_LIMIT
 Obj = dict[str, Any]
-
-
-def _time(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def condition_values(phase: Phase) -> dict[str, str]:
@@ -48,7 +44,9 @@ def conditions(phase: Phase, message: str, generation: int, now: float, previous
                 "reason": phase.value,
                 "message": message,
                 "observedGeneration": generation,
-                "lastTransitionTime": _time(now) if changed else old.get("lastTransitionTime", _time(now)),  # type: ignore[union-attr]
+                "lastTransitionTime": rfc3339(now)
+                if changed
+                else old.get("lastTransitionTime", rfc3339(now)),  # type: ignore[union-attr]
             }
         )
     return result
@@ -59,7 +57,7 @@ def transition(status: Obj, phase: str, now: float, message: str, generation: in
     new_phase = Phase(phase)
     history = list(status.get("history") or [])
     if status.get("phase") != new_phase.value or not history:
-        history.append({"phase": new_phase.value, "time": _time(now), "message": message})
+        history.append({"phase": new_phase.value, "time": rfc3339(now), "message": message})
     return {
         **status,
         "phase": new_phase.value,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from deployreq import errors
+from deployreq.api.names import FINALIZER, RUN_ANNOTATION
 from deployreq.api.phases import Phase
-from deployreq.api.request import FINALIZER, Request
+from deployreq.api.request import Request
 from deployreq.cluster import kube
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
@@ -19,11 +19,6 @@ from deployreq.decide import progress, rollback, status
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-
-
-def iso(epoch: float) -> str:
-    """RFC 3339 with milliseconds: runs a few milliseconds apart must still sort in order."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def image_list(images: dict[str, str]) -> list[dict[str, str]]:
@@ -115,7 +110,7 @@ class Actions:
 
     async def patch_images(self, req: Request, step: progress.Patch) -> Obj:
         body = rollback.image_patch(step.images, progress.change_cause(req))
-        body["metadata"]["annotations"][progress.RUN_ANNOTATION] = progress.run_id(req)
+        body["metadata"]["annotations"][RUN_ANNOTATION] = progress.run_id(req)
         result = await self.client.patch(
             kube.deployment_path(req.namespace, req.deployment),
             body,

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deployreq import errors
+from deployreq.api import times
+from deployreq.api.names import REVISION_ANNOTATION
 from deployreq.api.phases import ACTIVE, Phase
 from deployreq.api.request import Request
 from deployreq.cluster import kube
@@ -24,7 +26,7 @@ from deployreq.cluster.lease import LeaseLock
 from deployreq.config import Settings
 from deployreq.decide import progress, queue, rollback, rollout, run, semantic
 from deployreq.durations import format_seconds
-from deployreq.engine.actions import Actions, image_list, iso
+from deployreq.engine.actions import Actions, image_list
 from deployreq.engine.gate_runs import GateRuns
 from deployreq.gates import skip_refusal, validate_gates
 
@@ -62,7 +64,7 @@ def retry_message(cause: str, attempt: int, attempts: int, at: float, position: 
     where = f" Position {position} in the queue of its namespace." if position else ""
     return (
         f"Waiting to retry: {cause.rstrip('.')}. Attempt {attempt} of {attempts} failed; attempt {attempt + 1} "
-        f"starts at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(round(at)))}.{where}"
+        f"starts at {times.rfc3339(round(at))}.{where}"
     )
 
 
@@ -214,7 +216,7 @@ class NamespaceWorker:
             return
         changes: dict[str, object] = {"queuePosition": position}
         message = f"Waiting in the queue of namespace {req.namespace} at position {position}."
-        retry_at = progress.epoch(req.status.get("nextAttemptAt"))
+        retry_at = times.epoch(req.status.get("nextAttemptAt"))
         if not fresh_run and retry_at > self.ctx.wall():
             message = retry_message(
                 str(req.status.get("failure") or "The last attempt failed"),
@@ -244,7 +246,7 @@ class NamespaceWorker:
             req,
             {
                 "queuePosition": None,
-                "completedAt": iso(self.ctx.wall()),
+                "completedAt": times.rfc3339_ms(self.ctx.wall()),
                 "observedGeneration": req.generation,
                 "observedRerun": req.rerun or None,
             },
@@ -269,7 +271,7 @@ class NamespaceWorker:
             req = by_name.get(name)
             if req is None or not is_waiting(req):
                 continue
-            due = progress.epoch(req.status.get("nextAttemptAt"))
+            due = times.epoch(req.status.get("nextAttemptAt"))
             if due > now:
                 self.wake_at(due)
                 continue
@@ -299,7 +301,7 @@ class NamespaceWorker:
             "attempt": 1 if new_run else int(req.status.get("attempt") or 0) + 1,
             "images": image_list(req.spec_images),
             "lockHolder": self.lock.holder.identity if self.lock.holder else None,
-            "startedAt": iso(now),
+            "startedAt": times.rfc3339_ms(now),
             "completedAt": None,
             "nextAttemptAt": None,
             "patchedGeneration": None,
@@ -415,7 +417,7 @@ class NamespaceWorker:
                     req,
                     {
                         "patchedGeneration": int(result["metadata"].get("generation") or 0),
-                        "patchedAt": iso(self.ctx.wall()),
+                        "patchedAt": times.rfc3339_ms(self.ctx.wall()),
                     },
                     None,
                     "Patched the images; waiting for the rollout.",
@@ -428,7 +430,7 @@ class NamespaceWorker:
                     req,
                     {
                         "patchedGeneration": step.generation,
-                        "patchedAt": iso(now),
+                        "patchedAt": times.rfc3339_ms(now),
                     },
                     None,
                     "Found this run's patch already applied; waiting for the rollout.",
@@ -436,7 +438,7 @@ class NamespaceWorker:
             case progress.Verify():
                 req = await actions.write_status(
                     req,
-                    {"verifyingSince": iso(now), "revision": self._revision(req)},
+                    {"verifyingSince": times.rfc3339_ms(now), "revision": self._revision(req)},
                     Phase.VERIFYING,
                     "Rolled out; verifying.",
                 )
@@ -446,7 +448,7 @@ class NamespaceWorker:
                     self.ctx.gates.forget(req.uid)
                 req = await actions.write_status(
                     req,
-                    {"failureDetectedAt": iso(now), "failure": message},
+                    {"failureDetectedAt": times.rfc3339_ms(now), "failure": message},
                     Phase.ROLLING_BACK,
                     f"Rolling back: {message}",
                 )
@@ -477,7 +479,7 @@ class NamespaceWorker:
                         "rollback": {
                             "targetRevision": plan.target_revision,
                             "patchedGeneration": generation,
-                            "patchedAt": iso(self.ctx.wall()),
+                            "patchedAt": times.rfc3339_ms(self.ctx.wall()),
                         }
                     },
                     None,
@@ -490,7 +492,7 @@ class NamespaceWorker:
                         "rollback": {
                             "targetRevision": req.status.get("previousRevision"),
                             "patchedGeneration": generation,
-                            "patchedAt": iso(now),
+                            "patchedAt": times.rfc3339_ms(now),
                         }
                     },
                     None,
@@ -502,7 +504,7 @@ class NamespaceWorker:
                 waiting = retry_message(message, step.attempt, step.attempts, at)
                 req = await actions.write_status(
                     req,
-                    {"nextAttemptAt": iso(at), "queuePosition": None, "failure": message},
+                    {"nextAttemptAt": times.rfc3339_ms(at), "queuePosition": None, "failure": message},
                     Phase.QUEUED,
                     waiting,
                 )
@@ -522,15 +524,16 @@ class NamespaceWorker:
     def _revision(self, req: Request) -> int | None:
         world = self._world(req)
         rs = rollout.new_replicaset(world.deployment or {}, world.replicasets) if world.deployment else None
-        value = (rs or {}).get("metadata", {}).get("annotations", {}).get("deployment.kubernetes.io/revision")
-        return int(value) if value and str(value).isdigit() else None
+        if rs is None or REVISION_ANNOTATION not in (rs.get("metadata", {}).get("annotations") or {}):
+            return None
+        return rollback.parse_revision(rs)
 
     async def _finish(self, req: Request, phase: Phase, message: str, reason: str) -> None:
         actions = self.ctx.actions
         if self.ctx.gates is not None:
             self.ctx.gates.forget(req.uid)
         changes: dict[str, object] = {
-            "completedAt": iso(self.ctx.wall()),
+            "completedAt": times.rfc3339_ms(self.ctx.wall()),
             "queuePosition": None,
             "nextAttemptAt": None,
         }

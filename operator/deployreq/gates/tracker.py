@@ -1,5 +1,4 @@
 """Pure gate bookkeeping: observations in, phase and counters out, as immutable records.
-
 Rules (docs/gates.md says the same):
 
 - a pass adds to ``consecutiveSuccesses`` and zeroes ``consecutiveFailures``; a failure does the opposite;
@@ -17,9 +16,10 @@ No I/O here: the module imports nothing from httpx, kopf or kubernetes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from deployreq.api.times import rfc3339
 
 
 class GatePhase(StrEnum):
@@ -83,10 +83,6 @@ class GateRecord:
             "lastCheckTime": rfc3339(self.last_check_time) if self.last_check_time is not None else None,
             **({"final": True} if self.final else {}),
         }
-
-
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def start(name: str, stage: str, kind: str, thresholds: Thresholds, now: float) -> GateRecord:

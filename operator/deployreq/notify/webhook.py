@@ -6,12 +6,13 @@ from typing import Any
 
 import httpx
 
+from deployreq.api import names
 from deployreq.notify.event import Event
 
 
 def json_payload(event: Event) -> dict[str, Any]:
     return {
-        "kind": "DeploymentRequest",
+        "kind": names.KIND,
         "namespace": event.namespace,
         "name": event.name,
         "deployment": event.deployment,

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from deployreq.api.phases import Phase
+
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-OUTCOMES = ("Succeeded", "Failed", "RolledBack", "Cancelled", "Superseded")
+OUTCOMES = tuple(
+    p.value for p in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK, Phase.CANCELLED, Phase.SUPERSEDED)
+)
 GATE_KINDS = ("http", "prometheus", "pods")
 GATE_RESULTS = ("pass", "fail", "inconclusive", "error")
 

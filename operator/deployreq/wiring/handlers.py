@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import kopf
 
+from deployreq.api import names
 from deployreq.cluster import kube
 from deployreq.cluster.cache import slim
 from deployreq.cluster.informer import Informer, Informers, Mirror
@@ -90,11 +91,11 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         await informers.wait_synced()
         logger.info("mirroring %d Deployments, %d ReplicaSets, %d Pods", *map(len, informers.mirrors()))
 
-    @kopf.index(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry, id="requests_by_namespace")
+    @kopf.index(names.GROUP, names.VERSION, names.PLURAL, registry=registry, id="requests_by_namespace")
     async def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
         return {kwargs["namespace"]: slim(kwargs["body"])}
 
-    @kopf.on.event(kube.GROUP, kube.VERSION, kube.PLURAL, registry=registry)
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=registry)
     async def request_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(kwargs["namespace"])

@@ -12,6 +12,7 @@ import httpx
 import kopf
 
 from deployreq import errors
+from deployreq.api import times
 from deployreq.api.phases import TERMINAL, Phase
 from deployreq.api.request import Request
 from deployreq.cluster import kube
@@ -20,7 +21,6 @@ from deployreq.cluster.credentials import Credentials
 from deployreq.cluster.events import Recorder
 from deployreq.cluster.leader import LeaderElector
 from deployreq.config import Settings
-from deployreq.decide import progress
 from deployreq.engine.actions import Actions
 from deployreq.engine.gate_runs import GateRuns
 from deployreq.engine.worker import Context, Workers
@@ -48,7 +48,7 @@ def configure_logging(settings: Settings) -> None:
 def _seconds_between(start: object, end: object) -> float | None:
     if not start or not end:
         return None
-    return max(0.0, progress.epoch(end) - progress.epoch(start))
+    return max(0.0, times.epoch(end) - times.epoch(start))
 
 
 def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:

@@ -1,0 +1,20 @@
+"""The API's names: the group, version and resource of a DeploymentRequest, and the annotations and finalizer the
+operator writes. Every other module takes them from here."""
+
+from __future__ import annotations
+
+GROUP = "deployreq.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "DeploymentRequest"
+PLURAL = "deploymentrequests"
+
+FINALIZER = f"{GROUP}/rollback-on-delete"
+"""Held while a run may still have to undo its change, so deleting the request rolls the Deployment back first."""
+RUN_ANNOTATION = f"{GROUP}/run"
+"""On the Deployment: the run that patched it (a patch already there is recognised after a restart)."""
+RERUN_ANNOTATION = f"{GROUP}/rerun"
+"""On the request: changing it runs a finished request again (``deployreq rerun``)."""
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+"""The Deployment controller's revision of a Deployment and of each of its ReplicaSets."""
