@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from deployreq import errors
+from deployreq.cli.flags import add_settings_flags, settings_from
 from deployreq.cluster import kube
 from deployreq.cluster.credentials import load_credentials
-from deployreq.config import Settings, default_identity
 from deployreq.durations import EXAMPLES, duration_arg, whole_seconds_arg
 from deployreq.gates.flags import add_gate_flags, gate_settings_from
 from deployreq.notify.flags import add_notify_flags, notify_settings_from
@@ -29,145 +29,9 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "run", help="run the operator", description="Run the operator against the current cluster."
     )
     _add_cluster_flags(p)
-    p.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="serve only this namespace (repeatable); default: all namespaces",
-    )
-    p.add_argument("-A", "--all-namespaces", action="store_true", help="serve every namespace (the default)")
-    p.add_argument(
-        "--identity",
-        default=None,
-        help="this operator's identity in Leases (default: $POD_NAME or the "
-        "host name; keep it stable across restarts so a restarted operator resumes its own locks)",
-    )
-    p.add_argument(
-        "--lease-duration",
-        type=duration_arg,
-        default=15.0,
-        metavar="DURATION",
-        help="how long a namespace lock stays valid without renewal (default 15s)",
-    )
-    p.add_argument(
-        "--renew-interval",
-        type=duration_arg,
-        default=5.0,
-        metavar="DURATION",
-        help="how often held locks are renewed (default 5s; keep well under the lease duration)",
-    )
-    p.add_argument(
-        "--leader-elect",
-        action="store_true",
-        help="run only while holding the leader-election Lease (HA installs with several replicas)",
-    )
-    p.add_argument(
-        "--leader-election-namespace",
-        default=None,
-        metavar="NS",
-        help="namespace of the leader Lease (default: $POD_NAMESPACE or deployreq-system)",
-    )
-    p.add_argument(
-        "--leader-lease-duration",
-        type=duration_arg,
-        default=15.0,
-        metavar="DURATION",
-        help="leader lease duration: a standby takes over this long after the leader stops (default 15s)",
-    )
-    p.add_argument(
-        "--leader-renew-interval",
-        type=duration_arg,
-        default=2.0,
-        metavar="DURATION",
-        help="how often the leader renews and a standby retries (default 2s)",
-    )
-    p.add_argument(
-        "--crash-restart-threshold",
-        type=int,
-        default=2,
-        metavar="N",
-        help="exits of a new pod's container that fail the rollout at once (default 2: when the kubelet shows "
-        "CrashLoopBackOff)",
-    )
-    p.add_argument(
-        "--image-pull-grace",
-        type=duration_arg,
-        default=60.0,
-        metavar="DURATION",
-        help="how long a new pod may fail to pull its image (ErrImagePull, ImagePullBackOff: the kubelet retries "
-        "after 10s, 20s, 40s...) before the rollout fails; 0 fails at the first ErrImagePull (default 60s)",
-    )
-    p.add_argument(
-        "--max-verification",
-        type=duration_arg,
-        default=3600.0,
-        metavar="DURATION",
-        help="the longest verification window a request may ask for; longer ones end Failed at once (default 1h)",
-    )
-    p.add_argument(
-        "--max-rollout-timeout",
-        type=duration_arg,
-        default=3600.0,
-        metavar="DURATION",
-        help="the longest rollout timeout a request may ask for; longer ones end Failed at once (default 1h)",
-    )
-    p.add_argument(
-        "--api-retries",
-        type=int,
-        default=5,
-        metavar="N",
-        help="attempts for an API call that failed transiently (default 5)",
-    )
-    p.add_argument(
-        "--metrics-port",
-        type=int,
-        default=0,
-        metavar="PORT",
-        help="serve Prometheus metrics on this port at /metrics (default 0: off)",
-    )
-    p.add_argument(
-        "--metrics-host",
-        default="127.0.0.1",
-        metavar="ADDR",
-        help="address for the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a pod)",
-    )
-    p.add_argument(
-        "--health-port",
-        type=int,
-        default=0,
-        metavar="PORT",
-        help="serve the liveness probe on this port at /healthz (default 0: off)",
-    )
-    p.add_argument("--log-format", choices=("json", "text"), default="json", help="log format (default json)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_settings_flags(p)
     add_gate_flags(p)
     add_notify_flags(p)
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(
-        namespaces=tuple(args.namespace),
-        all_namespaces=bool(args.all_namespaces or not args.namespace),
-        identity=args.identity or default_identity(),
-        lease_duration_seconds=args.lease_duration,
-        renew_interval_seconds=args.renew_interval,
-        crash_restart_threshold=args.crash_restart_threshold,
-        image_pull_grace_seconds=args.image_pull_grace,
-        max_verification_seconds=args.max_verification,
-        max_rollout_timeout_seconds=args.max_rollout_timeout,
-        leader_elect=args.leader_elect,
-        leader_lease_duration_seconds=args.leader_lease_duration,
-        leader_renew_interval_seconds=args.leader_renew_interval,
-        **({"leader_namespace": args.leader_election_namespace} if args.leader_election_namespace else {}),
-        api_retry_attempts=args.api_retries,
-        metrics_port=args.metrics_port,
-        metrics_host=args.metrics_host,
-        health_port=args.health_port,
-        log_format=args.log_format,
-        verbose=args.verbose,
-    )
 
 
 def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

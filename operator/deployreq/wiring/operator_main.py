@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -95,102 +96,35 @@ async def run_operator(
     stop_flag: asyncio.Event | None = None,
     notify_settings: NotifySettings | None = None,
 ) -> int:
-    """Run until stopped; returns the process exit code (1 when leadership was lost)."""
+    """Run until stopped; returns the process exit code (1 when leadership was lost, 2 when notifications cannot
+    start). Everything started is stopped in reverse order by one exit stack, also when start-up fails halfway."""
     kopf_startup.apply()  # kopf's index pre-population wakes every waiter on every object: see the module
-    client = kube.Kube(
-        credentials,
-        attempts=settings.api_retry_attempts,
-        backoff=settings.api_retry_backoff_seconds,
-        user_agent=f"deployreq/{settings.identity}",
-    )
-    cache = Cache()
-    recorder = Recorder(client, settings.identity)
-    metrics = Metrics()
-    gate_settings = gate_settings or GateSettings()
-    gate_clients = make_clients(gate_settings)
-    ctx = Context(
-        settings=settings,
-        client=client,
-        cache=cache,
-        actions=Actions(client, cache, recorder),
-        recorder=recorder,
-        gates=GateRuns(
-            client,
-            cache,
-            gate_settings,
-            gate_clients,
-            Guard.from_settings(gate_settings).with_api_server(
-                await api_server_endpoints(api_server_urls(credentials.server, os.environ))
-            ),
-            on_check=lambda kind, result, _s: metrics.gate_evaluations.labels(kind, result).inc(),
-            on_stage=lambda stage, seconds: metrics.gate_time.labels(stage).observe(seconds),
-            recorder=recorder,
-        ),
-    )
-    workers = Workers(ctx)
-    dispatcher: Dispatcher | None = None
-    notify_client: httpx.AsyncClient | None = None
-    if notify_settings is not None and notify_settings.enabled:
-        notify_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
-        try:
-            notifier = await load_notifier(
-                lambda ns, name: client.get(kube.secret_path(ns, name)), notify_settings, notify_client
-            )
-        except (ValueError, errors.ApiError) as exc:
-            log.error("notifications: %s", exc)
-            await notify_client.aclose()
-            await client.close()
-            return 2
-        dispatcher = Dispatcher(notifier)
-        dispatcher.start()
-        ctx.observers.append(dispatcher.observe)
-    ctx.observers.append(metrics_observer(metrics))
-    ctx.on_takeover = metrics.lease_takeovers.inc
-    client.on_error = lambda _error: metrics.api_errors.inc()
-    client.on_retry = metrics.api_retries.inc
-    metrics.active_locks.set_function(workers.locks_held)
-    metrics.queue_depth.set_function(workers.queue_depth)
-    if settings.metrics_port:
-        metrics.serve(settings.metrics_port, settings.metrics_host)
-    registry = build_registry(settings, workers)
-
-    @kopf.on.login(registry=registry)
-    def login(**_: Any) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(
-            server=credentials.server,
-            token=client.token(),  # kopf logs in again on a 401: the re-read token then
-            ca_path=credentials.ca_file,
-            certificate_path=credentials.cert_file,
-            private_key_path=credentials.key_file,
-            insecure=not credentials.verify,
-            default_namespace="default",
-        )
-
-    elector: LeaderElector | None = None
     lost = asyncio.Event()
-    keeper: asyncio.Task[None] | None = None
-    if settings.leader_elect:
-        elector = LeaderElector(
-            client,
-            settings.leader_namespace,
-            settings.identity,
-            settings.leader_lease_duration_seconds,
-            settings.leader_renew_interval_seconds,
-            settings.leader_renew_interval_seconds,
+    async with contextlib.AsyncExitStack() as stack:
+        client = kube.Kube(
+            credentials,
+            attempts=settings.api_retry_attempts,
+            backoff=settings.api_retry_backoff_seconds,
+            user_agent=f"deployreq/{settings.identity}",
         )
-        probe = StandbyProbe(settings.metrics_host, settings.health_port) if settings.health_port else None
-        if probe is not None:
-            await probe.start()
-        try:
-            await elector.acquire()
-        finally:
-            if probe is not None:
-                await probe.stop()  # kopf serves the port from here on
-        keeper = asyncio.create_task(elector.keep(lost))
-        if stop_flag is None:
-            stop_flag = lost
-    trimmer = asyncio.create_task(heap.keep_trimmed(), name="heap trim")
-    try:
+        stack.push_async_callback(client.close)
+        metrics = Metrics()
+        ctx = await _context(settings, credentials, client, gate_settings or GateSettings(), metrics, stack)
+        workers = Workers(ctx)
+        if notify_settings is not None and notify_settings.enabled:
+            dispatcher = await _start_notifications(client, notify_settings, stack)
+            if dispatcher is None:
+                return 2
+            ctx.observers.append(dispatcher.observe)
+        _observe(settings, ctx, workers, metrics)
+        registry = build_registry(settings, workers)
+        _register_login(registry, credentials, client)
+        if settings.leader_elect:
+            await _lead(settings, client, lost, stack)
+            if stop_flag is None:
+                stop_flag = lost
+        trimmer = asyncio.create_task(heap.keep_trimmed(), name="heap trim")
+        stack.callback(trimmer.cancel)
         await kopf.operator(
             registry=registry,
             standalone=True,
@@ -203,16 +137,115 @@ async def run_operator(
                 else None
             ),
         )
-    finally:
-        trimmer.cancel()
-        if keeper is not None:
-            keeper.cancel()
-        if elector is not None and not lost.is_set():
-            await elector.release()
-        if dispatcher is not None:
-            await dispatcher.stop()
-        if notify_client is not None:
-            await notify_client.aclose()
-        await gate_clients.aclose()
-        await client.close()
     return 1 if lost.is_set() else 0
+
+
+async def _context(
+    settings: Settings,
+    credentials: Credentials,
+    client: kube.Kube,
+    gate_settings: GateSettings,
+    metrics: Metrics,
+    stack: contextlib.AsyncExitStack,
+) -> Context:
+    """What the namespace workers share: the client, the cache, the Event recorder, the actions and the gate runs."""
+    cache = Cache()
+    recorder = Recorder(client, settings.identity)
+    gate_clients = make_clients(gate_settings)
+    stack.push_async_callback(gate_clients.aclose)
+    guard = Guard.from_settings(gate_settings).with_api_server(
+        await api_server_endpoints(api_server_urls(credentials.server, os.environ))
+    )
+    return Context(
+        settings=settings,
+        client=client,
+        cache=cache,
+        actions=Actions(client, cache, recorder),
+        recorder=recorder,
+        gates=GateRuns(
+            client,
+            cache,
+            gate_settings,
+            gate_clients,
+            guard,
+            on_check=lambda kind, result, _s: metrics.gate_evaluations.labels(kind, result).inc(),
+            on_stage=lambda stage, seconds: metrics.gate_time.labels(stage).observe(seconds),
+            recorder=recorder,
+        ),
+    )
+
+
+async def _start_notifications(
+    client: kube.Kube, notify_settings: NotifySettings, stack: contextlib.AsyncExitStack
+) -> Dispatcher | None:
+    """The dispatcher of finished requests' notifications; None (the reason logged) when the Secret is unusable."""
+    notify_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+    stack.push_async_callback(notify_client.aclose)
+    try:
+        notifier = await load_notifier(
+            lambda ns, name: client.get(kube.secret_path(ns, name)), notify_settings, notify_client
+        )
+    except (ValueError, errors.ApiError) as exc:
+        log.error("notifications: %s", exc)
+        return None
+    dispatcher = Dispatcher(notifier)
+    dispatcher.start()
+    stack.push_async_callback(dispatcher.stop)
+    return dispatcher
+
+
+def _observe(settings: Settings, ctx: Context, workers: Workers, metrics: Metrics) -> None:
+    """Metrics from the workers' phase changes, takeovers and API errors; served when a port is set."""
+    ctx.observers.append(metrics_observer(metrics))
+    ctx.on_takeover = metrics.lease_takeovers.inc
+    ctx.client.on_error = lambda _error: metrics.api_errors.inc()
+    ctx.client.on_retry = metrics.api_retries.inc
+    metrics.active_locks.set_function(workers.locks_held)
+    metrics.queue_depth.set_function(workers.queue_depth)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, settings.metrics_host)
+
+
+def _register_login(registry: kopf.OperatorRegistry, credentials: Credentials, client: kube.Kube) -> None:
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(
+            server=credentials.server,
+            token=client.token(),  # kopf logs in again on a 401: the re-read token then
+            ca_path=credentials.ca_file,
+            certificate_path=credentials.cert_file,
+            private_key_path=credentials.key_file,
+            insecure=not credentials.verify,
+            default_namespace="default",
+        )
+
+
+async def _lead(
+    settings: Settings, client: kube.Kube, lost: asyncio.Event, stack: contextlib.AsyncExitStack
+) -> None:
+    """Wait for the leader-election Lease (answering the liveness probe meanwhile), then keep it; ``lost`` is set
+    when it is lost. On the way out the Lease is released unless it was lost."""
+    elector = LeaderElector(
+        client,
+        settings.leader_namespace,
+        settings.identity,
+        settings.leader_lease_duration_seconds,
+        settings.leader_renew_interval_seconds,
+        settings.leader_renew_interval_seconds,
+    )
+    probe = StandbyProbe(settings.metrics_host, settings.health_port) if settings.health_port else None
+    if probe is not None:
+        await probe.start()
+    try:
+        await elector.acquire()
+    finally:
+        if probe is not None:
+            await probe.stop()  # kopf serves the port from here on
+
+    async def release() -> None:
+        if not lost.is_set():
+            await elector.release()
+
+    stack.push_async_callback(release)
+    keeper = asyncio.create_task(elector.keep(lost))
+    stack.callback(keeper.cancel)
