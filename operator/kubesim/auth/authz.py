@@ -47,29 +47,7 @@ def review(
             ],
         )
     subject = _subject(rt, spec, requester)
-    if resource:
-        if rt.plural == "localsubjectaccessreviews":
-            resource.setdefault("namespace", namespace or "")
-        plural = str(resource.get("resource") or "")
-        sub = str(resource.get("subresource") or "")
-        allowed, reason = authorizer.decide(
-            subject,
-            str(resource.get("verb") or ""),
-            str(resource.get("group") or ""),
-            f"{plural}/{sub}" if sub else plural,
-            resource.get("namespace") or None,
-            resource.get("name") or None,
-        )
-    else:
-        allowed, reason = authorizer.decide(
-            subject,
-            str(non_resource.get("verb") or ""),
-            "",
-            "",
-            None,
-            None,
-            path=str(non_resource.get("path") or ""),
-        )
+    allowed, reason = _decide(authorizer, rt, namespace, subject, resource, non_resource)
     status: Obj = {"allowed": allowed}
     if reason:
         status["reason"] = reason
@@ -83,3 +61,36 @@ def review(
     if rt.namespaced and namespace:
         out["metadata"]["namespace"] = namespace
     return out
+
+
+def _decide(
+    authorizer: Authorizer,
+    rt: ResourceType,
+    namespace: str | None,
+    subject: UserInfo,
+    resource: Obj,
+    non_resource: Obj,
+) -> tuple[bool, str]:
+    """The authorizer's verdict on the review's resource or non-resource attributes."""
+    if resource:
+        if rt.plural == "localsubjectaccessreviews":
+            resource.setdefault("namespace", namespace or "")
+        plural = str(resource.get("resource") or "")
+        sub = str(resource.get("subresource") or "")
+        return authorizer.decide(
+            subject,
+            str(resource.get("verb") or ""),
+            str(resource.get("group") or ""),
+            f"{plural}/{sub}" if sub else plural,
+            resource.get("namespace") or None,
+            resource.get("name") or None,
+        )
+    return authorizer.decide(
+        subject,
+        str(non_resource.get("verb") or ""),
+        "",
+        "",
+        None,
+        None,
+        path=str(non_resource.get("path") or ""),
+    )

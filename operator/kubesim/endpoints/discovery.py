@@ -83,6 +83,37 @@ def api_group_list(types: list[ResourceType]) -> Obj:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
+# Each subresource's entry: its group and version when not the resource's, its kind (None: the resource's) and
+# verbs. ``finalize`` is the namespaces' own.
+_SUBRESOURCES: dict[str, tuple[Obj, str | None, list[str]]] = {
+    "status": ({}, None, ["get", "patch", "update"]),
+    "scale": ({"group": "autoscaling", "version": "v1"}, "Scale", ["get", "patch", "update"]),
+    "token": ({"group": "authentication.k8s.io", "version": "v1"}, "TokenRequest", ["create"]),
+    "proxy": ({}, "ServiceProxyOptions", ["create", "delete", "get", "patch", "update"]),
+    "finalize": ({}, "Namespace", ["update"]),
+}
+
+
+def _subresource_entry(rt: ResourceType, sub: str) -> Obj:
+    if sub == "finalize":
+        return {
+            "name": "namespaces/finalize",
+            "singularName": "",
+            "namespaced": False,
+            "kind": "Namespace",
+            "verbs": ["update"],
+        }
+    group_version, kind, verbs = _SUBRESOURCES[sub]
+    return {
+        "name": f"{rt.plural}/{sub}",
+        "singularName": "",
+        "namespaced": rt.namespaced,
+        **group_version,
+        "kind": kind or rt.kind,
+        "verbs": list(verbs),
+    }
+
+
 def _resource_entries(rt: ResourceType) -> list[Obj]:
     entry: Obj = {
         "name": rt.plural,
@@ -103,61 +134,7 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
     )
     if rt.key == ("", "namespaces"):
         subs = ["finalize", *subs]
-    for sub in subs:
-        if sub == "finalize":
-            entries.append(
-                {
-                    "name": "namespaces/finalize",
-                    "singularName": "",
-                    "namespaced": False,
-                    "kind": "Namespace",
-                    "verbs": ["update"],
-                }
-            )
-        elif sub == "status":
-            entries.append(
-                {
-                    "name": f"{rt.plural}/status",
-                    "singularName": "",
-                    "namespaced": rt.namespaced,
-                    "kind": rt.kind,
-                    "verbs": ["get", "patch", "update"],
-                }
-            )
-        elif sub == "scale":
-            entries.append(
-                {
-                    "name": f"{rt.plural}/scale",
-                    "singularName": "",
-                    "namespaced": rt.namespaced,
-                    "group": "autoscaling",
-                    "version": "v1",
-                    "kind": "Scale",
-                    "verbs": ["get", "patch", "update"],
-                }
-            )
-        elif sub == "token":
-            entries.append(
-                {
-                    "name": f"{rt.plural}/token",
-                    "singularName": "",
-                    "namespaced": rt.namespaced,
-                    "group": "authentication.k8s.io",
-                    "version": "v1",
-                    "kind": "TokenRequest",
-                    "verbs": ["create"],
-                }
-            )
-        elif sub == "proxy":
-            entries.append(
-                {
-                    "name": f"{rt.plural}/proxy",
-                    "singularName": "",
-                    "namespaced": rt.namespaced,
-                    "kind": "ServiceProxyOptions",
-                    "verbs": ["create", "delete", "get", "patch", "update"],
-                }
-            )
+    entries.extend(_subresource_entry(rt, sub) for sub in subs if sub in _SUBRESOURCES)
     return entries
 
 
