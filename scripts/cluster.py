@@ -133,12 +133,26 @@ def restart(name: str, timeout: float = 60.0) -> float:
         except OSError:
             break
         time.sleep(0.05)
+    ports = [int(a.split("=", 1)[1]) for a in args if a.startswith("--secure-port=")]
+    # A killed Go process's threads may hold its listener a moment after its leader became a zombie.
+    for port in ports:
+        while not port_free(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
     process = start(name, Path(binary), args)
     if name == "kube-apiserver":
-        port = next(a.split("=", 1)[1] for a in args if a.startswith("--secure-port="))
-        api = Api(f"https://127.0.0.1:{port}")
+        api = Api(f"https://127.0.0.1:{ports[0]}")
         wait_until("kube-apiserver /readyz", lambda: api.request("GET", "/readyz") == "ok", process, name)
     return time.monotonic() - began
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def pause(name: str, seconds: float) -> None:
