@@ -7,6 +7,10 @@ instant pods, to measure what the operator's own work costs. Sizes: tiny (the sm
 kubelet 10 times faster, stated in the result), small (a few minutes), default.
 Writes the table to stdout and the figures as JSON to $BENCH_OUT (default bench-results.json), with the command,
 the commit, the pod timings and the sample counts, so a published figure can be traced to its run.
+
+``DEPLOYREQ_CLUSTER=controlplane`` runs it on the real control plane instead (scripts/cluster.py in the run's own
+directory; times from the kube-apiserver's audit log, pods from kwok's stages; the crash-after-Ready and cpu_cost
+scenarios need kubesim and are skipped there, as the result says).
 """
 
 from __future__ import annotations

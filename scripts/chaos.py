@@ -2,6 +2,10 @@
 operators compete and a lock holder stalls; then the invariants are checked from kubesim's audit trail and the
 final state. Seeded and bounded: SEED=N replays a run, SIZE=tiny|small|default sets its size.
 
+``DEPLOYREQ_CLUSTER=controlplane`` runs the same on the real control plane (scripts/cluster.py, one per run in the
+run's directory): kubesim's injected faults give way to the API server SIGKILLed and restarted and etcd paused, and
+the invariants are checked from the kube-apiserver's audit log (scripts/real_cluster.py), in etcd's commit order.
+
 The last line reads ``chaos: runs=R kills=K faults=F requests=Q violations=V``.
 """
 
