@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import cluster
+import cluster  # type: ignore[import-not-found, unused-ignore]  # scripts/ is put on sys.path above
 
 SLEEP = Path("/bin/sleep")
 # cluster.py starts components that outlive it (stopped later from their pid files), so it keeps no Popen handle.
