@@ -87,53 +87,8 @@ class Simulator:
             "type": "kubesim",
         }
         self.store.create(rt, None, {"metadata": {"name": name, "labels": labels}, "spec": {}})
-        stamp = now_rfc3339(self.store.clock)
-        resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
-        condition_texts = (
-            ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-            (
-                "MemoryPressure",
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-            ),
-            ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        )
         node = clone(self.store.get(rt, None, name))
-        node["status"] = {
-            "capacity": dict(resources),
-            "allocatable": dict(resources),
-            "phase": "Running",
-            "conditions": [
-                {
-                    "type": kind,
-                    "status": status,
-                    "lastHeartbeatTime": stamp,
-                    "lastTransitionTime": stamp,
-                    "reason": reason,
-                    "message": message,
-                }
-                for kind, status, reason, message in condition_texts
-            ],
-            "addresses": [
-                {"type": "InternalIP", "address": f"10.244.0.{index + 1}"},
-                {"type": "Hostname", "address": name},
-            ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {
-                "machineID": "",
-                "systemUUID": "",
-                "bootID": "",
-                "kernelVersion": "",
-                "osImage": "kubesim",
-                "containerRuntimeVersion": "kubesim://1.0",
-                "kubeletVersion": "v1.32.0-kubesim",
-                "kubeProxyVersion": "",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
-        }
+        node["status"] = _node_status(index, name, now_rfc3339(self.store.clock))
         self.store.update(rt, None, name, node, subresource="status")
 
     # --- CRDs -------------------------------------------------------------------------------------------
@@ -248,3 +203,52 @@ class Simulator:
         if self.server.proxy is not None:
             await self.server.proxy.close()
         self.audit.close()
+
+
+def _node_status(index: int, name: str, stamp: str) -> dict[str, Any]:
+    """A Ready Node's status as a kubelet reports it."""
+    resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+    condition_texts = (
+        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    )
+    return {
+        "capacity": dict(resources),
+        "allocatable": dict(resources),
+        "phase": "Running",
+        "conditions": [
+            {
+                "type": kind,
+                "status": status,
+                "lastHeartbeatTime": stamp,
+                "lastTransitionTime": stamp,
+                "reason": reason,
+                "message": message,
+            }
+            for kind, status, reason, message in condition_texts
+        ],
+        "addresses": [
+            {"type": "InternalIP", "address": f"10.244.0.{index + 1}"},
+            {"type": "Hostname", "address": name},
+        ],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": "",
+            "systemUUID": "",
+            "bootID": "",
+            "kernelVersion": "",
+            "osImage": "kubesim",
+            "containerRuntimeVersion": "kubesim://1.0",
+            "kubeletVersion": "v1.32.0-kubesim",
+            "kubeProxyVersion": "",
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        },
+    }

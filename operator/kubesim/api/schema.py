@@ -143,32 +143,36 @@ class Validator:
         elif isinstance(value, list):
             self._array(value, schema, path, old)
         for rule in schema.get("x-kubernetes-validations") or []:
-            if "oldSelf" in rule["rule"] and old is None:
-                continue
-            # the server shows the schema's type, not the value, in a rule's Invalid value
-            shown = f'"{schema.get("type", "")}"'
-            try:
-                ok = cel.evaluate(rule["rule"], value, old)
-            except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
-                self.cel_causes.append(
-                    errors.Cause(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
-                )
-                continue
-            if not ok:
-                field = path + rule.get("fieldPath", "")
-                message = cel.rule_message(rule, value, old)
-                reason = rule.get("reason", "FieldValueInvalid")
-                text = {
-                    "FieldValueForbidden": f"Forbidden: {message}",
-                    "FieldValueRequired": f"Required value: {message}",
-                    "FieldValueDuplicate": f"Duplicate value: {show(message)}",
-                }.get(
-                    reason,
-                    f"Invalid value: {show(value)}: {message}"
-                    if _is_scalar(value)
-                    else f"Invalid value: {message}",
-                )  # v1.36 shows scalars only
-                self.cel_causes.append(errors.Cause(field, text, reason))
+            self._rule(rule, value, schema, path, old)
+
+    def _rule(self, rule: Obj, value: Any, schema: Schema, path: str, old: Any) -> None:
+        """One ``x-kubernetes-validations`` rule; its failure goes to ``cel_causes``."""
+        if "oldSelf" in rule["rule"] and old is None:
+            return
+        # the server shows the schema's type, not the value, in a rule's Invalid value
+        shown = f'"{schema.get("type", "")}"'
+        try:
+            ok = cel.evaluate(rule["rule"], value, old)
+        except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
+            self.cel_causes.append(
+                errors.Cause(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
+            )
+            return
+        if not ok:
+            field = path + rule.get("fieldPath", "")
+            message = cel.rule_message(rule, value, old)
+            reason = rule.get("reason", "FieldValueInvalid")
+            text = {
+                "FieldValueForbidden": f"Forbidden: {message}",
+                "FieldValueRequired": f"Required value: {message}",
+                "FieldValueDuplicate": f"Duplicate value: {show(message)}",
+            }.get(
+                reason,
+                f"Invalid value: {show(value)}: {message}"
+                if _is_scalar(value)
+                else f"Invalid value: {message}",
+            )  # v1.36 shows scalars only
+            self.cel_causes.append(errors.Cause(field, text, reason))
 
     def _scalar(self, value: Any, schema: Schema, path: str) -> None:
         if "enum" in schema and value not in schema["enum"]:
