@@ -117,3 +117,19 @@ async def test_a_foreign_lease_deleted_by_hand_frees_the_queue_within_one_lease_
     clock.now += 10.0
     assert await mine.acquire("r1", "uid-1")
     assert mine.held_by_me()
+
+
+async def test_a_holder_that_was_stopped_finds_its_lock_stale_and_must_renew_before_writing() -> None:
+    api, clock = FakeLeases(), Clock()
+    mine = lock(api, "op-a", clock)
+    assert await mine.acquire("r1", "uid-1")
+    assert mine.fresh()
+    clock.now += 15.0 * 2 / 3  # a SIGSTOP as long as two thirds of the lease: another may take over soon
+    assert mine.held_by_me() and not mine.fresh()
+    assert await mine.renew() and mine.fresh()
+    # taken over meanwhile: the renewal fails and the lock is no longer ours
+    other = lock(api, "op-b", clock)
+    assert not await other.acquire("r2", "uid-2")  # sees op-a's lock, and from then on whether it is renewed
+    clock.now += 16.0
+    assert await other.acquire("r2", "uid-2")
+    assert not await mine.renew() and not mine.fresh()

@@ -114,6 +114,15 @@ class LeaseLock:
         self._remember(await self.client.get_or_none(self.path))
         self.read_at = self.clock()
 
+    def fresh(self, fraction: float = 2 / 3) -> bool:
+        """Held by this operator and renewed so recently that nobody can have taken it over since.
+
+        Another operator takes a lock over only after it saw the record unchanged for the lease duration, so a
+        holder that renewed less than ``fraction`` of it ago may still write. A process that was stopped
+        (SIGSTOP, a frozen VM, a long pause) finds its lock stale on resuming and must renew before it writes.
+        """
+        return self.held_by_me() and self.clock() < self.renewed_at + self.duration * fraction
+
     def recheck_at(self) -> float:
         """When a lock held by someone else is read again: at its expiry, or after our own lease duration if that
         comes first, so that a Lease deleted or released by hand (or one with a day-long duration) frees the

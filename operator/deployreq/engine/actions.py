@@ -66,13 +66,27 @@ class Actions:
         return Request(body)
 
     async def _status_patch(self, req: Request, patch: Obj) -> Obj:
+        """Write ``patch`` only onto the copy of the request it was decided on (its resourceVersion).
+
+        A 409 means the request changed since: another operator, a stopped process of ours resuming with a stale
+        view, the gate publisher or the user wrote it. The fresh copy is read into the cache and the Conflict
+        raised, so that the worker decides again instead of overwriting a newer status (a finished request moved
+        back to Queued would run twice).
+        """
         path = kube.request_path(req.namespace, req.name, "status")
-        for _ in range(3):
-            try:
-                return await self.client.patch(path, {"status": patch})
-            except errors.Conflict:
-                continue  # a merge patch without a resourceVersion only conflicts under injected faults
-        return await self.client.patch(path, {"status": patch})
+        rv = req.meta.get("resourceVersion")
+        body: Obj = {"metadata": {"resourceVersion": rv}, "status": patch} if rv else {"status": patch}
+        try:
+            return await self.client.patch(path, body)
+        except errors.Conflict:
+            await self.refresh(kube.request_path(req.namespace, req.name))
+            raise
+
+    async def refresh(self, path: str) -> None:
+        """Read an object the operator judged on a stale copy of into the cache (a 404 forgets nothing)."""
+        fresh = await self.client.get_or_none(path)
+        if fresh is not None:
+            self.cache.remember(fresh)
 
     async def set_finalizer(self, req: Request, present: bool) -> Request:
         finalizers = list(req.meta.get("finalizers") or [])
@@ -108,9 +122,13 @@ class Actions:
 
     # --- the Deployment ---------------------------------------------------------------------------------
 
-    async def patch_images(self, req: Request, step: progress.Patch) -> Obj:
+    async def patch_images(self, req: Request, step: progress.Patch, seen_rv: str) -> Obj:
+        """The image patch, only onto the Deployment as it was judged (``seen_rv``): a patch decided before this
+        process stopped, sent after another operator took the lock and changed the Deployment, is refused (409)."""
         body = rollback.image_patch(step.images, progress.change_cause(req))
         body["metadata"]["annotations"][RUN_ANNOTATION] = progress.run_id(req)
+        if seen_rv:
+            body["metadata"]["resourceVersion"] = seen_rv
         result = await self.client.patch(
             kube.deployment_path(req.namespace, req.deployment),
             body,

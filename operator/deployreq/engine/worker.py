@@ -132,6 +132,10 @@ class NamespaceWorker:
             try:
                 await self.reconcile()
                 backoff = 0.5
+            except errors.Conflict as exc:
+                # A write decided on a stale copy was refused and the fresh copy read: decide again at once.
+                log.info("namespace %s: %s; deciding again on the fresh copy", self.namespace, exc)
+                self.wake_at(self.ctx.wall() + 0.05)
             except errors.ApiError as exc:
                 log.warning("namespace %s: API error, retrying in %.1fs: %s", self.namespace, backoff, exc)
                 self.wake_at(self.ctx.wall() + backoff)
@@ -383,9 +387,19 @@ class NamespaceWorker:
             dep, rses, cache.pods_of(self.namespace, rs_uids), pre, post, problems, skip_refused, over
         )
 
+    async def _holding(self) -> bool:
+        """Whether this operator may write the Deployment now: it holds the lock and renewed it recently enough
+        that nobody can have taken it over while this process was stopped; a stale lock is renewed first (and
+        found lost when another operator took it)."""
+        if not self.lock.held_by_me():
+            return False
+        return self.lock.fresh() or await self.lock.renew()
+
     async def _drive(self, req: Request) -> bool:
         now = self.ctx.wall()
-        step = progress.next_step(req, self._world(req), now, self.thresholds)
+        world = self._world(req)
+        seen_rv = str((world.deployment or {}).get("metadata", {}).get("resourceVersion") or "")
+        step = progress.next_step(req, world, now, self.thresholds)
         actions = self.ctx.actions
         log.debug("%s: %s -> %s", req.ref, req.phase.value, type(step).__name__)
         match step:
@@ -410,9 +424,14 @@ class NamespaceWorker:
                         "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
                     },
                 )  # no write when the start already recorded the same
-                if not self.lock.held_by_me():
+                if not await self._holding():
                     return False
-                result = await actions.patch_images(req, step)
+                try:
+                    result = await actions.patch_images(req, step, seen_rv)
+                except errors.Conflict:  # the Deployment changed since it was judged: judge it again
+                    await actions.refresh(kube.deployment_path(self.namespace, req.deployment))
+                    self.wake()
+                    return False
                 req = await actions.write_status(
                     req,
                     {
@@ -455,7 +474,7 @@ class NamespaceWorker:
                 self.ctx.recorder.record(req.body, "RollingBack", message, warning=True)
                 self._notify(req, Phase.ROLLING_BACK)
             case progress.Undo(plan=plan):
-                if not self.lock.held_by_me():
+                if not await self._holding():
                     return False
                 if plan.skipped:
                     generation = int(
