@@ -26,6 +26,14 @@ def state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
 
 
+def running_pid(module: ModuleType) -> int | None:
+    """The dummy's pid once it runs /bin/sleep (right after the fork its cmdline is still Python's)."""
+    deadline = time.monotonic() + 5
+    while (pid := module.pid_of("dummy")) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return pid  # type: ignore[no-any-return, unused-ignore]
+
+
 @pytest.fixture
 def component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setattr(cluster, "STATE", tmp_path)
@@ -35,16 +43,16 @@ def component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Modul
     try:
         yield cluster
     finally:
-        pid = cluster.pid_of("dummy")
+        pid = running_pid(cluster)
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
 
 
 def test_restart_kills_and_starts_again_with_the_same_flags(component: ModuleType) -> None:
-    first = component.pid_of("dummy")
+    first = running_pid(component)
     assert first is not None
     component.restart("dummy")
-    second = component.pid_of("dummy")
+    second = running_pid(component)
     assert second is not None and second != first
     assert Path(f"/proc/{second}/cmdline").read_bytes().split(b"\0")[:2] == [str(SLEEP).encode(), b"30"]
     deadline = time.monotonic() + 5
@@ -54,7 +62,7 @@ def test_restart_kills_and_starts_again_with_the_same_flags(component: ModuleTyp
 
 
 def test_pause_stops_the_component_and_always_continues_it(component: ModuleType) -> None:
-    pid = component.pid_of("dummy")
+    pid = running_pid(component)
     assert pid is not None
     began = time.monotonic()
     component.pause("dummy", 0.3)
