@@ -27,7 +27,7 @@ class Target:
     rest: str = ""  # the path after a proxy subresource
 
 
-@dataclass
+@dataclass(slots=True)
 class ApiRequest:
     http: web.Request
     target: Target

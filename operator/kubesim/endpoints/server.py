@@ -130,7 +130,9 @@ class ApiServer:
             return await self.proxy.handle(request, target.namespace, target.name or "", target.rest)
         if target.subresource == "token":
             body = b"{}"  # a TokenRequest's spec (audiences, expiry) is not used: skip decoding it
-        body = codec.protobuf_to_json(body, request.headers.get("Content-Type", ""))
+        content_type = request.headers.get("Content-Type", "")
+        if body or content_type:
+            body = codec.protobuf_to_json(body, content_type)
         r = ApiRequest(
             request,
             target,
@@ -147,6 +149,8 @@ class ApiServer:
     def _discovery(self, request: web.Request, parts: list[str]) -> web.Response | None:
         """The answer to a discovery or OpenAPI path; None for a resource path."""
         path = request.path
+        if parts[0] in ("api", "apis") and len(parts) > 3:
+            return None  # a resource path: the common case first
         accept = request.headers.get("Accept", "")
         if path == "/version":
             return discovery.version()
