@@ -232,170 +232,206 @@ def _judge(
 
 
 def next_step(req: Request, world: World, now: float, thresholds: rollout.Thresholds) -> Step:
-    """The next thing the active request does. ``now`` is epoch seconds."""
+    """The next thing the active request does. ``now`` is epoch seconds. One function per phase below."""
     phase = req.phase
-    dep = world.deployment
     if req.deleting and phase in (Phase.CHECKING, Phase.QUEUED, Phase.PENDING):
-        return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
+        return _deleted_before_change()
     if phase == Phase.CHECKING:
-        if world.over_limits:
-            return Finish(Phase.FAILED, "; ".join(world.over_limits), "OverLimit")
-        if world.skip_refused:
-            return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
-        if world.gate_problems:
-            return Finish(Phase.FAILED, "; ".join(world.gate_problems), "InvalidGates")
-        if not has_gates(req, "pre"):
-            return StartDeploy()
-        if world.pre_gates is None:
-            return Wait()
-        if world.pre_gates.passed:
-            return StartDeploy()
-        final = final_gate_failure(req, "pre")
-        if final is not None:
-            return Finish(
-                Phase.FAILED,
-                f"Pre-deploy {final}. Retrying cannot change this: fix the gate (or the operator's "
-                "--gate-allow-cidr) and apply the request again.",
-                "GateFailed",
-            )
-        return requeue_or_fail(req, f"Pre-deploy gates failed: {world.pre_gates.message}", now)
+        return _checking(req, world, now)
     if phase == Phase.DEPLOYING and not _patched(req):
-        if req.deleting:
-            return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
-        if dep is None:
-            return requeue_or_fail(
-                req,
-                f'Deployment "{req.deployment}" not found in namespace "{req.namespace}" '
-                "(it may not be created or synced yet)",
-                now,
-            )
-        if world.over_limits:
-            return Finish(Phase.FAILED, "; ".join(world.over_limits), "OverLimit")
-        if world.skip_refused:
-            return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
-        if world.gate_problems:
-            return Finish(Phase.FAILED, "; ".join(world.gate_problems), "InvalidGates")
-        problems = semantic.check_against_deployment(req.spec, dep)
-        if problems:
-            return Finish(Phase.FAILED, "; ".join(problems), "InvalidRequest")
-        if (dep.get("spec") or {}).get("paused"):
-            return Finish(
-                Phase.FAILED,
-                f'Deployment "{req.deployment}" is paused; resume it with '
-                f"'kubectl rollout resume deployment/{req.deployment}' and re-run this request",
-                "DeploymentPaused",
-            )
-        template = (dep.get("spec") or {}).get("template") or {}
-        current = rollback.images_of(template)
-        wanted = req.run_images
-        annotations = dep.get("metadata", {}).get("annotations") or {}
-        if annotations.get(RUN_ANNOTATION) == run_id(req) and all(
-            current.get(c) == i for c, i in wanted.items()
-        ):
-            previous = req.status.get("previousImages") or []
-            return Adopt(_generation(dep), {str(p["container"]): str(p["image"]) for p in previous})
-        if all(current.get(c) == i for c, i in wanted.items()):
-            return Finish(
-                Phase.SUCCEEDED, "The images are already in place; nothing was changed.", "AlreadyInPlace"
-            )
-        return Patch(wanted, {c: current.get(c, "") for c in wanted}, _revision(dep))
+        return _before_patch(req, world, now)
     if phase in (Phase.DEPLOYING, Phase.VERIFYING):
-        if dep is None:
-            return Finish(
-                Phase.FAILED,
-                f'Deployment "{req.deployment}" was deleted during the rollout.',
-                "DeploymentDeleted",
-            )
-        patched = int(req.status.get("patchedGeneration") or 0)
-        if _generation(dep) < patched:
-            return Wait()  # our view has not caught up with our own patch yet
-        if _generation(dep) > patched:
-            return Finish(
-                Phase.FAILED,
-                f'Deployment "{req.deployment}" was changed by someone else during the '
-                f"rollout (generation {_generation(dep)}, expected {patched}); not rolling back over "
-                "their change.",
-                "ChangedElsewhere",
-            )
-        if req.deleting:
-            if _rollback_enabled(req):
-                return StartRollback("The request was deleted during the rollout; undoing its change.")
-            return Finish(
-                Phase.CANCELLED,
-                "The request was deleted during the rollout; rollback is disabled.",
-                "Deleted",
-            )
-        verdict = _judge(req, world, now, epoch(req.status.get("patchedAt")), thresholds)
-        if verdict.state == "Failed":
-            if _rollback_enabled(req):
-                return StartRollback(verdict.message)
-            return Finish(
-                Phase.FAILED, f"{verdict.message} (rollback disabled)", verdict.reason or "RolloutFailed"
-            )
-        if phase == Phase.DEPLOYING:
-            if verdict.state == "Complete":
-                if _verification_seconds(req) > 0 or has_gates(req, "post"):
-                    return Verify()
-                return Finish(Phase.SUCCEEDED, "Rolled out and available.", "RolledOut")
-            return Wait(epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
-        # Verifying: the rollout must stay healthy for the whole window.
-        until = epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
-        post = has_gates(req, "post")
-        if post and world.post_gates is not None and not world.post_gates.passed:
-            return StartRollback(f"Post-deploy gates failed: {world.post_gates.message}")
-        if verdict.state != "Complete":
-            return Wait(until)
-        if now >= until and (not post or world.post_gates is not None):
-            gates_note = " and its post-deploy gates passed" if post else ""
-            return Finish(
-                Phase.SUCCEEDED,
-                f"Rolled out and stayed healthy for {_verification_seconds(req)}s{gates_note}.",
-                "Verified",
-            )
-        return Wait(until if now < until else None)
+        return _rolling_out(req, world, now, thresholds)
     if phase == Phase.ROLLING_BACK:
-        if dep is None:
-            return Finish(
-                Phase.FAILED,
-                f'Deployment "{req.deployment}" was deleted; nothing to roll back.',
-                "DeploymentDeleted",
-            )
-        rb = req.status.get("rollback") or {}
-        if not rb.get("patchedGeneration"):
-            patched = int(req.status.get("patchedGeneration") or 0)
-            if _generation(dep) < patched:
-                return Wait()
-            if _generation(dep) == patched + 1 and _is_our_undo(req, dep):
-                return AdoptUndo(_generation(dep))
-            if _generation(dep) > patched:
-                return Finish(
-                    Phase.FAILED,
-                    f'Deployment "{req.deployment}" was changed by someone else since '
-                    "this request patched it; not rolling back over their change.",
-                    "ChangedElsewhere",
-                )
-            try:
-                plan = rollback.plan_undo(
-                    dep, world.replicasets, int(req.status.get("previousRevision") or 0)
-                )
-            except rollback.UndoError as exc:
-                return Finish(Phase.FAILED, f"Cannot roll back: {exc}", "RollbackImpossible")
-            return Undo(plan)
-        if _generation(dep) < int(rb["patchedGeneration"]):
-            return Wait()
-        since = epoch(rb.get("patchedAt"))
-        verdict = _judge(req, world, now, since, thresholds)
-        if verdict.state == "Complete":
-            phase_after = Phase.CANCELLED if req.deleting else Phase.ROLLED_BACK
-            return Finish(
-                phase_after,
-                f"Rolled back to revision {rb.get('targetRevision')}: "
-                f"{req.status.get('failure') or req.status.get('message', '')}",
-                "RolledBack",
-            )
-        if verdict.state == "Failed":
-            return Finish(
-                Phase.FAILED, f"The rollback did not become available: {verdict.message}", "RollbackFailed"
-            )
-        return Wait(since + _timeout(req) + 0.5)
+        return _rolling_back(req, world, now, thresholds)
     return Wait()
+
+
+def _deleted_before_change() -> Finish:
+    return Finish(Phase.CANCELLED, "The request was deleted before it changed anything.", "Deleted")
+
+
+def _refused(world: World) -> Finish | None:
+    """The admission checks a run passes before its pre-gates and again before its patch."""
+    if world.over_limits:
+        return Finish(Phase.FAILED, "; ".join(world.over_limits), "OverLimit")
+    if world.skip_refused:
+        return Finish(Phase.FAILED, world.skip_refused, "GateSkipRefused")
+    if world.gate_problems:
+        return Finish(Phase.FAILED, "; ".join(world.gate_problems), "InvalidGates")
+    return None
+
+
+def _checking(req: Request, world: World, now: float) -> Step:
+    """Checking: the pre-deploy gates decide whether the patch may go out."""
+    refused = _refused(world)
+    if refused is not None:
+        return refused
+    if not has_gates(req, "pre"):
+        return StartDeploy()
+    if world.pre_gates is None:
+        return Wait()
+    if world.pre_gates.passed:
+        return StartDeploy()
+    final = final_gate_failure(req, "pre")
+    if final is not None:
+        return Finish(
+            Phase.FAILED,
+            f"Pre-deploy {final}. Retrying cannot change this: fix the gate (or the operator's "
+            "--gate-allow-cidr) and apply the request again.",
+            "GateFailed",
+        )
+    return requeue_or_fail(req, f"Pre-deploy gates failed: {world.pre_gates.message}", now)
+
+
+def _before_patch(req: Request, world: World, now: float) -> Step:
+    """Deploying, nothing patched yet: the last checks against the Deployment, then the patch (or its adoption)."""
+    dep = world.deployment
+    if req.deleting:
+        return _deleted_before_change()
+    if dep is None:
+        return requeue_or_fail(
+            req,
+            f'Deployment "{req.deployment}" not found in namespace "{req.namespace}" '
+            "(it may not be created or synced yet)",
+            now,
+        )
+    refused = _refused(world)
+    if refused is not None:
+        return refused
+    problems = semantic.check_against_deployment(req.spec, dep)
+    if problems:
+        return Finish(Phase.FAILED, "; ".join(problems), "InvalidRequest")
+    if (dep.get("spec") or {}).get("paused"):
+        return Finish(
+            Phase.FAILED,
+            f'Deployment "{req.deployment}" is paused; resume it with '
+            f"'kubectl rollout resume deployment/{req.deployment}' and re-run this request",
+            "DeploymentPaused",
+        )
+    template = (dep.get("spec") or {}).get("template") or {}
+    current = rollback.images_of(template)
+    wanted = req.run_images
+    annotations = dep.get("metadata", {}).get("annotations") or {}
+    if annotations.get(RUN_ANNOTATION) == run_id(req) and all(current.get(c) == i for c, i in wanted.items()):
+        previous = req.status.get("previousImages") or []
+        return Adopt(_generation(dep), {str(p["container"]): str(p["image"]) for p in previous})
+    if all(current.get(c) == i for c, i in wanted.items()):
+        return Finish(
+            Phase.SUCCEEDED, "The images are already in place; nothing was changed.", "AlreadyInPlace"
+        )
+    return Patch(wanted, {c: current.get(c, "") for c in wanted}, _revision(dep))
+
+
+def _rolling_out(req: Request, world: World, now: float, thresholds: rollout.Thresholds) -> Step:
+    """Deploying after the patch, or Verifying: judge the rollout; undo it when it fails."""
+    dep = world.deployment
+    if dep is None:
+        return Finish(
+            Phase.FAILED,
+            f'Deployment "{req.deployment}" was deleted during the rollout.',
+            "DeploymentDeleted",
+        )
+    patched = int(req.status.get("patchedGeneration") or 0)
+    if _generation(dep) < patched:
+        return Wait()  # our view has not caught up with our own patch yet
+    if _generation(dep) > patched:
+        return Finish(
+            Phase.FAILED,
+            f'Deployment "{req.deployment}" was changed by someone else during the '
+            f"rollout (generation {_generation(dep)}, expected {patched}); not rolling back over "
+            "their change.",
+            "ChangedElsewhere",
+        )
+    if req.deleting:
+        if _rollback_enabled(req):
+            return StartRollback("The request was deleted during the rollout; undoing its change.")
+        return Finish(
+            Phase.CANCELLED,
+            "The request was deleted during the rollout; rollback is disabled.",
+            "Deleted",
+        )
+    verdict = _judge(req, world, now, epoch(req.status.get("patchedAt")), thresholds)
+    if verdict.state == "Failed":
+        if _rollback_enabled(req):
+            return StartRollback(verdict.message)
+        return Finish(
+            Phase.FAILED, f"{verdict.message} (rollback disabled)", verdict.reason or "RolloutFailed"
+        )
+    if req.phase == Phase.DEPLOYING:
+        if verdict.state == "Complete":
+            if _verification_seconds(req) > 0 or has_gates(req, "post"):
+                return Verify()
+            return Finish(Phase.SUCCEEDED, "Rolled out and available.", "RolledOut")
+        return Wait(epoch(req.status.get("patchedAt")) + _timeout(req) + 0.5)
+    return _verifying(req, world, now, verdict)
+
+
+def _verifying(req: Request, world: World, now: float, verdict: rollout.Verdict) -> Step:
+    """Verifying: the rollout must stay healthy for the whole window, and the post-deploy gates pass."""
+    until = epoch(req.status.get("verifyingSince")) + _verification_seconds(req)
+    post = has_gates(req, "post")
+    if post and world.post_gates is not None and not world.post_gates.passed:
+        return StartRollback(f"Post-deploy gates failed: {world.post_gates.message}")
+    if verdict.state != "Complete":
+        return Wait(until)
+    if now >= until and (not post or world.post_gates is not None):
+        gates_note = " and its post-deploy gates passed" if post else ""
+        return Finish(
+            Phase.SUCCEEDED,
+            f"Rolled out and stayed healthy for {_verification_seconds(req)}s{gates_note}.",
+            "Verified",
+        )
+    return Wait(until if now < until else None)
+
+
+def _rolling_back(req: Request, world: World, now: float, thresholds: rollout.Thresholds) -> Step:
+    """RollingBack: write the undo (or adopt one already written), then judge it as a rollout."""
+    dep = world.deployment
+    if dep is None:
+        return Finish(
+            Phase.FAILED,
+            f'Deployment "{req.deployment}" was deleted; nothing to roll back.',
+            "DeploymentDeleted",
+        )
+    rb = req.status.get("rollback") or {}
+    if not rb.get("patchedGeneration"):
+        return _undo(req, world, dep)
+    if _generation(dep) < int(rb["patchedGeneration"]):
+        return Wait()
+    since = epoch(rb.get("patchedAt"))
+    verdict = _judge(req, world, now, since, thresholds)
+    if verdict.state == "Complete":
+        phase_after = Phase.CANCELLED if req.deleting else Phase.ROLLED_BACK
+        return Finish(
+            phase_after,
+            f"Rolled back to revision {rb.get('targetRevision')}: "
+            f"{req.status.get('failure') or req.status.get('message', '')}",
+            "RolledBack",
+        )
+    if verdict.state == "Failed":
+        return Finish(
+            Phase.FAILED, f"The rollback did not become available: {verdict.message}", "RollbackFailed"
+        )
+    return Wait(since + _timeout(req) + 0.5)
+
+
+def _undo(req: Request, world: World, dep: Obj) -> Step:
+    """The undo of this run's patch, unless someone else changed the Deployment since."""
+    patched = int(req.status.get("patchedGeneration") or 0)
+    if _generation(dep) < patched:
+        return Wait()
+    if _generation(dep) == patched + 1 and _is_our_undo(req, dep):
+        return AdoptUndo(_generation(dep))
+    if _generation(dep) > patched:
+        return Finish(
+            Phase.FAILED,
+            f'Deployment "{req.deployment}" was changed by someone else since '
+            "this request patched it; not rolling back over their change.",
+            "ChangedElsewhere",
+        )
+    try:
+        plan = rollback.plan_undo(dep, world.replicasets, int(req.status.get("previousRevision") or 0))
+    except rollback.UndoError as exc:
+        return Finish(Phase.FAILED, f"Cannot roll back: {exc}", "RollbackImpossible")
+    return Undo(plan)
