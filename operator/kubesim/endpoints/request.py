@@ -11,6 +11,7 @@ from aiohttp import web
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.auth.rbac import UserInfo
+from kubesim.storage.objects import Obj
 from kubesim.storage.store import Store
 
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
@@ -54,6 +55,23 @@ class ApiRequest:
     @property
     def content_type(self) -> str:
         return self.http.headers.get("Content-Type", "")
+
+    def store_update(self, store: Store, obj: Obj, *, owned: bool = False) -> Obj:
+        """``store.update`` of this request's object with the request's options (subresource, user, dry run,
+        strictness); ``obj`` is the handler's own copy (``owned``: decoded from this request's body)."""
+        t = self.target
+        return store.update(
+            t.rt,
+            t.namespace,
+            self.name,
+            obj,
+            subresource=t.subresource,
+            user=self.user,
+            dry_run=self.dry_run,
+            strict=self.strict,
+            owned=owned,
+            copy=False,
+        )
 
 
 def bool_param(request: web.Request, key: str) -> bool:

@@ -21,23 +21,10 @@ def patch(store: Store, r: ApiRequest) -> web.Response:
     live = store.get(t.rt, t.namespace, r.name)
     patched = patching.apply_patch(t.rt, live, r.content_type, r.body)
     manage(r, store.clock, patched, live, "Update")
-    patched.setdefault("metadata", {}).setdefault("resourceVersion", live["metadata"]["resourceVersion"])
-    if not patched["metadata"].get("resourceVersion"):
-        patched["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-    return json_response(
-        store.update(
-            t.rt,
-            t.namespace,
-            r.name,
-            patched,
-            subresource=t.subresource,
-            user=r.user,
-            dry_run=r.dry_run,
-            strict=r.strict,
-            owned=True,
-            copy=False,
-        )
-    )
+    meta = patched.setdefault("metadata", {})
+    if not meta.get("resourceVersion"):  # a patch is unconditional unless it names a resourceVersion
+        meta["resourceVersion"] = live["metadata"]["resourceVersion"]
+    return json_response(r.store_update(store, patched, owned=True))
 
 
 def _apply(store: Store, r: ApiRequest) -> web.Response:
@@ -71,16 +58,4 @@ def _apply(store: Store, r: ApiRequest) -> web.Response:
         )
         return json_response(created, 201)
     merged.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
-    return json_response(
-        store.update(
-            t.rt,
-            t.namespace,
-            r.name,
-            merged,
-            subresource=t.subresource,
-            user=r.user,
-            dry_run=r.dry_run,
-            strict=r.strict,
-            copy=False,
-        )
-    )
+    return json_response(r.store_update(store, merged))

@@ -21,20 +21,7 @@ def update(store: Store, r: ApiRequest) -> web.Response:
     if t.subresource == "finalize":
         return json_response(finalize_namespace(store, r, obj))
     manage(r, store.clock, obj, store.peek(t.rt, t.namespace, r.name), "Update")
-    return json_response(
-        store.update(
-            t.rt,
-            t.namespace,
-            r.name,
-            obj,
-            subresource=t.subresource,
-            user=r.user,
-            dry_run=r.dry_run,
-            strict=r.strict,
-            owned=True,
-            copy=False,
-        )
-    )
+    return json_response(r.store_update(store, obj, owned=True))
 
 
 def finalize_namespace(store: Store, r: ApiRequest, obj: Obj) -> Obj:
