@@ -152,6 +152,19 @@ async def cmd_create(
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
+    return await _submit(client, namespace, name, doc, wait, wait_seconds, progress_seconds)
+
+
+async def _submit(
+    client: kube.Kube,
+    namespace: str,
+    name: str,
+    doc: dict[str, Any],
+    wait: bool,
+    wait_seconds: float,
+    progress_seconds: float,
+) -> int:
+    """Create the request ``doc`` and, with ``wait``, follow it to its outcome (the exit code)."""
     try:
         result = await client.create(kube.request_path(namespace), doc)
     except errors.ApiError as exc:
@@ -221,19 +234,7 @@ async def cmd_rollback(
             "images": [{"container": c, "image": i} for c, i in good.images.items()],
         },
     }
-    try:
-        result = await client.create(kube.request_path(namespace), doc)
-    except errors.ApiError as exc:
-        return fail(exc.message)
-    say(f"deploymentrequest.{names.GROUP}/{name} created")
-    if not wait:
-        return 0
-    return await _wait_all(
-        client,
-        [Target(namespace, name, int(result["metadata"].get("generation") or 1))],
-        wait_seconds,
-        progress_seconds,
-    )
+    return await _submit(client, namespace, name, doc, wait, wait_seconds, progress_seconds)
 
 
 @dataclass(frozen=True)
