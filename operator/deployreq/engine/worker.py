@@ -463,14 +463,15 @@ class NamespaceWorker:
                 )
                 self._notify(req, Phase.VERIFYING)
             case progress.StartRollback(message=message):
-                if self.ctx.gates is not None:
-                    self.ctx.gates.forget(req.uid)
                 req = await actions.write_status(
                     req,
                     {"failureDetectedAt": times.rfc3339_ms(now), "failure": message},
                     Phase.ROLLING_BACK,
                     f"Rolling back: {message}",
                 )
+                self._forget_gates(
+                    req
+                )  # only once written: a refused write decides again on the same outcome
                 self.ctx.recorder.record(req.body, "RollingBack", message, warning=True)
                 self._notify(req, Phase.ROLLING_BACK)
             case progress.Undo(plan=plan):
@@ -518,8 +519,6 @@ class NamespaceWorker:
                     "Found this run's rollback already applied; waiting for it to be available.",
                 )
             case progress.Requeue(message=message, at=at):
-                if self.ctx.gates is not None:
-                    self.ctx.gates.forget(req.uid)
                 waiting = retry_message(message, step.attempt, step.attempts, at)
                 req = await actions.write_status(
                     req,
@@ -527,6 +526,7 @@ class NamespaceWorker:
                     Phase.QUEUED,
                     waiting,
                 )
+                self._forget_gates(req)
                 self.ctx.recorder.record(
                     req.body,
                     "RetryScheduled",
@@ -549,8 +549,6 @@ class NamespaceWorker:
 
     async def _finish(self, req: Request, phase: Phase, message: str, reason: str) -> None:
         actions = self.ctx.actions
-        if self.ctx.gates is not None:
-            self.ctx.gates.forget(req.uid)
         changes: dict[str, object] = {
             "completedAt": times.rfc3339_ms(self.ctx.wall()),
             "queuePosition": None,
@@ -559,11 +557,21 @@ class NamespaceWorker:
         if phase == Phase.SUCCEEDED:
             changes["revision"] = self._revision(req)
         req = await actions.write_status(req, changes, phase, message)
+        self._forget_gates(req)
         self.ctx.recorder.record(req.body, reason, message, warning=phase != Phase.SUCCEEDED)
         self._notify(req, phase)
         await actions.set_finalizer(req, False)
         if not any(is_waiting(r) for r in self._requests() if r.uid != req.uid):
             await self.lock.release()  # else the next pass hands the lock to the next request in one write
+
+    def _forget_gates(self, req: Request) -> None:
+        """Stop the request's gate stages, once the status that ends them is written.
+
+        Not before: a status write decided on a stale copy is refused (409) and the next pass decides again, which
+        needs the stage's outcome still there (forgotten, a post stage would start afresh after its window and fail).
+        """
+        if self.ctx.gates is not None:
+            self.ctx.gates.forget(req.uid)
 
     def _notify(self, req: Request, phase: Phase) -> None:
         for observer in self.ctx.observers:
