@@ -1,6 +1,6 @@
 """A small chaos run inside `make test`, so that `make chaos` cannot rot: faults, lost responses, a SIGKILL, two
 operators that both take locks, a stalled lock holder, and every invariant checked from the audit trail. (The
-checker's own self-test, planted violations in a recorded trail, is tests/unit/test_chaos_checker.py.)"""
+checker's own self-test, planted violations in a recorded trail, is tests/unit/scripts/test_chaos_checker.py.)"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import yaml
 from tests.conftest import require_kubectl
 from tests.system.harness import kubectl_binary
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OVERLAYS = sorted(p.parent for p in (ROOT / "manifests").rglob("kustomization.yaml"))
 KUBERNETES_VERSION = "1.32"
 

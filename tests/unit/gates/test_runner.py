@@ -10,7 +10,7 @@ import pytest
 
 from deployreq.api.model import Gate
 from deployreq.gates import GateSettings, run_stage, skip_refusal, validate_gates
-from tests.unit.test_gates_fakes import JumpClock, http_gate, make_env, no_http
+from tests.unit.gates.fakes import JumpClock, http_gate, make_env, no_http
 
 
 def ready_pod(name: str = "a", restarts: int = 0) -> dict[str, Any]:

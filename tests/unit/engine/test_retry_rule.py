@@ -7,7 +7,7 @@ from typing import Any
 from deployreq.api.phases import Phase
 from deployreq.decide import progress
 from deployreq.engine.worker import retry_message
-from tests.unit.test_progress import NOW, T, deployment, request
+from tests.unit.decide.test_progress import NOW, T, deployment, request
 
 
 def gated(phase: str, gate_status: dict[str, Any] | None, threshold: int | None = None, **status: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from deployreq.gates import GateSettings, build_check
 from deployreq.gates.base import Observation
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import make_env
+from tests.unit.gates.fakes import make_env
 
 PROM = GateSettings(prometheus_url="http://prometheus.monitoring:9090/")
 

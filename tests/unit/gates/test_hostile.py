@@ -24,7 +24,7 @@ from deployreq.gates import (
 from deployreq.gates.base import GateEnv, Observation
 from deployreq.gates.redact import Redactor, excerpt
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env, no_http
+from tests.unit.gates.fakes import FakeResolver, http_gate, make_env, no_http
 
 API = (ipaddress.ip_address("127.0.0.1"), 6443)
 

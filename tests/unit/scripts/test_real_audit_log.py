@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from scripts.chaos import Stats, accepted, check_namespace, commit_order
 from scripts.real_cluster import AuditLog, read_audit_log, record_of, timestamp

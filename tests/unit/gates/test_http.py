@@ -15,7 +15,7 @@ from aiohttp import web
 from deployreq.gates import GateError, GateSettings, build_check, run_stage
 from deployreq.gates.base import GateEnv, Observation
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env, no_http
+from tests.unit.gates.fakes import FakeResolver, http_gate, make_env, no_http
 
 
 async def observe(env: GateEnv, **http: Any) -> Observation:

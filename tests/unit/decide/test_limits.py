@@ -29,7 +29,7 @@ def test_the_default_rollout_timeout_counts_against_a_lower_limit() -> None:
 
 def test_a_request_over_a_limit_ends_failed_before_anything_runs() -> None:
     from deployreq.decide import progress, rollout
-    from tests.unit.test_progress import NOW, deployment, request
+    from tests.unit.decide.test_progress import NOW, deployment, request
 
     problems = ("spec.verification.durationSeconds is 7200, over ... (--max-verification)",)
     step = progress.next_step(

@@ -8,7 +8,7 @@ import pytest
 
 from deployreq.api import crdgen
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_committed_crd_is_what_the_model_generates() -> None:

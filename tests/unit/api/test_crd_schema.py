@@ -13,7 +13,7 @@ import yaml
 
 from deployreq.api import crdgen, model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 Obj = dict[str, Any]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from deployreq.gates import build_check
 from deployreq.gates.base import Observation
 from deployreq.gates.runner import observe_bounded
-from tests.unit.test_gates_fakes import make_env, no_http
+from tests.unit.gates.fakes import make_env, no_http
 
 
 def pod(name: str, ready: bool = True, restarts: int = 0, terminating: bool = False) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from lupa import LuaRuntime
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HEALTH = ROOT / "manifests" / "argocd" / "health.lua"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from deployreq.gates import GateSettings, Guard, RefusedError, run_stage
 from deployreq.gates.guard import literal_address, system_resolver
-from tests.unit.test_gates_fakes import FakeResolver, http_gate, make_env
+from tests.unit.gates.fakes import FakeResolver, http_gate, make_env
 
 REFUSED_URLS = {
     "http://127.0.0.1/": "127.0.0.1 is a loopback address (allow it with --gate-allow-cidr)",

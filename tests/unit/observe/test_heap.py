@@ -11,7 +11,7 @@ import pytest
 
 from deployreq.observe import heap
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 CHILD = """
 import sys

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "ensure-prometheus.sh"
 TOOLS = ("bash", "mkdir", "dirname", "rm", "tail", "tr", "mktemp", "head", "cat", "chmod", "printf")
 

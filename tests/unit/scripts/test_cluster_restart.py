@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 
 import cluster  # type: ignore[import-not-found, unused-ignore]  # scripts/ is put on sys.path above
 
