@@ -173,6 +173,64 @@ class Progress:
         self._clear_live()
 
 
+class _Follower:
+    """The state of one ``follow``: the last phase line shown and the latest object seen (for the progress ticks)."""
+
+    def __init__(self, client: kube.Kube, target: Target, deadline: float, progress: Progress) -> None:
+        self.client, self.target, self.deadline, self.progress = client, target, deadline, progress
+        self.seen: tuple[str, str] | None = None
+        self.latest: Obj | None = None
+
+    def show(self, obj: Obj) -> Phase | None:
+        status = obj.get("status") or {}
+        key = (str(status.get("phase")), str(status.get("queuePosition")))
+        self.latest = obj
+        if answered(obj, self.target) and key != self.seen:
+            self.seen = key
+            self.progress.phase(obj)
+        return outcome(obj, self.target)
+
+    async def ticking(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.progress.interval, 1.0))
+            latest = self.latest
+            self.progress.tick(latest, latest is not None and answered(latest, self.target))
+
+    async def run(self) -> int:
+        """List, then watch from the list's resourceVersion; list again after a watch error (e.g. 410 Gone)."""
+        path = kube.request_path(self.target.namespace)
+        selector = f"metadata.name={self.target.name}"
+        while True:
+            listing = await self.client.get(path, {"fieldSelector": selector})
+            items = listing.get("items") or []
+            if not items:
+                raise errors.NotFound(404, "NotFound", f'deploymentrequest "{self.target.name}" not found')
+            done = self.show(items[0])
+            if done is not None:
+                return exit_code(done)
+            params = {
+                "fieldSelector": selector,
+                "resourceVersion": listing["metadata"]["resourceVersion"],
+                "allowWatchBookmarks": "true",
+                "timeoutSeconds": str(max(1, int(self.deadline - time.monotonic()))),
+            }
+            done = await self._watch(path, params)
+            if done is not None:
+                return exit_code(done)
+
+    async def _watch(self, path: str, params: dict[str, str]) -> Phase | None:
+        async for event in self.client.watch(path, params):
+            if event.get("type") == "DELETED":
+                raise errors.NotFound(404, "NotFound", f'deploymentrequest "{self.target.name}" was deleted')
+            if event.get("type") in ("ADDED", "MODIFIED"):
+                done = self.show(event["object"])
+                if done is not None:
+                    return done
+            if event.get("type") == "ERROR":
+                break
+        return None
+
+
 async def follow(
     client: kube.Kube,
     target: Target,
@@ -181,54 +239,10 @@ async def follow(
 ) -> int:
     """Print phase changes (and progress) until the awaited run ends; the exit code of its outcome (2 on timeout)."""
     progress = emit if isinstance(emit, Progress) else Progress(emit, live=False, heartbeat=float("inf"))
-    seen: tuple[str, str] | None = None
-    latest: Obj | None = None
-    deadline = time.monotonic() + wait_seconds
-
-    def show(obj: Obj) -> Phase | None:
-        nonlocal seen, latest
-        status = obj.get("status") or {}
-        key = (str(status.get("phase")), str(status.get("queuePosition")))
-        latest = obj
-        if answered(obj, target) and key != seen:
-            seen = key
-            progress.phase(obj)
-        return outcome(obj, target)
-
-    async def ticking() -> None:
-        while True:
-            await asyncio.sleep(min(progress.interval, 1.0))
-            progress.tick(latest, latest is not None and answered(latest, target))
-
-    async def run() -> int:
-        path = kube.request_path(target.namespace)
-        while True:
-            listing = await client.get(path, {"fieldSelector": f"metadata.name={target.name}"})
-            items = listing.get("items") or []
-            if not items:
-                raise errors.NotFound(404, "NotFound", f'deploymentrequest "{target.name}" not found')
-            done = show(items[0])
-            if done is not None:
-                return exit_code(done)
-            params = {
-                "fieldSelector": f"metadata.name={target.name}",
-                "resourceVersion": listing["metadata"]["resourceVersion"],
-                "allowWatchBookmarks": "true",
-                "timeoutSeconds": str(max(1, int(deadline - time.monotonic()))),
-            }
-            async for event in client.watch(path, params):
-                if event.get("type") == "DELETED":
-                    raise errors.NotFound(404, "NotFound", f'deploymentrequest "{target.name}" was deleted')
-                if event.get("type") in ("ADDED", "MODIFIED"):
-                    done = show(event["object"])
-                    if done is not None:
-                        return exit_code(done)
-                if event.get("type") == "ERROR":
-                    break  # e.g. 410 Gone: list again
-
-    ticker = asyncio.create_task(ticking())
+    follower = _Follower(client, target, time.monotonic() + wait_seconds, progress)
+    ticker = asyncio.create_task(follower.ticking())
     try:
-        return await asyncio.wait_for(run(), max(0.1, wait_seconds))
+        return await asyncio.wait_for(follower.run(), max(0.1, wait_seconds))
     except TimeoutError:
         return EXIT_USAGE
     finally:

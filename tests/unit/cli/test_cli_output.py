@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from deployreq.cli.commands import queue_table
 from deployreq.cli.follow import Progress, phase_line, progress_line
 from deployreq.cli.main import build_parser
+from deployreq.cli.queue import queue_table
 from deployreq.decide import rollback
 
 LONG = "release-of-the-web-frontend-for-black-friday-2026"
@@ -159,7 +159,7 @@ def test_a_request_no_operator_answers_is_said_so_in_the_log() -> None:
 
 
 def test_status_shows_when_a_waiting_request_tries_again() -> None:
-    from deployreq.cli.commands import describe
+    from deployreq.cli.status import describe
 
     obj = {
         "metadata": {"name": "web-1-1", "namespace": "shop"},

@@ -1,0 +1,108 @@
+"""``deployreq queue [-A]``: the queues in run order and who holds each namespace's lock."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from deployreq.api import names
+from deployreq.api.phases import ACTIVE, WAITING, Phase
+from deployreq.cli.common import ClientCommand, Obj, say
+from deployreq.cluster import kube
+from deployreq.cluster.lease import LEASE_NAME, holder_of
+from deployreq.decide.queue import PRIORITY_RANK
+
+Row = tuple[str, str, str, str, str, str]
+
+
+def _phase(obj: Obj) -> str:
+    return str((obj.get("status") or {}).get("phase") or Phase.PENDING)
+
+
+def queue_rows(requests: list[Obj]) -> list[Obj]:
+    """Active first, then waiting in run order; finished requests are left out."""
+
+    def key(obj: Obj) -> tuple[int, int, str, str]:
+        return (
+            0 if _phase(obj) in ACTIVE else 1,
+            PRIORITY_RANK.get((obj.get("spec") or {}).get("priority", "normal"), 2),
+            obj["metadata"].get("creationTimestamp", ""),
+            obj["metadata"]["name"],
+        )
+
+    return sorted((o for o in requests if _phase(o) in WAITING | ACTIVE), key=key)
+
+
+def _row(ns: str, obj: Obj) -> Row:
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    position = status.get("queuePosition") or ("active" if status.get("phase") not in WAITING else "-")
+    return (
+        ns,
+        str(position),
+        obj["metadata"]["name"],
+        str(spec.get("priority", "normal")),
+        _phase(obj),
+        str(spec.get("deployment")),
+    )
+
+
+async def _lock_line(client: kube.Kube, ns: str) -> str | None:
+    lease = await client.get_or_none(kube.lease_path(ns, LEASE_NAME))
+    holder = holder_of(lease)
+    if holder is None:
+        return None
+    since = ((lease or {}).get("spec") or {}).get("acquireTime", "")
+    return f"lock held by {holder.request} (operator {holder.operator}) since {since}"
+
+
+async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[str], None] = say) -> int:
+    path = (
+        f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
+        if namespace is None
+        else kube.request_path(namespace)
+    )
+    listing = await client.get(path)
+    by_ns: dict[str, list[Obj]] = {} if namespace is None else {namespace: []}
+    for obj in listing.get("items") or []:
+        by_ns.setdefault(obj["metadata"]["namespace"], []).append(obj)
+    locks: dict[str, str] = {}
+    rows: list[Row] = []
+    for ns in sorted(by_ns):
+        lock = await _lock_line(client, ns)
+        if lock is not None:
+            locks[ns] = lock
+        rows.extend(_row(ns, obj) for obj in queue_rows(by_ns[ns]))
+    if not rows and not locks:
+        where = f"in namespace {namespace}" if namespace is not None else "in any namespace"
+        emit(f"No requests waiting or running {where}.")
+        return 0
+    for line in queue_table(rows, locks):
+        emit(line)
+    return 0
+
+
+def queue_table(rows: list[Row], locks: dict[str, str]) -> list[str]:
+    """The queue as aligned columns (as wide as their longest value, as kubectl prints), lock lines per namespace."""
+    header = ("NAMESPACE", "POSITION", "NAME", "PRIORITY", "PHASE", "DEPLOYMENT")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "   ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "   " + cells[-1]
+
+    out = [line(header)]
+    for ns in sorted({r[0] for r in rows} | set(locks)):
+        if ns in locks:
+            out.append(f"{ns.ljust(widths[0])}   {locks[ns]}")
+        out.extend(line(r) for r in rows if r[0] == ns)
+    return out
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-A", "--all-namespaces", action="store_true")
+
+
+async def _run(client: kube.Kube, namespace: str, args: argparse.Namespace) -> int:
+    return await cmd_queue(client, None if args.all_namespaces else namespace)
+
+
+COMMAND = ClientCommand("queue", "show the queues in run order and who holds each lock", _configure, _run)

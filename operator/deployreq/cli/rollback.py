@@ -1,0 +1,167 @@
+"""``deployreq rollback DEPLOYMENT``: an urgent request restoring the last good images through the queue.
+
+By default the images of the last Succeeded request; or a named request's (``--to-request``), a revision's
+(``--to-revision``), or the revision before the current one (``--undo``, exactly ``kubectl rollout undo``). What will
+be restored is printed before anything is created; ``--dry-run`` stops there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+
+from deployreq import errors
+from deployreq.api.phases import Phase
+from deployreq.cli.common import ClientCommand, Obj, Waiting, add_wait_flags, fail, request_doc, say, submit
+from deployreq.cluster import kube
+from deployreq.decide import rollback, rollout
+
+
+@dataclass(frozen=True)
+class RollbackChoice:
+    """What ``deployreq rollback`` restores: by default the last good images; or a request's; or a revision's
+    (``undo``: the revision before the current one, exactly ``kubectl rollout undo``)."""
+
+    to_request: str | None = None
+    to_revision: int = 0
+    undo: bool = False
+    dry_run: bool = False
+
+
+def _images_text(images: dict[str, str]) -> str:
+    return ", ".join(f"{c}={i}" for c, i in sorted(images.items()))
+
+
+async def cmd_rollback(
+    client: kube.Kube,
+    namespace: str,
+    deployment: str,
+    choice: RollbackChoice,
+    waiting: Waiting,
+    name: str | None,
+) -> int:
+    try:
+        dep = await client.get(kube.deployment_path(namespace, deployment))
+    except errors.NotFound:
+        return fail(f'deployment "{deployment}" not found in namespace "{namespace}"')
+    running = rollback.images_of((dep.get("spec") or {}).get("template") or {})
+    try:
+        good = await _rollback_target(client, namespace, deployment, dep, choice)
+    except rollback.NothingToRestore as exc:
+        say(f"deployreq: {exc}")
+        return 0
+    except rollback.UndoError as exc:
+        return fail(str(exc))
+    say(f"deployment/{deployment} runs " + _images_text({c: running.get(c, "") for c in good.images}))
+    say(f"rollback restores {good.source}: {_images_text(good.images)}")
+    if all(running.get(c) == i for c, i in good.images.items()):
+        say(f"deployment/{deployment} already runs these images; nothing to roll back")
+        return 0
+    if choice.dry_run:
+        return 0
+    name = name or f"rollback-{deployment}-{int(time.time())}"
+    doc = _rollback_doc(namespace, name, deployment, good, choice)
+    return await submit(client, namespace, name, doc, waiting)
+
+
+def _rollback_doc(
+    namespace: str, name: str, deployment: str, good: rollback.GoodImages, choice: RollbackChoice
+) -> Obj:
+    annotations = {"deployreq.dev/rollback-from": good.source}
+    if choice.to_request:
+        annotations["deployreq.dev/rollback-to-request"] = choice.to_request
+    if choice.to_revision or choice.undo:
+        annotations["deployreq.dev/rollback-to-revision"] = good.source.split()[-1]
+    spec = {
+        "deployment": deployment,
+        "priority": "urgent",
+        "images": [{"container": c, "image": i} for c, i in good.images.items()],
+    }
+    return request_doc(namespace, name, spec, {"deployreq.dev/rollback-of": deployment}, annotations)
+
+
+async def _rollback_target(
+    client: kube.Kube, namespace: str, deployment: str, dep: Obj, choice: RollbackChoice
+) -> rollback.GoodImages:
+    if choice.to_request:
+        return await _request_images(client, namespace, deployment, choice.to_request)
+    if choice.to_revision or choice.undo:
+        return await _revision_images(client, namespace, deployment, dep, choice.to_revision)
+    listing = await client.get(kube.request_path(namespace))
+    running = rollback.images_of((dep.get("spec") or {}).get("template") or {})
+    return rollback.last_good_images(listing.get("items") or [], deployment, running)
+
+
+async def _request_images(
+    client: kube.Kube, namespace: str, deployment: str, request: str
+) -> rollback.GoodImages:
+    try:
+        req = await client.get(kube.request_path(namespace, request))
+    except errors.NotFound:
+        raise rollback.UndoError(
+            f'deploymentrequest "{request}" not found in namespace "{namespace}"'
+        ) from None
+    spec, status = req.get("spec") or {}, req.get("status") or {}
+    if spec.get("deployment") != deployment:
+        raise rollback.UndoError(
+            f'deploymentrequest "{request}" is for deployment "{spec.get("deployment")}", not "{deployment}"'
+        )
+    images = {str(i["container"]): str(i["image"]) for i in status.get("images") or spec.get("images") or []}
+    return rollback.GoodImages(images, f'request "{request}" ({status.get("phase") or Phase.PENDING})')
+
+
+async def _revision_images(
+    client: kube.Kube, namespace: str, deployment: str, dep: Obj, to_revision: int
+) -> rollback.GoodImages:
+    listing = await client.get(kube.replicasets_path(namespace))
+    owned = [rs for rs in listing.get("items") or [] if rollout.controlled_by(rs, dep["metadata"]["uid"])]
+    history = {rollback.revision_of(rs): rs for rs in owned}
+    if to_revision:
+        if to_revision not in history:
+            raise rollback.UndoError(f"unable to find specified revision {to_revision} in history")
+    else:
+        current = rollback.revision_of(dep)
+        older = sorted(r for r in history if r != current)
+        if not older:
+            raise rollback.UndoError(f'no rollout history found for deployment "{deployment}"')
+        to_revision = older[-1]
+    template = (history[to_revision].get("spec") or {}).get("template") or {}
+    return rollback.GoodImages(rollback.images_of(template), f"revision {to_revision}")
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("deployment")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--to-request", metavar="NAME", help="restore the images of this DeploymentRequest instead"
+    )
+    target.add_argument(
+        "--to-revision",
+        type=int,
+        default=0,
+        metavar="N",
+        help="restore the images of the Deployment's revision N",
+    )
+    target.add_argument(
+        "--undo",
+        action="store_true",
+        help="restore the revision before the current one, as plain `kubectl rollout undo` does (even a bad one)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only print what would be restored")
+    p.add_argument("--name", help="the request's name (default rollback-<deployment>-<time>)")
+    add_wait_flags(p)
+
+
+async def _run(client: kube.Kube, namespace: str, args: argparse.Namespace) -> int:
+    choice = RollbackChoice(args.to_request, args.to_revision, args.undo, args.dry_run)
+    return await cmd_rollback(client, namespace, args.deployment, choice, Waiting.from_args(args), args.name)
+
+
+COMMAND = ClientCommand(
+    "rollback",
+    "restore the last good images (those of the last Succeeded request) through the queue, urgently; "
+    "what will be restored is printed first",
+    _configure,
+    _run,
+)
