@@ -101,23 +101,9 @@ async def fetch(
     first_origin = _origin(current)
     body = json_body
     for hop in range(MAX_REDIRECTS + 1):
-        same_origin = _origin(current) == first_origin
-        if trusted and same_origin:
-            connect_url, host, sni = current, current.host, None
-        else:
-            target = checked if hop == 0 and checked is not None else await env.guard.check_url(current)
-            connect_url, host = target.connect_url, target.host
-            sni = host if current.scheme == "https" and literal_address(host) is None else None
-        send_headers = dict(user_headers) if same_origin else {}
-        send_headers["Host"] = current.netloc.decode("ascii")
-        extensions: dict[str, Any] = {"sni_hostname": sni} if sni else {}
-        request = shared.build_request(
-            method,
-            connect_url,
-            headers=send_headers,
-            json=body,
-            timeout=httpx.Timeout(request_timeout),
-            extensions=extensions,
+        pinned = checked if hop == 0 else None
+        request = await _hop_request(
+            env, shared, current, first_origin, trusted, pinned, method, user_headers, body, request_timeout
         )
         status, data, truncated, location = await _send(shared, request, env.settings.max_body_bytes)
         if status in REDIRECT_STATUSES and location and status not in stop_at:
@@ -130,6 +116,40 @@ async def fetch(
             continue
         return Fetched(status=status, body=data, url=str(current), truncated=truncated)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _hop_request(
+    env: GateEnv,
+    shared: httpx.AsyncClient,
+    current: httpx.URL,
+    first_origin: tuple[str, str, int | None],
+    trusted: bool,
+    pinned: Target | None,
+    method: str,
+    user_headers: dict[str, str],
+    body: Any,
+    request_timeout: float,
+) -> httpx.Request:
+    """One hop's request: checked and pinned by the guard (unless a trusted origin), the gate's headers only to the
+    first origin, the URL's own host in ``Host`` and as the TLS server name."""
+    same_origin = _origin(current) == first_origin
+    if trusted and same_origin:
+        connect_url, sni = current, None
+    else:
+        target = pinned if pinned is not None else await env.guard.check_url(current)
+        connect_url = target.connect_url
+        sni = target.host if current.scheme == "https" and literal_address(target.host) is None else None
+    send_headers = dict(user_headers) if same_origin else {}
+    send_headers["Host"] = current.netloc.decode("ascii")
+    extensions: dict[str, Any] = {"sni_hostname": sni} if sni else {}
+    return shared.build_request(
+        method,
+        connect_url,
+        headers=send_headers,
+        json=body,
+        timeout=httpx.Timeout(request_timeout),
+        extensions=extensions,
+    )
 
 
 async def _fetch_via_api_server(

@@ -198,34 +198,12 @@ async def run_stage(
     """Run ``stage``'s gates to a verdict (see the module docstring); never raises for a failing gate."""
     stage = Stage(stage)
     clock = clock or SystemClock()
-    now = clock.now()
-    records: list[GateRecord] = []
-    plans: list[tuple[Check, Thresholds]] = []
-    for spec in gates:
-        try:
-            gate = as_gate(spec)
-            kind = gate_kind(gate)
-            check = build_check(gate)
-        except GateError as exc:
-            name = spec.name if isinstance(spec, Gate) else str(spec.get("name", "?"))
-            record = GateRecord(
-                name=name,
-                stage=stage.value,
-                kind="unknown",
-                phase=GatePhase.FAILED,
-                last_error=str(exc),
-                last_check_time=now,
-                final=True,
-            )
-            result = StageResult(False, f"{stage.value} gate {name} is invalid: {exc}", (record,), name)
-            await _Stage([record], on_update, None).publish()
-            return result
-        thresholds = Thresholds.from_spec(gate)
-        records.append(tracker.start(gate.name, stage.value, kind, thresholds, now))
-        plans.append((check, thresholds))
-    if not plans:
-        return StageResult(True, f"no {stage.value} gates", ())
-
+    planned = _plan(gates, stage, clock.now())
+    if isinstance(planned, StageResult):
+        if planned.records:
+            await _Stage(list(planned.records), on_update, None).publish()
+        return planned
+    records, plans = planned
     state = _Stage(records, on_update, on_check)
     await state.publish()
     tasks = [
@@ -245,24 +223,60 @@ async def run_stage(
         for i, (check, thresholds) in enumerate(plans)
     ]
     try:
-        pending: set[asyncio.Task[None]] = set(tasks)
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()  # a crash of the loop itself is a bug: let it surface
-            failed = next((r for r in state.records if r.phase is GatePhase.FAILED), None)
-            if failed is not None:
-                return StageResult(
-                    False,
-                    f"{stage.value} gate {failed.name} failed: {failed.last_error or ''}".rstrip(": "),
-                    tuple(state.records),
-                    failed.name,
-                )
+        failed = await _first_failure(state, tasks)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if failed is not None:
+        message = f"{stage.value} gate {failed.name} failed: {failed.last_error or ''}".rstrip(": ")
+        return StageResult(False, message, tuple(state.records), failed.name)
     return _verdict(stage, tuple(state.records), until)
+
+
+def _plan(
+    gates: Sequence[Gate | Mapping[str, Any]], stage: Stage, now: float
+) -> tuple[list[GateRecord], list[tuple[Check, Thresholds]]] | StageResult:
+    """Each gate's first record and its check; the stage's verdict at once when there is no gate or one is
+    invalid (that gate's record says why)."""
+    records: list[GateRecord] = []
+    plans: list[tuple[Check, Thresholds]] = []
+    for spec in gates:
+        try:
+            gate = as_gate(spec)
+            kind = gate_kind(gate)
+            check = build_check(gate)
+        except GateError as exc:
+            name = spec.name if isinstance(spec, Gate) else str(spec.get("name", "?"))
+            record = GateRecord(
+                name=name,
+                stage=stage.value,
+                kind="unknown",
+                phase=GatePhase.FAILED,
+                last_error=str(exc),
+                last_check_time=now,
+                final=True,
+            )
+            return StageResult(False, f"{stage.value} gate {name} is invalid: {exc}", (record,), name)
+        thresholds = Thresholds.from_spec(gate)
+        records.append(tracker.start(gate.name, stage.value, kind, thresholds, now))
+        plans.append((check, thresholds))
+    if not plans:
+        return StageResult(True, f"no {stage.value} gates", ())
+    return records, plans
+
+
+async def _first_failure(state: _Stage, tasks: list[asyncio.Task[None]]) -> GateRecord | None:
+    """Wait for the gate loops; the first gate that failed (the others are then moot), or None when all ended."""
+    pending: set[asyncio.Task[None]] = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # a crash of the loop itself is a bug: let it surface
+        failed = next((r for r in state.records if r.phase is GatePhase.FAILED), None)
+        if failed is not None:
+            return failed
+    return None
 
 
 def _verdict(stage: Stage, records: tuple[GateRecord, ...], until: float | None) -> StageResult:
