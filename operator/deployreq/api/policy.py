@@ -1,0 +1,199 @@
+"""The DeployPolicy API (issue 19): guardrails a platform team sets once for the namespaces a policy selects.
+
+Cluster-scoped, ``deployreq.dev/v1alpha1``, plural ``deploypolicies``. The model is the source of the schema and of
+what the decisions in :mod:`deployreq.decide.policy` read. Several policies may select one namespace: all of them
+apply, so the strictest wins (each budget must have a slot, every policy's windows must be open, any freeze holds,
+approval is needed when any policy asks for it, the smallest limit counts).
+
+Not yet served: the CRD, the budget Leases, approvals and the engine's wiring come with the rest of issue 19.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, model_validator
+
+from deployreq.api.model import Model, Priority
+
+CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class Weekday(StrEnum):
+    MON = "Mon"
+    TUE = "Tue"
+    WED = "Wed"
+    THU = "Thu"
+    FRI = "Fri"
+    SAT = "Sat"
+    SUN = "Sun"
+
+    @property
+    def weekday(self) -> int:
+        """Monday 0 to Sunday 6, as :meth:`datetime.weekday`."""
+        return list(Weekday).index(self)
+
+
+class SelectorOperator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+class SelectorRequirement(Model):
+    """One label requirement, as in a Kubernetes label selector."""
+
+    key: str = Field(min_length=1, max_length=317, description="The label key.")
+    operator: SelectorOperator = Field(description="In, NotIn, Exists or DoesNotExist.")
+    values: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The values for In and NotIn (at least one); empty for Exists and DoesNotExist.",
+    )
+
+    @model_validator(mode="after")
+    def _values_fit_operator(self) -> SelectorRequirement:
+        needs = self.operator in (SelectorOperator.IN, SelectorOperator.NOT_IN)
+        if needs and not self.values:
+            raise ValueError(f"{self.operator} needs at least one value")
+        if not needs and self.values:
+            raise ValueError(f"{self.operator} takes no values")
+        return self
+
+
+class NamespaceSelector(Model):
+    """Which namespaces the policy governs, by their labels. An empty selector ({}) selects every namespace."""
+
+    match_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels a namespace must carry, each with this value."
+    )
+    match_expressions: list[SelectorRequirement] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Further requirements on the namespace's labels; all must hold.",
+    )
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f'unknown time zone "{name}": use an IANA name such as Europe/Berlin or UTC'
+        ) from None
+    return name
+
+
+class DeployWindow(Model):
+    """When requests may start: on these days, from start to end, in a time zone."""
+
+    days: list[Weekday] = Field(
+        min_length=1, max_length=7, description="The days the window opens (Mon to Sun)."
+    )
+    start: str = Field(pattern=CLOCK_TIME, description="Opening time, HH:MM (24 h) in timeZone.")
+    end: str = Field(
+        pattern=CLOCK_TIME,
+        description="Closing time, HH:MM (24 h) in timeZone, after start (a window over midnight is two windows).",
+    )
+    time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
+        "UTC", min_length=1, max_length=64, description="IANA time zone of start and end, e.g. Europe/Berlin."
+    )
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> DeployWindow:
+        if self.end <= self.start:
+            raise ValueError(f"window end {self.end} must be after start {self.start}")
+        return self
+
+    def minutes(self) -> tuple[int, int]:
+        """(start, end) as minutes after midnight."""
+        h1, m1 = (int(x) for x in self.start.split(":"))
+        h2, m2 = (int(x) for x in self.end.split(":"))
+        return h1 * 60 + m1, h2 * 60 + m2
+
+
+class Freeze(Model):
+    """A period when requests may not start (for instance holidays)."""
+
+    start: datetime = Field(description="When the freeze begins (RFC 3339).")
+    end: datetime = Field(description="When the freeze ends (RFC 3339), after start.")
+    reason: str = Field(
+        "", max_length=256, description="Why: shown in the message of every request it holds."
+    )
+    allow_urgent: bool = Field(False, description="Let requests of priority urgent start during the freeze.")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Freeze:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("freeze start and end need a time zone offset (e.g. 2026-12-24T00:00:00Z)")
+        if self.end <= self.start:
+            raise ValueError(
+                f"freeze end {self.end.isoformat()} must be after start {self.start.isoformat()}"
+            )
+        return self
+
+
+class ApprovalRule(Model):
+    """Which requests wait for a second person's approval."""
+
+    required: bool = Field(False, description="Requests need an approval before they start.")
+    priorities: list[Priority] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Only requests of these priorities need it (empty: every priority).",
+    )
+
+
+class RequestLimits(Model):
+    """Limits on what a request may ask for; a request beyond them ends Failed naming the policy."""
+
+    max_verification_seconds: int | None = Field(
+        None, ge=0, le=86400, description="The longest verification window a request may ask for."
+    )
+    max_rollout_timeout_seconds: int | None = Field(
+        None, ge=10, le=86400, description="The longest rollout timeout a request may ask for."
+    )
+    allowed_priorities: list[Priority] = Field(
+        default_factory=list, max_length=4, description="The priorities a request may have (empty: any)."
+    )
+
+
+class DeployPolicySpec(Model):
+    namespace_selector: NamespaceSelector = Field(
+        description="The namespaces governed, by label; {} selects every namespace (say so on purpose)."
+    )
+    max_concurrent: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="Requests active at once across all selected namespaces (none: no budget).",
+    )
+    windows: list[DeployWindow] = Field(
+        default_factory=list, max_length=32, description="When requests may start (none: at any time)."
+    )
+    freezes: list[Freeze] = Field(
+        default_factory=list, max_length=64, description="When requests may not start."
+    )
+    approval: ApprovalRule = Field(
+        default_factory=ApprovalRule, description="Which requests need an approval."
+    )
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="Limits on what a request may ask for."
+    )
+
+
+class DeployPolicy(Model):
+    """A policy as the operator reads it: its name and its spec."""
+
+    name: str = Field(min_length=1, max_length=253, description="The policy's name.")
+    spec: DeployPolicySpec = Field(description="The guardrails.")
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 time, as policies and statuses write them."""
+    return datetime.fromisoformat(re.sub(r"Z$", "+00:00", value)).astimezone(UTC)
