@@ -1,0 +1,44 @@
+"""maxConcurrent budgets as slot Leases (issue 19): one slot per active request, never more live than the budget."""
+
+from __future__ import annotations
+
+from deployreq.decide.budget import Claim, Full, Slot, claim
+from deployreq.decide.locking import Create, LeaseRecord, Renew, Take, Takeover
+
+
+def held(index: int, holder: str, observed_at: float = 100.0, duration: int = 15) -> Slot:
+    record = LeaseRecord(holder, duration, "t", "t", 1, "7")
+    return Slot(index, record, observed_at)
+
+
+def test_an_empty_budget_gives_the_first_slot() -> None:
+    assert claim([], 2, "ns-a/r1", now=100.0) == Claim(0, Create())
+
+
+def test_a_holder_keeps_its_own_slot() -> None:
+    slots = [held(0, "ns-b/r2"), held(1, "ns-a/r1")]
+    assert claim(slots, 2, "ns-a/r1", now=101.0) == Claim(1, Renew())
+
+
+def test_a_full_budget_waits_until_the_earliest_holder_could_lapse() -> None:
+    slots = [held(0, "ns-a/r1", observed_at=100.0), held(1, "ns-b/r2", observed_at=104.0)]
+    assert claim(slots, 2, "ns-c/r3", now=105.0) == Full(115.0, ("ns-a/r1", "ns-b/r2"))
+
+
+def test_a_released_slot_is_taken_and_a_lapsed_one_taken_over() -> None:
+    released = Slot(0, LeaseRecord("", 15, "t", "t", 3, "9"), 100.0)
+    assert claim([released, held(1, "ns-b/r2")], 2, "ns-c/r3", now=101.0) == Claim(0, Take(4))
+    lapsed = held(0, "ns-a/r1", observed_at=100.0)
+    assert claim([lapsed, held(1, "ns-b/r2", observed_at=120.0)], 2, "ns-c/r3", now=116.0) == Claim(
+        0, Takeover(2, "ns-a/r1")
+    )
+
+
+def test_a_missing_slot_below_the_size_is_created() -> None:
+    assert claim([held(0, "ns-a/r1")], 3, "ns-c/r3", now=101.0) == Claim(1, Create())
+
+
+def test_a_lowered_budget_counts_slots_beyond_it_while_their_holders_run() -> None:
+    slots = [Slot(0, LeaseRecord("", 15, "t", "t", 2, "1"), 100.0), held(1, "ns-a/r1"), held(2, "ns-b/r2")]
+    assert isinstance(claim(slots, 2, "ns-c/r3", now=101.0), Full), "two live holders fill a budget of two"
+    assert claim(slots[:2], 2, "ns-c/r3", now=101.0) == Claim(0, Take(3))
