@@ -219,7 +219,17 @@ class Bench:
             self.kubeconfig,
             workdir,
             "bench",
-            ("--gate-allow-cidr", "127.0.0.0/8", "--lease-duration", "15", "--renew-interval", "5"),
+            # No count limit on finished requests: the footprint scenario holds them all in one namespace.
+            (
+                "--gate-allow-cidr",
+                "127.0.0.0/8",
+                "--lease-duration",
+                "15",
+                "--renew-interval",
+                "5",
+                "--finished-history-limit",
+                "0",
+            ),
             verbose=False,  # as deployed: debug logging is for troubleshooting, not for measuring
         )
         self.results: dict[str, Any] = {}

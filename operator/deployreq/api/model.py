@@ -439,6 +439,20 @@ class RollbackStatus(Model):
     """When the rollback patch was written."""
 
 
+class AvailabilityStatus(Model):
+    """How long the workload ran below its desired available replicas while this run deployed, verified and rolled
+    back (from the workload's status as the operator saw it)."""
+
+    degraded_seconds: float | None = None
+    """Seconds with fewer available replicas than desired (down time included)."""
+    down_seconds: float | None = None
+    """Seconds with no available replica while some were desired."""
+    degraded_since: str | None = None
+    """Since when the workload is below its desired available replicas (unset while it is not)."""
+    down_since: str | None = None
+    """Since when the workload has no available replica (unset while it has one)."""
+
+
 class DeploymentRequestStatus(Model):
     phase: Phase | None = None
     """Where the request stands: Pending, Queued, Checking, Deploying, Verifying, Succeeded, RollingBack, RolledBack, Failed, Cancelled or Superseded."""
@@ -467,7 +481,10 @@ class DeploymentRequestStatus(Model):
     message: str | None = None
     """What is happening now, or why it ended."""
     failure: str | None = None
-    """The cause of a failure, as a CamelCase reason."""
+    """What failed, in words (the rollout's verdict, the gate's error)."""
+    reason: str | None = None
+    """Why the run ended, as a CamelCase reason (RolledOut, Verified, AlreadyInPlace, RolledBack, GateFailed,
+    RetriesExhausted, InvalidRequest, ...): what deployreq report counts failures by."""
     history: list[HistoryEntry] | None = Field(
         None, max_length=HISTORY_LIMIT, description="The latest phase changes, oldest first."
     )
@@ -489,6 +506,8 @@ class DeploymentRequestStatus(Model):
     """When the failure was detected."""
     rollback: RollbackStatus | None = None
     """The rollback in progress or done."""
+    availability: AvailabilityStatus | None = None
+    """Degraded and down time of the workload during this run."""
 
 
 class DeploymentRequest(Model):

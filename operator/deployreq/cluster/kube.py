@@ -294,5 +294,7 @@ class Kube:
             if pending.strip():
                 yield orjson.loads(pending)
 
-    async def delete(self, path: str) -> Obj:
-        return await self.request("DELETE", path)
+    async def delete(self, path: str, preconditions: Obj | None = None) -> Obj:
+        """DELETE; ``preconditions`` (uid, resourceVersion) make the server refuse it (409) for a changed object."""
+        body = {"preconditions": preconditions} if preconditions else None
+        return await self.request("DELETE", path, body=body)

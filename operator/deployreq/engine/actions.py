@@ -120,6 +120,17 @@ class Actions:
             self.cache.remember(body)
         return Request(body)
 
+    async def delete_finished(self, req: Request) -> None:
+        """Delete a finished request being pruned, only as it was judged: a request changed since (re-run, new spec)
+        is refused by the server (409) and kept; one already gone is fine."""
+        path = kube.request_path(req.namespace, req.name)
+        try:
+            await self.client.delete(path, {"uid": req.uid, "resourceVersion": req.meta.get("resourceVersion")})
+        except (errors.NotFound, errors.Conflict) as exc:
+            log.info("%s: not pruned: %s", req.ref, exc)
+            return
+        self.cache.forget(req.uid)
+
     # --- the Deployment ---------------------------------------------------------------------------------
 
     async def patch_images(self, req: Request, step: progress.Patch, seen_rv: str) -> Obj:

@@ -24,7 +24,7 @@ from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
 from deployreq.cluster.lease import LeaseLock
 from deployreq.config import Settings
-from deployreq.decide import progress, queue, rollback, rollout, run, semantic
+from deployreq.decide import progress, prune, queue, rollback, rollout, run, semantic
 from deployreq.durations import format_seconds
 from deployreq.engine.actions import Actions, image_list
 from deployreq.engine.gate_runs import GateRuns
@@ -101,6 +101,7 @@ class NamespaceWorker:
             ctx.settings.max_verification_seconds, ctx.settings.max_rollout_timeout_seconds
         )
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
+        self._prune_at: float | None = 0.0  # when finished requests are pruned next (epoch); at once after a start
 
     def wake(self) -> None:
         self._wake.set()
@@ -148,6 +149,10 @@ class NamespaceWorker:
     # --- one pass ---------------------------------------------------------------------------------------
 
     async def reconcile(self) -> None:
+        if self._prune_at is not None and self.ctx.wall() >= self._prune_at:
+            await self._prune()
+        if self._prune_at is not None:
+            self.wake_at(self._prune_at)  # every pass sets its timers afresh
         if not self.lock.known and not any(r.active or is_waiting(r) for r in self._requests()):
             return  # nothing to run here: do not even read the Lease
         await self.lock.ensure_known()
@@ -161,6 +166,23 @@ class NamespaceWorker:
 
     def _requests(self) -> list[Request]:
         return self.ctx.cache.requests(self.namespace)
+
+    async def _prune(self) -> None:
+        """Delete the finished requests over the history limits (decide/prune.py); again when the next ages out."""
+        settings = self.ctx.settings
+        decision = prune.plan(
+            self._requests(),
+            self.ctx.wall(),
+            settings.finished_ttl_seconds,
+            settings.finished_history_limit,
+        )
+        self._prune_at = decision.next_at
+        for req in decision.delete:
+            await self.ctx.actions.delete_finished(req)
+
+    def _pruned_after_finish(self) -> None:
+        self._prune_at = self.ctx.wall()
+        self.wake()
 
     async def _pass(self) -> bool:
         """One decision round; True when it changed something and another round may follow at once."""
@@ -253,6 +275,7 @@ class NamespaceWorker:
                 "completedAt": times.rfc3339_ms(self.ctx.wall()),
                 "observedGeneration": req.generation,
                 "observedRerun": req.rerun or None,
+                "reason": phase.value,
             },
             phase,
             message,
@@ -260,6 +283,7 @@ class NamespaceWorker:
         )
         self.ctx.recorder.record(req.body, phase.value, message)
         self._notify(req, phase)
+        self._pruned_after_finish()
 
     async def _start_next(self, reqs: list[Request], hand_over: bool = False) -> bool:
         waiting = [r for r in reqs if is_waiting(r)]
@@ -313,6 +337,8 @@ class NamespaceWorker:
             "verifyingSince": None,
             "failureDetectedAt": None,
             "failure": None,
+            "reason": None,
+            "availability": None,
             "rollback": None,
             "previousImages": None,
             "previousRevision": None,
@@ -553,6 +579,7 @@ class NamespaceWorker:
             "completedAt": times.rfc3339_ms(self.ctx.wall()),
             "queuePosition": None,
             "nextAttemptAt": None,
+            "reason": reason,
         }
         if phase == Phase.SUCCEEDED:
             changes["revision"] = self._revision(req)
@@ -561,6 +588,7 @@ class NamespaceWorker:
         self.ctx.recorder.record(req.body, reason, message, warning=phase != Phase.SUCCEEDED)
         self._notify(req, phase)
         await actions.set_finalizer(req, False)
+        self._pruned_after_finish()
         if not any(is_waiting(r) for r in self._requests() if r.uid != req.uid):
             await self.lock.release()  # else the next pass hands the lock to the next request in one write
 
