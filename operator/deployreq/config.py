@@ -110,14 +110,16 @@ class Settings:
     """The longest rollout timeout a request may ask for; a request over it ends Failed at once."""
 
     finished_history_limit: int = field(
-        default=200, metadata=flag("--finished-history-limit", kind="int", metavar="N", default_help="200; 0: no limit")
+        default=200,
+        metadata=flag("--finished-history-limit", kind="int", metavar="N", default_help="200; 0: no limit"),
     )
     """Finished requests kept per namespace, the newest by completion; older ones are deleted. The two newest
     Succeeded requests of each Deployment (deployreq rollback restores them), requests that will run again, and
     requests git manages (Argo CD or Flux tracking, or the annotation deployreq.dev/keep) are never deleted."""
 
     finished_ttl_seconds: float = field(
-        default=30 * 86400.0, metadata=flag("--finished-ttl", kind="duration", default_help="720h (30 days); 0: none")
+        default=30 * 86400.0,
+        metadata=flag("--finished-ttl", kind="duration", default_help="720h (30 days); 0: none"),
     )
     """How long a finished request is kept after it ended before it is deleted (with the same exceptions); deployreq
     report sees back this far."""

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from deployreq import errors
-from deployreq.cli import apply, create, queue, rerun, rollback, status
+from deployreq.cli import apply, create, queue, report, rerun, rollback, status
 from deployreq.cli.common import Parsers, add_cluster_flags, add_command, fail
 from deployreq.cli.flags import add_settings_flags, settings_from
 from deployreq.cluster import kube
@@ -18,7 +18,15 @@ from deployreq.gates.flags import add_gate_flags, gate_settings_from
 from deployreq.notify.flags import add_notify_flags, notify_settings_from
 
 # The CI-facing commands, one module each, in the order `deployreq --help` lists them.
-COMMANDS = (apply.COMMAND, create.COMMAND, rollback.COMMAND, rerun.COMMAND, status.COMMAND, queue.COMMAND)
+COMMANDS = (
+    apply.COMMAND,
+    create.COMMAND,
+    rollback.COMMAND,
+    rerun.COMMAND,
+    status.COMMAND,
+    queue.COMMAND,
+    report.COMMAND,
+)
 
 
 def _run_parser(sub: Parsers) -> None:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from deployreq import errors
+from deployreq.api import names
 from deployreq.api.phases import Phase
 from deployreq.cli.common import ClientCommand, Obj, Waiting, add_wait_flags, fail, request_doc, say, submit
 from deployreq.cluster import kube
@@ -78,7 +79,7 @@ def _rollback_doc(
         "priority": "urgent",
         "images": [{"container": c, "image": i} for c, i in good.images.items()],
     }
-    return request_doc(namespace, name, spec, {"deployreq.dev/rollback-of": deployment}, annotations)
+    return request_doc(namespace, name, spec, {names.ROLLBACK_OF_LABEL: deployment}, annotations)
 
 
 async def _rollback_target(

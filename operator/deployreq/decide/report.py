@@ -221,7 +221,9 @@ def overlapping_pairs(runs: Sequence[Run], now: float) -> int:
 
 
 def _ended_in(run: Run, window: Window) -> bool:
-    return run.completed is not None and window.start <= run.completed <= window.end and run.phase not in ACTIVE
+    return (
+        run.completed is not None and window.start <= run.completed <= window.end and run.phase not in ACTIVE
+    )
 
 
 def figures(group: Sequence[Run], every: Sequence[Run], window: Window) -> Figures:
@@ -230,7 +232,9 @@ def figures(group: Sequence[Run], every: Sequence[Run], window: Window) -> Figur
     phases = Counter(r.phase for r in ended)
     succeeded, rolled_back, failed = (phases[p] for p in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED))
     decided = succeeded + rolled_back + failed
-    changes = [r for r in ended if r.patched and r.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED)]
+    changes = [
+        r for r in ended if r.patched and r.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED)
+    ]
     failures = [r for r in changes if failed_change(r)]
     restored = [s for s in (restore_seconds(r, every) for r in failures) if s is not None]
     deployments = sum(1 for r in changes if r.phase == Phase.SUCCEEDED)
@@ -240,7 +244,9 @@ def figures(group: Sequence[Run], every: Sequence[Run], window: Window) -> Figur
         succeeded=succeeded,
         rolled_back=rolled_back,
         failed=failed,
-        failed_by_cause=dict(sorted(Counter(r.reason or "Unknown" for r in ended if r.phase == Phase.FAILED).items())),
+        failed_by_cause=dict(
+            sorted(Counter(r.reason or "Unknown" for r in ended if r.phase == Phase.FAILED).items())
+        ),
         cancelled=phases[Phase.CANCELLED],
         superseded=phases[Phase.SUPERSEDED],
         in_progress=sum(1 for r in group if r.phase in ACTIVE),
@@ -255,7 +261,11 @@ def figures(group: Sequence[Run], every: Sequence[Run], window: Window) -> Figur
         time_to_restore_mean_seconds=mean(restored),
         time_to_restore_p90_seconds=p90(restored),
         deploy_duration_mean_seconds=mean(
-            [r.completed - r.started for r in changes if r.phase == Phase.SUCCEEDED and r.started and r.completed]
+            [
+                r.completed - r.started
+                for r in changes
+                if r.phase == Phase.SUCCEEDED and r.started and r.completed
+            ]
         ),
         downtime_seconds=sum(r.down_seconds for r in ended),
         degraded_seconds=sum(r.degraded_seconds for r in ended),
@@ -305,6 +315,7 @@ def as_json(report: Report) -> Obj:
         "window": {
             "start": times.rfc3339(w.start),
             "end": times.rfc3339(w.end),
+            "seconds": round(w.end - w.start, 3),
             "days": round(w.days, 3),
             "oldest_request": times.rfc3339(w.oldest_request) if w.oldest_request is not None else None,
             "since_given": w.since_given,

@@ -125,7 +125,9 @@ class Actions:
         is refused by the server (409) and kept; one already gone is fine."""
         path = kube.request_path(req.namespace, req.name)
         try:
-            await self.client.delete(path, {"uid": req.uid, "resourceVersion": req.meta.get("resourceVersion")})
+            await self.client.delete(
+                path, {"uid": req.uid, "resourceVersion": req.meta.get("resourceVersion")}
+            )
         except (errors.NotFound, errors.Conflict) as exc:
             log.info("%s: not pruned: %s", req.ref, exc)
             return

@@ -101,7 +101,8 @@ class NamespaceWorker:
             ctx.settings.max_verification_seconds, ctx.settings.max_rollout_timeout_seconds
         )
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
-        self._prune_at: float | None = 0.0  # when finished requests are pruned next (epoch); at once after a start
+        # When finished requests are pruned next (epoch seconds): at once after a start, then as they age.
+        self._prune_at: float | None = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -337,8 +338,6 @@ class NamespaceWorker:
             "verifyingSince": None,
             "failureDetectedAt": None,
             "failure": None,
-            "reason": None,
-            "availability": None,
             "rollback": None,
             "previousImages": None,
             "previousRevision": None,

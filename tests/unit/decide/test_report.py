@@ -108,7 +108,14 @@ def test_a_failed_change_without_rollback_is_restored_by_the_next_success_of_its
 def test_time_to_restore_mean_and_p90_by_nearest_rank() -> None:
     data = runs(
         *(
-            body(f"rb{i}", "RolledBack", created=i * 100, started=i * 100, completed=i * 100 + 10 + i, detected=i * 100 + 10)
+            body(
+                f"rb{i}",
+                "RolledBack",
+                created=i * 100,
+                started=i * 100,
+                completed=i * 100 + 10 + i,
+                detected=i * 100 + 10,
+            )
             for i in range(10)
         )
     )
@@ -150,8 +157,15 @@ def test_manual_interventions_by_kind() -> None:
 def test_since_narrows_to_requests_ended_inside_the_window_and_downtime_adds_up() -> None:
     data = runs(
         body("old", "RolledBack", created=0, completed=10, detected=5, availability={"degradedSeconds": 9}),
-        body("new", "RolledBack", created=100, started=100, completed=130, detected=110,
-             availability={"degradedSeconds": 20.5, "downSeconds": 4}),
+        body(
+            "new",
+            "RolledBack",
+            created=100,
+            started=100,
+            completed=130,
+            detected=110,
+            availability={"degradedSeconds": 20.5, "downSeconds": 4},
+        ),
     )
     rep = compute(data, now=T0 + 200, since=T0 + 50)
     assert rep.total.requests == 1
