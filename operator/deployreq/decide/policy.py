@@ -153,4 +153,3 @@ def limit_violation(
         if cap is not None and rollout_timeout_seconds > cap:
             return f"rollout timeout of {rollout_timeout_seconds}s exceeds policy {policy.name}'s limit of {cap}s"
     return None
-
