@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from kubesim.api import errors
@@ -194,6 +195,21 @@ def _conflict_error(conflicts: dict[str, list[Path]], who_by_manager: dict[str, 
     return errors.ApiError(409, "Conflict", message, causes=causes)
 
 
+@dataclass(frozen=True)
+class _Write:
+    manager: str
+    operation: str
+    api_version: str
+    subresource: str
+    stamp: str
+    changed_object: bool
+
+    def owns(self, entry: Obj) -> bool:
+        """Whether ``entry`` is the one this write updates."""
+        fields = (entry.get("manager"), entry.get("operation"), entry.get("subresource", ""))
+        return fields == (self.manager, self.operation, self.subresource)
+
+
 def record(
     old_entries: list[Obj] | None,
     live: Obj | None,
@@ -212,122 +228,102 @@ def record(
     create, the containers the empty object of the type already has (see :func:`zero_object_paths`)."""
     entries = [dict(e) for e in old_entries or []]
     sub = subresource or ""
-    changed_object = _content(live) != _content(new)
     sets = [_to_set(e.get("fieldsV1") or {}) for e in entries]
     new_leaves = leaves(new, subresource, schema)
+    old_leaves = leaves(live, subresource, schema) if live is not None else {}
     if operation == "Apply":
         applied_leaves = leaves(applied, subresource, schema)
-        live_leaves = leaves(live, subresource, schema) if live is not None else {}
         mine = set(applied_leaves)
-        taken: set[Path] = set()
-        conflicts: dict[str, list[Path]] = {}
-        versions: dict[str, str] = {}
-        for entry, owned in zip(entries, sets, strict=True):
-            if entry.get("manager") == manager or entry.get("subresource", "") != sub:
-                continue
-            for path in owned & mine:
-                if path in live_leaves and live_leaves[path] == applied_leaves[path]:
-                    continue  # same value: shared ownership
-                if force:
-                    taken.add(path)
-                else:
-                    conflicts.setdefault(str(entry.get("manager")), []).append(path)
-                    versions[str(entry.get("manager"))] = describe_manager(entry)
-        if conflicts:
-            raise _conflict_error(conflicts, versions)
+        taken = _taken_by_apply(entries, sets, manager, sub, old_leaves, applied_leaves, force)
     else:
-        old_leaves = leaves(live, subresource, schema) if live is not None else {}
         changed = {p for p, v in new_leaves.items() if p not in old_leaves or old_leaves[p] != v}
-        removed = set(old_leaves) - set(new_leaves)
-        taken = changed | removed
+        taken = changed | (set(old_leaves) - set(new_leaves))
         mine = changed | _added_containers(new_leaves, old_leaves, live, present)
     for i, (entry, owned) in enumerate(zip(entries, sets, strict=True)):
         if entry.get("subresource", "") == sub and not (
             entry.get("manager") == manager and entry.get("operation") == operation
         ):
             sets[i] = owned - taken
+    write = _Write(manager, operation, api_version, sub, stamp, _content(live) != _content(new))
+    return _sorted_entries(_entries_after(write, entries, sets, mine, new_leaves))
+
+
+def _taken_by_apply(
+    entries: list[Obj],
+    sets: list[set[Path]],
+    manager: str,
+    sub: str,
+    live_leaves: dict[Path, Any],
+    applied_leaves: dict[Path, Any],
+    force: bool,
+) -> set[Path]:
+    """The fields an Apply takes from other managers of the same subresource (with ``force``), or the 409 of
+    its conflicts; a field set to the value it already has is shared, not taken."""
+    taken: set[Path] = set()
+    conflicts: dict[str, list[Path]] = {}
+    versions: dict[str, str] = {}
+    for entry, owned in zip(entries, sets, strict=True):
+        if entry.get("manager") == manager or entry.get("subresource", "") != sub:
+            continue
+        for path in owned & set(applied_leaves):
+            if path in live_leaves and live_leaves[path] == applied_leaves[path]:
+                continue  # same value: shared ownership
+            if force:
+                taken.add(path)
+            else:
+                conflicts.setdefault(str(entry.get("manager")), []).append(path)
+                versions[str(entry.get("manager"))] = describe_manager(entry)
+    if conflicts:
+        raise _conflict_error(conflicts, versions)
+    return taken
+
+
+def _entries_after(
+    write: _Write, entries: list[Obj], sets: list[set[Path]], mine: set[Path], new_leaves: dict[Path, Any]
+) -> list[Obj]:
+    """Every entry with what it owns now (entries that own nothing are dropped, as the real server does), the
+    writer's own entry updated or added."""
+    apply = write.operation == "Apply"
     result: list[Obj] = []
     found = False
     for entry, kept in zip(entries, sets, strict=True):
         owned = kept
-        if (
-            entry.get("manager") == manager
-            and entry.get("operation") == operation
-            and (entry.get("subresource", "") == sub)
-        ):
+        if write.owns(entry):
             found = True
-            owned = mine if operation == "Apply" else (kept & _with_containers(new_leaves)) | mine
-            if operation == "Apply":
-                entry["apiVersion"] = api_version
-                if changed_object:  # the real server stamps an Apply only when the object changed
-                    entry["time"] = stamp
+            owned = mine if apply else (kept & _with_containers(new_leaves)) | mine
+            if apply:
+                entry["apiVersion"] = write.api_version
+                if write.changed_object:  # the real server stamps an Apply only when the object changed
+                    entry["time"] = write.stamp
             elif owned != _to_set(entry.get("fieldsV1") or {}):
-                entry.update(time=stamp, apiVersion=api_version)
-        if owned:  # the real server drops entries that own nothing
+                entry.update(time=write.stamp, apiVersion=write.api_version)
+        if owned:
             entry["fieldsV1"] = _to_fields(owned)
             result.append(entry)
     if not found and mine:
-        new_entry: Obj = {"manager": manager, "operation": operation, "apiVersion": api_version}
-        if operation != "Apply" or changed_object:
-            new_entry["time"] = stamp
+        new_entry: Obj = {
+            "manager": write.manager,
+            "operation": write.operation,
+            "apiVersion": write.api_version,
+        }
+        if not apply or write.changed_object:
+            new_entry["time"] = write.stamp
         new_entry["fieldsType"] = "FieldsV1"
         new_entry["fieldsV1"] = _to_fields(mine)
-        if subresource:
-            new_entry["subresource"] = subresource
+        if write.subresource:
+            new_entry["subresource"] = write.subresource
         result.append(new_entry)
-    # The real server's order: operation (Apply before Update), time (none first), manager, apiVersion,
-    # subresource. Times of one format compare as strings.
-    result.sort(
-        key=lambda e: (
-            str(e.get("operation", "")),
-            str(e.get("time", ""))[:19],
-            str(e.get("manager", "")),
-            str(e.get("apiVersion", "")),
-            str(e.get("subresource", "")),
-        )
-    )
     return result
 
 
-# The containers an empty object of a built-in type has once encoded (non-pointer structs without omitempty):
-# a create adds only their members. Anything else a write adds whole is itself a member of the writer's set
-# (FieldsV1 "."), as the real field manager's comparison with the previous object finds.
-_ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
-    ("apps", "deployments"): (
-        ("f:spec",),
-        ("f:spec", "f:template"),
-        ("f:spec", "f:template", "f:metadata"),
-        ("f:spec", "f:template", "f:spec"),
-        ("f:spec", "f:template", "f:spec", "f:containers"),
-        ("f:spec", "f:strategy"),
-        ("f:status",),
-    ),
-    ("apps", "replicasets"): (
-        ("f:spec",),
-        ("f:spec", "f:template"),
-        ("f:spec", "f:template", "f:metadata"),
-        ("f:spec", "f:template", "f:spec"),
-        ("f:spec", "f:template", "f:spec", "f:containers"),
-        ("f:status",),
-    ),
-    ("", "pods"): (("f:spec",), ("f:spec", "f:containers"), ("f:status",)),
-    ("", "services"): (("f:spec",), ("f:status",), ("f:status", "f:loadBalancer")),
-    ("", "namespaces"): (("f:spec",), ("f:status",)),
-    ("coordination.k8s.io", "leases"): (("f:spec",),),
-    ("policy", "poddisruptionbudgets"): (("f:spec",), ("f:status",)),
-    ("networking.k8s.io", "networkpolicies"): (("f:spec",), ("f:spec", "f:podSelector")),
-    ("rbac.authorization.k8s.io", "rolebindings"): (("f:roleRef",),),
-    ("authorization.k8s.io", "selfsubjectaccessreviews"): (("f:spec",), ("f:status",)),
-    ("authorization.k8s.io", "subjectaccessreviews"): (("f:spec",), ("f:status",)),
-    ("authorization.k8s.io", "localsubjectaccessreviews"): (("f:spec",), ("f:status",)),
-    ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
-}
-
-
-def zero_object_paths(key: tuple[str, str], custom: bool) -> frozenset[Path]:
-    if custom:
-        return frozenset({("f:metadata",)})
-    return frozenset({("f:metadata",), *_ZERO_BUILTIN.get(key, ())})
+def _sorted_entries(result: list[Obj]) -> list[Obj]:
+    """The real server's order: operation (Apply before Update), time (none first), manager, apiVersion,
+    subresource. Times of one format compare as strings."""
+    fields = ("operation", "time", "manager", "apiVersion", "subresource")
+    result.sort(
+        key=lambda e: tuple(str(e.get(k, ""))[:19] if k == "time" else str(e.get(k, "")) for k in fields)
+    )
+    return result
 
 
 def _added_containers(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kubesim.api import managed_fields, schema
+from kubesim.api import empty_objects, managed_fields, schema
 from kubesim.api.resources import ResourceType, storage_version
 from kubesim.endpoints.request import ApiRequest
 from kubesim.registry import builtin_defaults
@@ -36,7 +36,7 @@ def manage(r: ApiRequest, clock: Callable[[], float], obj: Obj, live: Obj | None
         now_rfc3339(clock),
         applied=None,
         force=r.bool_param("force"),
-        present=managed_fields.zero_object_paths(t.rt.key, t.rt.is_custom),
+        present=empty_objects.zero_object_paths(t.rt.key, t.rt.is_custom),
         schema=crd_schema(t.rt),
     )
     if not entries:

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from kubesim.api import errors, managed_fields
+from kubesim.api import empty_objects, errors, managed_fields
 from kubesim.api.managed_fields import Path
 from kubesim.api.merge_keys import APPLY_KEY_DEFAULTS
 from kubesim.api.resources import ResourceType, storage_version
@@ -161,36 +161,39 @@ def typed_errors(value: Any, schema: Obj, path: str) -> list[tuple[str, str]]:
             if sub is not None:
                 out += typed_errors(item, sub, f"{path}.{key}")
     elif isinstance(value, list):
-        items = schema.get("items") or {}
-        list_type = schema.get("x-kubernetes-list-type")
-        keys = list(schema.get("x-kubernetes-list-map-keys") or [])
-        seen: list[Any] = []
-        for i, item in enumerate(value):
-            if list_type == "map" and isinstance(item, dict):
-                if not any(k in item for k in keys):
-                    quoted = ", ".join(json.dumps(k) for k in keys)
-                    out.append(
-                        (
-                            path,
-                            f"element {i}: associative list with keys has an element that omits all key fields "
-                            f"[{quoted}] (and doesn't have default values for any key fields)",
-                        )
+        out += _typed_list_errors(value, schema, path)
+    return out
+
+
+def _typed_list_errors(value: list[Any], schema: Obj, path: str) -> list[tuple[str, str]]:
+    """A list's items typed against ``items``; map lists' key fields and set members checked for duplicates."""
+    items = schema.get("items") or {}
+    list_type = schema.get("x-kubernetes-list-type")
+    keys = list(schema.get("x-kubernetes-list-map-keys") or [])
+    out: list[tuple[str, str]] = []
+    seen: list[Any] = []
+    for i, item in enumerate(value):
+        if list_type == "map" and isinstance(item, dict):
+            if not any(k in item for k in keys):
+                quoted = ", ".join(json.dumps(k) for k in keys)
+                out.append(
+                    (
+                        path,
+                        f"element {i}: associative list with keys has an element that omits all key fields "
+                        f"[{quoted}] (and doesn't have default values for any key fields)",
                     )
-                    continue
-                ident = {k: item[k] for k in keys if k in item}
-                if ident in seen:
-                    shown = ",".join(f"{k}={json.dumps(v)}" for k, v in ident.items())
-                    out.append((path, f"duplicate entries for key [{shown}]"))
-                seen.append(ident)
-            elif list_type == "set":
-                if item in seen:
-                    out.append((path, f"duplicate entries for key [={json.dumps(item)}]"))
-                seen.append(item)
-            out += (
-                typed_errors(item, items, f"{path}[{i}]")
-                if list_type != "map"
-                else typed_errors(item, items, path)
-            )
+                )
+                continue
+            ident = {k: item[k] for k in keys if k in item}
+            if ident in seen:
+                shown = ",".join(f"{k}={json.dumps(v)}" for k, v in ident.items())
+                out.append((path, f"duplicate entries for key [{shown}]"))
+            seen.append(ident)
+        elif list_type == "set":
+            if item in seen:
+                out.append((path, f"duplicate entries for key [={json.dumps(item)}]"))
+            seen.append(item)
+        out += typed_errors(item, items, f"{path}[{i}]" if list_type != "map" else path)
     return out
 
 
@@ -254,25 +257,9 @@ def server_side_apply(
     else:
         merged = strategic_merge(clone(live), applied)
     entries = _entries(live)
-    previous: set[Path] = set()
-    others: set[Path] = set()
-    sub = subresource or ""
-    for entry in entries:
-        if entry.get("subresource", "") != sub:
-            continue
-        if entry.get("manager") == manager and entry.get("operation") == "Apply":
-            previous = _owned(entry)
-        else:
-            others |= _owned(entry)
     schema = _crd_schema(rt) if rt.is_custom else None
     applied_leaves = managed_fields.leaves(applied, subresource, schema)
-    # A path still applied, or the parent of one that is (an empty map or list applied before, filled now),
-    # is not stale.
-    kept = {path[:i] for path in applied_leaves for i in range(1, len(path) + 1)}
-    shared = {path[:i] for path in others for i in range(1, len(path) + 1)}
-    stale = previous - kept - shared
-    for path in sorted(stale, key=lambda p: (len(p), p[-1] != ".")):  # whole items before their fields
-        _remove(merged, path)
+    others = _drop_stale(merged, entries, manager, subresource, applied_leaves)
     if rt.is_custom:
         # lists this manager alone owns are its to set whole; associative merging keeps other managers' items
         for path, value in applied_leaves.items():
@@ -289,12 +276,36 @@ def server_side_apply(
         stamp or now_rfc3339(time.time),
         applied=applied,
         force=force,
-        present=managed_fields.zero_object_paths(rt.key, rt.is_custom),
+        present=empty_objects.zero_object_paths(rt.key, rt.is_custom),
         schema=schema,
     )
     if not entries_after:
         del merged["metadata"]["managedFields"]  # the real server omits an empty list
     return merged
+
+
+def _drop_stale(
+    merged: Obj, entries: list[Obj], manager: str, subresource: str | None, applied_leaves: dict[Path, Any]
+) -> set[Path]:
+    """Remove from ``merged`` what this manager applied before and applies no more, unless another manager
+    owns it too; answers what the other managers (of this subresource) own."""
+    previous: set[Path] = set()
+    others: set[Path] = set()
+    sub = subresource or ""
+    for entry in entries:
+        if entry.get("subresource", "") != sub:
+            continue
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            previous = _owned(entry)
+        else:
+            others |= _owned(entry)
+    # A path still applied, or the parent of one that is (an empty map or list applied before, filled now),
+    # is not stale.
+    kept = {path[:i] for path in applied_leaves for i in range(1, len(path) + 1)}
+    shared = {path[:i] for path in others for i in range(1, len(path) + 1)}
+    for path in sorted(previous - kept - shared, key=lambda p: (len(p), p[-1] != ".")):
+        _remove(merged, path)  # whole items before their fields
+    return others
 
 
 def record_update(
@@ -316,7 +327,7 @@ def record_update(
         rt.api_version,
         subresource,
         stamp or now_rfc3339(time.time),
-        present=managed_fields.zero_object_paths(rt.key, rt.is_custom),
+        present=empty_objects.zero_object_paths(rt.key, rt.is_custom),
         schema=_crd_schema(rt) if rt.is_custom else None,
     )
     if not entries_after:
