@@ -414,6 +414,8 @@ def view(answer: Answer, step: Obj, normalise: Normaliser) -> Obj:
         out["code"] = answer.code
     if "contentType" in compare:
         out["contentType"] = answer.headers.get("content-type", "")
+    if "warning" in compare:
+        out["warning"] = normalise.text(answer.headers.get("warning", ""))
     parsed = answer.body()
     if "body" in compare or "order" in compare:
         body = normalise(parsed)

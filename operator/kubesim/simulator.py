@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kubesim.admission.validating import PolicyAdmission
 from kubesim.api import errors
 from kubesim.api.resources import from_crd
 from kubesim.auth.rbac import Authorizer
@@ -21,6 +22,7 @@ from kubesim.endpoints.codec import json_response
 from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.proxy import ServiceProxy
 from kubesim.endpoints.server import ApiServer
+from kubesim.registry.admissionpolicies import admit_admission_config
 from kubesim.registry.builtin_defaults import admit_builtin
 from kubesim.registry.customresources import admit_custom
 from kubesim.registry.strategies import strategy_for
@@ -55,6 +57,8 @@ class Simulator:
         self.server.authorizer = Authorizer(self.store)
         self.store.admission.append(admit_builtin)
         self.store.admission.append(admit_custom)
+        self.store.admission.append(admit_admission_config)
+        self.store.admission.append(PolicyAdmission(self.store))  # last, as validating admission runs
         self.store.listeners.append(self._crd_changed)
         self.server.admin.update(
             {

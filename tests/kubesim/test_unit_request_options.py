@@ -12,7 +12,7 @@ import pytest
 from kubesim.api import errors
 from kubesim.api.resources import BUILTINS
 from kubesim.registry.customresources import admit_custom
-from kubesim.storage.store import Operation
+from kubesim.storage.admission import Operation
 
 CONFIGMAPS = next(rt for rt in BUILTINS if rt.key == ("", "configmaps"))
 

@@ -37,6 +37,8 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
     ("authorization.k8s.io", "subjectaccessreviews"): (("f:spec",), ("f:status",)),
     ("authorization.k8s.io", "localsubjectaccessreviews"): (("f:spec",), ("f:status",)),
     ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"): (("f:spec",), ("f:status",)),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"): (("f:spec",),),
 }
 
 

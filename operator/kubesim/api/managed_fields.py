@@ -33,7 +33,11 @@ _SKIP_META = frozenset(
 )
 
 
-_ATOMIC_FIELDS = frozenset({"roleRef", "podSelector"})
+# also the admission policies' +structType=atomic fields, and their validationActions, a set
+_ATOMIC_FIELDS = frozenset(
+    {"roleRef", "podSelector", "matchConstraints", "matchResources", "paramKind", "paramRef"}
+)
+_SET_FIELDS = frozenset({"validationActions"})
 
 
 def manager_from_user_agent(user_agent: str) -> str:
@@ -56,7 +60,7 @@ def _leaves(value: Any, path: Path, field: str, parent: str) -> Iterator[tuple[P
             yield from _leaves(item, (*path, f"f:{key}"), key, field)
         return
     if isinstance(value, list):
-        key = _merge_key(field, parent)
+        key = "" if field in _SET_FIELDS else _merge_key(field, parent)
         if key == "":
             for item in value:
                 yield (*path, f"v:{json.dumps(item)}"), PRESENT

@@ -28,6 +28,9 @@ MERGE_KEYS: dict[str, str] = {
     "hostIPs": "ip",
     # ServiceAccount.secrets: patchMergeKey "name"
     "secrets": "name",
+    # ValidatingAdmissionPolicySpec.matchConditions / .variables: patchMergeKey "name"
+    "matchConditions": "name",
+    "variables": "name",
 }
 # PodSpec.readinessGates and .tolerations carry no patch strategy: they are replaced whole.
 # ports merge by containerPort in containers, by port in services

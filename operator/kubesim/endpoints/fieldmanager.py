@@ -8,7 +8,7 @@ from collections.abc import Callable
 from kubesim.api import empty_objects, managed_fields, schema
 from kubesim.api.resources import ResourceType, storage_version
 from kubesim.endpoints.request import ApiRequest
-from kubesim.registry import builtin_defaults
+from kubesim.registry import admissionpolicies, builtin_defaults
 from kubesim.storage.objects import Obj, now_rfc3339
 
 
@@ -54,6 +54,7 @@ def decode_defaults(rt: ResourceType, obj: Obj, prune: bool = True) -> None:
     fields): built-in SetDefaults_* and conversions, a custom resource's structural schema defaults."""
     if rt.crd is None:
         builtin_defaults.scheme_defaults(rt.key, obj)
+        admissionpolicies.defaults(rt.key, obj)
         return
     root = (storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {}
     props = root.get("properties") or {}

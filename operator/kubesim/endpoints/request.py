@@ -11,6 +11,7 @@ from aiohttp import web
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
 from kubesim.auth.rbac import UserInfo
+from kubesim.storage.admission import Requester
 from kubesim.storage.objects import Obj
 from kubesim.storage.store import Store
 
@@ -39,6 +40,7 @@ class ApiRequest:
     cut_after: int | None = None  # a fault plan's cut of a watch after so many events
     dry_run: bool = False  # dryRun=All
     strict: bool = False  # fieldValidation=Strict
+    requester: Requester | None = None  # for writes: the user as admission sees them, and its warnings
 
     @property
     def name(self) -> str:
@@ -71,6 +73,7 @@ class ApiRequest:
             strict=self.strict,
             owned=owned,
             copy=False,
+            requester=self.requester,
         )
 
 

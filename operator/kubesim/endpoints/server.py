@@ -31,6 +31,7 @@ from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.handlers import create, delete, discovery, get, patch, update, watch
 from kubesim.endpoints.proxy import ServiceProxy
 from kubesim.endpoints.request import ApiRequest, Target
+from kubesim.storage.admission import Requester
 from kubesim.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ ITEM_HANDLERS: dict[str, ItemHandler] = {
     "delete": delete.delete,
 }
 HEALTH = ("/healthz", "/livez", "/readyz")
+WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 
 class ApiServer:
@@ -144,6 +146,11 @@ class ApiServer:
             dry_run=request.query.get("dryRun") == "All",
             strict=request.query.get("fieldValidation") == "Strict",
         )
+        if verb in WRITES:
+            r.requester = Requester(user_info.name, user_info.groups, dry_run=r.dry_run)
+            response = await self._dispatch(r)
+            _admission_answers(r.requester, response, record)
+            return response
         return await self._dispatch(r)
 
     def _discovery(self, request: web.Request, parts: list[str]) -> web.Response | None:
@@ -254,6 +261,16 @@ class ApiServer:
         for response in list(self.streams):
             with contextlib.suppress(Exception):
                 await response.write_eof()
+
+
+def _admission_answers(requester: Requester, response: web.StreamResponse, record: dict[str, Any]) -> None:
+    """Admission's warnings as ``Warning: 299 - "..."`` headers (kubectl prints them), its audit annotations in
+    the audit record."""
+    for warning in requester.warnings:
+        escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{escaped}"')
+    if requester.annotations:
+        record["annotations"] = dict(requester.annotations)
 
 
 def _audit_target(record: dict[str, Any], request: web.Request, target: Target, verb: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from kubesim.api import errors
 from kubesim.api.label_validation import label_key_error
 from kubesim.api.selectors import matches_label_selector
-from kubesim.storage.store import Operation
+from kubesim.storage.admission import Operation
 
 Obj = dict[str, Any]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kubesim.api import crd_validation, errors, schema, strict_fields
+from kubesim.storage.admission import Operation
 from kubesim.storage.objects import Obj
-from kubesim.storage.store import Operation
 from kubesim.storage.strategy import Strategy
 
 

@@ -16,11 +16,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from kubesim.api import errors
 from kubesim.api.resources import BUILTINS, ResourceType
 from kubesim.storage import checks
+from kubesim.storage.admission import Admission, Operation, Requester
 from kubesim.storage.index import ObjectIndex
 from kubesim.storage.objects import Obj, clone, meta_of, now_rfc3339, same_content
 from kubesim.storage.strategy import Strategy, StrategyFor, keep_system_fields
@@ -32,20 +32,6 @@ GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 DEFAULT_WINDOW = 5000
 
 
-@dataclass
-class Operation:
-    """What admission sees: the verb, the type, the subresource, the new object (mutable) and the old one."""
-
-    verb: str  # create | update | delete
-    rt: ResourceType
-    obj: Obj
-    old: Obj | None
-    subresource: str | None = None
-    user: str = ""
-    strict: bool = False  # the request's fieldValidation=Strict
-
-
-Admission = Callable[[Operation], None]
 Listener = Callable[[ResourceType, Event], None]
 
 
@@ -176,6 +162,7 @@ class Store:
         strict: bool = False,
         owned: bool = False,
         copy: bool = True,
+        requester: Requester | None = None,
     ) -> Obj:
         """Store a new object. ``strict``: the request's fieldValidation=Strict, for admission; ``owned``: ``obj``
         is the caller's to give away (not copied); ``copy=False``: the caller only reads the result (the stored
@@ -206,7 +193,7 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339(self.clock)
         self._strategies[rt.key].prepare_for_create(obj)
-        self._admit(Operation("create", rt, obj, None, user=user, strict=strict))
+        self._admit(Operation("create", rt, obj, None, None, user, strict, requester, ns))
         if dry_run:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
@@ -245,6 +232,7 @@ class Store:
         strict: bool = False,
         owned: bool = False,
         copy: bool = True,
+        requester: Requester | None = None,
     ) -> Obj:
         """PUT semantics; ``obj`` carries the resourceVersion it was based on (or none). ``strict``, ``owned`` and
         ``copy`` as for :meth:`create`."""
@@ -270,7 +258,7 @@ class Store:
             strategy.prepare_for_update(new, old, subresource)
             keep_system_fields(rt, ns, name, new, old_meta)
             strategy.validate_update(new, old)
-        self._admit(Operation("update", rt, new, old, subresource=subresource, user=user, strict=strict))
+        self._admit(Operation("update", rt, new, old, subresource, user, strict, requester, ns))
         if same_content(new, old) and meta.get("managedFields") == old_meta.get("managedFields"):
             return clone(old) if copy else old
         if rt.has_generation and subresource is None and strategy.generation_changed(old, new):
@@ -302,12 +290,13 @@ class Store:
         precondition_rv: str | None = None,
         user: str = "",
         dry_run: bool = False,
+        requester: Requester | None = None,
     ) -> Obj:
         """Delete, or mark for deletion when finalizers hold the object; returns the object as it ends up."""
         ns, old = self._existing(rt, namespace, name)
         meta = old["metadata"]
         checks.check_preconditions(rt, name, meta, precondition_uid, precondition_rv)
-        self._admit(Operation("delete", rt, old, old, user=user))
+        self._admit(Operation("delete", rt, old, old, None, user, False, requester, ns))
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")

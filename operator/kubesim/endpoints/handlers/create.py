@@ -24,7 +24,15 @@ def create(store: Store, r: ApiRequest) -> web.Response:
     manage(r, store.clock, obj, None, "Update")
     namespace = None if t.rt.key == ("", "namespaces") or not t.rt.namespaced else t.namespace
     created = store.create(
-        t.rt, namespace, obj, user=r.user, dry_run=r.dry_run, strict=r.strict, owned=True, copy=False
+        t.rt,
+        namespace,
+        obj,
+        user=r.user,
+        dry_run=r.dry_run,
+        strict=r.strict,
+        owned=True,
+        copy=False,
+        requester=r.requester,
     )
     return json_response(created, 201)
 

@@ -47,6 +47,7 @@ def delete(store: Store, r: ApiRequest) -> web.Response:
         precondition_rv=pre.get("resourceVersion"),
         user=r.user,
         dry_run=r.dry_run or "All" in (options.get("dryRun") or []),
+        requester=r.requester,
     )
     meta = obj["metadata"]
     if t.rt.key in RETURN_DELETED_OBJECT:
@@ -66,7 +67,8 @@ def delete_collection(store: Store, r: ApiRequest) -> web.Response:
     for obj in list(store.iter(t.rt, t.namespace)):
         if selected is None or selected(obj):
             meta = obj["metadata"]
-            deleted.append(store.delete(t.rt, meta.get("namespace"), meta["name"], user=r.user))
+            namespace, name = meta.get("namespace"), meta["name"]
+            deleted.append(store.delete(t.rt, namespace, name, user=r.user, requester=r.requester))
     return json_response(
         {
             "kind": t.rt.list_kind,

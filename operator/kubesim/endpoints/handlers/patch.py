@@ -54,7 +54,14 @@ def _apply(store: Store, r: ApiRequest) -> web.Response:
     if live is None:
         merged.setdefault("metadata", {})["name"] = r.name
         created = store.create(
-            t.rt, t.namespace, merged, user=r.user, dry_run=r.dry_run, strict=r.strict, copy=False
+            t.rt,
+            t.namespace,
+            merged,
+            user=r.user,
+            dry_run=r.dry_run,
+            strict=r.strict,
+            copy=False,
+            requester=r.requester,
         )
         return json_response(created, 201)
     merged.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]

@@ -1,0 +1,1 @@
+"""Admission plugins kubesim runs after the registries' own validation: ValidatingAdmissionPolicy."""
