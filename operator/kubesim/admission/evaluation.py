@@ -4,6 +4,7 @@ the match conditions, then the validations with their messages, then the audit a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,17 +81,34 @@ def request_object(a: Attributes) -> Obj:
 
 
 def activation(spec: Obj, a: Attributes, param: Obj | None, namespace: Obj | None) -> dict[str, Any]:
+    """The CEL variables the policy's expressions read (converting an object to CEL values is most of an
+    evaluation's cost)."""
+    needed = _names(spec)
     to_cel = policy_cel.to_cel
-    values: dict[str, Any] = {
-        "object": to_cel(a.obj),
-        "oldObject": to_cel(a.old),
-        "request": to_cel(request_object(a)),
-        "params": to_cel(param),
-        "namespaceObject": to_cel(_namespace_object(namespace)),
+    sources: dict[str, Callable[[], Any]] = {
+        "object": lambda: a.obj,
+        "oldObject": lambda: a.old,
+        "request": lambda: request_object(a),
+        "params": lambda: param,
+        "namespaceObject": lambda: _namespace_object(namespace),
     }
+    values: dict[str, Any] = {name: to_cel(source()) for name, source in sources.items() if name in needed}
     expressions = {str(v.get("name")): str(v.get("expression")) for v in spec.get("variables") or []}
     values["variables"] = _Variables(expressions, values)
     return values
+
+
+def _names(spec: Obj) -> set[str]:
+    expressions = [str(v.get("expression") or "") for v in spec.get("validations") or []]
+    expressions += [str(v.get("messageExpression") or "") for v in spec.get("validations") or []]
+    for key, field_name in (("matchConditions", "expression"), ("variables", "expression")):
+        expressions += [str(v.get(field_name) or "") for v in spec.get(key) or []]
+    expressions += [str(v.get("valueExpression") or "") for v in spec.get("auditAnnotations") or []]
+    names: set[str] = set()
+    for expression in expressions:
+        if expression:
+            names |= policy_cel.names_used(expression)
+    return names
 
 
 def _namespace_object(namespace: Obj | None) -> Obj | None:

@@ -96,6 +96,15 @@ def compile_expression(expression: str, declared: frozenset[str]) -> Any:
 
 
 @functools.lru_cache(maxsize=1024)
+def names_used(expression: str) -> frozenset[str]:
+    """The free identifiers an expression reads (so an activation need only convert those)."""
+    try:
+        return frozenset(name for name, _, _ in _idents(_parse(expression)))
+    except CelCompileError:
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=1024)
 def _program(expression: str) -> Any:
     env = celpy.Environment()
     return env.program(_parse(expression), functions=FUNCTIONS)
