@@ -24,7 +24,7 @@ from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
 from deployreq.cluster.lease import LeaseLock
 from deployreq.config import Settings
-from deployreq.decide import progress, prune, queue, rollback, rollout, run, semantic
+from deployreq.decide import availability, progress, prune, queue, rollback, rollout, run, semantic
 from deployreq.durations import format_seconds
 from deployreq.engine.actions import Actions, image_list
 from deployreq.engine.gate_runs import GateRuns
@@ -424,6 +424,7 @@ class NamespaceWorker:
         now = self.ctx.wall()
         world = self._world(req)
         seen_rv = str((world.deployment or {}).get("metadata", {}).get("resourceVersion") or "")
+        req = await self._track_availability(req, world.deployment, now)
         step = progress.next_step(req, world, now, self.thresholds)
         actions = self.ctx.actions
         log.debug("%s: %s -> %s", req.ref, req.phase.value, type(step).__name__)
@@ -447,6 +448,7 @@ class NamespaceWorker:
                         "previousImages": image_list(step.previous_images),
                         "previousRevision": step.previous_revision or None,
                         "deploymentUID": (self._world(req).deployment or {}).get("metadata", {}).get("uid"),
+                        "availability": None,  # this run's degraded and down time start here
                     },
                 )  # no write when the start already recorded the same
                 if not await self._holding():
@@ -565,6 +567,14 @@ class NamespaceWorker:
                 await self._finish(req, phase, message, reason)
         return True
 
+    async def _track_availability(self, req: Request, dep: dict[str, object] | None, now: float) -> Request:
+        """Record in the status when the workload enters or leaves a degraded or down stretch while this run has
+        changed it (decide/availability.py); no write while nothing changes."""
+        if not req.status.get("patchedGeneration") or req.phase not in ACTIVE:
+            return req
+        state = availability.track(req.status.get("availability"), dep, now)
+        return req if state is None else await self.ctx.actions.write_status(req, {"availability": state})
+
     def _revision(self, req: Request) -> int | None:
         world = self._world(req)
         rs = rollout.new_replicaset(world.deployment or {}, world.replicasets) if world.deployment else None
@@ -580,6 +590,8 @@ class NamespaceWorker:
             "nextAttemptAt": None,
             "reason": reason,
         }
+        if req.status.get("patchedGeneration"):
+            changes["availability"] = availability.close(req.status.get("availability"), self.ctx.wall())
         if phase == Phase.SUCCEEDED:
             changes["revision"] = self._revision(req)
         req = await actions.write_status(req, changes, phase, message)
