@@ -32,6 +32,12 @@ FAMILIES = (
     "deployreq_api_errors_total",
     "deployreq_api_retries_total",
     "deployreq_lease_takeovers_total",
+    "deployreq_release_requests_total",
+    "deployreq_release_changes_total",
+    "deployreq_time_to_restore_seconds",
+    "deployreq_deploy_duration_seconds",
+    "deployreq_request_degraded_seconds",
+    "deployreq_request_downtime_seconds",
 )
 
 

@@ -1,13 +1,17 @@
-"""Prometheus metrics: one typed recorder, label values from small closed sets only (no namespace or name labels).
+"""Prometheus metrics: one typed recorder, label values from small closed sets only (no request or workload names;
+the release figures carry the namespace, bounded by the namespaces the operator serves, and the workload kind).
 
 Served on ``/metrics`` by prometheus-client's own HTTP server (a thread, so scrapes never touch the event loop).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from deployreq.api.phases import Phase
+from deployreq.decide import report
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 OUTCOMES = tuple(
@@ -15,49 +19,128 @@ OUTCOMES = tuple(
 )
 GATE_KINDS = ("http", "prometheus", "pods")
 GATE_RESULTS = ("pass", "fail", "inconclusive", "error")
+RELEASE = ["namespace", "kind"]
+"""The labels of the release figures: namespaces the operator serves, and workload kinds (Deployment)."""
+
+
+def _histogram(name: str, doc: str, r: CollectorRegistry, labels: Sequence[str] = ()) -> Histogram:
+    return Histogram(name, doc, labels, buckets=DURATION_BUCKETS, registry=r)
+
+
+class ReleaseMetrics:
+    """The figures of ``deployreq report`` as Prometheus series, counted as each request ends."""
+
+    def __init__(self, r: CollectorRegistry) -> None:
+        self.finished = Counter(
+            "deployreq_release_requests",
+            "Requests that ended, by outcome.",
+            [*RELEASE, "outcome"],
+            registry=r,
+        )
+        self.failures = Counter(
+            "deployreq_release_failures",
+            "Requests that ended Failed, by reason.",
+            [*RELEASE, "reason"],
+            registry=r,
+        )
+        self.changes = Counter(
+            "deployreq_release_changes",
+            "Requests that changed the workload, by result (succeeded or failed: rolled back or Failed after the patch).",
+            [*RELEASE, "result"],
+            registry=r,
+        )
+        self.time_to_restore = _histogram(
+            "deployreq_time_to_restore_seconds",
+            "Failure detected to the previous version available again, for rolled-back requests.",
+            r,
+            RELEASE,
+        )
+        self.deploy_duration = _histogram(
+            "deployreq_deploy_duration_seconds",
+            "Start to end of requests that deployed successfully.",
+            r,
+            RELEASE,
+        )
+        self.degraded = _histogram(
+            "deployreq_request_degraded_seconds",
+            "Per request that changed the workload: seconds it ran below its desired available replicas.",
+            r,
+            RELEASE,
+        )
+        self.down = _histogram(
+            "deployreq_request_downtime_seconds",
+            "Per request that changed the workload: seconds it had no available replica.",
+            r,
+            RELEASE,
+        )
+        self.manual = Counter(
+            "deployreq_manual_interventions",
+            "Requests that ended and were a manual intervention, by kind (rollback, rerun, gates_skipped, approval).",
+            [*RELEASE, "type"],
+            registry=r,
+        )
+
+    def observe(self, run: report.Run) -> None:
+        """Count one request that ended."""
+        labels = (run.namespace, run.kind)
+        self.finished.labels(*labels, run.phase.value).inc()
+        if run.phase == Phase.FAILED:
+            self.failures.labels(*labels, run.reason or "Unknown").inc()
+        for kind in run.manual:
+            self.manual.labels(*labels, kind).inc()
+        if not run.patched or run.phase not in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED):
+            return
+        self.changes.labels(*labels, "failed" if report.failed_change(run) else "succeeded").inc()
+        self.degraded.labels(*labels).observe(run.degraded_seconds)
+        self.down.labels(*labels).observe(run.down_seconds)
+        restored = report.restore_seconds(run, [run])
+        if restored is not None:
+            self.time_to_restore.labels(*labels).observe(restored)
+        if run.phase == Phase.SUCCEEDED and run.started is not None and run.completed is not None:
+            self.deploy_duration.labels(*labels).observe(run.completed - run.started)
 
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self._request_metrics(self.registry)
+        self._operator_metrics(self.registry)
+        self._release_metrics(self.registry)
+
+    def _request_metrics(self, r: CollectorRegistry) -> None:
+        """The requests' outcomes and how long each stage took."""
         self.requests = Counter(
             "deployreq_requests",
             "Requests that reached a terminal phase, by outcome.",
             ["outcome"],
             registry=r,
         )
-        self.queue_wait = Histogram(
-            "deployreq_queue_wait_seconds",
-            "Time from creation (or re-queue) to start.",
-            buckets=DURATION_BUCKETS,
-            registry=r,
+        self.queue_wait = _histogram(
+            "deployreq_queue_wait_seconds", "Time from creation (or re-queue) to start.", r
         )
-        self.gate_time = Histogram(
-            "deployreq_gate_duration_seconds",
-            "Time a stage of gates took.",
-            ["stage"],
-            buckets=DURATION_BUCKETS,
-            registry=r,
+        self.gate_time = _histogram(
+            "deployreq_gate_duration_seconds", "Time a stage of gates took.", r, ["stage"]
         )
-        self.rollout_time = Histogram(
+        self.rollout_time = _histogram(
             "deployreq_rollout_duration_seconds",
             "Time from the image patch to the rollout being complete.",
-            buckets=DURATION_BUCKETS,
-            registry=r,
+            r,
         )
-        self.verification_time = Histogram(
-            "deployreq_verification_duration_seconds",
-            "Time spent verifying a completed rollout.",
-            buckets=DURATION_BUCKETS,
-            registry=r,
+        self.verification_time = _histogram(
+            "deployreq_verification_duration_seconds", "Time spent verifying a completed rollout.", r
         )
-        self.time_to_rollback = Histogram(
+        self.time_to_rollback = _histogram(
             "deployreq_time_to_rollback_seconds",
             "Time from a failure being detected to the rollback being available.",
-            buckets=DURATION_BUCKETS,
-            registry=r,
+            r,
         )
+        for outcome in OUTCOMES:
+            self.requests.labels(outcome)
+        for stage in ("pre", "post"):
+            self.gate_time.labels(stage)
+
+    def _operator_metrics(self, r: CollectorRegistry) -> None:
+        """Locks, queues, gate checks and the API client."""
         self.active_locks = Gauge(
             "deployreq_active_locks", "Namespace locks this operator holds.", registry=r
         )
@@ -74,13 +157,13 @@ class Metrics:
             "Namespace locks taken over after their holder stopped renewing.",
             registry=r,
         )
-        for outcome in OUTCOMES:
-            self.requests.labels(outcome)
         for kind in GATE_KINDS:
             for result in GATE_RESULTS:
                 self.gate_evaluations.labels(kind, result)
-        for stage in ("pre", "post"):
-            self.gate_time.labels(stage)
+
+    def _release_metrics(self, r: CollectorRegistry) -> None:
+        """deployreq report's figures as series (docs/report.md), by namespace and workload kind."""
+        self.release = ReleaseMetrics(r)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         start_http_server(port, addr=host, registry=self.registry)

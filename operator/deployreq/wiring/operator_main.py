@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from deployreq.cluster.credentials import Credentials
 from deployreq.cluster.events import Recorder
 from deployreq.cluster.leader import LeaderElector
 from deployreq.config import Settings
+from deployreq.decide import report
 from deployreq.engine.actions import Actions
 from deployreq.engine.gate_runs import GateRuns
 from deployreq.engine.worker import Context, Workers
@@ -59,6 +61,8 @@ def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
         st = req.status
         if phase in TERMINAL:
             metrics.requests.labels(phase.value).inc()
+            # The phase given: a superseded request is told before its status write is back.
+            metrics.release.observe(dataclasses.replace(report.run_of(req.body), phase=phase))
         if phase in (Phase.CHECKING, Phase.DEPLOYING) and st.get("startedAt"):
             wait = _seconds_between(req.created, st.get("startedAt"))
             if wait is not None:
