@@ -352,13 +352,15 @@ class Bench:
 
     def recovery(
         self, deploy: Callable[[Namespace], object], late: bool = False
-    ) -> tuple[list[float], list[float], list[Namespace]]:
+    ) -> tuple[list[float], list[float], list[Namespace], list[float]]:
         """Seconds from the first status showing a crash of the bad release to the rollback's first write, and to
-        the rollback available; the releases run side by side, one namespace each."""
+        the rollback available; the releases run side by side, one namespace each. Last: the rollback's write ->
+        available (the pipeline's time to restore as deployreq report counts it: it writes the undo as soon as it
+        sees the failure, so that write stands for its detection)."""
         self.pods(self.size.pods.late_crash_after_seconds if late else self.size.pods.crash_after_seconds)
         spaces = self.namespaces(self.size.recovery_runs)
 
-        def one(ns: Namespace) -> tuple[float, float] | None:
+        def one(ns: Namespace) -> tuple[float, float, float] | None:
             watcher = CrashWatcher(self.api, ns.name)
             mark = len(self.audit())
             deploy(ns)
@@ -367,24 +369,40 @@ class Bench:
             if len(writes) < 2:
                 return None  # never rolled back
             available = wait_available(ns, "registry.example/app:1")
-            return writes[1] - crash, available - crash
+            return writes[1] - crash, available - crash, available - writes[1]
 
         try:
             outcomes = in_parallel([functools.partial(one, ns) for ns in spaces])
         finally:
             self.pods(self.size.pods.crash_after_seconds)
         done = [o for o in outcomes if o is not None]
-        return [o[0] for o in done], [o[1] for o in done], spaces
+        return [o[0] for o in done], [o[1] for o in done], spaces, [o[2] for o in done]
 
-    def operator_recovery(self) -> tuple[list[float], list[float]]:
-        """A release that crashes at start: the operator's verdict (CrashLoopBackOff) rolls it back."""
+    def operator_recovery(self) -> tuple[list[float], list[float], list[float]]:
+        """A release that crashes at start: the operator's verdict (CrashLoopBackOff) rolls it back. Last: the time
+        to restore ``deployreq report`` states for each namespace (failure detected -> previous version available)."""
 
         def deploy(ns: Namespace) -> None:
             self.request(ns, "bad", {"c0": BAD})
             ns.wait_phase("bad", timeout=300)
 
-        to_patch, to_available, _ = self.recovery(deploy)
-        return to_patch, to_available
+        to_patch, to_available, spaces, _ = self.recovery(deploy)
+        return to_patch, to_available, [self.reported_restore(ns) for ns in spaces]
+
+    def reported_restore(self, ns: Namespace) -> float:
+        """``deployreq report -n NS -o json``'s mean time to restore (a real process, as a user runs it)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "deployreq", "report", "-n", ns.name, "-o", "json"],
+            env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        restore = json.loads(result.stdout)["total"]["time_to_restore_mean_seconds"]
+        if restore is None:
+            raise RuntimeError(f"deployreq report saw no restore in {ns.name}: {result.stdout}")
+        return float(restore)
 
     def operator_late_crash(self) -> tuple[list[float], list[float], list[str]]:
         """A release that passes readiness and crashes later: the rollout completes, so only the post gate
@@ -400,7 +418,7 @@ class Bench:
                 f"{done['status']['phase']} after {' -> '.join(history)}: {done['status']['message']}"
             )
 
-        to_patch, to_available, _ = self.recovery(deploy, late=True)
+        to_patch, to_available, _, _ = self.recovery(deploy, late=True)
         return to_patch, to_available, messages
 
     def operator_throughput(self, namespaces: int, label: str) -> dict[str, float]:
@@ -577,16 +595,19 @@ class Bench:
 
         spaces = self.namespaces(self.size.handoff_runs, containers=2)
         handoff = in_parallel([functools.partial(handoff_one, ns) for ns in spaces])
-        to_patch, to_available, _ = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD))
+        to_patch, to_available, _, restore = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD))
         late_patch: list[float] = []
         late_spaces: list[Namespace] = []
         if not self.real:  # kwok's stages have no crash after Ready
-            late_patch, _, late_spaces = self.recovery(lambda ns: self.run_baseline(ns, "c0", BAD), late=True)
+            late_patch, _, late_spaces, _ = self.recovery(
+                lambda ns: self.run_baseline(ns, "c0", BAD), late=True
+            )
         return {
             "overhead": overhead,
             "handoff": handoff,
             "to_patch": to_patch,
             "to_available": to_available,
+            "restore": restore,
             "late_rolled_back": len(late_patch),
             "late_runs": len(late_spaces),
             **cost,
@@ -726,7 +747,7 @@ def main() -> int:
         bench.operator.start()
         overhead = bench.operator_overhead()
         handoff = bench.operator_handoff()
-        to_patch, to_available = bench.operator_recovery()
+        to_patch, to_available, restore = bench.operator_recovery()
         late_patch: list[float] = []
         late_available: list[float] = []
         late_messages: list[str] = []
@@ -749,6 +770,7 @@ def main() -> int:
             **summary("handoff_ms", handoff),
             **summary("crash_to_rollback_patch_s", to_patch),
             **summary("crash_to_rollback_available_s", to_available),
+            **summary("time_to_restore_s", restore),
             **summary("late_crash_to_rollback_patch_s", late_patch),
             **summary("late_crash_to_rollback_available_s", late_available),
             "late_crash_verdicts": late_messages,
@@ -763,6 +785,7 @@ def main() -> int:
                 f"baseline_{k}": v
                 for k, v in summary("crash_to_rollback_available_s", base["to_available"]).items()
             },
+            **{f"baseline_{k}": v for k, v in summary("time_to_restore_s", base["restore"]).items()},
             "baseline_late_crash_rolled_back": f"{base['late_rolled_back']} of {base['late_runs']}",
             "baseline_api_requests_per_request": base["api_requests_per_request"],
             "wall_seconds": time.time() - started,
@@ -775,6 +798,7 @@ def main() -> int:
         ("hand-off p50 (ms)", "handoff_ms_p50"),
         ("first crash -> rollback write p50 (s)", "crash_to_rollback_patch_s_p50"),
         ("first crash -> rollback available p50 (s)", "crash_to_rollback_available_s_p50"),
+        ("time to restore p50, as deployreq report (s)", "time_to_restore_s_p50"),
     ]
     t = size.pods
     print(

@@ -25,6 +25,10 @@ PLAUSIBLE = {
     "crash_to_rollback_patch_s_p50": (0.05, 10),
     "crash_to_rollback_available_s_p50": (0.05, 30),
     "late_crash_to_rollback_patch_s_p50": (0.01, 30),
+    # deployreq report's time to restore (failure detected -> previous version available), and the pipeline's
+    # (its undo written on seeing the failure -> available): both only the rollback's own rollout.
+    "time_to_restore_s_p50": (0.01, 30),
+    "baseline_time_to_restore_s_p50": (0.01, 30),
     "throughput_rps": (0.1, 1000),
     "cpu_cost_rps": (0.1, 1000),
     "cpu_cost_operator_cpu_ms_per_request": (0.1, 1000),
