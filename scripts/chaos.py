@@ -423,7 +423,13 @@ def one_run(
             assert sim is not None
             sim.start()
             kubeconfig, audit = sim.kubeconfig, sim.audit
-            proxy = LossyProxy(sim.url, LOST_RESPONSE_RATE, seed=run, resources=LOST_RESPONSE_PATHS)
+            proxy = LossyProxy(
+                sim.url,
+                LOST_RESPONSE_RATE,
+                seed=run,
+                resources=LOST_RESPONSE_PATHS,
+                upstream_ssl=sim.ssl_context(),
+            )
         result = run_kubectl(kubeconfig, "apply", "-k", str(ROOT / "crds"))
         if result.returncode != 0:
             raise RuntimeError(result.stderr)

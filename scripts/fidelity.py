@@ -97,13 +97,16 @@ class Server:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or (443 if self.https else 80)
         self.token = user.get("token")
         self.context: ssl.SSLContext | None = None
+        self.bare_context: ssl.SSLContext | None = None
+        """The CA only, no client certificate: for steps that set their own credentials (or none)."""
         if self.https:
             self._tmp = tempfile.TemporaryDirectory(prefix="fidelity-")
             ctx = ssl.create_default_context()
+            self.bare_context = ssl.create_default_context()
             if cluster.get("certificate-authority-data"):
-                ctx.load_verify_locations(
-                    cadata=base64.b64decode(cluster["certificate-authority-data"]).decode()
-                )
+                ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+                ctx.load_verify_locations(cadata=ca)
+                self.bare_context.load_verify_locations(cadata=ca)
             if user.get("client-certificate-data"):
                 cert = Path(self._tmp.name) / "client.crt"
                 key = Path(self._tmp.name) / "client.key"
@@ -111,17 +114,18 @@ class Server:
                 key.write_bytes(base64.b64decode(user["client-key-data"]))
                 ctx.load_cert_chain(cert, key)
             self.context = ctx
-        self._conn: http.client.HTTPConnection | None = None
+        self._conns: dict[bool, http.client.HTTPConnection] = {}
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
+    def _connection(self, bare: bool) -> http.client.HTTPConnection:
+        if bare not in self._conns:
             if self.https:
-                self._conn = http.client.HTTPSConnection(
-                    self.host, self.port, context=self.context, timeout=30
+                context = self.bare_context if bare else self.context
+                self._conns[bare] = http.client.HTTPSConnection(
+                    self.host, self.port, context=context, timeout=30
                 )
             else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        return self._conn
+                self._conns[bare] = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        return self._conns[bare]
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
@@ -130,15 +134,17 @@ class Server:
         if self.token:
             hdrs["Authorization"] = f"Bearer {self.token}"
         hdrs.update(headers or {})
+        hdrs = {k: v for k, v in hdrs.items() if v != ""}  # `Authorization: ""`: no credentials (anonymous)
+        bare = "Authorization" in (headers or {})  # the step's credentials only: no client certificate either
         for attempt in range(2):
-            conn = self._connection()
+            conn = self._connection(bare)
             try:
                 conn.request(method, path, body=body, headers=hdrs)
                 response = conn.getresponse()
                 raw = response.read()
                 return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, raw)
             except (http.client.HTTPException, ConnectionError, OSError):
-                self._conn = None
+                self._conns.pop(bare, None)
                 if attempt:
                     raise
         raise AssertionError("unreachable")

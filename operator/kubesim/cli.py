@@ -17,11 +17,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kubesim",
         description="A local Kubernetes API server with real semantics and "
-        "simulated Deployment, ReplicaSet, kubelet and garbage-collector controllers.",
+        "simulated Deployment, ReplicaSet, kubelet and garbage-collector controllers. Serves HTTPS with a CA "
+        "generated at start; prints 'kubesim ready URL' once it accepts connections.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    p.add_argument("--kubeconfig", type=Path, help="write a kubeconfig for this server here")
+    p.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="write a kubeconfig for this server here (with the generated CA as certificate-authority-data)",
+    )
+    p.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="serve plain HTTP instead of HTTPS; a request without credentials is then the admin, because "
+        "kubectl and client-go send no bearer token over plain HTTP (default: HTTPS with a CA generated at "
+        "start, and such a request is system:anonymous)",
+    )
     p.add_argument("--token", default="kubesim-token", help="the admin bearer token (default kubesim-token)")
     p.add_argument("--audit-log", type=Path, help="append every request as a JSON line to this file")
     p.add_argument("--audit-bodies", action="store_true", help="include write requests' bodies in the audit")
@@ -82,10 +94,11 @@ async def serve(args: argparse.Namespace) -> None:
         seed=args.seed,
         bookmark_interval=args.bookmark_interval,
         nodes=args.nodes,
+        tls=not args.insecure_http,
     )
     url = await sim.start(args.host, args.port)
     if args.kubeconfig:
-        write_kubeconfig(args.kubeconfig, url, args.token)
+        write_kubeconfig(args.kubeconfig, url, args.token, ca_pem=None if args.insecure_http else sim.ca_pem)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from aiohttp import web
 from kubesim.admission.validating import PolicyAdmission
 from kubesim.api import errors
 from kubesim.api.resources import from_crd
+from kubesim.auth import bootstrappolicy
 from kubesim.auth.rbac import Authorizer
 from kubesim.controllers import ControllerSettings, run_controllers
 from kubesim.endpoints.audit import AuditLog, encode
@@ -22,6 +24,7 @@ from kubesim.endpoints.codec import json_response
 from kubesim.endpoints.faults import FaultPlan
 from kubesim.endpoints.proxy import ServiceProxy
 from kubesim.endpoints.server import ApiServer
+from kubesim.endpoints.tls import CertificateAuthority, ServingCertificates
 from kubesim.registry.admissionpolicies import admit_admission_config
 from kubesim.registry.builtin_defaults import admit_builtin
 from kubesim.registry.customresources import admit_custom
@@ -45,14 +48,22 @@ class Simulator:
         bookmark_interval: float = 30.0,
         extra_tokens: dict[str, str] | None = None,
         nodes: int = 3,
+        tls: bool = True,
     ) -> None:
+        """``tls``: serve HTTPS with a CA generated here (``ca_pem``, ``client_ssl()``); False serves plain HTTP,
+        where a request without credentials is the admin."""
         self.store = Store(strategy_for=strategy_for, seed=seed)
         self.audit = AuditLog(audit_log, with_bodies=audit_bodies)
         self.faults = FaultPlan(seed=seed)
         self.settings = settings or ControllerSettings()
         self.token = token
         tokens = {token: "kubesim-admin", **(extra_tokens or {})}
-        self.server = ApiServer(self.store, self.audit, tokens, self.faults, bookmark_interval)
+        self.tls = tls
+        self.ca = CertificateAuthority()
+        self.certificates: ServingCertificates | None = None
+        self.server = ApiServer(
+            self.store, self.audit, tokens, self.faults, bookmark_interval, insecure=not tls
+        )
         self.server.proxy = ServiceProxy(self.store)
         self.server.authorizer = Authorizer(self.store)
         self.store.admission.append(admit_builtin)
@@ -76,6 +87,16 @@ class Simulator:
             self.store.create(self.store.require("", "namespaces"), None, {"metadata": {"name": name}})
         for i in range(nodes):
             self._add_node(i)
+        bootstrappolicy.create(self.store)
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The CA (PEM) the server's certificate is signed by, also in every namespace's kube-root-ca.crt."""
+        return self.ca.pem
+
+    def client_ssl(self) -> ssl.SSLContext:
+        """A client's TLS context trusting this server's CA."""
+        return ssl.create_default_context(cadata=self.ca.pem.decode())
 
     def _add_node(self, index: int) -> None:
         """A Ready Node as a kubelet registers it. The first is ``kubesim-node``, where the simulated kubelet runs
@@ -183,17 +204,23 @@ class Simulator:
     # --- lifecycle --------------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._controllers = asyncio.create_task(run_controllers(self.store, self.settings))
+        self._controllers = asyncio.create_task(
+            run_controllers(self.store, self.settings, root_ca=self.ca.pem.decode())
+        )
         self._runner = web.AppRunner(
             self.server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=1024)
+        context = None
+        if self.tls:
+            self.certificates = self.ca.issue(host)
+            context = self.certificates.server_context()
+        site = web.TCPSite(self._runner, host, port, backlog=1024, ssl_context=context)
         await site.start()
         server: Any = site._server
         sockets = server.sockets if server is not None else []
         bound = sockets[0].getsockname()[1] if sockets else port
-        self.url = f"http://{host}:{bound}"
+        self.url = f"{'https' if self.tls else 'http'}://{host}:{bound}"
         return self.url
 
     async def stop(self) -> None:

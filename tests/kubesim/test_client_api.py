@@ -80,7 +80,8 @@ def test_paging_with_limit_and_continue(api: client.ApiClient) -> None:
         token = page.metadata._continue
         if not token:
             break
-    assert seen == [f"p{i}" for i in range(5)]
+    # every namespace holds kube-root-ca.crt, as on a real cluster
+    assert seen == ["kube-root-ca.crt"] + [f"p{i}" for i in range(5)]
 
 
 def test_watch_resumes_from_a_resource_version(api: client.ApiClient) -> None:
@@ -130,7 +131,7 @@ def test_a_wrong_token_is_401(kubesim: KubesimProcess) -> None:
         f"{kubesim.url}/api/v1/namespaces", headers={"Authorization": "Bearer wrong"}
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=5)
+        kubesim.open(request, timeout=5)
     assert refused.value.code == 401
     assert json.loads(refused.value.read())["reason"] == "Unauthorized"
 

@@ -19,7 +19,10 @@ AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryLi
 @pytest.fixture
 async def http(simulator: Simulator) -> Any:
     async with httpx.AsyncClient(
-        base_url=simulator.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        base_url=simulator.url,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+        verify=simulator.client_ssl(),
     ) as session:
         yield session
 
@@ -65,22 +68,23 @@ async def test_legacy_and_aggregated_discovery(http: httpx.AsyncClient) -> None:
 
 
 async def test_watch_sends_bookmarks_and_ends_at_timeout(http: httpx.AsyncClient) -> None:
-    url = "/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=3"
-    events = await watch_lines(http, url, 1)
+    url = "/api/v1/namespaces/default/secrets?watch=1&allowWatchBookmarks=true&timeoutSeconds=3"
+    events = await watch_lines(http, url, 1)  # no Secrets in default: the first event is a bookmark
     assert events[0]["type"] == "BOOKMARK"
-    assert events[0]["object"]["kind"] == "ConfigMap"
+    assert events[0]["object"]["kind"] == "Secret"
     assert set(events[0]["object"]["metadata"]) == {"resourceVersion"}
     # "watch=" (empty) is a watch too: only "0" and "false" are false, as apimachinery converts query booleans
-    async with http.stream("GET", "/api/v1/namespaces/default/configmaps?watch=&timeoutSeconds=1") as resp:
+    async with http.stream("GET", "/api/v1/namespaces/default/secrets?watch=&timeoutSeconds=1") as resp:
         assert resp.status_code == 200
         assert [line async for line in resp.aiter_lines() if line.strip()] == []
-    listed = (await http.get("/api/v1/namespaces/default/configmaps?watch=False")).json()
-    assert listed["kind"] == "ConfigMapList"
+    listed = (await http.get("/api/v1/namespaces/default/secrets?watch=False")).json()
+    assert listed["kind"] == "SecretList"
     # without bookmarks the stream just ends at timeoutSeconds
-    async with http.stream(
-        "GET", "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1"
-    ) as resp:
+    async with http.stream("GET", "/api/v1/namespaces/default/secrets?watch=true&timeoutSeconds=1") as resp:
         assert [line async for line in resp.aiter_lines() if line.strip()] == []
+
+
+LISTED = {"listed": "yes"}  # not kube-root-ca.crt, which default holds too
 
 
 async def test_a_streaming_list_sends_the_state_then_a_marked_bookmark_then_changes(
@@ -88,11 +92,11 @@ async def test_a_streaming_list_sends_the_state_then_a_marked_bookmark_then_chan
 ) -> None:
     """kubectl 1.36's wait lists by watch (client-go WatchList): without the end marker it waits 20 s, gives up."""
     for name in ("s1", "s2"):
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": LISTED}}
         assert (await http.post("/api/v1/namespaces/default/configmaps", json=body)).status_code == 201
     url = (
         "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
-        "&resourceVersionMatch=NotOlderThan&resourceVersion=&timeoutSeconds=5"
+        "&resourceVersionMatch=NotOlderThan&resourceVersion=&timeoutSeconds=5&labelSelector=listed%3Dyes"
     )
     events: list[dict[str, Any]] = []
     async with http.stream("GET", url) as response:
@@ -101,7 +105,7 @@ async def test_a_streaming_list_sends_the_state_then_a_marked_bookmark_then_chan
                 continue
             events.append(json.loads(line))
             if len(events) == 3:
-                body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s3"}}
+                body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s3", "labels": LISTED}}
                 assert (
                     await http.post("/api/v1/namespaces/default/configmaps", json=body)
                 ).status_code == 201
@@ -193,7 +197,8 @@ async def test_audit_bodies_carry_the_parsed_request_object() -> None:
     sim = Simulator(token=TOKEN, audit_bodies=True)
     url = await sim.start("127.0.0.1", 0)
     try:
-        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, verify=sim.client_ssl()) as http:
             body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"x": "1"}}
             await http.post("/api/v1/namespaces/default/configmaps?fieldManager=me", json=body)
             await http.patch(

@@ -75,12 +75,12 @@ def test_impersonation_authorizes_as_the_impersonated_user(kubectl: Kubectl) -> 
 def _as_service_account(
     kubesim: KubesimProcess, token: str, path: str, **headers: str
 ) -> tuple[int, dict[str, Any]]:
-    """A request with the ServiceAccount's token (kubectl sends no bearer token over plain HTTP)."""
+    """A raw request with the ServiceAccount's token and extra headers."""
     request = urllib.request.Request(
         f"{kubesim.url}{path}", headers={"Authorization": f"Bearer {token}", **headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with kubesim.open(request) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -115,7 +115,7 @@ def test_impersonation_needs_the_impersonate_verb(kubectl: Kubectl, kubesim: Kub
         )
     )
     code, listing = _as_service_account(kubesim, token, path, **{"Impersonate-User": "bob"})
-    assert code == 200 and [i["metadata"]["name"] for i in listing["items"]] == ["c"]
+    assert code == 200 and [i["metadata"]["name"] for i in listing["items"]] == ["c", "kube-root-ca.crt"]
     # impersonating another user than the one the role names stays refused
     code, _ = _as_service_account(kubesim, token, path, **{"Impersonate-User": "carol"})
     assert code == 403

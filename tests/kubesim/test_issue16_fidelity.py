@@ -25,7 +25,10 @@ WIDGETS = "/apis/test.kubesim.dev/v1/namespaces/default/widgets"
 @pytest.fixture
 async def http(simulator: Simulator) -> Any:
     async with httpx.AsyncClient(
-        base_url=simulator.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        base_url=simulator.url,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+        verify=simulator.client_ssl(),
     ) as session:
         yield session
 

@@ -35,7 +35,10 @@ async def test_a_strict_request_in_flight_does_not_make_other_writes_strict(simu
     """A watch sent with fieldValidation=Strict stays open; a controller's write meanwhile is not strict."""
     url = f"{simulator.url}/api/v1/namespaces/default/configmaps?watch=1&fieldValidation=Strict"
     headers = {"Authorization": "Bearer test-token"}
-    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, headers=headers, ssl=simulator.client_ssl()) as response,
+    ):
         assert response.status == 200
         await asyncio.sleep(0.05)
         simulator.store.create(CONFIGMAPS, "default", configmap())

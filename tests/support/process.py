@@ -1,16 +1,21 @@
-"""``python -m kubesim`` as a real process on a free port, with its own kubeconfig and token."""
+"""``python -m kubesim`` as a real process on a free port, with its own kubeconfig and token. It serves HTTPS
+with a CA of its own (read back from the kubeconfig it writes: ``ca_pem``, ``ssl_context()``)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import selectors
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +33,8 @@ class KubesimProcess:
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
+        self.ca_pem = b""
+        """The CA kubesim generated at start (empty with ``--insecure-http``)."""
 
     def __enter__(self) -> KubesimProcess:
         self.start()
@@ -70,6 +77,16 @@ class KubesimProcess:
             self.stop()
             raise RuntimeError(f"kubesim did not start: {line!r}; see {self.log_path}")
         self.url = line.split()[-1]
+        cluster = yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"]
+        self.ca_pem = base64.b64decode(cluster.get("certificate-authority-data", ""))
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client TLS context trusting kubesim's CA (None over plain HTTP)."""
+        return ssl.create_default_context(cadata=self.ca_pem.decode()) if self.ca_pem else None
+
+    def open(self, request: urllib.request.Request | str, timeout: float = 10) -> Any:
+        """``urllib.request.urlopen`` verifying kubesim's certificate."""
+        return urllib.request.urlopen(request, timeout=timeout, context=self.ssl_context())
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -96,7 +113,7 @@ class KubesimProcess:
             method=method,
             headers={"Content-Type": content_type, "Authorization": f"Bearer {self.token}"},
         )
-        with urllib.request.urlopen(req, timeout=10) as response:
+        with self.open(req) as response:
             text = response.read().decode()
         return json.loads(text) if text else None
 
@@ -105,8 +122,10 @@ class KubesimProcess:
         return self.request(method, f"/kubesim/{path}", body)
 
     def audit(self, since: int = 0) -> list[dict[str, Any]]:
-        req = urllib.request.Request(f"{self.url}/kubesim/audit?since={since}")
-        with urllib.request.urlopen(req, timeout=10) as response:
+        req = urllib.request.Request(
+            f"{self.url}/kubesim/audit?since={since}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with self.open(req) as response:
             text = response.read().decode()
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 

@@ -1,12 +1,12 @@
 """ServiceAccount tokens and RBAC authorization, evaluated as the real API server's RBAC authorizer does.
 
-Users: the admin token (and requests without credentials, see ``server._authenticate``) are superusers;
-ServiceAccount tokens, issued by the TokenRequest subresource (``kubectl create token SA``), authenticate as
-``system:serviceaccount:NS:NAME`` with the groups ``system:serviceaccounts``, ``system:serviceaccounts:NS`` and
-``system:authenticated``. Such users get exactly what their RoleBindings and ClusterRoleBindings grant: rules match on
-API group, resource (``resource/subresource`` for subresources), verb and, when listed, resourceNames; ``*`` matches
-anything. Non-resource URLs (discovery, OpenAPI, /version) are open to authenticated users, as the default
-``system:discovery`` binding makes them.
+Users: the admin token is a superuser (group ``system:masters``); ServiceAccount tokens, issued by the TokenRequest
+subresource (``kubectl create token SA``), authenticate as ``system:serviceaccount:NS:NAME`` with the groups
+``system:serviceaccounts``, ``system:serviceaccounts:NS`` and ``system:authenticated``; a request without credentials
+is ``system:anonymous`` in ``system:unauthenticated`` (see ``server._authenticate``). Users other than superusers get
+exactly what their RoleBindings and ClusterRoleBindings grant, the bootstrap ones (kubesim.auth.bootstrappolicy)
+included: rules match on API group, resource (``resource/subresource`` for subresources), verb and, when listed,
+resourceNames; ``*`` matches anything; non-resource URLs (discovery, OpenAPI, /version, /healthz) by path.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ class UserInfo:
     @property
     def superuser(self) -> bool:
         return self.name == SUPERUSER or "system:masters" in self.groups
+
+
+ADMIN = UserInfo(SUPERUSER, ("system:masters", "system:authenticated"))
+ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
+"""A request without credentials, as the real anonymous authenticator names it."""
 
 
 @dataclass
@@ -69,58 +74,6 @@ def _rule_allows(rule: Obj, group: str, resource: str, verb: str, name: str) -> 
         return False
     names = rule.get("resourceNames") or []
     return not names or (bool(name) and name in names)
-
-
-# What the bootstrap ClusterRoleBindings give every authenticated user (system:basic-user, system:discovery,
-# system:public-info-viewer): the self reviews and the discovery, health and version URLs.
-_AUTHENTICATED = 'Group "system:authenticated"'
-BOOTSTRAP: tuple[tuple[str, list[Obj]], ...] = (
-    (
-        f'ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to {_AUTHENTICATED}',
-        [
-            {
-                "verbs": ["create"],
-                "apiGroups": ["authorization.k8s.io"],
-                "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-            },
-            {
-                "verbs": ["create"],
-                "apiGroups": ["authentication.k8s.io"],
-                "resources": ["selfsubjectreviews"],
-            },
-        ],
-    ),
-    (
-        f'ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to {_AUTHENTICATED}',
-        [
-            {
-                "verbs": ["get"],
-                "nonResourceURLs": [
-                    "/api",
-                    "/api/*",
-                    "/apis",
-                    "/apis/*",
-                    "/healthz",
-                    "/livez",
-                    "/openapi",
-                    "/openapi/*",
-                    "/readyz",
-                    "/version",
-                    "/version/",
-                ],
-            }
-        ],
-    ),
-    (
-        'ClusterRoleBinding "system:public-info-viewer" of ClusterRole "system:public-info-viewer" to '
-        + _AUTHENTICATED,
-        [{"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]}],
-    ),
-)
-CLUSTER_ADMIN_RULES: list[Obj] = [
-    {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
-    {"verbs": ["*"], "nonResourceURLs": ["*"]},
-]
 
 
 def _describe_subject(subject: Obj, binding_namespace: str) -> str:
@@ -174,6 +127,13 @@ def forbidden_error(
     )
 
 
+def path_forbidden_error(user: UserInfo, verb: str, path: str) -> errors.ApiError:
+    """The 403 for a non-resource URL: ``forbidden: User "system:anonymous" cannot get path "/api"``."""
+    return errors.ApiError(
+        403, "Forbidden", f'forbidden: User "{user.name}" cannot {verb} path "{path}"', details_always=True
+    )
+
+
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -181,15 +141,6 @@ class Authorizer:
     def _sources(self, user: UserInfo, namespace: str) -> list[tuple[str, list[Obj]]]:
         """Where the user's rules come from (a binding described as the RBAC authorizer does) and the rules."""
         sources: list[tuple[str, list[Obj]]] = []
-        if user.superuser:
-            sources.append(
-                (
-                    'ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"',
-                    CLUSTER_ADMIN_RULES,
-                )
-            )
-        if user.superuser or "system:authenticated" in user.groups:
-            sources.extend(BOOTSTRAP)
         crb = self.store.require("rbac.authorization.k8s.io", "clusterrolebindings")
         rb = self.store.require("rbac.authorization.k8s.io", "rolebindings")
         cluster_roles = self.store.require("rbac.authorization.k8s.io", "clusterroles")
@@ -291,6 +242,11 @@ class Authorizer:
         allowed, _ = self.decide(user, verb, group, resource, namespace, name)
         if not allowed:
             raise forbidden_error(user, verb, group, plural, subresource, namespace, name)
+
+    def authorize_path(self, user: UserInfo, verb: str, path: str) -> None:
+        """Raise 403 unless a rule allows the non-resource URL (discovery, OpenAPI, /version, /healthz)."""
+        if not user.superuser and not self.decide(user, verb, "", "", None, None, path=path)[0]:
+            raise path_forbidden_error(user, verb, path)
 
     def may_impersonate(self, requester: UserInfo, target: UserInfo, requested_groups: list[str]) -> bool:
         """The legacy impersonation check: ``impersonate`` on the user (or the ServiceAccount) and on every

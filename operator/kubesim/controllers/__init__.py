@@ -1,4 +1,5 @@
-"""Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle.
+"""Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle, and the keepers of
+the bootstrap objects (default ServiceAccounts, kube-root-ca.crt, aggregated ClusterRoles).
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
 (through ``/kubesim/settings``): timings, ``fail_images`` and the time scale apply to pods created afterwards (a pod
@@ -39,9 +40,11 @@ class ControllerSettings:
     kubelet's timing; tests use 0.01 (a 10 s back-off lasts 0.1 s). Messages keep the unscaled figures."""
 
 
-async def run_controllers(store: Store, settings: ControllerSettings) -> None:
+async def run_controllers(store: Store, settings: ControllerSettings, root_ca: str = "") -> None:
     """Run every controller until cancelled. Listeners attach before any controller writes, so none misses an
-    event; objects already stored are replayed to each as ADDED."""
+    event; objects already stored are replayed to each as ADDED. ``root_ca``: the PEM the kube-root-ca.crt
+    ConfigMaps hold."""
+    from kubesim.controllers.bootstrap import ClusterRoleAggregator, RootCAPublisher, ServiceAccountController
     from kubesim.controllers.deployment import DeploymentController
     from kubesim.controllers.gc import GarbageCollector
     from kubesim.controllers.kubelet import Kubelet
@@ -53,6 +56,9 @@ async def run_controllers(store: Store, settings: ControllerSettings) -> None:
         ReplicaSetController(store),
         GarbageCollector(store),
         NamespaceController(store),
+        ServiceAccountController(store),
+        RootCAPublisher(store, root_ca),
+        ClusterRoleAggregator(store),
     ]
     kubelet = Kubelet(store, settings)
     for controller in controllers:

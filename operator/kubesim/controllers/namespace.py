@@ -1,8 +1,9 @@
-"""The namespace controller and the service-account controller's one visible duty.
+"""The namespace controller.
 
 A terminating namespace is emptied (objects with finalizers hold it), then removed; while it waits, its status
 carries the five deletion conditions the real controller writes (pkg/controller/namespace/deletion), so
-``kubectl describe namespace`` says what remains. Every new namespace gets its ``default`` ServiceAccount."""
+``kubectl describe namespace`` says what remains. (Its ``default`` ServiceAccount and ``kube-root-ca.crt`` come
+from kubesim.controllers.bootstrap.)"""
 
 from __future__ import annotations
 
@@ -58,7 +59,6 @@ class NamespaceController(Controller):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.namespaces = store.require("", "namespaces")
-        self.serviceaccounts = store.require("", "serviceaccounts")
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
         meta = event.object.get("metadata", {})
@@ -75,8 +75,6 @@ class NamespaceController(Controller):
         if ns is None:
             return
         if not ns["metadata"].get("deletionTimestamp"):
-            if self.store.peek(self.serviceaccounts, name, "default") is None:
-                self.store.create(self.serviceaccounts, name, {"metadata": {"name": "default"}})
             return
         remaining: dict[str, int] = {}
         finalizers: dict[str, int] = {}

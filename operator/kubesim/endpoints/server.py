@@ -1,6 +1,7 @@
 """The HTTP face of kubesim: the Kubernetes REST API paths, verbs, content types and Status errors.
 
-Every request is authenticated by bearer token (or impersonation), authorized, recorded in the audit trail and may
+Every request is authenticated by bearer token (without one: ``system:anonymous``; impersonation on top), authorized
+(RBAC, also for non-resource URLs such as discovery and /healthz), recorded in the audit trail and may
 be disturbed by the fault plan (the filters of apiserver's handler chain); then the handler of its verb answers it
 (``kubesim.endpoints.handlers``) with an :class:`ApiRequest` that carries everything of that request. Objects come
 from and go to :class:`kubesim.storage.store.Store`.
@@ -57,13 +58,15 @@ class ApiServer:
         tokens: dict[str, str],
         faults: FaultPlan,
         bookmark_interval: float = 30.0,
+        insecure: bool = False,
     ) -> None:
         self.store = store
         self.audit = audit
         self.tokens = tokens  # bearer token -> user name
         self.faults = faults
         self.bookmark_interval = bookmark_interval
-        self.anonymous_user = "kubesim-admin"
+        self.insecure = insecure
+        """Plain HTTP: a request without credentials is the admin (client-go sends no token over HTTP)."""
         self.token_registry = TokenRegistry()
         self.authorizer: Authorizer | None = None
         self.admin: dict[str, Handler] = {}
@@ -103,6 +106,12 @@ class ApiServer:
 
     async def _handle(self, request: web.Request, record: dict[str, Any]) -> web.StreamResponse:
         path = request.path
+        user = self._authenticate(request)
+        record["user"] = user.name
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        resource_path = len(parts) >= (3 if parts[0] == "api" else 4) and parts[0] in ("api", "apis")
+        if not resource_path and self.authorizer is not None:
+            self.authorizer.authorize_path(user, request.method.lower(), path)
         if path in HEALTH:
             return web.Response(text="ok")
         if path.startswith("/kubesim/"):
@@ -110,15 +119,13 @@ class ApiServer:
             if handler is None:
                 raise errors.ApiError(404, "NotFound", f"no admin endpoint {path}")
             return await handler(request)
-        record["user"] = self._authenticate(request)
-        parts = [unquote(p) for p in path.strip("/").split("/")]
         answer = self._discovery(request, parts)
         if answer is not None:
             return answer
         target = requests.target(self.store, parts)
         verb = requests.verb(request, target)
         _audit_target(record, request, target, verb)
-        user_info = self._authorize(request, record, target, verb)
+        user_info = self._authorize(request, record, user, target, verb)
         fault = self.faults.decide(verb, target.rt.plural, target.subresource)
         if fault.delay:
             await asyncio.sleep(fault.delay)
@@ -175,9 +182,10 @@ class ApiServer:
             return discovery.resource_list(self.store.types(), parts[1], parts[2])
         return None
 
-    def _authorize(self, request: web.Request, record: dict[str, Any], target: Target, verb: str) -> UserInfo:
+    def _authorize(
+        self, request: web.Request, record: dict[str, Any], user_info: UserInfo, target: Target, verb: str
+    ) -> UserInfo:
         """The user the request runs as (impersonation included), authorized for the verb on the target."""
-        user_info = self._user_info(request, record["user"])
         if request.headers.get("Impersonate-User") or request.headers.get("Impersonate-Group"):
             user_info = self._impersonate(request, user_info, target, verb)
             record["user"] = user_info.name
@@ -214,20 +222,21 @@ class ApiServer:
 
     # --- authentication ---------------------------------------------------------------------------------
 
-    def _authenticate(self, request: web.Request) -> str:
-        """Bearer tokens name users; a wrong token is refused. Requests without credentials are served as the
-        admin, as the old insecure port did: client-go (kubectl) does not send bearer tokens over plain HTTP."""
-        auth = request.headers.get("Authorization", "")
-        if not auth:
-            return self.anonymous_user
-        if auth.startswith("Bearer "):
-            token = auth[7:].strip()
-            user = self.tokens.get(token)
-            if user is not None:
-                return user
-            info = self.token_registry.users.get(token)
-            if info is not None:
-                return info.name
+    def _authenticate(self, request: web.Request) -> UserInfo:
+        """Bearer tokens name users; a wrong token is refused (401). A request without credentials is
+        ``system:anonymous`` (group ``system:unauthenticated``), as the real anonymous authenticator makes it;
+        over plain HTTP (``insecure``) it is the admin, as the old insecure port served it: client-go (kubectl)
+        sends no bearer token over plain HTTP."""
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:  # no bearer token (basic auth is not served either)
+            return rbac.ADMIN if self.insecure else rbac.ANONYMOUS
+        name = self.tokens.get(token)
+        if name is not None:
+            return rbac.ADMIN if name == rbac.SUPERUSER else UserInfo(name, ("system:authenticated",))
+        info = self.token_registry.users.get(token)
+        if info is not None:
+            return info
         raise errors.unauthorized()
 
     def _impersonate(self, request: web.Request, requester: UserInfo, target: Target, verb: str) -> UserInfo:
@@ -251,11 +260,6 @@ class ApiServer:
             target.namespace,
             target.name,
         )
-
-    def _user_info(self, request: web.Request, name: str) -> UserInfo:
-        auth = request.headers.get("Authorization", "")
-        info = self.token_registry.users.get(auth[7:].strip()) if auth.startswith("Bearer ") else None
-        return info or UserInfo(name, ("system:masters",) if name == self.anonymous_user else ())
 
     async def close_streams(self) -> None:
         for response in list(self.streams):

@@ -26,6 +26,9 @@ def validate_name(rt: ResourceType, name: str) -> None:
                 )
             ],
         )
+    if rt.group == "rbac.authorization.k8s.io":
+        _validate_path_segment(rt, name)
+        return
     if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         raise errors.invalid(
             rt.kind,
@@ -41,6 +44,18 @@ def validate_name(rt: ResourceType, name: str) -> None:
                 )
             ],
         )
+
+
+def _validate_path_segment(rt: ResourceType, name: str) -> None:
+    """RBAC objects' names only need to be a path segment (ValidateRBACName): ``system:discovery`` is one."""
+    problem = ""
+    if name in (".", ".."):
+        problem = f"may not be '{name}'"
+    else:
+        problem = next((f"may not contain '{c}'" for c in ("/", "%") if c in name), "")
+    if problem:
+        cause = errors.Cause("metadata.name", f'Invalid value: "{name}": {problem}')
+        raise errors.invalid(rt.kind, rt.group, name, [cause])
 
 
 def namespace_terminating(rt: ResourceType, namespace: str, name: str) -> errors.ApiError:
