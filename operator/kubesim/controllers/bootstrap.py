@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim.api import managed_fields
+from kubesim.api import empty_objects, managed_fields
 from kubesim.api.resources import ResourceType
 from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers.base import Controller, Key
@@ -117,7 +117,7 @@ class RootCAPublisher(Controller):
             "v1",
             None,
             now_rfc3339(self.store.clock),
-            present=managed_fields.zero_object_paths(("", "configmaps"), False),
+            present=empty_objects.zero_object_paths(("", "configmaps"), False),
         )
 
 
