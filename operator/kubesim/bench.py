@@ -1,11 +1,14 @@
 """``python -m kubesim.bench``: kubesim's throughput, measured from a client process against a real kubesim
-process (so the server has its own core): GETs/s, writes/s and the fan-out of one change to many open watches."""
+process (so the server has its own core): GETs/s, writes/s and the fan-out of one change to many open watches.
+Over HTTPS with kubesim's CA, as every client uses it; ``--insecure-http`` measures plain HTTP (TLS's cost)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -14,12 +17,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 TOKEN = "bench-token"
 CM_URL = "/api/v1/namespaces/default/configmaps"
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(workdir: Path, insecure_http: bool = False) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -31,6 +35,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[str], str]:
             TOKEN,
             "--kubeconfig",
             str(workdir / "kubeconfig"),
+            *(["--insecure-http"] if insecure_http else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -55,9 +60,18 @@ async def _workers(count: int, concurrency: int, one: Callable[[int], Awaitable[
     return count / (time.perf_counter() - started)
 
 
-async def bench(url: str, gets: int, writes: int, watches: int, concurrency: int) -> dict[str, float]:
+def client_ssl(kubeconfig: Path) -> ssl.SSLContext | bool:
+    """A TLS context trusting the CA kubesim wrote into its kubeconfig (True, aiohttp's default, over HTTP)."""
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    ca = cluster.get("certificate-authority-data")
+    return ssl.create_default_context(cadata=base64.b64decode(ca).decode()) if ca else True
+
+
+async def bench(
+    url: str, gets: int, writes: int, watches: int, concurrency: int, tls: ssl.SSLContext | bool = True
+) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls)
     async with aiohttp.ClientSession(url, headers=headers, connector=connector) as http:
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench"}, "data": {"k": "v"}}
         async with http.post(CM_URL, json=body) as resp:
@@ -81,13 +95,14 @@ async def bench(url: str, gets: int, writes: int, watches: int, concurrency: int
 
         async with http.post("/api/v1/namespaces", json={"metadata": {"name": "bench-watch"}}) as resp:
             await resp.read()
+        since = await _after_root_ca(http, "bench-watch")
         opened = asyncio.Event()
         ready = 0
         received: list[float] = []
 
         async def watch() -> None:
             nonlocal ready
-            watch_url = "/api/v1/namespaces/bench-watch/configmaps?watch=true&timeoutSeconds=60"
+            watch_url = f"/api/v1/namespaces/bench-watch/configmaps?watch=true&timeoutSeconds=60&resourceVersion={since}"
             async with http.get(watch_url) as resp:
                 ready += 1
                 if ready == watches:
@@ -108,17 +123,31 @@ async def bench(url: str, gets: int, writes: int, watches: int, concurrency: int
         return results
 
 
+async def _after_root_ca(http: aiohttp.ClientSession, namespace: str) -> str:
+    """The resourceVersion once the namespace's kube-root-ca.crt exists (watches from there see only the bench's
+    own ConfigMap)."""
+    for _ in range(200):
+        async with http.get(f"/api/v1/namespaces/{namespace}/configmaps") as resp:
+            listed = await resp.json()
+        if listed["items"]:
+            return str(listed["metadata"]["resourceVersion"])
+        await asyncio.sleep(0.01)
+    raise SystemExit(f"no kube-root-ca.crt in {namespace}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kubesim.bench", description=__doc__)
     parser.add_argument("--gets", type=int, default=5000)
     parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--watches", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--insecure-http", action="store_true", help="serve and measure plain HTTP")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp))
+        proc, url = start_server(Path(tmp), args.insecure_http)
+        tls = client_ssl(Path(tmp) / "kubeconfig")
         try:
-            results = asyncio.run(bench(url, args.gets, args.writes, args.watches, args.concurrency))
+            results = asyncio.run(bench(url, args.gets, args.writes, args.watches, args.concurrency, tls))
         finally:
             proc.terminate()
             proc.wait(10)
