@@ -55,12 +55,12 @@ FAKE_NODE = ("kwok.x-k8s.io/node", "fake")
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 START_TIMEOUT = float(os.environ.get("CLUSTER_START_TIMEOUT", "120"))
-# kwok's default stages, taken from the kwok module at the pinned version (not copied into this repository).
+# kwok's default stages, taken from the kwok module at the pinned version (not copied into this repository). Its
+# pod-complete is replaced by controlplane/stages/pod-job-complete.yaml (a terminal pod as a kubelet writes it).
 KWOK_DEFAULT_STAGES = (
     "kustomize/stage/node/fast/node-initialize.yaml",
     "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
     "kustomize/stage/pod/fast/pod-ready.yaml",
-    "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
 )
 SIMULATED_IMAGES_JQ = '[.spec.containers[].image | test("crashloop|nopull")] | any'

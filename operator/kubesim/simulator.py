@@ -99,8 +99,8 @@ class Simulator:
         return ssl.create_default_context(cadata=self.ca.pem.decode())
 
     def _add_node(self, index: int) -> None:
-        """A Ready Node as a kubelet registers it. The first is ``kubesim-node``, where the simulated kubelet runs
-        every pod; the others (``kubesim-node-1``, ...) exist for clients that list nodes."""
+        """A Ready Node as a kubelet registers it: ``kubesim-node``, ``kubesim-node-1``, ...; the scheduler spreads
+        pods over them."""
         name = "kubesim-node" if index == 0 else f"kubesim-node-{index}"
         rt = self.store.require("", "nodes")
         labels = {
@@ -266,7 +266,7 @@ def _node_status(index: int, name: str, stamp: str) -> dict[str, Any]:
             for kind, status, reason, message in condition_texts
         ],
         "addresses": [
-            {"type": "InternalIP", "address": f"10.244.0.{index + 1}"},
+            {"type": "InternalIP", "address": f"10.0.0.{index + 1}"},
             {"type": "Hostname", "address": name},
         ],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},

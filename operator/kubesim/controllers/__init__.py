@@ -1,5 +1,6 @@
-"""Simulated controllers: Deployment, ReplicaSet, kubelet, garbage collector, namespace lifecycle, and the keepers of
-the bootstrap objects (default ServiceAccounts, kube-root-ca.crt, aggregated ClusterRoles).
+"""Simulated controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, scheduler and kubelet, garbage
+collector, namespace lifecycle, and the keepers of the bootstrap objects (default ServiceAccounts, kube-root-ca.crt,
+aggregated ClusterRoles).
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
 (through ``/kubesim/settings``): timings, ``fail_images`` and the time scale apply to pods created afterwards (a pod
@@ -45,15 +46,21 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
     event; objects already stored are replayed to each as ADDED. ``root_ca``: the PEM the kube-root-ca.crt
     ConfigMaps hold."""
     from kubesim.controllers.bootstrap import ClusterRoleAggregator, RootCAPublisher, ServiceAccountController
+    from kubesim.controllers.daemonset import DaemonSetController
     from kubesim.controllers.deployment import DeploymentController
     from kubesim.controllers.gc import GarbageCollector
+    from kubesim.controllers.job import JobController
     from kubesim.controllers.kubelet import Kubelet
     from kubesim.controllers.namespace import NamespaceController
     from kubesim.controllers.replicaset import ReplicaSetController
+    from kubesim.controllers.statefulset import StatefulSetController
 
     controllers = [
         DeploymentController(store),
         ReplicaSetController(store),
+        StatefulSetController(store),
+        DaemonSetController(store),
+        JobController(store, settings),
         GarbageCollector(store),
         NamespaceController(store),
         ServiceAccountController(store),

@@ -76,6 +76,8 @@ class Container:
     """Whether this container's image exits 1 after ``Timing.crash_after`` (a ``fail_images`` match)."""
     restart: bool = True
     """False for ``restartPolicy: Never``."""
+    completes: bool = False
+    """Whether a healthy run ends: a Job's container exits 0 (``Completed``) once it turned Ready."""
     step: Step = "creating"
     state: Obj = field(default_factory=lambda: {"waiting": {"reason": "ContainerCreating"}})
     last_state: Obj = field(default_factory=dict)
@@ -86,6 +88,8 @@ class Container:
     pulled: bool = False
     pull_failures: int = 0
     exits: int = 0
+    exit_code: int = 1
+    """The exit code of the container's last run (0 once a completing container ended)."""
     started_at: str = ""
     next_at: float | None = None
     ready_at: float | None = None
@@ -141,9 +145,15 @@ class Container:
         self.crash_at = crash_at
 
     def _tick_running(self, now: float, stamp: str, timing: Timing, pod_ref: str) -> None:
+        if self.ready and self.completes and self.crash_at is None:
+            self._complete(stamp)
+            return
         if self.ready_at is not None and now >= self.ready_at:
             self.ready = True
             self.ready_at = None
+            if self.completes and self.crash_at is None:  # Ready shown once, then the run ends at once
+                self.next_at = now
+                return
         if self.crash_at is not None and now >= self.crash_at:
             self._exit(now, stamp, timing, pod_ref)
             return
@@ -151,6 +161,20 @@ class Container:
         self.next_at = min(pending) if pending else None
         if not pending:
             self.step = "stable"
+
+    def _complete(self, stamp: str) -> None:
+        """The container's command ended well: terminated with exit code 0, never restarted."""
+        self.ready = self.started = False
+        self.step, self.next_at = "exited", None
+        self.exit_code = 0
+        self.state = {
+            "terminated": {
+                "exitCode": 0,
+                "reason": "Completed",
+                "startedAt": self.started_at,
+                "finishedAt": stamp,
+            }
+        }
 
     def _exit(self, now: float, stamp: str, timing: Timing, pod_ref: str) -> None:
         self.exits += 1
@@ -209,9 +233,10 @@ def pull_error(image: str) -> str:
 
 
 def pod_phase(containers: list[Container]) -> str:
-    """``getPhase``: Pending while a container never started, Failed once every container exited for good."""
+    """``getPhase``: Pending while a container never started; once every container exited for good, Succeeded
+    when all exited 0, else Failed."""
     if any(not c.ever_started for c in containers):
         return "Pending"
     if all(c.step == "exited" for c in containers):
-        return "Failed"
+        return "Succeeded" if all(c.exit_code == 0 for c in containers) else "Failed"
     return "Running"

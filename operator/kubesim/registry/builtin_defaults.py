@@ -13,34 +13,11 @@ from typing import Any
 from kubesim.api import errors
 from kubesim.api.label_validation import label_key_error
 from kubesim.api.selectors import matches_label_selector
+from kubesim.registry import workloads
+from kubesim.registry.pod_defaults import default_pod_spec, default_template
 from kubesim.storage.admission import Operation
 
 Obj = dict[str, Any]
-
-
-def default_pod_spec(spec: Obj) -> None:
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("securityContext", {})
-    spec.setdefault("schedulerName", "default-scheduler")
-    for key in ("containers", "initContainers"):
-        for container in spec.get(key) or []:
-            image = str(container.get("image", ""))
-            tag = image.rsplit("/", 1)[-1]
-            untagged_or_latest = "@" not in image and (":" not in tag or tag.endswith(":latest"))
-            container.setdefault("imagePullPolicy", "Always" if untagged_or_latest else "IfNotPresent")
-            container.setdefault("terminationMessagePath", "/dev/termination-log")
-            container.setdefault("terminationMessagePolicy", "File")
-            container.setdefault("resources", {})
-            for port in container.get("ports") or []:
-                port.setdefault("protocol", "TCP")
-
-
-def _template(spec: Obj) -> None:
-    template = spec.setdefault("template", {})
-    template.setdefault("metadata", {})
-    default_pod_spec(template.setdefault("spec", {}))
 
 
 def default_deployment(obj: Obj) -> None:
@@ -54,7 +31,7 @@ def default_deployment(obj: Obj) -> None:
         rolling.setdefault("maxSurge", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    _template(spec)
+    default_template(spec)
 
 
 def _go_labels(labels: dict[str, str]) -> str:
@@ -145,13 +122,17 @@ def scheme_defaults(key: tuple[str, str], obj: Obj) -> None:
     """What decoding does to a built-in before the field manager sees it (conversion and SetDefaults_*): these
     fields are owned by the writer's managedFields entry. Allocations and strategies come later
     (:func:`admit_builtin`)."""
+    if key == workloads.REVISIONS:
+        return workloads.default_revision(obj)  # its data is a raw document, kept as written
     drop_nulls(obj)
     drop_empty_maps(key, obj)
-    if key == ("apps", "deployments"):
+    if key in workloads.DEFAULTS:
+        workloads.DEFAULTS[key](obj)
+    elif key == ("apps", "deployments"):
         default_deployment(obj)
     elif key == ("apps", "replicasets"):
         obj.setdefault("spec", {}).setdefault("replicas", 1)
-        _template(obj["spec"])
+        default_template(obj["spec"])
     elif key == ("", "pods"):
         default_pod_spec(obj.setdefault("spec", {}))
         obj["spec"].setdefault("enableServiceLinks", True)
@@ -276,13 +257,16 @@ def admit_builtin(op: Operation) -> None:
     if op.verb == "delete" or op.rt.is_custom:
         return
     if op.subresource == "status":
+        if op.rt.key == workloads.REVISIONS:
+            return
         drop_nulls(op.obj)
         drop_empty_maps(op.rt.key, op.obj)
         return
     key = op.rt.key
     scheme_defaults(key, op.obj)
     validate_meta_and_keys(op)
-    if key in (("apps", "deployments"), ("apps", "replicasets")):
+    workloads.admit(op)
+    if key in (("apps", "deployments"), ("apps", "replicasets"), *workloads.TEMPLATED):
         validate_workload(op)
     if key == ("", "pods"):
         if op.verb == "create":

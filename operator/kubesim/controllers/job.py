@@ -1,0 +1,147 @@
+"""The Job controller and the TTL-after-finished controller (``pkg/controller/job``, ``pkg/controller/ttlafterfinished``):
+pods until enough succeeded, failures against ``backoffLimit``, ``activeDeadlineSeconds``, the v1.36 conditions
+and status, finished Jobs deleted after ``ttlSecondsAfterFinished``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kubesim.api.resources import ResourceType
+from kubesim.controllers import events
+from kubesim.controllers import job_math as jm
+from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.pods import pod_from_template
+from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.store import Store
+from kubesim.storage.watch import Event
+
+if TYPE_CHECKING:
+    from kubesim.controllers import ControllerSettings
+
+Obj = dict[str, Any]
+COMPONENT = "job-controller"
+
+
+def _epoch(stamp: str | None) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+
+
+def _finished_at(pod: Obj) -> float:
+    states = [cs.get("state") or {} for cs in (pod.get("status") or {}).get("containerStatuses") or []]
+    return max((_epoch((s.get("terminated") or {}).get("finishedAt")) for s in states), default=0.0)
+
+
+class JobController(Controller):
+    name = "job"
+
+    def __init__(self, store: Store, settings: ControllerSettings) -> None:
+        super().__init__(store)
+        self.settings = settings
+        self.jobs = store.require("batch", "jobs")
+        self.pods = store.require("", "pods")
+
+    def on_event(self, rt: ResourceType, event: Event) -> None:
+        if rt.key == ("batch", "jobs"):
+            self.enqueue(key_of(event.object))
+        elif rt.key == ("", "pods"):
+            ref = controller_ref(event.object)
+            if ref and ref.get("kind") == "Job":
+                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+
+    def sync(self, key: Key) -> None:
+        job = self.store.peek(self.jobs, *key)
+        if job is None or job["metadata"].get("deletionTimestamp"):
+            return
+        if jm.finished(job):
+            self._expire(job)
+            return
+        uid = job["metadata"]["uid"]
+        pods = [p for p in self.store.iter(self.pods, key[0]) if (controller_ref(p) or {}).get("uid") == uid]
+        status = dict(job.get("status") or {})
+        now = self.store.clock()
+        status.setdefault("startTime", now_rfc3339(self.store.clock))
+        failed_pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
+        failed = max(int(status.get("failed", 0)), len(failed_pods))
+        last_failure = max((_finished_at(p) for p in failed_pods), default=0.0)
+        scale = max(0.0, self.settings.time_scale)
+        d = jm.decide(job, pods, failed, now - _epoch(status["startTime"]), now - last_failure, scale)
+        failing = jm.has(job, "FailureTarget") or any(kind == "FailureTarget" for kind, _, _ in d.conditions)
+        for name in d.delete:
+            self.store.delete(self.pods, key[0], name)
+            failed += 1 if failing else 0  # pods ended because the Job fails count as failed
+        pods = [p for p in pods if p["metadata"]["name"] not in d.delete]
+        for _ in range(d.create):
+            self._create_pod(job)
+        if d.wait is not None:
+            self.later(key, d.wait + 0.05)
+        live = [p for p in self.store.iter(self.pods, key[0]) if (controller_ref(p) or {}).get("uid") == uid]
+        self._write_status(job, status, d, jm.counts(live, failed))
+
+    def _create_pod(self, job: Obj) -> None:
+        created = self.store.create(
+            self.pods, job["metadata"]["namespace"], pod_from_template(job, job["spec"]["template"], {})
+        )
+        events.record(
+            self.store, job, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT
+        )
+
+    def _write_status(self, job: Obj, status: Obj, d: jm.Decision, counts: Obj) -> None:
+        stamp = now_rfc3339(self.store.clock)
+        conditions = list(status.get("conditions") or [])
+        for kind, reason, message in d.conditions:
+            conditions.append(
+                {
+                    "type": kind,
+                    "status": "True",
+                    "lastProbeTime": stamp,
+                    "lastTransitionTime": stamp,
+                    "reason": reason,
+                    "message": message,
+                }
+            )
+            if kind in ("Complete", "Failed"):
+                warning = kind == "Failed"
+                event_reason, text = (reason, message) if warning else ("Completed", "Job completed")
+                events.record(
+                    self.store, job, event_reason, text, COMPONENT, "Warning" if warning else "Normal"
+                )
+        new: Obj = {"conditions": conditions} if conditions else {}
+        new["startTime"] = status["startTime"]
+        if d.complete:
+            new["completionTime"] = stamp
+        elif status.get("completionTime"):
+            new["completionTime"] = status["completionTime"]
+        new |= counts
+        if new == (job.get("status") or {}):
+            return
+        current = self.store.peek(self.jobs, job["metadata"]["namespace"], job["metadata"]["name"])
+        if current is not None:
+            updated = clone(current)
+            updated["status"] = new
+            self.store.update(
+                self.jobs,
+                job["metadata"]["namespace"],
+                job["metadata"]["name"],
+                updated,
+                subresource="status",
+            )
+
+    def _expire(self, job: Obj) -> None:
+        """The TTL-after-finished controller: a finished Job with ``ttlSecondsAfterFinished`` is deleted (in the
+        foreground, with its pods) that long after it finished."""
+        ttl = job["spec"].get("ttlSecondsAfterFinished")
+        if ttl is None:
+            return
+        finished = [
+            _epoch(c.get("lastTransitionTime"))
+            for c in (job.get("status") or {}).get("conditions") or []
+            if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+        ]
+        due = max(finished, default=0.0) + int(ttl)
+        now = self.store.clock()
+        ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        if now >= due:
+            self.store.delete(self.jobs, ns, name, propagation="Foreground")
+        else:
+            self.later((ns, name), due - now + 0.05)
