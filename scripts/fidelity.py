@@ -48,6 +48,7 @@ TIME_KEYS = frozenset(
         "lastUpdateTime",
         "lastProbeTime",
         "startTime",
+        "completionTime",
         "startedAt",
         "finishedAt",
         "renewTime",
@@ -60,6 +61,7 @@ TIME_KEYS = frozenset(
 )
 
 Obj = dict[str, Any]
+SIMULATED_IMAGES = ("--fail-image", "*crashloop*", "--unpullable-image", "*nopull*")
 
 
 @dataclass
@@ -501,7 +503,8 @@ def start_kubesim(workdir: Path) -> tuple[subprocess.Popen[str], Path]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "operator") + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kubesim", "--kubeconfig", str(kubeconfig), "--port", "0"],
+        # the images kwok's stages (controlplane/stages) make crash or fail to pull behave the same on kubesim
+        [sys.executable, "-m", "kubesim", "--kubeconfig", str(kubeconfig), "--port", "0", *SIMULATED_IMAGES],
         stdout=subprocess.PIPE,
         stderr=(workdir / "kubesim.log").open("w"),
         text=True,

@@ -39,6 +39,26 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
     ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
     ("admissionregistration.k8s.io", "validatingadmissionpolicies"): (("f:spec",), ("f:status",)),
     ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"): (("f:spec",),),
+    **{
+        ("apps", plural): (
+            ("f:spec",),
+            ("f:spec", "f:template"),
+            ("f:spec", "f:template", "f:metadata"),
+            ("f:spec", "f:template", "f:spec"),
+            ("f:spec", "f:template", "f:spec", "f:containers"),
+            ("f:spec", "f:updateStrategy"),
+            ("f:status",),
+        )
+        for plural in ("statefulsets", "daemonsets")
+    },
+    ("batch", "jobs"): (
+        ("f:spec",),
+        ("f:spec", "f:template"),
+        ("f:spec", "f:template", "f:metadata"),
+        ("f:spec", "f:template", "f:spec"),
+        ("f:spec", "f:template", "f:spec", "f:containers"),
+        ("f:status",),
+    ),
 }
 
 

@@ -330,6 +330,13 @@ def _sorted_entries(result: list[Obj]) -> list[Obj]:
     return result
 
 
+BUILTIN_SHAPES: dict[tuple[str, str], Obj] = {
+    ("apps", "controllerrevisions"): {"properties": {"data": {"x-kubernetes-map-type": "atomic"}}},
+}
+"""Built-ins whose fields the generic walk would split wrongly, described as a schema: a ControllerRevision's
+``data`` is a RawExtension, owned whole."""
+
+
 def _added_containers(
     new_leaves: dict[Path, Any],
     old_leaves: dict[Path, Any],

@@ -59,12 +59,19 @@ def columns_for(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]
     return _custom_columns(rt) if rt.is_custom else printers.builtin(rt)
 
 
+_HIDDEN_ANNOTATIONS = ("deprecated.daemonset.template.generation",)
+"""Annotations a v1.36 Table row's object leaves out (the DaemonSet strategy's template generation)."""
+
+
 def partial_metadata(obj: Obj) -> Obj:
-    return {
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata") or {},
-    }
+    meta = obj.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    if any(key in annotations for key in _HIDDEN_ANNOTATIONS):
+        shown = {k: v for k, v in annotations.items() if k not in _HIDDEN_ANNOTATIONS}
+        meta = {k: v for k, v in meta.items() if k != "annotations"} | (
+            {"annotations": shown} if shown else {}
+        )
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
 
 
 _DEFAULT_CONVERTOR = frozenset(

@@ -45,7 +45,7 @@ def manage(r: ApiRequest, clock: Callable[[], float], obj: Obj, live: Obj | None
 
 def crd_schema(rt: ResourceType) -> Obj | None:
     if rt.crd is None:
-        return None
+        return managed_fields.BUILTIN_SHAPES.get(rt.key)
     return dict((storage_version(rt.crd).get("schema") or {}).get("openAPIV3Schema") or {})
 
 

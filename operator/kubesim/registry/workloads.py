@@ -30,7 +30,6 @@ JOB_LABELS = (
 def default_statefulset(obj: Obj) -> None:
     """SetDefaults_StatefulSet."""
     spec = obj.setdefault("spec", {})
-    spec.setdefault("serviceName", "")  # not omitempty
     spec.setdefault("podManagementPolicy", "OrderedReady")
     strategy = spec.setdefault("updateStrategy", {})
     if not strategy.get("type"):
@@ -77,6 +76,7 @@ def default_job(obj: Obj) -> None:
     spec.setdefault(
         "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
     )
+    spec.setdefault("manualSelector", False)
 
 
 def default_revision(obj: Obj) -> None:
@@ -110,6 +110,8 @@ def admit(op: Operation) -> None:
     key = op.rt.key
     if op.verb == "create" and key in _CREATED_STATUS:
         op.obj["status"] = dict(_CREATED_STATUS[key])
+    if key == STATEFULSETS:  # serviceName is not omitempty: "" is encoded, yet owned by nobody
+        op.obj.setdefault("spec", {}).setdefault("serviceName", "")
     if key == DAEMONSETS:
         _template_generation(op)
     if key == JOBS:
@@ -118,6 +120,12 @@ def admit(op: Operation) -> None:
         _validate_job(op)
     elif key == REVISIONS:
         op.obj.setdefault("revision", 0)  # an int64, not a pointer: absent is 0
+        if op.obj.get("data") is None:
+            name = (op.obj.get("metadata") or {}).get("name", "")
+            cause = errors.Cause("data", "Required value: data is mandatory", "FieldValueRequired")
+            raise errors.invalid(op.rt.kind, op.rt.group, name, [cause])
+    elif key == STATEFULSETS and op.old is not None:
+        _statefulset_update(op)
 
 
 def _template_generation(op: Operation) -> None:
@@ -133,16 +141,49 @@ def _template_generation(op: Operation) -> None:
     meta.setdefault("annotations", {})[annotation] = str(int(old) + 1) if changed else old
 
 
+_STATEFULSET_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+
+
+def _statefulset_update(op: Operation) -> None:
+    """ValidateStatefulSetUpdate: only some of the spec may change."""
+    assert op.old is not None
+
+    def fixed(spec: Obj) -> Obj:
+        return {k: v for k, v in spec.items() if k not in _STATEFULSET_MUTABLE}
+
+    if fixed(op.obj.get("spec") or {}) != fixed(op.old.get("spec") or {}):
+        message = (
+            "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+            "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+            "'minReadySeconds' are forbidden"
+        )
+        cause = errors.Cause("spec", message, "FieldValueForbidden")
+        raise errors.invalid(op.rt.kind, op.rt.group, op.obj["metadata"].get("name", ""), [cause])
+
+
 def _generate_selector(job: Obj) -> None:
     """generateSelector: the job-name and controller-uid labels on the template (unless set), and a selector on
     the controller uid."""
     meta = job["metadata"]
     template_meta = job["spec"]["template"].setdefault("metadata", {})
     labels = template_meta.setdefault("labels", {})
+    original = dict(labels)
     for label in ("job-name", "batch.kubernetes.io/job-name"):
         labels.setdefault(label, meta["name"])
     for label in ("controller-uid", "batch.kubernetes.io/controller-uid"):
         labels.setdefault(label, meta["uid"])
+    if (
+        not meta.get("labels") or meta["labels"] == original
+    ):  # the Job takes its template's labels, as generated
+        meta["labels"] = dict(labels)
     selector = job["spec"].setdefault("selector", {})
     selector.setdefault("matchLabels", {}).setdefault("batch.kubernetes.io/controller-uid", meta["uid"])
 
@@ -153,18 +194,18 @@ def _validate_job(op: Operation) -> None:
     causes: list[errors.Cause] = []
     policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
     if policy not in ("OnFailure", "Never"):
-        causes.append(
-            errors.Cause(
-                "spec.template.spec.restartPolicy",
-                f'Unsupported value: {json.dumps(policy)}: supported values: "OnFailure", "Never"',
-                "FieldValueNotSupported",
-            )
-        )
+        message = 'Required value: valid values: "OnFailure", "Never"'
+        causes.append(errors.Cause("spec.template.spec.restartPolicy", message, "FieldValueRequired"))
     if op.old is not None:
         old_spec = op.old.get("spec") or {}
         for name in ("selector", "completionMode"):
-            if old_spec.get(name) != spec.get(name):
-                shown = json.dumps(spec.get(name), separators=(",", ":"))
-                causes.append(errors.Cause(f"spec.{name}", f"Invalid value: {shown}: field is immutable"))
+            if old_spec.get(name) == spec.get(name):
+                continue
+            shown = json.dumps(spec.get(name), separators=(",", ":"), sort_keys=True)
+            if name == "selector" and not spec.get("manualSelector"):
+                causes.append(
+                    errors.Cause("spec.selector", f"Invalid value: {shown}: `selector` not auto-generated")
+                )
+            causes.append(errors.Cause(f"spec.{name}", f"Invalid value: {shown}: field is immutable"))
     if causes:
         raise errors.invalid(op.rt.kind, op.rt.group, (op.obj.get("metadata") or {}).get("name", ""), causes)
