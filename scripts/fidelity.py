@@ -49,6 +49,8 @@ TIME_KEYS = frozenset(
         "lastProbeTime",
         "startTime",
         "completionTime",
+        "lastScheduleTime",
+        "lastSuccessfulTime",
         "startedAt",
         "finishedAt",
         "renewTime",

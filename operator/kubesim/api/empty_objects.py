@@ -51,6 +51,17 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
         )
         for plural in ("statefulsets", "daemonsets")
     },
+    ("batch", "cronjobs"): (
+        ("f:spec",),
+        ("f:spec", "f:jobTemplate"),
+        ("f:spec", "f:jobTemplate", "f:metadata"),
+        ("f:spec", "f:jobTemplate", "f:spec"),
+        ("f:spec", "f:jobTemplate", "f:spec", "f:template"),
+        ("f:spec", "f:jobTemplate", "f:spec", "f:template", "f:metadata"),
+        ("f:spec", "f:jobTemplate", "f:spec", "f:template", "f:spec"),
+        ("f:spec", "f:jobTemplate", "f:spec", "f:template", "f:spec", "f:containers"),
+        ("f:status",),
+    ),
     ("batch", "jobs"): (
         ("f:spec",),
         ("f:spec", "f:template"),

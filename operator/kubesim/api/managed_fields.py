@@ -241,6 +241,7 @@ def record(
         taken = _taken_by_apply(entries, sets, manager, sub, old_leaves, applied_leaves, force)
     else:
         changed = {p for p, v in new_leaves.items() if p not in old_leaves or old_leaves[p] != v}
+        changed -= {p for p in changed if new_leaves[p] == {} and p in (present or ())}  # a zero struct
         taken = changed | (set(old_leaves) - set(new_leaves))
         mine = changed | _added_containers(new_leaves, old_leaves, live, present)
     for i, (entry, owned) in enumerate(zip(entries, sets, strict=True)):

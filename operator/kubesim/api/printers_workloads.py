@@ -134,9 +134,33 @@ def jobs() -> Printer:
     return [*columns, _column("Selector", priority=1)], row
 
 
+def cronjobs() -> Printer:
+    def row(o: Obj) -> list[Cell]:
+        spec, st = o.get("spec") or {}, o.get("status") or {}
+        suspend = spec.get("suspend")
+        last = st.get("lastScheduleTime")
+        job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+        return [
+            o["metadata"]["name"],
+            spec.get("schedule", ""),
+            spec.get("timeZone") or "<none>",
+            "<unset>" if suspend is None else str(bool(suspend)),
+            len(st.get("active") or []),
+            age(last) if last else "<none>",
+            _created(o),
+            *_containers({"spec": job_spec}),
+            selector_string(job_spec.get("selector")) or "<none>",
+        ]
+
+    columns = [_name(), _column("Schedule"), _column("Timezone"), _column("Suspend", "boolean")]
+    columns += [_column("Active", "integer"), _column("Last Schedule"), _age(), *_wide()]
+    return [*columns, _column("Selector", priority=1)], row
+
+
 PRINTERS: dict[tuple[str, str], Callable[[], Printer]] = {
     ("apps", "statefulsets"): statefulsets,
     ("apps", "daemonsets"): daemonsets,
     ("apps", "controllerrevisions"): controllerrevisions,
     ("batch", "jobs"): jobs,
+    ("batch", "cronjobs"): cronjobs,
 }

@@ -127,6 +127,16 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t(
         "batch",
         "v1",
+        "cronjobs",
+        "CronJob",
+        short_names=("cj",),
+        categories=("all",),
+        subresources=frozenset({"status"}),
+        has_generation=True,
+    ),
+    _t(
+        "batch",
+        "v1",
         "jobs",
         "Job",
         categories=("all",),

@@ -1,4 +1,4 @@
-"""Simulated controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, scheduler and kubelet, garbage
+"""Simulated controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, scheduler and kubelet, garbage
 collector, namespace lifecycle, and the keepers of the bootstrap objects (default ServiceAccounts, kube-root-ca.crt,
 aggregated ClusterRoles).
 
@@ -46,6 +46,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
     event; objects already stored are replayed to each as ADDED. ``root_ca``: the PEM the kube-root-ca.crt
     ConfigMaps hold."""
     from kubesim.controllers.bootstrap import ClusterRoleAggregator, RootCAPublisher, ServiceAccountController
+    from kubesim.controllers.cronjob import CronJobController
     from kubesim.controllers.daemonset import DaemonSetController
     from kubesim.controllers.deployment import DeploymentController
     from kubesim.controllers.gc import GarbageCollector
@@ -61,6 +62,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
         StatefulSetController(store),
         DaemonSetController(store),
         JobController(store, settings),
+        CronJobController(store),
         GarbageCollector(store),
         NamespaceController(store),
         ServiceAccountController(store),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubesim.api import errors
+from kubesim.registry import cronjobs
 from kubesim.registry.pod_defaults import default_template
 from kubesim.storage.admission import Operation
 
@@ -16,6 +17,7 @@ Obj = dict[str, Any]
 STATEFULSETS = ("apps", "statefulsets")
 DAEMONSETS = ("apps", "daemonsets")
 JOBS = ("batch", "jobs")
+CRONJOBS = ("batch", "cronjobs")
 REVISIONS = ("apps", "controllerrevisions")
 TEMPLATED = (STATEFULSETS, DAEMONSETS)
 """Kinds whose selector must match the template's labels (checked as for Deployments)."""
@@ -92,6 +94,7 @@ DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
     STATEFULSETS: default_statefulset,
     DAEMONSETS: default_daemonset,
     JOBS: default_job,
+    CRONJOBS: cronjobs.default_cronjob,
 }
 _CREATED_STATUS: dict[tuple[str, str], Obj] = {
     STATEFULSETS: {"replicas": 0, "availableReplicas": 0},
@@ -102,6 +105,7 @@ _CREATED_STATUS: dict[tuple[str, str], Obj] = {
         "numberReady": 0,
     },
     JOBS: {},
+    CRONJOBS: {},
 }
 
 
@@ -114,6 +118,8 @@ def admit(op: Operation) -> None:
         op.obj.setdefault("spec", {}).setdefault("serviceName", "")
     if key == DAEMONSETS:
         _template_generation(op)
+    if key == CRONJOBS:
+        cronjobs.validate(op)
     if key == JOBS:
         if op.verb == "create" and not (op.obj.get("spec") or {}).get("manualSelector"):
             _generate_selector(op.obj)
