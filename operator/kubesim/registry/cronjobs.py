@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kubesim.api import cron, errors
 from kubesim.registry.pod_defaults import default_template
-from kubesim.storage.store import Operation
+from kubesim.storage.admission import Operation
 
 Obj = dict[str, Any]
 
