@@ -51,6 +51,7 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
         )
         for plural in ("statefulsets", "daemonsets")
     },
+    ("", "replicationcontrollers"): (("f:spec",), ("f:status",)),
     ("batch", "cronjobs"): (
         ("f:spec",),
         ("f:spec", "f:jobTemplate"),

@@ -192,6 +192,17 @@ def _replicasets() -> Printer:
     ], rs
 
 
+def _replicationcontrollers() -> Printer:
+    columns, row = _replicasets()
+
+    def rc(o: Obj) -> list[Cell]:
+        selector = (o.get("spec") or {}).get("selector") or {}
+        spec = {**(o.get("spec") or {}), "selector": {"matchLabels": selector} if selector else None}
+        return row({**o, "spec": spec})
+
+    return columns, rc
+
+
 def _leases() -> Printer:
     name_col = _name_col()
     age_col = _age_col()
@@ -331,6 +342,7 @@ _PRINTERS: dict[tuple[str, str], Callable[[], Printer]] = {
     ("", "pods"): _pods,
     ("apps", "deployments"): _deployments,
     ("apps", "replicasets"): _replicasets,
+    ("", "replicationcontrollers"): _replicationcontrollers,
     ("coordination.k8s.io", "leases"): _leases,
     ("", "nodes"): _nodes,
     ("", "namespaces"): _namespaces,

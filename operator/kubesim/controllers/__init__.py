@@ -1,6 +1,6 @@
-"""Simulated controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, scheduler and kubelet, garbage
-collector, namespace lifecycle, and the keepers of the bootstrap objects (default ServiceAccounts, kube-root-ca.crt,
-aggregated ClusterRoles).
+"""Simulated controllers: Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob,
+scheduler and kubelet, garbage collector, namespace lifecycle, and the keepers of the bootstrap objects (default
+ServiceAccounts, kube-root-ca.crt, aggregated ClusterRoles).
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
 (through ``/kubesim/settings``): timings, ``fail_images`` and the time scale apply to pods created afterwards (a pod
@@ -53,12 +53,13 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
     from kubesim.controllers.job import JobController
     from kubesim.controllers.kubelet import Kubelet
     from kubesim.controllers.namespace import NamespaceController
-    from kubesim.controllers.replicaset import ReplicaSetController
+    from kubesim.controllers.replicaset import ReplicaSetController, ReplicationControllerController
     from kubesim.controllers.statefulset import StatefulSetController
 
     controllers = [
         DeploymentController(store),
         ReplicaSetController(store),
+        ReplicationControllerController(store),
         StatefulSetController(store),
         DaemonSetController(store),
         JobController(store, settings),

@@ -57,26 +57,36 @@ def _claims(rs: Obj, pod: Obj) -> bool:
 
 
 class ReplicaSetController(Controller):
+    """Also the ReplicationController's controller (``ReplicationManager`` is the ReplicaSet controller with a
+    map selector): a subclass names the resource, kind, event source and how the selector reads."""
+
     name = "replicaset"
+    resource = ("apps", "replicasets")
+    kind = "ReplicaSet"
+    component = "replicaset-controller"
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        self.replicasets = store.require("apps", "replicasets")
+        self.replicasets = store.require(*self.resource)
         self.pods = store.require("", "pods")
 
+    def selector(self, rs: Obj) -> Obj:
+        """The LabelSelector of ``rs``."""
+        return dict(rs["spec"].get("selector") or {})
+
     def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("apps", "replicasets"):
+        if rt.key == self.resource:
             self.enqueue(key_of(event.object))
         elif rt.key == ("", "pods"):
             ref = controller_ref(event.object)
             ns = event.object["metadata"].get("namespace", "")
-            if ref and ref.get("kind") == "ReplicaSet":
+            if ref and ref.get("kind") == self.kind:
                 self.enqueue((ns, ref["name"]))
             elif ref is None and event.type != "DELETED":
                 # An orphan pod: every ReplicaSet whose selector matches may adopt it.
                 labels = event.object["metadata"].get("labels") or {}
                 for rs in self.store.iter(self.replicasets, ns):
-                    if _claims(rs, event.object) and matches_label_selector(rs["spec"]["selector"], labels):
+                    if _claims(rs, event.object) and matches_label_selector(self.selector(rs), labels):
                         self.enqueue(key_of(rs))
 
     def sync(self, key: Key) -> None:
@@ -99,7 +109,7 @@ class ReplicaSetController(Controller):
             for pod in sorted(pods, key=deletion_rank)[: len(pods) - want]:
                 self.store.delete(self.pods, ns, pod["metadata"]["name"])
                 message = f"Deleted pod: {pod['metadata']['name']}"
-                events.record(self.store, rs, "SuccessfulDelete", message, "replicaset-controller")
+                events.record(self.store, rs, "SuccessfulDelete", message, self.component)
         pods = [
             p
             for p in self.store.iter(self.pods, ns)
@@ -138,7 +148,7 @@ class ReplicaSetController(Controller):
             if (
                 controller_ref(pod) is None
                 and _claims(rs, pod)
-                and matches_label_selector(rs["spec"]["selector"], labels)
+                and matches_label_selector(self.selector(rs), labels)
             ):
                 adopted = clone(pod)
                 adopted["metadata"]["ownerReferences"] = [
@@ -166,4 +176,17 @@ class ReplicaSetController(Controller):
             del pod["metadata"]["annotations"]
         created = self.store.create(self.pods, rs["metadata"]["namespace"], pod)
         message = f"Created pod: {created['metadata']['name']}"
-        events.record(self.store, rs, "SuccessfulCreate", message, "replicaset-controller")
+        events.record(self.store, rs, "SuccessfulCreate", message, self.component)
+
+
+class ReplicationControllerController(ReplicaSetController):
+    """The ReplicationController's: its selector is a plain label map."""
+
+    name = "replicationcontroller"
+    resource = ("", "replicationcontrollers")
+    kind = "ReplicationController"
+    component = "replication-controller"
+
+    def selector(self, rs: Obj) -> Obj:
+        labels = rs["spec"].get("selector") or {}
+        return {"matchLabels": dict(labels)} if labels else {}

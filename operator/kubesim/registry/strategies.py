@@ -8,7 +8,15 @@ from kubesim.registry.deployments import DeploymentStrategy
 from kubesim.registry.namespaces import NamespaceStrategy
 from kubesim.storage.strategy import Strategy
 
+
+class ReplicationControllerStrategy(Strategy):
+    """core/v1 ReplicationControllers orphan their pods unless told otherwise (DefaultGarbageCollectionPolicy)."""
+
+    default_propagation = "Orphan"
+
+
 STRATEGIES: dict[tuple[str, str], type[Strategy]] = {
+    ("", "replicationcontrollers"): ReplicationControllerStrategy,
     ("apps", "deployments"): DeploymentStrategy,
     ("", "namespaces"): NamespaceStrategy,
 }

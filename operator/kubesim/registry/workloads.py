@@ -18,6 +18,7 @@ STATEFULSETS = ("apps", "statefulsets")
 DAEMONSETS = ("apps", "daemonsets")
 JOBS = ("batch", "jobs")
 CRONJOBS = ("batch", "cronjobs")
+REPLICATIONCONTROLLERS = ("", "replicationcontrollers")
 REVISIONS = ("apps", "controllerrevisions")
 TEMPLATED = (STATEFULSETS, DAEMONSETS)
 """Kinds whose selector must match the template's labels (checked as for Deployments)."""
@@ -81,6 +82,21 @@ def default_job(obj: Obj) -> None:
     spec.setdefault("manualSelector", False)
 
 
+def default_replicationcontroller(obj: Obj) -> None:
+    """SetDefaults_ReplicationController: the template's labels as selector and as labels when they are empty."""
+    spec = obj.setdefault("spec", {})
+    if isinstance(spec.get("template"), dict):
+        default_template(spec)
+        labels = (spec["template"].get("metadata") or {}).get("labels")
+        if labels:
+            if not spec.get("selector"):
+                spec["selector"] = dict(labels)
+            meta = obj.setdefault("metadata", {})
+            if not meta.get("labels"):
+                meta["labels"] = dict(labels)
+    spec.setdefault("replicas", 1)
+
+
 def default_revision(obj: Obj) -> None:
     """A ControllerRevision: nothing defaulted; its data (a RawExtension) is kept as sent."""
     meta = obj.get("metadata")
@@ -95,6 +111,7 @@ DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
     DAEMONSETS: default_daemonset,
     JOBS: default_job,
     CRONJOBS: cronjobs.default_cronjob,
+    REPLICATIONCONTROLLERS: default_replicationcontroller,
 }
 _CREATED_STATUS: dict[tuple[str, str], Obj] = {
     STATEFULSETS: {"replicas": 0, "availableReplicas": 0},
@@ -106,6 +123,7 @@ _CREATED_STATUS: dict[tuple[str, str], Obj] = {
     },
     JOBS: {},
     CRONJOBS: {},
+    REPLICATIONCONTROLLERS: {"replicas": 0},
 }
 
 
@@ -120,6 +138,8 @@ def admit(op: Operation) -> None:
         _template_generation(op)
     if key == CRONJOBS:
         cronjobs.validate(op)
+    if key == REPLICATIONCONTROLLERS:
+        _validate_replicationcontroller(op)
     if key == JOBS:
         if op.verb == "create" and not (op.obj.get("spec") or {}).get("manualSelector"):
             _generate_selector(op.obj)
@@ -145,6 +165,22 @@ def _template_generation(op: Operation) -> None:
     old = (op.old["metadata"].get("annotations") or {}).get(annotation, "1")
     changed = (op.obj.get("spec") or {}).get("template") != (op.old.get("spec") or {}).get("template")
     meta.setdefault("annotations", {})[annotation] = str(int(old) + 1) if changed else old
+
+
+def _validate_replicationcontroller(op: Operation) -> None:
+    """ValidateReplicationControllerSpec's selector checks."""
+    spec = op.obj.get("spec") or {}
+    selector = spec.get("selector") or {}
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    causes: list[errors.Cause] = []
+    if not selector:
+        causes.append(errors.Cause("spec.selector", "Required value", "FieldValueRequired"))
+    elif any(labels.get(k) != v for k, v in selector.items()):
+        shown = json.dumps(dict(sorted(labels.items())), separators=(",", ":"))
+        message = f"Invalid value: {shown}: `selector` does not match template `labels`"
+        causes.append(errors.Cause("spec.template.metadata.labels", message))
+    if causes:
+        raise errors.invalid(op.rt.kind, op.rt.group, (op.obj.get("metadata") or {}).get("name", ""), causes)
 
 
 _STATEFULSET_MUTABLE = (

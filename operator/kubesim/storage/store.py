@@ -298,6 +298,7 @@ class Store:
         checks.check_preconditions(rt, name, meta, precondition_uid, precondition_rv)
         self._admit(Operation("delete", rt, old, old, None, user, False, requester, ns))
         finalizers = list(meta.get("finalizers") or [])
+        propagation = propagation or self._strategies[rt.key].default_propagation
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")
         elif propagation == "Orphan" and "orphan" not in finalizers:

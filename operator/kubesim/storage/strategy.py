@@ -20,6 +20,8 @@ class Strategy:
 
     # DELETE of an object that no finalizer holds still only marks it (deletionTimestamp) when True.
     always_marks_on_delete = False
+    # The propagation of a DELETE that names none (DefaultGarbageCollectionPolicy; None: background).
+    default_propagation: str | None = None
     # A write to /status also carries the request's metadata.annotations (built-ins' status strategies reset spec
     # and labels only: the Deployment controller sets the revision annotation through /status).
     status_keeps_annotations = True

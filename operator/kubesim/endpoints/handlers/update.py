@@ -52,6 +52,14 @@ def scale(store: Store, r: ApiRequest) -> web.Response:
     return json_response(scale_of(obj))
 
 
+def _label_selector(obj: Obj) -> Obj | None:
+    """The selector as a LabelSelector (a ReplicationController's is a plain map)."""
+    selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController" and selector:
+        return {"matchLabels": selector}
+    return selector
+
+
 def scale_of(obj: Obj) -> Obj:
     meta = obj["metadata"]
     return {
@@ -68,7 +76,7 @@ def scale_of(obj: Obj) -> Obj:
             k: v
             for k, v in {
                 "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": selector_string((obj.get("spec") or {}).get("selector")),
+                "selector": selector_string(_label_selector(obj)),
             }.items()
             if k == "replicas" or v
         },
