@@ -41,7 +41,7 @@ class Attributes:
             subresource=op.subresource or "",
             kind=rt.kind,
             namespace=op.namespace if rt.namespaced else "",
-            name=str(meta.get("name") or ""),
+            name="" if requester.collection else str(meta.get("name") or ""),
             obj=None if op.verb == "delete" else op.obj,
             old=op.old,
             requester=requester,

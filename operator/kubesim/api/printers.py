@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim.api.durations import age
 from kubesim.api.pod_status import pod_status, readiness_gates
+from kubesim.api.printers_admission import PRINTERS as ADMISSION_PRINTERS
 from kubesim.api.printers_workloads import PRINTERS as WORKLOAD_PRINTERS
 from kubesim.api.resources import ResourceType
 from kubesim.api.selectors import selector_string
@@ -355,6 +356,7 @@ _PRINTERS: dict[tuple[str, str], Callable[[], Printer]] = {
     ("rbac.authorization.k8s.io", "roles"): _customresourcedefinitions,
     ("rbac.authorization.k8s.io", "clusterroles"): _customresourcedefinitions,
     **WORKLOAD_PRINTERS,
+    **ADMISSION_PRINTERS,
 }
 
 

@@ -18,6 +18,8 @@ class Requester:
     groups: tuple[str, ...] = ()
     uid: str = ""
     dry_run: bool = False
+    # a deletecollection: the real server admits each item with no name in its attributes ("Unknown" in messages)
+    collection: bool = False
     warnings: list[str] = field(default_factory=list)  # sent as Warning headers
     annotations: dict[str, str] = field(default_factory=dict)  # audit annotations
 

@@ -63,6 +63,8 @@ def delete(store: Store, r: ApiRequest) -> web.Response:
 def delete_collection(store: Store, r: ApiRequest) -> web.Response:
     t = r.target
     selected = predicate(r.http, t.rt)
+    if r.requester is not None:
+        r.requester.collection = True
     deleted = []
     for obj in list(store.iter(t.rt, t.namespace)):
         if selected is None or selected(obj):
