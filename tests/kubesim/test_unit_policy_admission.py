@@ -4,6 +4,7 @@ Messages as kube-apiserver v1.36 words them (tests/fidelity/cases/admission_poli
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -257,3 +258,20 @@ def test_an_invalid_policy_is_refused_with_the_real_messages(sim: Simulator) -> 
 def test_kubernetes_cel_extension_functions(expression: str, expected: Any) -> None:
     policy_cel.compile_expression(expression, frozenset())
     assert policy_cel.evaluate(expression, {}) == expected
+
+
+async def test_the_status_controller_applies_observed_generation_and_type_checking(simulator: Any) -> None:
+    store = simulator.store
+    rt = store.require(GROUP, "validatingadmissionpolicies")
+    store.create(rt, None, policy([{"expression": "true"}]), requester=Requester("admin"))
+    for _ in range(200):
+        stored = store.get(rt, None, "p")
+        if stored.get("status"):
+            break
+        await asyncio.sleep(0.01)
+    assert stored["status"] == {"observedGeneration": 1, "typeChecking": {}}
+    entry = next(
+        e for e in stored["metadata"]["managedFields"] if e["manager"] == "validatingadmissionpolicy-status"
+    )
+    assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
+    assert entry["fieldsV1"] == {"f:status": {"f:observedGeneration": {}, "f:typeChecking": {}}}

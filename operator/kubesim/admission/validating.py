@@ -54,13 +54,14 @@ class PolicyAdmission:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._bindings = store.require(*BINDINGS)  # a built-in: always served
 
     def __call__(self, op: Operation) -> None:
+        if not self.store.count(self._bindings):
+            return  # no binding, no policy in force: the common case costs one count
         if op.requester is None or (op.rt.group == GROUP and op.rt.plural in EXEMPT):
             return
-        bindings_rt = self.store.resource(*BINDINGS)
-        if bindings_rt is None or not self.store.count(bindings_rt):
-            return  # no policy in force: nothing to evaluate
+        bindings_rt = self._bindings
         a = Attributes.of(op, op.requester)
         outcome = Outcome()
         for policy, bindings in self._hooks(bindings_rt):

@@ -1,6 +1,6 @@
 """Simulated controllers: Deployment, ReplicaSet, ReplicationController, StatefulSet, DaemonSet, Job, CronJob,
-scheduler and kubelet, garbage collector, namespace lifecycle, and the keepers of the bootstrap objects (default
-ServiceAccounts, kube-root-ca.crt, aggregated ClusterRoles).
+scheduler and kubelet, garbage collector, namespace lifecycle, the keepers of the bootstrap objects (default
+ServiceAccounts, kube-root-ca.crt, aggregated ClusterRoles), and the admission policy status.
 
 They run in kubesim's event loop and talk to the store directly. ``ControllerSettings`` may be changed at runtime
 (through ``/kubesim/settings``): timings, ``fail_images`` and the time scale apply to pods created afterwards (a pod
@@ -53,6 +53,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
     from kubesim.controllers.job import JobController
     from kubesim.controllers.kubelet import Kubelet
     from kubesim.controllers.namespace import NamespaceController
+    from kubesim.controllers.policy_status import PolicyStatusController
     from kubesim.controllers.replicaset import ReplicaSetController, ReplicationControllerController
     from kubesim.controllers.statefulset import StatefulSetController
 
@@ -69,6 +70,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
         ServiceAccountController(store),
         RootCAPublisher(store, root_ca),
         ClusterRoleAggregator(store),
+        PolicyStatusController(store),
     ]
     kubelet = Kubelet(store, settings)
     for controller in controllers:

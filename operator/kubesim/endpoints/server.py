@@ -155,7 +155,10 @@ class ApiServer:
         )
         if verb in WRITES:
             r.requester = Requester(user_info.name, user_info.groups, dry_run=r.dry_run)
-            response = await self._dispatch(r)
+            try:
+                response = await self._dispatch(r)
+            except errors.ApiError as err:  # admission's warnings go with a refusal too
+                response = error_response(err)
             _admission_answers(r.requester, response, record)
             return response
         return await self._dispatch(r)
