@@ -157,10 +157,26 @@ def cronjobs() -> Printer:
     return [*columns, _column("Selector", priority=1)], row
 
 
+def apiservices() -> Printer:
+    def row(o: Obj) -> list[Cell]:
+        service = (o.get("spec") or {}).get("service")
+        shown = f"{service.get('namespace')}/{service.get('name')}" if service else "Local"
+        available = "Unknown"
+        for c in (o.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "Available":
+                available = str(c.get("status"))
+                if available != "True":
+                    available = f"{available} ({c.get('reason')})"
+        return [o["metadata"]["name"], shown, available, _created(o)]
+
+    return [_name(), _column("Service"), _column("Available"), _age()], row
+
+
 PRINTERS: dict[tuple[str, str], Callable[[], Printer]] = {
     ("apps", "statefulsets"): statefulsets,
     ("apps", "daemonsets"): daemonsets,
     ("apps", "controllerrevisions"): controllerrevisions,
     ("batch", "jobs"): jobs,
     ("batch", "cronjobs"): cronjobs,
+    ("apiregistration.k8s.io", "apiservices"): apiservices,
 }

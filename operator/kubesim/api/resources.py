@@ -153,6 +153,15 @@ BUILTINS: tuple[ResourceType, ...] = (
         subresources=frozenset({"status"}),
         has_generation=True,
     ),
+    _t(
+        "apiregistration.k8s.io",
+        "v1",
+        "apiservices",
+        "APIService",
+        False,
+        categories=("api-extensions",),
+        subresources=frozenset({"status"}),
+    ),
     _t("coordination.k8s.io", "v1", "leases", "Lease"),
     _t(
         "apiextensions.k8s.io",

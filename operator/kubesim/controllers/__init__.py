@@ -45,6 +45,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
     """Run every controller until cancelled. Listeners attach before any controller writes, so none misses an
     event; objects already stored are replayed to each as ADDED. ``root_ca``: the PEM the kube-root-ca.crt
     ConfigMaps hold."""
+    from kubesim.controllers.apiservices import APIServiceRegistrar
     from kubesim.controllers.bootstrap import ClusterRoleAggregator, RootCAPublisher, ServiceAccountController
     from kubesim.controllers.cronjob import CronJobController
     from kubesim.controllers.daemonset import DaemonSetController
@@ -65,6 +66,7 @@ async def run_controllers(store: Store, settings: ControllerSettings, root_ca: s
         DaemonSetController(store),
         JobController(store, settings),
         CronJobController(store),
+        APIServiceRegistrar(store),
         GarbageCollector(store),
         NamespaceController(store),
         ServiceAccountController(store),

@@ -26,7 +26,7 @@ def validate_name(rt: ResourceType, name: str) -> None:
                 )
             ],
         )
-    if rt.group == "rbac.authorization.k8s.io":
+    if rt.group in ("rbac.authorization.k8s.io", "apiregistration.k8s.io"):  # path segment names (v1.)
         _validate_path_segment(rt, name)
         return
     if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
