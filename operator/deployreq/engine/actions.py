@@ -122,7 +122,7 @@ class Actions:
 
     async def delete_finished(self, req: Request) -> None:
         """Delete a finished request being pruned, only as it was judged: a request changed since (re-run, new spec)
-        is refused by the server (409) and kept; one already gone is fine."""
+        is refused by the server (409) and kept; one already gone is fine; any other refusal is logged, not raised."""
         path = kube.request_path(req.namespace, req.name)
         try:
             await self.client.delete(
@@ -130,6 +130,10 @@ class Actions:
             )
         except (errors.NotFound, errors.Conflict) as exc:
             log.info("%s: not pruned: %s", req.ref, exc)
+            return
+        except errors.ApiError as exc:
+            # e.g. a ClusterRole without delete: pruning must never stop the namespace's work.
+            log.warning("%s: not pruned: %s", req.ref, exc)
             return
         self.cache.forget(req.uid)
 
