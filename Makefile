@@ -30,6 +30,8 @@ help:
 	@echo "make image          the operator image deployreq:0.1.0 with podman (base image made from Debian's packages if unpullable)"
 	@echo "make checkov        checkov over the rendered manifests and the Dockerfile (own venv .venv-checkov)"
 	@echo "make fidelity       the same API requests to kubesim and to the real control plane, answers compared"
+	@echo "make argocd         build Argo CD and kustomize from Go modules (cached), for make e2e-argocd"
+	@echo "make e2e-argocd     Argo CD syncing requests from git on the real control plane, the operator beside it"
 
 venv: $(STAMP)
 	@echo "deployreq, kubectl-deployreq and kubesim are in $(VENV)/bin: 'source $(VENV)/bin/activate' puts them on PATH"
@@ -133,3 +135,17 @@ image:
 .PHONY: fidelity
 fidelity: $(STAMP) controlplane
 	$(PY) scripts/fidelity.py $(FIDELITY_ARGS)
+
+# Argo CD on the real control plane (issue 23, docs/gitops.md): Argo CD and the kustomize its repo server runs, built
+# from Go modules like the control plane (versions in controlplane/versions.env, cached under
+# $${XDG_CACHE_HOME:-~/.cache}/deployreq/argocd). e2e-argocd starts a control plane of its own (.cluster-argocd),
+# Redis, Argo CD's repo server and application controller and the operator, runs tests/argocd, stops them all.
+.PHONY: argocd argocd-pin e2e-argocd
+argocd:
+	$(PYTHON) scripts/cluster_build.py build --set argocd
+
+argocd-pin:
+	$(PYTHON) scripts/cluster_build.py pin --set argocd
+
+e2e-argocd: $(STAMP) controlplane argocd
+	$(PY) scripts/argocd_e2e.py $(PYTEST_ARGS)

@@ -11,6 +11,14 @@ every binary is built with the dependency versions its own release was tested wi
 - ``controlplane/etcd``: ``etcd`` from ``go.etcd.io/etcd/server/v3`` (its main package is the module root).
 - ``controlplane/kwok``: ``kwok`` from ``sigs.k8s.io/kwok``.
 
+A second set, ``argocd`` (``make argocd``, for ``make e2e-argocd``), is built the same way into a cache of its own:
+
+- ``controlplane/argocd``: ``argocd`` (one binary for every component) from ``github.com/argoproj/argo-cd/v3``. Its
+  ``go.mod`` replaces the Kubernetes staging modules and a few others; ours copies that replace block from the
+  release's own ``go.mod`` (Argo CD's ``docs/user-guide/import.md``), and refuses a release that replaces a module
+  with a local folder (v3.3 to v3.6 do so for gitops-engine; v3.2 requires a published gitops-engine).
+- ``controlplane/kustomize``: ``kustomize`` from ``sigs.k8s.io/kustomize/kustomize/v5`` (the repo server runs it).
+
 ``pin`` rewrites those modules from ``versions.env`` (``make controlplane-pin``); ``build`` (``make controlplane``)
 refuses to build when a module disagrees with ``versions.env``, and otherwise builds into
 ``${XDG_CACHE_HOME:-~/.cache}/deployreq/controlplane/<key>/bin``, where the key hashes the versions, the modules and
@@ -49,6 +57,7 @@ class Module:
     path: str
     version_key: str
     binaries: tuple[Binary, ...]
+    copy_replaces: bool = False  # take the release's own replace block (Argo CD's way for consumers)
 
 
 MODULES = (
@@ -66,6 +75,22 @@ MODULES = (
     ),
     Module("kwok", "sigs.k8s.io/kwok", "KWOK_VERSION", (Binary("kwok", "sigs.k8s.io/kwok/cmd/kwok"),)),
 )
+ARGOCD_MODULES = (
+    Module(
+        "argocd",
+        "github.com/argoproj/argo-cd/v3",
+        "ARGOCD_VERSION",
+        (Binary("argocd", "github.com/argoproj/argo-cd/v3/cmd"),),
+        copy_replaces=True,
+    ),
+    Module(
+        "kustomize",
+        "sigs.k8s.io/kustomize/kustomize/v5",
+        "KUSTOMIZE_VERSION",
+        (Binary("kustomize", "sigs.k8s.io/kustomize/kustomize/v5"),),
+    ),
+)
+SETS = {"controlplane": MODULES, "argocd": ARGOCD_MODULES}
 BINARIES = tuple(b.name for m in MODULES for b in m.binaries)
 
 
@@ -115,17 +140,35 @@ def staging_replacements(kubernetes_version: str) -> list[str]:
     return [f"{name}={name}@{published}" for name in staging]
 
 
+def release_replacements(path: str, version: str) -> list[str]:
+    """``old=new@version`` for every replace line of the release's own go.mod; a local folder is refused."""
+    edit = json.loads(
+        go("mod", "edit", "-json", download(path, version)["GoMod"], cwd=CONTROLPLANE, capture=True)
+    )
+    lines = []
+    for replace in edit.get("Replace") or []:
+        old, new = replace["Old"], replace["New"]
+        if not new.get("Version"):
+            raise SystemExit(
+                f"{path}@{version} replaces {old['Path']} with the folder {new['Path']}, which its module does not "
+                "ship: pick a release whose go.mod requires published modules only"
+            )
+        source = old["Path"] + (f"@{old['Version']}" if old.get("Version") else "")
+        lines.append(f"{source}={new['Path']}@{new['Version']}")
+    return lines
+
+
 def go_line(path: str, version: str) -> str:
     upstream = Path(download(path, version)["GoMod"]).read_text()
     found = re.search(r"^go (\S+)$", upstream, flags=re.MULTILINE)
     return found.group(1) if found else "1.26.0"
 
 
-def pin() -> None:
-    """Rewrite every module under controlplane/ from versions.env."""
+def pin(modules: tuple[Module, ...] = MODULES) -> None:
+    """Rewrite every module of the set under controlplane/ from versions.env."""
     pinned = versions()
     env = go_env() | {"GOFLAGS": "-mod=mod"}
-    for module in MODULES:
+    for module in modules:
         version = pinned[module.version_key]
         folder = CONTROLPLANE / module.folder
         folder.mkdir(exist_ok=True)
@@ -138,15 +181,17 @@ def pin() -> None:
         edits += [f"-tool={binary.package}" for binary in module.binaries]
         if module.path == "k8s.io/kubernetes":
             edits += [f"-replace={line}" for line in staging_replacements(version)]
+        if module.copy_replaces:
+            edits += [f"-replace={line}" for line in release_replacements(module.path, version)]
         go("mod", "edit", *edits, cwd=folder, env=env)
         go("mod", "tidy", cwd=folder, env=env)
         print(f"pinned {module.path} {version} in controlplane/{module.folder}")
 
 
-def check_pins() -> dict[str, str]:
+def check_pins(modules: tuple[Module, ...] = MODULES) -> dict[str, str]:
     """The versions, after checking every module requires exactly what versions.env says."""
     pinned = versions()
-    for module in MODULES:
+    for module in modules:
         mod = (CONTROLPLANE / module.folder / "go.mod").read_text()
         want = pinned[module.version_key]
         found = re.search(
@@ -156,20 +201,23 @@ def check_pins() -> dict[str, str]:
             have = found.group(1) if found else "nothing"
             raise SystemExit(
                 f"controlplane/{module.folder}/go.mod requires {module.path} {have}, versions.env says {want}: "
-                "run `make controlplane-pin`"
+                "run `make controlplane-pin` (or `make argocd-pin`)"
             )
     return pinned
 
 
-def cache_root() -> Path:
+def cache_root(name: str = "controlplane") -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("DEPLOYREQ_CONTROLPLANE_CACHE", Path(base) / "deployreq" / "controlplane"))
+    variable = f"DEPLOYREQ_{name.upper()}_CACHE"
+    return Path(os.environ.get(variable, Path(base) / "deployreq" / name))
 
 
-def build_key() -> str:
+def build_key(modules: tuple[Module, ...] = MODULES) -> str:
     digest = hashlib.sha256(BUILD_FORMAT.encode())
-    digest.update(VERSIONS_FILE.read_bytes())
-    for module in MODULES:
+    pinned = versions()
+    for module in modules:
+        digest.update(f"{module.version_key}={pinned[module.version_key]}\n".encode())
+    for module in modules:
         for name in ("go.mod", "go.sum"):
             digest.update((CONTROLPLANE / module.folder / name).read_bytes())
     goversion = subprocess.run(
@@ -179,9 +227,10 @@ def build_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def bin_dir() -> Path:
-    check_pins()
-    return cache_root() / build_key() / "bin"
+def bin_dir(name: str = "controlplane") -> Path:
+    modules = SETS[name]
+    check_pins(modules)
+    return cache_root(name) / build_key(modules) / "bin"
 
 
 def ldflags(module: Module, version: str) -> str:
@@ -192,22 +241,30 @@ def ldflags(module: Module, version: str) -> str:
         values = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "buildDate": info["Time"]}
         for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
             flags += [f"-X {package}.{key}={value}" for key, value in values.items()]
+    elif module.path == "github.com/argoproj/argo-cd/v3":
+        info = json.loads(Path(download(module.path, version)["Info"]).read_text())
+        values = {"version": version.removeprefix("v"), "buildDate": info["Time"], "gitTreeState": "clean"}
+        flags += [f"-X github.com/argoproj/argo-cd/v3/common.{key}={value}" for key, value in values.items()]
+    elif module.path == "sigs.k8s.io/kustomize/kustomize/v5":
+        flags.append(f"-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/{version}")
     return " ".join(flags)
 
 
-def build() -> Path:
-    pinned = check_pins()
-    target = bin_dir()
+def build(name: str = "controlplane") -> Path:
+    modules = SETS[name]
+    names = tuple(b.name for m in modules for b in m.binaries)
+    pinned = check_pins(modules)
+    target = bin_dir(name)
     stamp = target.parent / "stamp.json"
-    if stamp.is_file() and all((target / name).is_file() for name in BINARIES):
-        print(f"control plane binaries up to date: {target}")
+    if stamp.is_file() and all((target / binary).is_file() for binary in names):
+        print(f"{name} binaries up to date: {target}")
         return target
     partial = target.parent / "bin.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     started = time.monotonic()
     timings: dict[str, float] = {}
-    for module in MODULES:
+    for module in modules:
         version = pinned[module.version_key]
         folder = CONTROLPLANE / module.folder
         print(
@@ -230,20 +287,23 @@ def build() -> Path:
     stamp.write_text(
         json.dumps({"versions": pinned, "seconds": timings, "built": time.time()}, indent=2) + "\n"
     )
-    print(f"built {', '.join(BINARIES)} in {time.monotonic() - started:.0f} s into {target}")
+    print(f"built {', '.join(names)} in {time.monotonic() - started:.0f} s into {target}")
     return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("action", choices=("pin", "build", "bin-dir"))
-    action = parser.parse_args().action
-    if action == "pin":
-        pin()
-    elif action == "build":
-        build()
+    parser.add_argument(
+        "--set", choices=tuple(SETS), default="controlplane", help="which binaries (default: %(default)s)"
+    )
+    args = parser.parse_args()
+    if args.action == "pin":
+        pin(SETS[args.set])
+    elif args.action == "build":
+        build(args.set)
     else:
-        print(bin_dir())
+        print(bin_dir(args.set))
 
 
 if __name__ == "__main__":
