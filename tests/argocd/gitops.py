@@ -173,6 +173,8 @@ def summary(app: dict[str, Any]) -> dict[str, Any]:
     status = app.get("status") or {}
     operation = status.get("operationState") or {}
     return {
+        "refresh": (app.get("metadata", {}).get("annotations") or {}).get("argocd.argoproj.io/refresh"),
+        "reconciledAt": status.get("reconciledAt"),
         "sync": (status.get("sync") or {}).get("status"),
         "revision": (status.get("sync") or {}).get("revision"),
         "health": (status.get("health") or {}).get("status"),

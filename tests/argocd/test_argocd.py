@@ -74,6 +74,18 @@ def image_writers(dep: dict[str, Any], container: str) -> set[str]:
     return owners
 
 
+def later_writers(dep: dict[str, Any]) -> dict[str, str]:
+    """Field managers other than the operator and the Deployment controller that wrote the Deployment after it
+    was created (managedFields times): Argo CD should have created it and left it alone since."""
+    created = dep["metadata"]["creationTimestamp"]
+    return {
+        entry["manager"]: entry["time"]
+        for entry in dep["metadata"].get("managedFields") or []
+        if entry["manager"] not in ("deployreq", "kube-controller-manager")
+        and entry.get("time", created) > created
+    }
+
+
 def operation_started(app: dict[str, Any]) -> str | None:
     return ((app.get("status") or {}).get("operationState") or {}).get("startedAt")
 
@@ -108,6 +120,7 @@ def test_a_new_tag_in_git_runs_the_request_and_the_application_is_healthy_only_w
     assert site.ns.images() == {"web": f"{WEB}:1.1"}
     # The operator set the tag (its patch), not Argo CD (git's Deployment names 1.1 too, but that field is ignored)
     assert image_writers(site.ns.get_deployment(), "web") == {"deployreq"}
+    assert later_writers(site.ns.get_deployment()) == {}
 
 
 def test_a_crash_looping_tag_is_rolled_back_degraded_and_not_undone_by_self_heal(site: Site) -> None:
@@ -123,6 +136,7 @@ def test_a_crash_looping_tag_is_rolled_back_degraded_and_not_undone_by_self_heal
     assert shown == {"status": "Degraded", "message": req["status"]["message"]}
     assert site.ns.images() == {"web": f"{WEB}:1.0"}  # the operator's undo
     assert image_writers(site.ns.get_deployment(), "web") == {"deployreq"}
+    assert later_writers(site.ns.get_deployment()) == {}
 
     before = site.ns.get_deployment()
     for _ in range(2):  # two full comparisons after the undo: self-heal would act on either
@@ -199,6 +213,7 @@ def test_several_requests_in_one_commit_queue_and_a_request_deleted_from_git_is_
     site.ns.wait_gone("d-web", timeout=WAIT)
     assert site.ns.images()["web"] == f"{WEB}:1.2"  # undone before the finalizer let it go
     site.app.watch(lambda a: synced_to(a, sha) and health(a) == "Healthy", WAIT, "synced without d-web")
+    assert later_writers(site.ns.get_deployment()) == {}
 
 
 def test_the_application_stays_synced_after_the_operator_wrote_everything(site: Site) -> None:
