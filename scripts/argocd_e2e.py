@@ -68,7 +68,17 @@ def main(pytest_args: list[str]) -> int:
     # Its own base temporary directory: the processes' logs stay there after the run (other pytest runs on the
     # machine prune the shared one).
     basetemp = f"--basetemp={cluster.STATE / 'pytest'}"
-    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", basetemp, "tests/argocd"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
+        basetemp,
+        "tests/argocd",
+    ]
     print("+ " + " ".join(command[1:] + pytest_args), flush=True)
     try:
         return subprocess.run([*command, *pytest_args], cwd=ROOT, env=env, check=False).returncode
