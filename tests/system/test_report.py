@@ -74,6 +74,9 @@ def test_report_counts_rates_and_restore_times_across_two_namespaces(
     expected = parse(bad["status"]["completedAt"]) - parse(bad["status"]["failureDetectedAt"])
     assert restore == pytest.approx(expected, abs=1e-3)
     assert total["time_to_restore_p90_seconds"] == restore
+    detect = parse(bad["status"]["failureDetectedAt"]) - parse(bad["status"]["patchedAt"])
+    assert total["time_to_detect_mean_seconds"] == pytest.approx(detect, abs=1e-3)
+    assert 0 < detect + restore <= bad_end - bad_start
     assert 0 < total["deploy_duration_mean_seconds"] <= ok_end - ok_start
     assert total["manual_interventions"] == 0
 

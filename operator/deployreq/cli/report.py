@@ -67,7 +67,7 @@ def _per_day(value: float | None) -> str:
 
 HEADER = (
     "NAMESPACE", "WORKLOAD", "REQUESTS", "SUCCEEDED", "ROLLED-BACK", "FAILED", "SUCCESS", "CHANGE-FAIL",
-    "DEPLOYS/DAY", "RESTORE-MEAN", "RESTORE-P90", "DEPLOY-MEAN", "DOWNTIME", "DEGRADED", "OVERLAPS", "MANUAL",
+    "DEPLOYS/DAY", "DETECT-MEAN", "RESTORE-MEAN", "RESTORE-P90", "DEPLOY-MEAN", "DOWNTIME", "DEGRADED", "OVERLAPS", "MANUAL",
 )  # fmt: skip
 
 
@@ -82,6 +82,7 @@ def _row(namespace: str, workload: str, f: report.Figures) -> tuple[str, ...]:
         _rate(f.success_rate),
         _rate(f.change_failure_rate),
         _per_day(f.deployment_frequency_per_day),
+        _seconds(f.time_to_detect_mean_seconds),
         _seconds(f.time_to_restore_mean_seconds),
         _seconds(f.time_to_restore_p90_seconds),
         _seconds(f.deploy_duration_mean_seconds),

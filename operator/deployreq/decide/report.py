@@ -44,6 +44,7 @@ class Run:
     completed: float | None
     patched: bool
     """The run changed the workload (its image patch was written)."""
+    patched_at: float | None
     failure_detected: float | None
     degraded_seconds: float = 0.0
     down_seconds: float = 0.0
@@ -87,6 +88,7 @@ def run_of(body: Obj) -> Run:
         started=times.parse_or_none(st.get("startedAt")),
         completed=times.parse_or_none(st.get("completedAt")),
         patched=bool(st.get("patchedGeneration")),
+        patched_at=times.parse_or_none(st.get("patchedAt")),
         failure_detected=times.parse_or_none(st.get("failureDetectedAt")),
         degraded_seconds=float(availability.get("degradedSeconds") or 0.0),
         down_seconds=float(availability.get("downSeconds") or 0.0),
@@ -130,6 +132,7 @@ class Figures:
     unrestored: int = 0
     time_to_restore_mean_seconds: float | None = None
     time_to_restore_p90_seconds: float | None = None
+    time_to_detect_mean_seconds: float | None = None
     deploy_duration_mean_seconds: float | None = None
     downtime_seconds: float = 0.0
     degraded_seconds: float = 0.0
@@ -260,6 +263,9 @@ def figures(group: Sequence[Run], every: Sequence[Run], window: Window) -> Figur
         unrestored=len(failures) - len(restored),
         time_to_restore_mean_seconds=mean(restored),
         time_to_restore_p90_seconds=p90(restored),
+        time_to_detect_mean_seconds=mean(
+            [r.failure_detected - r.patched_at for r in failures if r.failure_detected and r.patched_at]
+        ),
         deploy_duration_mean_seconds=mean(
             [
                 r.completed - r.started

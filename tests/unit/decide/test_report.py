@@ -23,6 +23,7 @@ def body(
     started: float | None = None,
     completed: float | None = None,
     patched: bool = True,
+    patched_at: float | None = None,
     detected: float | None = None,
     reason: str | None = None,
     labels: dict[str, str] | None = None,
@@ -38,6 +39,7 @@ def body(
         "startedAt": at(started),
         "completedAt": at(completed),
         "patchedGeneration": 2 if patched else None,
+        "patchedAt": at(patched_at),
         "failureDetectedAt": at(detected),
         "reason": reason,
         "observedRerun": rerun,
@@ -121,6 +123,7 @@ def test_time_to_restore_mean_and_p90_by_nearest_rank() -> None:
     )
     total = compute(data, now=T0 + 2000).total
     assert total.time_to_restore_mean_seconds == pytest.approx(4.5)
+    assert total.time_to_detect_mean_seconds is None  # no patch time recorded
     assert total.time_to_restore_p90_seconds == pytest.approx(8.0)
     assert p90([5.0]) == 5.0 and p90([]) is None
 
@@ -186,3 +189,12 @@ def test_no_requests_gives_empty_figures_and_json_is_snake_case() -> None:
 def test_run_of_reads_a_request_without_status() -> None:
     run = run_of({"metadata": {"name": "x", "namespace": "n"}, "spec": {"deployment": "web"}})
     assert (run.phase.value, run.started, run.patched, run.manual) == ("Pending", None, False, frozenset())
+
+
+def test_time_to_detect_runs_from_the_patch_to_the_failure_detected() -> None:
+    data = runs(
+        body("a", "RolledBack", started=0, patched_at=1, detected=4, completed=5),
+        body("b", "RolledBack", started=10, patched_at=11, detected=20, completed=21),
+        body("ok", "Succeeded", started=30, patched_at=31, completed=35),
+    )
+    assert compute(data, now=T0 + 100).total.time_to_detect_mean_seconds == pytest.approx(6.0)
