@@ -26,6 +26,15 @@ def describe(obj: Obj) -> str:
     ]
     if status.get("nextAttemptAt") and status.get("phase") in WAITING:
         lines.insert(-1, f"Next attempt: {status['nextAttemptAt']}")
+    if status.get("reason"):
+        lines.append(f"Reason:       {status['reason']}")
+    availability = status.get("availability") or {}
+    if availability:
+        lines.append(
+            f"Degraded:     {float(availability.get('degradedSeconds') or 0):.1f}s "
+            f"(down {float(availability.get('downSeconds') or 0):.1f}s)"
+            + (" and still below its desired replicas" if availability.get("degradedSince") else "")
+        )
     return "\n".join(lines + _gate_lines(status) + _history_lines(status) + _condition_lines(status))
 
 

@@ -67,3 +67,18 @@ def test_json_is_what_the_report_holds() -> None:
         "kind": "Deployment",
         "workload": "web",
     }
+
+
+def test_status_shows_why_a_request_ended_and_its_degraded_time() -> None:
+    from deployreq.cli.status import describe
+
+    obj = body(
+        "bad",
+        "RolledBack",
+        completed=9,
+        reason="RolledBack",
+        availability={"degradedSeconds": 4.5, "downSeconds": 1},
+    )
+    lines = describe(obj).splitlines()
+    assert "Reason:       RolledBack" in lines
+    assert "Degraded:     4.5s (down 1.0s)" in lines
