@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kubesim",
         description="A local Kubernetes API server with real semantics and "
-        "simulated Deployment, ReplicaSet, kubelet and garbage-collector controllers. Serves HTTPS with a CA "
+        "simulated Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob and garbage-collector controllers, "
+        "a scheduler and kubelets. Serves HTTPS with a CA "
         "generated at start; prints 'kubesim ready URL' once it accepts connections.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -73,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bookmark-interval", type=float, default=30.0, help="seconds between watch BOOKMARKs")
     p.add_argument("--seed", type=int, default=0, help="seed for generated names and faults (default 0)")
     p.add_argument(
-        "--nodes", type=int, default=3, help="Ready Nodes to register (default 3; pods run on the first)"
+        "--nodes",
+        type=int,
+        default=3,
+        help="Ready Nodes to register (default 3; the scheduler spreads pods over them)",
     )
     return p
 

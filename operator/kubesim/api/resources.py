@@ -7,6 +7,7 @@ from a CRD object by :func:`from_crd` when the CRD is established.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -37,9 +38,10 @@ class ResourceType:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str]:
-        """Identity of the stored collection: (group, plural)."""
+        """Identity of the stored collection: (group, plural); cached, as every store event asks every
+        controller's listener for it."""
         return (self.group, self.plural)
 
     @property
