@@ -48,6 +48,9 @@ class Cache:
         self.replicasets = Mirror()
         self.pods = Mirror()
         self._written: dict[str, Obj] = {}  # uid -> last body we wrote
+        self._parsed: dict[
+            str, dict[str, Request]
+        ] = {}  # namespace -> uid -> the request parsed from its body
 
     def attach(self, indexes: Mapping[str, Any]) -> None:
         """Take kopf's index of requests (a live view) from a handler's keyword arguments."""
@@ -79,7 +82,18 @@ class Cache:
             return []
 
     def requests(self, namespace: str) -> list[Request]:
-        return [Request(self._fresh(b)) for b in self._in(self.requests_index, namespace)]
+        """The namespace's requests, each body parsed once (a body seen before gives the same Request)."""
+        before = self._parsed.get(namespace, {})
+        parsed: dict[str, Request] = {}
+        result = []
+        for body in self._in(self.requests_index, namespace):
+            fresh = self._fresh(body)
+            known = before.get(str(fresh.get("metadata", {}).get("uid", "")))
+            req = known if known is not None and known.body is fresh else Request.parse(fresh)
+            parsed[req.uid] = req
+            result.append(req)
+        self._parsed[namespace] = parsed
+        return result
 
     def request_namespaces(self) -> list[str]:
         return list(self.requests_index.keys()) if self.requests_index is not None else []

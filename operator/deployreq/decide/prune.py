@@ -38,13 +38,13 @@ class PrunePlan:
 
 
 def managed(req: Request) -> bool:
-    annotations, labels = req.meta.get("annotations") or {}, req.meta.get("labels") or {}
+    annotations, labels = req.annotations, req.labels
     return any(a in annotations for a in MANAGED_ANNOTATIONS) or any(x in labels for x in MANAGED_LABELS)
 
 
 def ended_at(req: Request) -> float:
     """When the request ended (its creation when the status does not say)."""
-    return times.parse_or_none(req.status.get("completedAt")) or times.parse_or_none(req.created) or 0.0
+    return times.parse_or_none(req.summary.completed_at) or times.parse_or_none(req.created) or 0.0
 
 
 def prunable(req: Request) -> bool:
@@ -52,7 +52,7 @@ def prunable(req: Request) -> bool:
         req.terminal
         and not req.deleting
         and not req.has_finalizer
-        and not run.needs_run(req.generation, req.meta.get("annotations") or {}, req.status)
+        and not run.needs_run(req)
         and not managed(req)
     )
 

@@ -62,36 +62,36 @@ def _workload(spec: Obj) -> tuple[str, str]:
 
 def _manual(req: Request) -> frozenset[str]:
     kinds = set()
-    if ROLLBACK_OF_LABEL in (req.meta.get("labels") or {}):
+    if ROLLBACK_OF_LABEL in req.labels:
         kinds.add("rollback")
-    if req.status.get("observedRerun"):
+    if req.summary.observed_rerun:
         kinds.add("rerun")
-    if (req.spec.get("gates") or {}).get("skip"):
+    if req.spec.gates.skip:
         kinds.add("gates_skipped")
     return frozenset(kinds)
 
 
 def run_of(body: Obj) -> Run:
     """One request body, as the API returns it, read into a :class:`Run`."""
-    req = Request(body)
+    req = Request.parse(body)
     st = req.status
-    availability = st.get("availability") or {}
-    kind, workload = _workload(req.spec)
+    availability = st.availability
+    kind, workload = _workload(body.get("spec") or {})  # spec.workloads is not in the model yet (issue 18)
     return Run(
         namespace=req.namespace,
         name=req.name,
         kind=kind,
         workload=workload,
         phase=req.phase,
-        reason=str(st.get("reason") or ""),
+        reason=st.reason or "",
         created=times.parse_or_none(req.created) or 0.0,
-        started=times.parse_or_none(st.get("startedAt")),
-        completed=times.parse_or_none(st.get("completedAt")),
-        patched=bool(st.get("patchedGeneration")),
-        patched_at=times.parse_or_none(st.get("patchedAt")),
-        failure_detected=times.parse_or_none(st.get("failureDetectedAt")),
-        degraded_seconds=float(availability.get("degradedSeconds") or 0.0),
-        down_seconds=float(availability.get("downSeconds") or 0.0),
+        started=times.parse_or_none(st.started_at),
+        completed=times.parse_or_none(st.completed_at),
+        patched=bool(st.patched_generation),
+        patched_at=times.parse_or_none(st.patched_at),
+        failure_detected=times.parse_or_none(st.failure_detected_at),
+        degraded_seconds=(availability.degraded_seconds or 0.0) if availability else 0.0,
+        down_seconds=(availability.down_seconds or 0.0) if availability else 0.0,
         manual=_manual(req),
     )
 

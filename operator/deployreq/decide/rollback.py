@@ -7,6 +7,7 @@ from typing import Any
 
 from deployreq.api.names import REVISION_ANNOTATION
 from deployreq.api.phases import Phase
+from deployreq.api.request import Request
 from deployreq.decide.rollout import HASH_LABEL, controlled_by, template_without_hash
 
 Obj = dict[str, Any]
@@ -144,65 +145,55 @@ class GoodImages:
     source: str
 
 
-def _request_images(req: Obj) -> dict[str, str]:
-    listed = (req.get("status") or {}).get("images") or (req.get("spec") or {}).get("images") or []
-    return {str(i["container"]): str(i["image"]) for i in listed}
-
-
-def _ended_at(req: Obj) -> str:
-    status = req.get("status") or {}
-    return str(status.get("completedAt") or req.get("metadata", {}).get("creationTimestamp") or "")
+def _ended_at(req: Request) -> str:
+    return req.status.completed_at or req.created
 
 
 def last_good_images(requests: list[Obj], deployment: str, running: dict[str, str]) -> GoodImages:
     """The images of the last release of ``deployment`` that succeeded, as ``deployreq rollback`` means it.
 
-    ``requests``: the namespace's DeploymentRequests; ``running``: the Deployment's images now. The newest
-    ``Succeeded`` request is the last good release. If the Deployment already runs its images:
+    ``requests``: the namespace's DeploymentRequests as the API lists them; ``running``: the Deployment's images
+    now. The newest ``Succeeded`` request is the last good release. If the Deployment already runs its images:
     when it is also the newest request to have ended, the current release is the one to leave, so the good release
-    before it (with other images) is chosen, else the images that release replaced; when a later request failed or was rolled back, the Deployment is
-    already back on the last good images and there is nothing to restore (:class:`UndoError` says so).
+    before it (with other images) is chosen, else the images that release replaced; when a later request failed or
+    was rolled back, the Deployment is already back on the last good images and there is nothing to restore
+    (:class:`UndoError` says so).
     """
     ended = sorted(
         (
             r
-            for r in requests
-            if (r.get("spec") or {}).get("deployment") == deployment
-            and (r.get("status") or {}).get("phase") in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK)
+            for r in map(Request.parse, requests)
+            if r.deployment == deployment and r.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK)
         ),
         key=_ended_at,
         reverse=True,
     )
-    good = [
-        r for r in ended if (r.get("status") or {}).get("phase") == Phase.SUCCEEDED and _request_images(r)
-    ]
+    good = [r for r in ended if r.phase == Phase.SUCCEEDED and r.run_images]
     if not good:
         raise UndoError(
             f'no Succeeded request for deployment "{deployment}" to take the last good images from; '
             "name a revision with --to-revision N (or --undo for kubectl rollout undo)"
         )
 
-    def runs(req: Obj) -> bool:
-        return all(running.get(c) == i for c, i in _request_images(req).items())
+    def runs(req: Request) -> bool:
+        return all(running.get(c) == i for c, i in req.run_images.items())
 
-    def describe(req: Obj) -> str:
-        return f'request "{req["metadata"]["name"]}" (Succeeded {_ended_at(req)})'
+    def describe(req: Request) -> str:
+        return f'request "{req.name}" (Succeeded {_ended_at(req)})'
 
     last = good[0]
     if not runs(last):
-        return GoodImages(_request_images(last), describe(last))
+        return GoodImages(last.run_images, describe(last))
     if ended[0] is not last:
         raise NothingToRestore(
             f'deployment "{deployment}" already runs the last good images, those of {describe(last)}: '
-            + ", ".join(f"{c}={i}" for c, i in sorted(_request_images(last).items()))
+            + ", ".join(f"{c}={i}" for c, i in sorted(last.run_images.items()))
             + "; nothing to roll back (name an older release with --to-request NAME or --to-revision N)"
         )
     older = next((r for r in good[1:] if not runs(r)), None)
     if older is not None:
-        return GoodImages(_request_images(older), describe(older))
-    before = {
-        str(p["container"]): str(p["image"]) for p in (last.get("status") or {}).get("previousImages") or []
-    }
+        return GoodImages(older.run_images, describe(older))
+    before = last.previous_images
     if before and any(running.get(c) != i for c, i in before.items()):
         return GoodImages(before, f"the images from before {describe(last)}")
     raise UndoError(

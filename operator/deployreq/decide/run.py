@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from deployreq.api.names import RERUN_ANNOTATION
-from deployreq.api.phases import TERMINAL, Phase
+from deployreq.api.request import Request
 
 
-def needs_run(generation: int, annotations: Mapping[str, str], status: Mapping[str, Any]) -> bool:
+def needs_run(req: Request) -> bool:
     """A finished request runs again only when its spec changed or a person asked for a re-run.
 
     Re-applying the same spec does not bump the generation, so it never starts a run; a Failed or RolledBack request
     therefore stays ended while git keeps naming the bad version.
     """
-    try:
-        phase = Phase(status.get("phase") or Phase.PENDING)
-    except ValueError:
-        return True
-    if phase not in TERMINAL:
+    if not req.terminal:
         return False
-    if generation > int(status.get("observedGeneration") or 0):
+    if req.generation > (req.summary.observed_generation or 0):
         return True
-    rerun = annotations.get(RERUN_ANNOTATION, "")
-    return bool(rerun) and rerun != (status.get("observedRerun") or "")
+    return bool(req.rerun) and req.rerun != (req.summary.observed_rerun or "")
+
+
+def fresh_run(req: Request) -> bool:
+    """Whether the request's next run is a new one (ended, changed since, or re-run), not a retry of this one."""
+    return (
+        req.terminal
+        or (req.summary.observed_generation or 0) != req.generation
+        or (req.summary.observed_rerun or "") != req.rerun
+    )

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from deployreq.api.model import RolloutSpec, VerificationSpec
+from deployreq.api.model import DeploymentRequestSpec
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,10 @@ class Limits:
     """``--max-rollout-timeout``: the longest ``rollout.timeoutSeconds`` accepted."""
 
 
-def over_limits(spec: dict[str, Any], limits: Limits) -> list[str]:
+def over_limits(spec: DeploymentRequestSpec, limits: Limits) -> list[str]:
     """User-facing messages naming the flag for each limit the request asks beyond; empty when within."""
-    verification = (spec.get("verification") or {}).get(
-        "durationSeconds", VerificationSpec().duration_seconds
-    )
-    rollout = (spec.get("rollout") or {}).get("timeoutSeconds", RolloutSpec().timeout_seconds)
+    verification = spec.verification.duration_seconds
+    rollout = spec.rollout.timeout_seconds
     problems = []
     if verification > limits.max_verification_seconds:
         problems.append(
@@ -45,13 +43,13 @@ def _names(pod_spec: dict[str, Any], key: str) -> list[str]:
     return [str(c.get("name")) for c in pod_spec.get(key) or []]
 
 
-def check_against_deployment(spec: dict[str, Any], deployment: dict[str, Any]) -> list[str]:
+def check_against_deployment(spec: DeploymentRequestSpec, deployment: dict[str, Any]) -> list[str]:
     """User-facing messages, each saying what to fix; empty when the request fits the Deployment."""
     pod_spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
     containers = _names(pod_spec, "containers")
     init_containers = set(_names(pod_spec, "initContainers"))
     name = deployment.get("metadata", {}).get("name", "")
-    requested = [str(item.get("container")) for item in spec.get("images") or []]
+    requested = [item.container for item in spec.images]
     problems = [
         f'container "{container}" is listed {count} times in spec.images; list each container once'
         for container, count in Counter(requested).items()

@@ -1,4 +1,5 @@
-"""The request's status as a value: a phase change yields a new status with its history and conditions.
+"""The request's status as a value: a change applied yields the new status, with its history and conditions, and
+the merge patch that writes it.
 
 Conditions follow metav1.Condition and the kstatus conventions (Flux, kpt): ``Reconciling`` True while work is in
 progress (waiting or active), ``Ready`` True only on success, ``Stalled`` True when the run ended in an error that needs
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployreq.api import model
+from deployreq.api.change import StatusChange
 from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
+from deployreq.api.status_model import HISTORY_LIMIT, Condition, DeploymentRequestStatus, HistoryEntry
 from deployreq.api.times import rfc3339
 
-HISTORY_LIMIT = model.HISTORY_LIMIT
 Obj = dict[str, Any]
+Status = DeploymentRequestStatus
 
 
 def condition_values(phase: Phase) -> dict[str, str]:
@@ -31,37 +33,69 @@ def condition_values(phase: Phase) -> dict[str, str]:
     }
 
 
-def conditions(phase: Phase, message: str, generation: int, now: float, previous: list[Obj]) -> list[Obj]:
-    before = {c.get("type"): c for c in previous}
+def conditions(
+    phase: Phase, message: str, generation: int, now: float, previous: list[Condition]
+) -> list[Condition]:
+    before = {c.type: c for c in previous}
     result = []
     for type_, value in condition_values(phase).items():
         old = before.get(type_)
-        changed = old is None or old.get("status") != value
+        changed = old is None or old.status != value
+        since = rfc3339(now) if old is None or changed else (old.last_transition_time or rfc3339(now))
         result.append(
-            {
-                "type": type_,
-                "status": value,
-                "reason": phase.value,
-                "message": message,
-                "observedGeneration": generation,
-                "lastTransitionTime": rfc3339(now)
-                if changed
-                else old.get("lastTransitionTime", rfc3339(now)),  # type: ignore[union-attr]
-            }
+            Condition(
+                type=type_,
+                status=value,
+                reason=phase.value,
+                message=message,
+                observed_generation=generation,
+                last_transition_time=since,
+            )
         )
     return result
 
 
-def transition(status: Obj, phase: str, now: float, message: str, generation: int) -> Obj:
+def transition(status: Status, phase: Phase, now: float, message: str, generation: int) -> Status:
     """A new status in ``phase``: message, bounded history and recomputed conditions."""
-    new_phase = Phase(phase)
-    history = list(status.get("history") or [])
-    if status.get("phase") != new_phase.value or not history:
-        history.append({"phase": new_phase.value, "time": rfc3339(now), "message": message})
-    return {
-        **status,
-        "phase": new_phase.value,
-        "message": message,
-        "history": history[-HISTORY_LIMIT:],
-        "conditions": conditions(new_phase, message, generation, now, list(status.get("conditions") or [])),
-    }
+    history = list(status.history or [])
+    if status.phase != phase or not history:
+        history.append(HistoryEntry(phase=phase, time=rfc3339(now), message=message))
+    return status.model_copy(
+        update={
+            "phase": phase,
+            "message": message,
+            "history": history[-HISTORY_LIMIT:],
+            "conditions": conditions(phase, message, generation, now, list(status.conditions or [])),
+        }
+    )
+
+
+def apply(status: Status, change: StatusChange, now: float, generation: int) -> Status:
+    """The status after ``change``; ``generation`` is the request's, for conditions when nothing else says."""
+    updated = status.model_copy(
+        update={name: getattr(change.fields, name) for name in change.fields.model_fields_set}
+    )
+    if change.phase is not None:
+        described = change.generation or updated.observed_generation or generation
+        return transition(updated, change.phase, now, change.message or "", described)
+    if change.message is not None:
+        return updated.model_copy(update={"message": change.message})
+    return updated
+
+
+def _json(status: Status) -> Obj:
+    return status.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _merged(old: Any, new: Any) -> Any:
+    """A changed value as a merge patch writes it: an object's members no longer set are cleared (None)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**{key: None for key in old if key not in new}, **new}
+    return new
+
+
+def patch(before: Status, after: Status) -> Obj:
+    """The merge patch from ``before`` to ``after``: the camelCase fields that differ (None clears one)."""
+    old, new = _json(before), _json(after)
+    changed = (key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+    return {key: _merged(old.get(key), new.get(key)) for key in changed}

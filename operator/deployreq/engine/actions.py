@@ -8,21 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from deployreq import errors
+from deployreq.api.change import StatusChange
 from deployreq.api.names import FINALIZER, RUN_ANNOTATION
-from deployreq.api.phases import Phase
 from deployreq.api.request import Request
 from deployreq.cluster import kube
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
-from deployreq.decide import progress, rollback, status
+from deployreq.decide import progress, rollback, status, steps
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-
-
-def image_list(images: dict[str, str]) -> list[dict[str, str]]:
-    return [{"container": c, "image": i} for c, i in images.items()]
 
 
 class Actions:
@@ -36,34 +32,15 @@ class Actions:
 
     # --- the request ------------------------------------------------------------------------------------
 
-    async def write_status(
-        self,
-        req: Request,
-        changes: Obj,
-        phase: Phase | None = None,
-        message: str | None = None,
-        generation: int | None = None,
-    ) -> Request:
-        """Merge ``changes`` into the status (None clears a field), recomputing conditions on a phase change."""
-        new_status = {**req.status, **changes}
-        if phase is not None:
-            gen = (
-                generation
-                if generation is not None
-                else int(new_status.get("observedGeneration") or req.generation)
-            )
-            new_status = status.transition(new_status, phase.value, self.wall(), message or "", gen)
-        elif message is not None:
-            new_status["message"] = message
-        patch = {k: v for k, v in new_status.items() if req.status.get(k) != v}
-        for key in req.status:
-            if key not in new_status:
-                patch[key] = None
+    async def write_status(self, req: Request, change: StatusChange) -> Request:
+        """Write ``change`` (only the fields that differ; conditions and history follow a phase change)."""
+        after = status.apply(req.status, change, self.wall(), req.generation)
+        patch = status.patch(req.status, after)
         if not patch:
             return req
         body = await self._status_patch(req, patch)
         self.cache.remember(body)
-        return Request(body)
+        return Request.parse(body)
 
     async def _status_patch(self, req: Request, patch: Obj) -> Obj:
         """Write ``patch`` only onto the copy of the request it was decided on (its resourceVersion).
@@ -74,7 +51,7 @@ class Actions:
         back to Queued would run twice).
         """
         path = kube.request_path(req.namespace, req.name, "status")
-        rv = req.meta.get("resourceVersion")
+        rv = req.resource_version
         body: Obj = {"metadata": {"resourceVersion": rv}, "status": patch} if rv else {"status": patch}
         try:
             return await self.client.patch(path, body)
@@ -89,45 +66,40 @@ class Actions:
             self.cache.remember(fresh)
 
     async def set_finalizer(self, req: Request, present: bool) -> Request:
-        finalizers = list(req.meta.get("finalizers") or [])
-        if (FINALIZER in finalizers) == present:
+        if req.has_finalizer == present:
             return req
-        finalizers = [*finalizers, FINALIZER] if present else [f for f in finalizers if f != FINALIZER]
+        finalizers = (
+            [*req.finalizers, FINALIZER] if present else [f for f in req.finalizers if f != FINALIZER]
+        )
         path = kube.request_path(req.namespace, req.name)
         body = (
             await self.client.patch(
                 path,
                 [
+                    {"op": "test", "path": "/metadata/resourceVersion", "value": req.resource_version},
                     {
-                        "op": "test",
-                        "path": "/metadata/resourceVersion",
-                        "value": req.meta.get("resourceVersion"),
-                    },
-                    {
-                        "op": "replace" if "finalizers" in req.meta else "add",
+                        "op": "replace" if "finalizers" in req.body.get("metadata", {}) else "add",
                         "path": "/metadata/finalizers",
                         "value": finalizers,
                     },
                 ],
                 kube.JSON_PATCH,
             )
-            if req.meta.get("resourceVersion")
+            if req.resource_version
             else await self.client.patch(path, {"metadata": {"finalizers": finalizers}})
         )
         if body.get("metadata", {}).get("deletionTimestamp") and not body["metadata"].get("finalizers"):
             self.cache.forget(req.uid)
         else:
             self.cache.remember(body)
-        return Request(body)
+        return Request.parse(body)
 
     async def delete_finished(self, req: Request) -> None:
         """Delete a finished request being pruned, only as it was judged: a request changed since (re-run, new spec)
         is refused by the server (409) and kept; one already gone is fine; any other refusal is logged, not raised."""
         path = kube.request_path(req.namespace, req.name)
         try:
-            await self.client.delete(
-                path, {"uid": req.uid, "resourceVersion": req.meta.get("resourceVersion")}
-            )
+            await self.client.delete(path, {"uid": req.uid, "resourceVersion": req.resource_version})
         except (errors.NotFound, errors.Conflict) as exc:
             log.info("%s: not pruned: %s", req.ref, exc)
             return
@@ -139,7 +111,7 @@ class Actions:
 
     # --- the Deployment ---------------------------------------------------------------------------------
 
-    async def patch_images(self, req: Request, step: progress.Patch, seen_rv: str) -> Obj:
+    async def patch_images(self, req: Request, step: steps.Patch, seen_rv: str) -> Obj:
         """The image patch, only onto the Deployment as it was judged (``seen_rv``): a patch decided before this
         process stopped, sent after another operator took the lock and changed the Deployment, is refused (409)."""
         body = rollback.image_patch(step.images, progress.change_cause(req))

@@ -82,7 +82,7 @@ class GateRuns:
         key = (req.uid, stage, run_id(req))
         current = self._runs.get(key)
         if current is None:
-            gates = list((req.spec.get("gates") or {}).get(stage) or [])
+            gates = req.gates_of(stage)
             task = asyncio.create_task(
                 self._run(key, req, stage, gates, until), name=f"gates-{req.ref}-{stage}"
             )
@@ -115,10 +115,11 @@ class GateRuns:
 
     async def _publish(self, req: Request, stage: str, entries: list[dict[str, Any]]) -> None:
         latest = next((r for r in self.cache.requests(req.namespace) if r.uid == req.uid), req)
-        before = {
-            g.get("name"): g.get("phase") for g in latest.status.get("gates") or [] if g.get("stage") == stage
-        }
-        others = [g for g in latest.status.get("gates") or [] if g.get("stage") != stage]
+        listed = latest.status.gates or []
+        before = {g.name: g.phase.value for g in listed if g.stage == stage}
+        others = [
+            g.model_dump(by_alias=True, mode="json", exclude_none=True) for g in listed if g.stage != stage
+        ]
         body = await self.client.patch(
             kube.request_path(req.namespace, req.name, "status"), {"status": {"gates": others + entries}}
         )
@@ -126,7 +127,7 @@ class GateRuns:
         if self.recorder is not None:
             for entry in entries:
                 phase = entry.get("phase")
-                if phase in ("Passed", "Failed") and before.get(entry.get("name")) != phase:
+                if phase in ("Passed", "Failed") and before.get(str(entry.get("name"))) != phase:
                     detail = entry.get("lastError") or entry.get("lastValue") or ""
                     self.recorder.record(
                         body,

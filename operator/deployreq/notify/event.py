@@ -28,7 +28,7 @@ class Event:
             name=req.name,
             deployment=req.deployment,
             phase=phase,
-            message=str(req.status.get("message") or ""),
+            message=req.status.message or "",
             images=dict(req.spec_images),
             generation=req.generation,
         )

@@ -25,8 +25,9 @@ from deployreq.cluster.leader import LeaderElector
 from deployreq.config import Settings
 from deployreq.decide import report
 from deployreq.engine.actions import Actions
+from deployreq.engine.context import Context
 from deployreq.engine.gate_runs import GateRuns
-from deployreq.engine.worker import Context, Workers
+from deployreq.engine.worker import Workers
 from deployreq.gates import GateSettings, Guard, api_server_endpoints, make_clients
 from deployreq.notify import Dispatcher, NotifySettings, load_notifier
 from deployreq.observe import heap
@@ -63,20 +64,20 @@ def metrics_observer(metrics: Metrics) -> Callable[[str, Request, Phase], None]:
             metrics.requests.labels(phase.value).inc()
             # The phase given: a superseded request is told before its status write is back.
             metrics.release.observe(dataclasses.replace(report.run_of(req.body), phase=phase))
-        if phase in (Phase.CHECKING, Phase.DEPLOYING) and st.get("startedAt"):
-            wait = _seconds_between(req.created, st.get("startedAt"))
+        if phase in (Phase.CHECKING, Phase.DEPLOYING) and st.started_at:
+            wait = _seconds_between(req.created, st.started_at)
             if wait is not None:
                 metrics.queue_wait.observe(wait)
-        if phase == Phase.VERIFYING or (phase == Phase.SUCCEEDED and not st.get("verifyingSince")):
-            took = _seconds_between(st.get("patchedAt"), st.get("verifyingSince") or st.get("completedAt"))
+        if phase == Phase.VERIFYING or (phase == Phase.SUCCEEDED and not st.verifying_since):
+            took = _seconds_between(st.patched_at, st.verifying_since or st.completed_at)
             if took is not None:
                 metrics.rollout_time.observe(took)
-        if phase == Phase.SUCCEEDED and st.get("verifyingSince"):
-            took = _seconds_between(st.get("verifyingSince"), st.get("completedAt"))
+        if phase == Phase.SUCCEEDED and st.verifying_since:
+            took = _seconds_between(st.verifying_since, st.completed_at)
             if took is not None:
                 metrics.verification_time.observe(took)
-        if phase in (Phase.ROLLED_BACK, Phase.CANCELLED) and st.get("failureDetectedAt"):
-            took = _seconds_between(st.get("failureDetectedAt"), st.get("completedAt"))
+        if phase in (Phase.ROLLED_BACK, Phase.CANCELLED) and st.failure_detected_at:
+            took = _seconds_between(st.failure_detected_at, st.completed_at)
             if took is not None:
                 metrics.time_to_rollback.observe(took)
 

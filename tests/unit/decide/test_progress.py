@@ -7,7 +7,7 @@ from typing import Any
 from deployreq.api import names
 from deployreq.api.phases import Phase
 from deployreq.api.request import Request
-from deployreq.decide import progress, rollout
+from deployreq.decide import progress, rollout, steps
 
 NOW = 1_800_000_000.0
 T = rollout.Thresholds(restarts=2)
@@ -84,6 +84,7 @@ def replicaset(image: str, revision: int, name: str, replicas: int = 2) -> dict[
 
 
 def request(phase: str | None = None, **status: Any) -> Request:
+    """A request parsed from its body; :func:`edited` parses a changed copy."""
     body: dict[str, Any] = {
         "apiVersion": "deployreq.dev/v1alpha1",
         "kind": "DeploymentRequest",
@@ -100,36 +101,43 @@ def request(phase: str | None = None, **status: Any) -> Request:
     }
     if phase:
         body["status"]["phase"] = phase
-    return Request(body)
+    return Request.parse(body)
+
+
+def edited(req: Request, **parts: Any) -> Request:
+    """The request with ``spec``, ``status`` or ``metadata`` fields changed (merged one level deep)."""
+    body = {**req.body}
+    for part, fields in parts.items():
+        body[part] = {**body.get(part, {}), **fields}
+    return Request.parse(body)
 
 
 def test_a_new_deploy_patches_only_the_named_images_and_records_what_was_there() -> None:
-    step = progress.next_step(request("Deploying"), progress.World(deployment()), NOW, T)
-    assert step == progress.Patch({"app": "img/app:2"}, {"app": "img/app:1"}, 1)
+    step = progress.next_step(request("Deploying"), steps.World(deployment()), NOW, T)
+    assert step == steps.Patch({"app": "img/app:2"}, {"app": "img/app:1"}, 1)
 
 
 def test_images_already_in_place_succeed_without_a_patch() -> None:
-    step = progress.next_step(request("Deploying"), progress.World(deployment("img/app:2")), NOW, T)
-    assert isinstance(step, progress.Finish)
+    step = progress.next_step(request("Deploying"), steps.World(deployment("img/app:2")), NOW, T)
+    assert isinstance(step, steps.Finish)
     assert step.phase == Phase.SUCCEEDED
     assert "already in place" in step.message
 
 
 def test_a_missing_deployment_is_retried_then_fails() -> None:
-    first = progress.next_step(request("Deploying", attempt=1), progress.World(None), NOW, T)
-    assert isinstance(first, progress.Requeue)
+    first = progress.next_step(request("Deploying", attempt=1), steps.World(None), NOW, T)
+    assert isinstance(first, steps.Requeue)
     assert first.at == NOW + 10
-    last = progress.next_step(request("Deploying", attempt=4), progress.World(None), NOW, T)
-    assert isinstance(last, progress.Finish)
+    last = progress.next_step(request("Deploying", attempt=4), steps.World(None), NOW, T)
+    assert isinstance(last, steps.Finish)
     assert last.phase == Phase.FAILED
     assert 'Deployment "web" not found' in last.message
 
 
 def test_an_unknown_container_fails_at_once() -> None:
-    req = request("Deploying")
-    req.body["spec"]["images"] = [{"container": "ap", "image": "img/app:2"}]
-    step = progress.next_step(req, progress.World(deployment()), NOW, T)
-    assert isinstance(step, progress.Finish)
+    req = edited(request("Deploying"), spec={"images": [{"container": "ap", "image": "img/app:2"}]})
+    step = progress.next_step(req, steps.World(deployment()), NOW, T)
+    assert isinstance(step, steps.Finish)
     assert step.phase == Phase.FAILED
     assert "ap" in step.message
 
@@ -137,20 +145,20 @@ def test_an_unknown_container_fails_at_once() -> None:
 def test_a_restarted_operator_adopts_its_own_patch_instead_of_repeating_it() -> None:
     req = request("Deploying", previousImages=[{"container": "app", "image": "img/app:1"}])
     dep = deployment("img/app:2", generation=2, **{names.RUN_ANNOTATION: progress.run_id(req)})
-    step = progress.next_step(req, progress.World(dep), NOW, T)
-    assert step == progress.Adopt(2, {"app": "img/app:1"})
+    step = progress.next_step(req, steps.World(dep), NOW, T)
+    assert step == steps.Adopt(2, {"app": "img/app:1"})
 
 
 def test_a_view_older_than_our_patch_waits() -> None:
     req = request("Deploying", patchedGeneration=2, patchedAt="2027-01-15T08:00:00Z")
-    step = progress.next_step(req, progress.World(deployment("img/app:1", generation=1)), NOW, T)
-    assert isinstance(step, progress.Wait)
+    step = progress.next_step(req, steps.World(deployment("img/app:1", generation=1)), NOW, T)
+    assert isinstance(step, steps.Wait)
 
 
 def test_someone_elses_change_during_the_rollout_fails_without_rollback() -> None:
     req = request("Deploying", patchedGeneration=2, patchedAt="2027-01-15T08:00:00Z")
-    step = progress.next_step(req, progress.World(deployment("img/app:3", generation=3)), NOW, T)
-    assert isinstance(step, progress.Finish)
+    step = progress.next_step(req, steps.World(deployment("img/app:3", generation=3)), NOW, T)
+    assert isinstance(step, steps.Finish)
     assert step.phase == Phase.FAILED
     assert "someone else" in step.message
 
@@ -173,28 +181,28 @@ def test_a_crash_looping_new_pod_starts_the_rollback() -> None:
             ]
         },
     }
-    world = progress.World(dep, [replicaset("img/app:1", 1, "web-old"), new_rs], [pod])
+    world = steps.World(dep, [replicaset("img/app:1", 1, "web-old"), new_rs], [pod])
     step = progress.next_step(req, world, NOW, T)
-    assert isinstance(step, progress.StartRollback)
+    assert isinstance(step, steps.StartRollback)
     assert "CrashLoopBackOff" in step.message or "restart" in step.message
 
 
 def test_a_complete_rollout_with_a_window_starts_verifying_and_without_one_succeeds() -> None:
     dep = deployment("img/app:2", generation=2)
-    world = progress.World(
+    world = steps.World(
         dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")]
     )
     req = request("Deploying", patchedGeneration=2, patchedAt="2027-01-15T08:00:00Z")
     finished = progress.next_step(req, world, NOW, T)
-    assert isinstance(finished, progress.Finish)
+    assert isinstance(finished, steps.Finish)
     assert finished.phase == Phase.SUCCEEDED
-    req.body["spec"]["verification"] = {"durationSeconds": 30}
-    assert isinstance(progress.next_step(req, world, NOW, T), progress.Verify)
+    req = edited(req, spec={"verification": {"durationSeconds": 30}})
+    assert isinstance(progress.next_step(req, world, NOW, T), steps.Verify)
 
 
 def test_rolling_back_plans_kubectls_undo_to_the_previous_revision() -> None:
     dep = deployment("img/app:2", generation=2, revision=2)
-    world = progress.World(
+    world = steps.World(
         dep, [replicaset("img/app:1", 1, "web-old", 0), replicaset("img/app:2", 2, "web-new")]
     )
     req = request(
@@ -204,7 +212,7 @@ def test_rolling_back_plans_kubectls_undo_to_the_previous_revision() -> None:
         previousImages=[{"container": "app", "image": "img/app:1"}],
     )
     step = progress.next_step(req, world, NOW, T)
-    assert isinstance(step, progress.Undo)
+    assert isinstance(step, steps.Undo)
     assert step.plan.target_revision == 1
     template = step.plan.ops[0]["value"]
     assert template["spec"]["containers"][0]["image"] == "img/app:1"
@@ -219,12 +227,11 @@ def test_a_restarted_operator_adopts_its_own_undo() -> None:
         previousRevision=1,
         previousImages=[{"container": "app", "image": "img/app:1"}],
     )
-    assert progress.next_step(req, progress.World(dep), NOW, T) == progress.AdoptUndo(3)
+    assert progress.next_step(req, steps.World(dep), NOW, T) == steps.AdoptUndo(3)
 
 
 def test_deleting_a_request_before_it_patched_cancels_it() -> None:
-    req = request("Checking")
-    req.body["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"
-    step = progress.next_step(req, progress.World(deployment()), NOW, T)
-    assert isinstance(step, progress.Finish)
+    req = edited(request("Checking"), metadata={"deletionTimestamp": "2027-01-15T08:00:00Z"})
+    step = progress.next_step(req, steps.World(deployment()), NOW, T)
+    assert isinstance(step, steps.Finish)
     assert step.phase == Phase.CANCELLED

@@ -37,7 +37,7 @@ def req(
         "spec": {"deployment": deployment},
         "status": {"phase": phase, "completedAt": rfc3339_ms(T0 + ended), "observedGeneration": 1},
     }
-    return Request(body)
+    return Request.parse(body)
 
 
 def names(requests: tuple[Request, ...]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from deployreq.api.model import DeploymentRequestSpec, ImageUpdate
 from deployreq.decide.semantic import check_against_deployment
 
 DEPLOYMENT: dict[str, Any] = {
@@ -21,8 +22,10 @@ DEPLOYMENT: dict[str, Any] = {
 }
 
 
-def images(*containers: str) -> dict[str, Any]:
-    return {"images": [{"container": c, "image": "img:2"} for c in containers]}
+def images(*containers: str) -> DeploymentRequestSpec:
+    """A spec naming ``containers`` (built unvalidated: the model itself refuses a container listed twice)."""
+    listed = [ImageUpdate(container=c, image="img:2") for c in containers]
+    return DeploymentRequestSpec.model_construct(deployment="web", images=listed)
 
 
 def test_a_request_for_existing_containers_has_no_problems() -> None:
@@ -52,7 +55,7 @@ def test_a_request_for_existing_containers_has_no_problems() -> None:
         ),
     ],
 )
-def test_problems_say_what_to_fix(spec: dict[str, Any], expected: list[str]) -> None:
+def test_problems_say_what_to_fix(spec: DeploymentRequestSpec, expected: list[str]) -> None:
     assert check_against_deployment(spec, DEPLOYMENT) == expected
 
 

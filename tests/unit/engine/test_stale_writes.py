@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deployreq import errors
+from deployreq.api.change import Fields, StatusChange
 from deployreq.api.request import Request
 from deployreq.cluster.cache import Cache
 from deployreq.engine.actions import Actions
@@ -57,7 +58,7 @@ def request(rv: str, phase: str) -> dict[str, Any]:
 async def test_a_status_write_names_the_copy_it_was_decided_on() -> None:
     api = FakeApi(request("5", "Queued"))
     actions = Actions(api, Cache(), NoEvents())  # type: ignore[arg-type]
-    await actions.write_status(Request(request("5", "Queued")), {"queuePosition": 2})
+    await actions.write_status(Request.parse(request("5", "Queued")), StatusChange(Fields(queue_position=2)))
     assert api.patches == [{"metadata": {"resourceVersion": "5"}, "status": {"queuePosition": 2}}]
 
 
@@ -66,7 +67,9 @@ async def test_a_status_write_from_a_stale_copy_is_refused_and_the_fresh_copy_ca
     cache = Cache()
     actions = Actions(api, cache, NoEvents())  # type: ignore[arg-type]
     with pytest.raises(errors.Conflict):
-        await actions.write_status(Request(request("5", "Pending")), {"queuePosition": 1})
+        await actions.write_status(
+            Request.parse(request("5", "Pending")), StatusChange(Fields(queue_position=1))
+        )
     assert api.stored["status"] == {"phase": "Succeeded"}  # nothing overwritten
     # what the worker's next read of its index returns for the request: the fresh copy, not the stale one
-    assert Request(cache._fresh(request("5", "Pending"))).phase.value == "Succeeded"
+    assert Request.parse(cache._fresh(request("5", "Pending"))).phase.value == "Succeeded"

@@ -30,7 +30,7 @@ SECRET_URL = "https://hooks.example/T0/secret-token"
 
 
 def req(name: str = "web-1", message: str = "rolled out") -> Request:
-    return Request(
+    return Request.parse(
         {
             "metadata": {"name": name, "namespace": "shop", "generation": 1},
             "spec": {
