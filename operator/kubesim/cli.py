@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace) -> int:
     settings = ControllerSettings(
         pod_ready_seconds=args.pod_ready_seconds,
         fail_images=list(args.fail_image),
@@ -107,15 +107,26 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"kubesim ready {url}", flush=True)
-    await stop.wait()
+    await asyncio.sleep(0)  # let the controllers start: one that fails at once is reported before "ready"
+    if not sim.crashed.is_set():
+        print(f"kubesim ready {url}", flush=True)
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(sim.crashed.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
     await sim.stop()
+    if sim.crash is not None:
+        print(
+            f"kubesim: the controllers stopped: {sim.crash!r} (the traceback is in the log above)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    asyncio.run(serve(args))
-    return 0
+    return asyncio.run(serve(args))
 
 
 if __name__ == "__main__":

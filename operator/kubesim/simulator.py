@@ -82,6 +82,9 @@ class Simulator:
         )
         self._runner: web.AppRunner | None = None
         self._controllers: asyncio.Task[None] | None = None
+        self.crashed = asyncio.Event()
+        """Set when the controllers stopped with an error: a cluster whose controllers are dead must not look alive."""
+        self.crash: BaseException | None = None
         self.url = ""
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.store.create(self.store.require("", "namespaces"), None, {"metadata": {"name": name}})
@@ -207,6 +210,7 @@ class Simulator:
         self._controllers = asyncio.create_task(
             run_controllers(self.store, self.settings, root_ca=self.ca.pem.decode())
         )
+        self._controllers.add_done_callback(self._controllers_ended)
         self._runner = web.AppRunner(
             self.server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -222,6 +226,13 @@ class Simulator:
         bound = sockets[0].getsockname()[1] if sockets else port
         self.url = f"{'https' if self.tls else 'http'}://{host}:{bound}"
         return self.url
+
+    def _controllers_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self.crash = task.exception()
+        log.critical("kubesim's controllers stopped", exc_info=self.crash)
+        self.crashed.set()
 
     async def stop(self) -> None:
         if self._controllers is not None:
