@@ -12,7 +12,7 @@ import pytest
 from kubesim.admission.matching import Attributes, resources_match, rule_matches
 from kubesim.api import errors, policy_cel
 from kubesim.simulator import Simulator
-from kubesim.storage.admission import Requester
+from kubesim.storage.admission import Operation, Requester
 
 Obj = dict[str, Any]
 GROUP = "admissionregistration.k8s.io"
@@ -275,3 +275,11 @@ async def test_the_status_controller_applies_observed_generation_and_type_checki
     )
     assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
     assert entry["fieldsV1"] == {"f:status": {"f:observedGeneration": {}, "f:typeChecking": {}}}
+
+
+def test_a_namespace_is_its_own_request_namespace_once_it_exists() -> None:
+    rt = Simulator().store.require("", "namespaces")
+    ns = {"metadata": {"name": "team"}}
+    created = Attributes.of(Operation("create", rt, ns, None, requester=Requester("u")), Requester("u"))
+    updated = Attributes.of(Operation("update", rt, ns, ns, requester=Requester("u")), Requester("u"))
+    assert (created.namespace, updated.namespace) == ("", "team")

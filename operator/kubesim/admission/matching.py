@@ -40,7 +40,7 @@ class Attributes:
             resource=rt.plural,
             subresource=op.subresource or "",
             kind=rt.kind,
-            namespace=op.namespace if rt.namespaced else "",
+            namespace=_namespace(op, str(meta.get("name") or "")),
             name="" if requester.collection else str(meta.get("name") or ""),
             obj=None if op.verb == "delete" else op.obj,
             old=op.old,
@@ -50,6 +50,14 @@ class Attributes:
     @property
     def is_namespace(self) -> bool:
         return self.group == "" and self.resource == "namespaces"
+
+
+def _namespace(op: Operation, name: str) -> str:
+    """The request's namespace: a Namespace's own name once it exists (its URL names it, and RequestInfo reads
+    ``namespaces/NAME`` as the namespace), none for cluster-scoped resources and a Namespace's create."""
+    if op.rt.key == ("", "namespaces"):
+        return "" if op.verb == "create" else name
+    return op.namespace if op.rt.namespaced else ""
 
 
 def rule_matches(rule: Obj, a: Attributes) -> bool:
