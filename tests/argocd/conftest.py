@@ -14,7 +14,7 @@ from kubernetes import client
 
 from tests.argocd.gitops import ARGO, App, Repo, application
 from tests.argocd.stack import NAMESPACE, ArgoCD, tail
-from tests.system.cluster import controlplane_kubeconfig, install_crds
+from tests.system.cluster import Cluster, controlplane_kubeconfig, install_crds
 from tests.system.conftest import _cleanup
 from tests.system.harness import Namespace, OperatorProcess, api_client
 
@@ -95,13 +95,8 @@ def site(stack: Stack, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
     except client.ApiException as exc:
         if exc.status != 404:
             raise
-    _cleanup_real(ns)
-
-
-def _cleanup_real(ns: Namespace) -> None:
-    from tests.system.cluster import Cluster
-
-    _cleanup(Cluster("controlplane", Path(), Path(), slow=SLOW), ns)
+    # The requests first, while the operator runs (their finalizers), then the namespace: as tests/system does.
+    _cleanup(Cluster("controlplane", stack.kubeconfig, tmp_path, slow=SLOW), ns)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
