@@ -179,7 +179,8 @@ def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None
         ("delete", "pods", False),
         ("list", "secrets", False),
         ("create", "deploymentrequests.deployreq.dev", False),
-        ("delete", "deploymentrequests.deployreq.dev", False),
+        # pruning finished requests (--finished-ttl, --finished-history-limit) deletes them
+        ("delete", "deploymentrequests.deployreq.dev", True),
         ("create", "clusterrolebindings.rbac.authorization.k8s.io", False),
         # the service proxy only with the service-proxy component; Lease rights by name but create
         ("create", "services/proxy", False),
