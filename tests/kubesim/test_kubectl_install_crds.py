@@ -53,3 +53,15 @@ def test_a_100_kb_value_is_not_echoed_in_the_422_message(kubectl: Kubectl) -> No
     assert "spec.images[0].image: Too long: may not be more than 512 bytes" in result.stderr
     assert "aaaa" not in result.stderr
     assert len(result.stderr) < 500, result.stderr[:1000]
+
+
+def test_kubectl_explain_reads_the_crd_descriptions_from_the_openapi_documents(kubectl: Kubectl) -> None:
+    """kubectl explain fetches /openapi/v3 and the group version's document, as from a real server (built-in kinds'
+    documents are partial in kubesim: docs/kubesim.md)."""
+    assert kubectl("apply", "-f", str(CRDS)).returncode == 0
+    _established(kubectl)
+    result = kubectl("explain", "deploymentrequests.spec.images.image")
+    assert result.returncode == 0, result.stderr
+    assert "GROUP:      deployreq.dev" in result.stdout
+    assert "FIELD: image <string>" in result.stdout
+    assert "The image reference to set, e.g. registry.example/web:1.2." in result.stdout
