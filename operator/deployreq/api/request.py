@@ -51,6 +51,12 @@ class Summary(Model):
     completed_at: str | None = None
 
 
+class SpecSummary(Model):
+    """The spec field read of every request (which Deployment), parsed with the request; the rest on first use."""
+
+    deployment: str = ""
+
+
 @dataclass(frozen=True)
 class Request:
     """One copy of a request (one resourceVersion), typed."""
@@ -58,6 +64,7 @@ class Request:
     body: Obj
     """The object as the API returned it: Events name it, writes are fenced by its resourceVersion."""
     summary: Summary
+    spec_summary: SpecSummary
     namespace: str = ""
     name: str = ""
     uid: str = ""
@@ -77,7 +84,8 @@ class Request:
         meta = body.get("metadata") or {}
         return cls(
             body=body,
-            summary=_parse_status(Summary, body.get("status")),
+            summary=_tolerant(Summary, body.get("status")),
+            spec_summary=_tolerant(SpecSummary, body.get("spec")),
             namespace=str(meta.get("namespace", "")),
             name=str(meta.get("name", "")),
             uid=str(meta.get("uid", "")),
@@ -111,7 +119,7 @@ class Request:
 
     @cached_property
     def status(self) -> DeploymentRequestStatus:
-        return _parse_status(DeploymentRequestStatus, self.body.get("status"))
+        return _tolerant(DeploymentRequestStatus, self.body.get("status"))
 
     @property
     def has_finalizer(self) -> bool:
@@ -135,7 +143,7 @@ class Request:
 
     @property
     def deployment(self) -> str:
-        return self.spec.deployment
+        return self.spec_summary.deployment
 
     @property
     def priority(self) -> str:
@@ -229,8 +237,9 @@ def _parse_spec(raw: Any) -> tuple[DeploymentRequestSpec, tuple[tuple[str, GateS
     return spec.model_copy(update={"gates": gates}), listed, None
 
 
-def _parse_status(model: type[M], raw: Any) -> M:
-    """The status; a field the model cannot read (only written by hand: the schema checks every write) is unset."""
+def _tolerant(model: type[M], raw: Any) -> M:
+    """``raw`` as ``model``; a field the model cannot read (in a status, only written by hand: the schema checks
+    every write) is unset."""
     data = dict(raw) if isinstance(raw, Mapping) else {}
     for _ in range(len(data) + 1):
         try:

@@ -72,3 +72,9 @@ def test_a_finished_request_is_read_for_the_queue_without_parsing_its_whole_stat
     assert req.phase == Phase.SUCCEEDED and req.summary.observed_generation == 1
     assert "status" not in vars(req)  # parsed on first use only
     assert req.status.history == []
+
+
+def test_which_deployment_is_read_without_parsing_the_spec() -> None:
+    req = Request.parse(body())
+    assert req.deployment == "web"
+    assert "_spec" not in vars(req)  # the spec is parsed on first use only
