@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from deployreq import errors
-from deployreq.api.phases import TERMINAL, WAITING, Phase
+from deployreq.api.phases import Phase
+from deployreq.api.request import Request
 from deployreq.api.times import parse_or_none, rfc3339
 from deployreq.cluster import kube
 from deployreq.durations import format_seconds
@@ -39,22 +40,19 @@ class Target:
 
 def answered(obj: Obj, target: Target) -> bool:
     """Whether the status speaks of the run we wait for (not an earlier one)."""
-    status = obj.get("status") or {}
+    status = Request.parse(obj).status
     generation = int(obj.get("metadata", {}).get("generation") or 0)
-    if int(status.get("observedGeneration") or 0) < max(target.generation, generation):
+    if (status.observed_generation or 0) < max(target.generation, generation):
         return False
-    return target.rerun is None or (status.get("observedRerun") or "") == target.rerun
+    return target.rerun is None or (status.observed_rerun or "") == target.rerun
 
 
 def outcome(obj: Obj, target: Target) -> Phase | None:
     """The terminal phase of the awaited run, or None while it has not ended."""
     if not answered(obj, target):
         return None
-    try:
-        phase = Phase((obj.get("status") or {}).get("phase") or Phase.PENDING)
-    except ValueError:
-        return None
-    return phase if phase in TERMINAL else None
+    req = Request.parse(obj)
+    return req.phase if req.terminal else None
 
 
 def exit_code(phase: Phase) -> int:
@@ -62,14 +60,12 @@ def exit_code(phase: Phase) -> int:
 
 
 def phase_line(obj: Obj, now: float | None = None, name_width: int = 24) -> str:
-    status = obj.get("status") or {}
+    req = Request.parse(obj)
     stamp = rfc3339(now or time.time())
-    position = status.get("queuePosition")
+    position = req.status.queue_position
     where = f"position {position}" if position else "-"
-    name = obj.get("metadata", {}).get("name", "")
     return (
-        f"{stamp}  {name:<{name_width}} {status.get('phase') or Phase.PENDING:<12} {where:<11} "
-        f"{status.get('message') or ''}"
+        f"{stamp}  {req.name:<{name_width}} {req.phase.value:<12} {where:<11} {req.status.message or ''}"
     ).rstrip()
 
 
@@ -78,23 +74,22 @@ def progress_line(obj: Obj, now: float, waited: float) -> str:
 
     e.g. ``web-1-1  Verifying  waited 1m5s  verification 25s left  gates: smoke Passed, errors Passing``.
     """
-    status, spec = obj.get("status") or {}, obj.get("spec") or {}
-    phase = status.get("phase") or Phase.PENDING
-    parts = [str(obj.get("metadata", {}).get("name", "")), phase, f"waited {format_seconds(waited)}"]
-    if phase in WAITING:
-        retry_at = parse_or_none(status.get("nextAttemptAt"))
+    req = Request.parse(obj)
+    status = req.status
+    parts = [req.name, req.phase.value, f"waited {format_seconds(waited)}"]
+    if req.waiting:
+        retry_at = parse_or_none(status.next_attempt_at)
         if retry_at is not None and retry_at > now:
             parts.append(f"next attempt in {format_seconds(retry_at - now)}")
-        elif status.get("queuePosition"):
-            parts.append(f"position {status['queuePosition']}")
-    if phase == Phase.VERIFYING:
-        since = parse_or_none(status.get("verifyingSince"))
-        seconds = int((spec.get("verification") or {}).get("durationSeconds") or 0)
+        elif status.queue_position:
+            parts.append(f"position {status.queue_position}")
+    if req.phase == Phase.VERIFYING:
+        since = parse_or_none(status.verifying_since)
+        seconds = req.spec.verification.duration_seconds
         if since is not None and seconds:
             parts.append(f"verification {format_seconds(max(0.0, since + seconds - now))} left")
-    gates = status.get("gates") or []
-    if gates:
-        parts.append("gates: " + ", ".join(f"{g.get('name')} {g.get('phase') or 'Pending'}" for g in gates))
+    if status.gates:
+        parts.append("gates: " + ", ".join(f"{g.name} {g.phase.value}" for g in status.gates))
     return "  ".join(parts)
 
 
@@ -182,8 +177,8 @@ class _Follower:
         self.latest: Obj | None = None
 
     def show(self, obj: Obj) -> Phase | None:
-        status = obj.get("status") or {}
-        key = (str(status.get("phase")), str(status.get("queuePosition")))
+        status = Request.parse(obj).status
+        key = (str(status.phase), str(status.queue_position))
         self.latest = obj
         if answered(obj, self.target) and key != self.seen:
             self.seen = key

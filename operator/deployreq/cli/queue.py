@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from deployreq.api import names
-from deployreq.api.phases import ACTIVE, WAITING, Phase
+from deployreq.api.request import Request
 from deployreq.cli.common import ClientCommand, Obj, say
 from deployreq.cluster import kube
 from deployreq.cluster.lease import LEASE_NAME, holder_of
@@ -15,35 +15,19 @@ from deployreq.decide.queue import PRIORITY_RANK
 Row = tuple[str, str, str, str, str, str]
 
 
-def _phase(obj: Obj) -> str:
-    return str((obj.get("status") or {}).get("phase") or Phase.PENDING)
-
-
-def queue_rows(requests: list[Obj]) -> list[Obj]:
+def queue_rows(requests: list[Obj]) -> list[Request]:
     """Active first, then waiting in run order; finished requests are left out."""
 
-    def key(obj: Obj) -> tuple[int, int, str, str]:
-        return (
-            0 if _phase(obj) in ACTIVE else 1,
-            PRIORITY_RANK.get((obj.get("spec") or {}).get("priority", "normal"), 2),
-            obj["metadata"].get("creationTimestamp", ""),
-            obj["metadata"]["name"],
-        )
+    def key(req: Request) -> tuple[int, int, str, str]:
+        return (0 if req.active else 1, PRIORITY_RANK.get(req.priority, 2), req.created, req.name)
 
-    return sorted((o for o in requests if _phase(o) in WAITING | ACTIVE), key=key)
+    parsed = (Request.parse(obj) for obj in requests)
+    return sorted((r for r in parsed if r.active or r.waiting), key=key)
 
 
-def _row(ns: str, obj: Obj) -> Row:
-    status, spec = obj.get("status") or {}, obj.get("spec") or {}
-    position = status.get("queuePosition") or ("active" if status.get("phase") not in WAITING else "-")
-    return (
-        ns,
-        str(position),
-        obj["metadata"]["name"],
-        str(spec.get("priority", "normal")),
-        _phase(obj),
-        str(spec.get("deployment")),
-    )
+def _row(ns: str, req: Request) -> Row:
+    position = req.status.queue_position or ("-" if req.waiting else "active")
+    return (ns, str(position), req.name, req.priority, req.phase.value, req.deployment)
 
 
 async def _lock_line(client: kube.Kube, ns: str) -> str | None:
@@ -71,7 +55,7 @@ async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[st
         lock = await _lock_line(client, ns)
         if lock is not None:
             locks[ns] = lock
-        rows.extend(_row(ns, obj) for obj in queue_rows(by_ns[ns]))
+        rows.extend(_row(ns, req) for req in queue_rows(by_ns[ns]))
     if not rows and not locks:
         where = f"in namespace {namespace}" if namespace is not None else "in any namespace"
         emit(f"No requests waiting or running {where}.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from deployreq import errors
 from deployreq.api import names
-from deployreq.api.phases import Phase
+from deployreq.api.request import Request
 from deployreq.cli.common import ClientCommand, Obj, Waiting, add_wait_flags, fail, request_doc, say, submit
 from deployreq.cluster import kube
 from deployreq.decide import rollback, rollout
@@ -103,13 +103,12 @@ async def _request_images(
         raise rollback.UndoError(
             f'deploymentrequest "{request}" not found in namespace "{namespace}"'
         ) from None
-    spec, status = req.get("spec") or {}, req.get("status") or {}
-    if spec.get("deployment") != deployment:
+    parsed = Request.parse(req)
+    if parsed.deployment != deployment:
         raise rollback.UndoError(
-            f'deploymentrequest "{request}" is for deployment "{spec.get("deployment")}", not "{deployment}"'
+            f'deploymentrequest "{request}" is for deployment "{parsed.deployment}", not "{deployment}"'
         )
-    images = {str(i["container"]): str(i["image"]) for i in status.get("images") or spec.get("images") or []}
-    return rollback.GoodImages(images, f'request "{request}" ({status.get("phase") or Phase.PENDING})')
+    return rollback.GoodImages(parsed.run_images, f'request "{request}" ({parsed.phase.value})')
 
 
 async def _revision_images(

@@ -5,60 +5,62 @@ from __future__ import annotations
 import argparse
 
 from deployreq import errors
-from deployreq.api.phases import WAITING, Phase
+from deployreq.api.request import Request
+from deployreq.api.status_model import DeploymentRequestStatus
 from deployreq.cli.common import ClientCommand, Obj, fail, say
 from deployreq.cluster import kube
 
 
 def describe(obj: Obj) -> str:
-    spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, obj.get("metadata") or {}
+    req = Request.parse(obj)
+    status = req.status
     lines = [
-        f"Name:         {meta.get('name')}",
-        f"Namespace:    {meta.get('namespace')}",
-        f"Deployment:   {spec.get('deployment')}",
-        "Images:       " + ", ".join(f"{i['container']}={i['image']}" for i in spec.get("images") or []),
-        f"Priority:     {spec.get('priority', 'normal')}",
-        f"Phase:        {status.get('phase', Phase.PENDING.value)}",
-        f"Position:     {status.get('queuePosition') or '-'}",
-        f"Attempt:      {status.get('attempt') or '-'}",
-        f"Revision:     {status.get('previousRevision') or '-'} -> {status.get('revision') or '-'}",
-        f"Message:      {status.get('message') or ''}",
+        f"Name:         {req.name}",
+        f"Namespace:    {req.namespace}",
+        f"Deployment:   {req.deployment}",
+        "Images:       " + ", ".join(f"{c}={i}" for c, i in req.spec_images.items()),
+        f"Priority:     {req.priority}",
+        f"Phase:        {req.phase.value}",
+        f"Position:     {status.queue_position or '-'}",
+        f"Attempt:      {status.attempt or '-'}",
+        f"Revision:     {status.previous_revision or '-'} -> {status.revision or '-'}",
+        f"Message:      {status.message or ''}",
     ]
-    if status.get("nextAttemptAt") and status.get("phase") in WAITING:
-        lines.insert(-1, f"Next attempt: {status['nextAttemptAt']}")
-    if status.get("reason"):
-        lines.append(f"Reason:       {status['reason']}")
-    availability = status.get("availability") or {}
-    if availability:
+    if status.next_attempt_at and req.waiting:
+        lines.insert(-1, f"Next attempt: {status.next_attempt_at}")
+    if status.reason:
+        lines.append(f"Reason:       {status.reason}")
+    availability = status.availability
+    if availability is not None:
         lines.append(
-            f"Degraded:     {float(availability.get('degradedSeconds') or 0):.1f}s "
-            f"(down {float(availability.get('downSeconds') or 0):.1f}s)"
-            + (" and still below its desired replicas" if availability.get("degradedSince") else "")
+            f"Degraded:     {float(availability.degraded_seconds or 0):.1f}s "
+            f"(down {float(availability.down_seconds or 0):.1f}s)"
+            + (" and still below its desired replicas" if availability.degraded_since else "")
         )
     return "\n".join(lines + _gate_lines(status) + _history_lines(status) + _condition_lines(status))
 
 
-def _gate_lines(status: Obj) -> list[str]:
-    gates = status.get("gates") or []
+def _gate_lines(status: DeploymentRequestStatus) -> list[str]:
+    gates = status.gates or []
     return (["Gates:"] if gates else []) + [
-        f"  {g.get('stage')}/{g.get('name')} ({g.get('kind')}): {g.get('phase')} "
-        f"ok={g.get('consecutiveSuccesses', 0)} fail={g.get('consecutiveFailures', 0)} "
-        f"{g.get('lastError') or g.get('lastValue') or ''}".rstrip()
+        f"  {g.stage.value}/{g.name} ({g.kind}): {g.phase.value} "
+        f"ok={g.consecutive_successes} fail={g.consecutive_failures} "
+        f"{g.last_error or g.last_value or ''}".rstrip()
         for g in gates
     ]
 
 
-def _history_lines(status: Obj) -> list[str]:
-    history = status.get("history") or []
+def _history_lines(status: DeploymentRequestStatus) -> list[str]:
+    history = status.history or []
     return (["History:"] if history else []) + [
-        f"  {h.get('time')}  {h.get('phase'):<12} {h.get('message') or ''}" for h in history
+        f"  {h.time}  {h.phase.value:<12} {h.message or ''}" for h in history
     ]
 
 
-def _condition_lines(status: Obj) -> list[str]:
-    conditions = status.get("conditions") or []
+def _condition_lines(status: DeploymentRequestStatus) -> list[str]:
+    conditions = status.conditions or []
     return (["Conditions:"] if conditions else []) + [
-        f"  {c.get('type'):<12} {c.get('status'):<8} {c.get('reason', '')}" for c in conditions
+        f"  {c.type:<12} {c.status:<8} {c.reason or ''}" for c in conditions
     ]
 
 

@@ -51,15 +51,6 @@ class Run:
     manual: frozenset[str] = frozenset()
 
 
-def _workload(spec: Obj) -> tuple[str, str]:
-    workloads = spec.get("workloads") or []
-    if workloads:
-        kinds = {str(w.get("kind") or "Deployment") for w in workloads}
-        names = "+".join(str(w.get("name")) for w in workloads)
-        return (kinds.pop() if len(kinds) == 1 else "Mixed"), names
-    return "Deployment", str(spec.get("deployment", ""))
-
-
 def _manual(req: Request) -> frozenset[str]:
     kinds = set()
     if ROLLBACK_OF_LABEL in req.labels:
@@ -76,12 +67,11 @@ def run_of(body: Obj) -> Run:
     req = Request.parse(body)
     st = req.status
     availability = st.availability
-    kind, workload = _workload(body.get("spec") or {})  # spec.workloads is not in the model yet (issue 18)
     return Run(
         namespace=req.namespace,
         name=req.name,
-        kind=kind,
-        workload=workload,
+        kind="Deployment",  # the only kind a request targets until issue 18's spec.workloads
+        workload=req.deployment,
         phase=req.phase,
         reason=st.reason or "",
         created=times.parse_or_none(req.created) or 0.0,

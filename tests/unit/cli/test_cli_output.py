@@ -44,7 +44,11 @@ def test_phase_lines_align_to_the_longest_followed_name() -> None:
 def request(**status: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": "web-1-1"},
-        "spec": {"verification": {"durationSeconds": 60}},
+        "spec": {
+            "deployment": "web",
+            "images": [{"container": "app", "image": "registry.example/web:1.1"}],
+            "verification": {"durationSeconds": 60},
+        },
         "status": status,
     }
 
@@ -53,7 +57,10 @@ def test_the_progress_line_tells_phase_time_waited_verification_left_and_gates()
     obj = request(
         phase="Verifying",
         verifyingSince="2026-11-30T12:00:00Z",
-        gates=[{"name": "smoke", "phase": "Passed"}, {"name": "errors", "phase": "Passing"}],
+        gates=[
+            {"name": "smoke", "stage": "post", "kind": "http", "phase": "Passed"},
+            {"name": "errors", "stage": "post", "kind": "prometheus", "phase": "Passing"},
+        ],
     )
     now = 1_796_040_035.0  # 35 s into the window
     assert progress_line(obj, now, 65) == (
