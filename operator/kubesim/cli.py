@@ -21,6 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a scheduler and kubelets. Serves HTTPS with a CA "
         "generated at start; prints 'kubesim ready URL' once it accepts connections.",
     )
+    _add_server_flags(p)
+    _add_kubelet_flags(p)
+    return p
+
+
+def _add_server_flags(p: argparse.ArgumentParser) -> None:
+    """Where and how kubesim serves: address, TLS, credentials, audit, watches, names, Nodes."""
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     p.add_argument(
@@ -38,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default="kubesim-token", help="the admin bearer token (default kubesim-token)")
     p.add_argument("--audit-log", type=Path, help="append every request as a JSON line to this file")
     p.add_argument("--audit-bodies", action="store_true", help="include write requests' bodies in the audit")
+    p.add_argument("--bookmark-interval", type=float, default=30.0, help="seconds between watch BOOKMARKs")
+    p.add_argument("--seed", type=int, default=0, help="seed for generated names and faults (default 0)")
+    p.add_argument(
+        "--nodes",
+        type=int,
+        default=3,
+        help="Ready Nodes to register (default 3; the scheduler spreads pods over them)",
+    )
+
+
+def _add_kubelet_flags(p: argparse.ArgumentParser) -> None:
+    """How the simulated kubelets run containers: timing, and the images that crash or cannot be pulled."""
     p.add_argument(
         "--time-scale",
         type=float,
@@ -71,15 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="images matching GLOB cannot be pulled (repeatable)",
     )
-    p.add_argument("--bookmark-interval", type=float, default=30.0, help="seconds between watch BOOKMARKs")
-    p.add_argument("--seed", type=int, default=0, help="seed for generated names and faults (default 0)")
-    p.add_argument(
-        "--nodes",
-        type=int,
-        default=3,
-        help="Ready Nodes to register (default 3; the scheduler spreads pods over them)",
-    )
-    return p
 
 
 async def serve(args: argparse.Namespace) -> int:
