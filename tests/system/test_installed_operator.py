@@ -72,6 +72,9 @@ class Install:
     """``manifests/overlays/<overlay>`` with the operator image set by a kustomize ``images`` entry, as a platform
     team's own overlay would set it."""
 
+    podman: PodmanPods | None = None
+    """On the controlplane cluster, the containers that run the operator's pods (their errors and logs)."""
+
     def __init__(self, cluster: Cluster, image: str) -> None:
         self.cluster = cluster
         self.image = image
@@ -136,6 +139,7 @@ def installed(cluster: Cluster, operator_image: str) -> Iterator[Install]:
             cluster.kubeconfig, cluster.workdir, NAMESPACE, "app.kubernetes.io/name=deployreq", operator_image
         )
         pods.start()
+    install.podman = pods
     try:
         install.apply("single")
         yield install
@@ -244,7 +248,16 @@ def test_with_the_ha_overlay_the_standby_takes_over_when_the_leader_dies(
     (standby,) = [n for n in names if n != leading]
     kubectl(cluster, "-n", NAMESPACE, "delete", "pod", leading, "--grace-period=0", "--force")
     # The lease duration is 15 s: the standby holds the Lease within it (plus the test's slack).
-    wait_for(holder, lambda h: standby in h, 15 + 15 * cluster.slow, f"{standby} taking over")
+    try:
+        wait_for(holder, lambda h: standby in h, 15 + 15 * cluster.slow, f"{standby} taking over")
+    except AssertionError as exc:
+        podman = installed.podman
+        if podman is None:
+            raise
+        raise AssertionError(
+            f"{exc}; containers {podman.running}; podman errors {podman.errors[-5:]}; "
+            f"standby log tail: {podman.log(standby)[-3000:]}"
+        ) from None
     space = Namespace(api_client(cluster.kubeconfig), map=cluster.image_map(), slow=cluster.slow)
     try:
         space.deployment()
