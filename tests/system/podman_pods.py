@@ -91,7 +91,9 @@ class PodmanPods:
         while not self._stop.is_set():
             try:
                 self._sync()
-            except Exception as exc:  # the loop must outlive any one failure, or pods would silently lose containers
+            except (
+                Exception
+            ) as exc:  # the loop must outlive any one failure, or pods would silently lose containers
                 self.errors.append(repr(exc))
             self._stop.wait(0.5)
 
