@@ -26,9 +26,12 @@ PLAUSIBLE = {
     "crash_to_rollback_available_s_p50": (0.05, 30),
     "late_crash_to_rollback_patch_s_p50": (0.01, 30),
     # deployreq report's time to restore (failure detected -> previous version available), and the pipeline's
-    # (its undo written on seeing the failure -> available): both only the rollback's own rollout.
-    "time_to_restore_s_p50": (0.01, 30),
-    "baseline_time_to_restore_s_p50": (0.01, 30),
+    # (its undo written on seeing the failure -> available): both only the rollback's own rollout. The bad release
+    # crashes at start, so the rolling update never scaled the old ReplicaSet down: the undo is available as soon
+    # as the controller counts it, which kubesim does within milliseconds (9 ms seen in CI). 0 is plausible; a
+    # missing figure (no restore seen) or a negative one is not.
+    "time_to_restore_s_p50": (0, 30),
+    "baseline_time_to_restore_s_p50": (0, 30),
     "throughput_rps": (0.1, 1000),
     "cpu_cost_rps": (0.1, 1000),
     "cpu_cost_operator_cpu_ms_per_request": (0.1, 1000),
