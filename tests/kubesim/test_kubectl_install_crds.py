@@ -1,4 +1,4 @@
-"""The CRD installs the two ways users type it: ``kubectl apply -f crds/`` and ``kubectl apply -k crds/``."""
+"""The CRDs install the two ways users type it: ``kubectl apply -f crds/`` and ``kubectl apply -k crds/``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.support.fixtures import Kubectl
 pytestmark = pytest.mark.system
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 CRD = "deploymentrequests.deployreq.dev"
+POLICY_CRD = "deploypolicies.deployreq.dev"
 
 
 def _established(kubectl: Kubectl) -> None:
@@ -21,11 +22,12 @@ def _established(kubectl: Kubectl) -> None:
     assert names["kind"] == "DeploymentRequest"
 
 
-def test_kubectl_apply_f_on_the_directory_installs_only_the_crd(kubectl: Kubectl) -> None:
+def test_kubectl_apply_f_on_the_directory_installs_only_the_crds(kubectl: Kubectl) -> None:
     result = kubectl("apply", "-f", str(CRDS))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines() == [
-        f"customresourcedefinition.apiextensions.k8s.io/{CRD} created"
+    assert sorted(result.stdout.strip().splitlines()) == [
+        f"customresourcedefinition.apiextensions.k8s.io/{CRD} created",
+        f"customresourcedefinition.apiextensions.k8s.io/{POLICY_CRD} created",
     ]
     _established(kubectl)
 

@@ -153,10 +153,9 @@ def install_crds(kubeconfig: Path) -> None:
         from kubernetes import client
 
         with api_client(kubeconfig) as api:
-            for doc in yaml.safe_load_all(
-                (ROOT / "crds" / "deploymentrequests.deployreq.dev.yaml").read_text()
-            ):
-                client.ApiextensionsV1Api(api).create_custom_resource_definition(doc)
+            for path in sorted((ROOT / "crds").glob("*.yaml")):
+                for doc in yaml.safe_load_all(path.read_text()):
+                    client.ApiextensionsV1Api(api).create_custom_resource_definition(doc)
         return
     result = run_kubectl(kubeconfig, "apply", "-k", str(ROOT / "crds"))
     if result.returncode != 0:
@@ -166,10 +165,11 @@ def install_crds(kubeconfig: Path) -> None:
         "wait",
         "--for=condition=Established",
         "crd/deploymentrequests.deployreq.dev",
+        "crd/deploypolicies.deployreq.dev",
         "--timeout=60s",
     )
     if wait.returncode != 0:
-        raise RuntimeError(f"the CRD did not become established: {wait.stderr}")
+        raise RuntimeError(f"the CRDs did not become established: {wait.stderr}")
 
 
 def docker_problem() -> str | None:

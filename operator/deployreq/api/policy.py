@@ -5,7 +5,9 @@ what the decisions in :mod:`deployreq.decide.policy` read. Several policies may 
 apply, so the strictest wins (each budget must have a slot, every policy's windows must be open, any freeze holds,
 approval is needed when any policy asks for it, the smallest limit counts).
 
-Not yet served: the CRD, the budget Leases, approvals and the engine's wiring come with the rest of issue 19.
+Served from ``crds/deploypolicies.deployreq.dev.yaml`` (``make crds``); the rules pydantic checks are CEL rules
+(``x-kubernetes-validations``) in the schema, except whether a time zone exists (the operator reports and ignores
+such a policy).
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from deployreq.api.model import Model, Priority
 
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+"""The shape of an IANA time zone name; whether the name exists is checked by the operator (docs/policy.md)."""
+
+
+def _cel(rule: str, message: str) -> ConfigDict:
+    """A rule the API server checks at admission (x-kubernetes-validations), saying what pydantic's validator says."""
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": [{"rule": rule, "message": message}]})
 
 
 class Weekday(StrEnum):
@@ -54,6 +63,12 @@ class SelectorRequirement(Model):
         default_factory=list,
         max_length=64,
         description="The values for In and NotIn (at least one); empty for Exists and DoesNotExist.",
+    )
+
+    model_config = _cel(
+        "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) "
+        ": (!has(self.values) || size(self.values) == 0)",
+        "In and NotIn need at least one value; Exists and DoesNotExist take none",
     )
 
     @model_validator(mode="after")
@@ -101,8 +116,15 @@ class DeployWindow(Model):
         description="Closing time, HH:MM (24 h) in timeZone, after start (a window over midnight is two windows).",
     )
     time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
-        "UTC", min_length=1, max_length=64, description="IANA time zone of start and end, e.g. Europe/Berlin."
+        "UTC",
+        min_length=1,
+        max_length=64,
+        pattern=ZONE_NAME,
+        description="IANA time zone of start and end, e.g. Europe/Berlin. A well-formed name the operator does not "
+        "know makes the policy invalid: it is reported and ignored.",
     )
+
+    model_config = _cel("self.end > self.start", "window end must be after start (HH:MM, 24 h)")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> DeployWindow:
@@ -120,12 +142,18 @@ class DeployWindow(Model):
 class Freeze(Model):
     """A period when requests may not start (for instance holidays)."""
 
-    start: datetime = Field(description="When the freeze begins (RFC 3339).")
-    end: datetime = Field(description="When the freeze ends (RFC 3339), after start.")
+    start: datetime = Field(
+        description="When the freeze begins (RFC 3339).", json_schema_extra={"maxLength": 64}
+    )
+    end: datetime = Field(
+        description="When the freeze ends (RFC 3339), after start.", json_schema_extra={"maxLength": 64}
+    )
     reason: str = Field(
         "", max_length=256, description="Why: shown in the message of every request it holds."
     )
     allow_urgent: bool = Field(False, description="Let requests of priority urgent start during the freeze.")
+
+    model_config = _cel("timestamp(self.end) > timestamp(self.start)", "freeze end must be after start")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Freeze:
@@ -185,6 +213,13 @@ class DeployPolicySpec(Model):
     limits: RequestLimits = Field(
         default_factory=RequestLimits, description="Limits on what a request may ask for."
     )
+
+
+PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Max-Concurrent", "type": "integer", "jsonPath": ".spec.maxConcurrent"},
+    {"name": "Approval", "type": "boolean", "jsonPath": ".spec.approval.required"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
 
 
 class DeployPolicy(Model):
