@@ -158,6 +158,9 @@ class Bench:
             (cache.deployments, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"),
             (cache.replicasets, f"/apis/apps/v1/namespaces/{NAMESPACE}/replicasets"),
             (cache.pods, f"/api/v1/namespaces/{NAMESPACE}/pods"),
+            (cache.statefulsets, f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets"),
+            (cache.daemonsets, f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets"),
+            (cache.controllerrevisions, f"/apis/apps/v1/namespaces/{NAMESPACE}/controllerrevisions"),
         ):
             items = (await self.client.get(path)).get("items", [])
             mirror.replace([slim(item) for item in items])
@@ -204,6 +207,10 @@ def kinds(writes: list[Write]) -> list[str]:
             what = "request"
         elif "/deployments/" in write.path:
             what = "deployment"
+        elif "/statefulsets/" in write.path:
+            what = "statefulset"
+        elif "/daemonsets/" in write.path:
+            what = "daemonset"
         elif "/leases" in write.path:
             what = "lease"
         else:

@@ -186,6 +186,59 @@ class Namespace:
 
         watch_until(list_fn, name, done, timeout * self.slow, f"deployment {name} available", self.api)
 
+    # --- StatefulSets and DaemonSets --------------------------------------------------------------------
+
+    def workload(self, kind: str, name: str, image: str = "registry.example/web:1.0", **spec: Any) -> None:
+        """A StatefulSet (two replicas unless given) or DaemonSet with one container "app" running ``image``."""
+        template = {
+            "metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "app", "image": image}]},
+        }
+        body: dict[str, Any] = {
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": template, **spec},
+        }
+        if kind == "StatefulSet":
+            body["spec"] = {"replicas": 2, "serviceName": name, **body["spec"]}
+            self.apps.create_namespaced_stateful_set(self.name, self.map.to_real(body))
+        else:
+            self.apps.create_namespaced_daemon_set(self.name, self.map.to_real(body))
+
+    def get_workload(self, kind: str, name: str) -> dict[str, Any]:
+        read = (
+            self.apps.read_namespaced_stateful_set
+            if kind == "StatefulSet"
+            else self.apps.read_namespaced_daemon_set
+        )
+        if kind == "Deployment":
+            read = self.apps.read_namespaced_deployment
+        return self.map.to_test(self.api.sanitize_for_serialization(read(name, self.name)))  # type: ignore[no-any-return]
+
+    def workload_image(self, kind: str, name: str) -> str:
+        return str(self.get_workload(kind, name)["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    def release(self, name: str, workloads: list[tuple[str, str, str]], **spec: Any) -> dict[str, Any]:
+        """A request of several workloads: (kind, name, image of container "app") each, in order."""
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "DeploymentRequest",
+            "metadata": {"name": name},
+            "spec": {
+                "workloads": [
+                    {"kind": k, "name": n, "images": [{"container": "app", "image": i}]}
+                    for k, n, i in workloads
+                ],
+                **spec,
+            },
+        }
+        return self.map.to_test(  # type: ignore[no-any-return]
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.name, PLURAL, self.map.to_real(body)
+            )
+        )
+
     # --- DeploymentRequests ----------------------------------------------------------------------------
 
     def request(

@@ -173,6 +173,11 @@ def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None
     ("verb", "resource", "allowed"),
     [
         ("patch", "deployments.apps", True),
+        ("patch", "statefulsets.apps", True),
+        ("watch", "daemonsets.apps", True),
+        ("watch", "controllerrevisions.apps", True),
+        ("patch", "controllerrevisions.apps", False),
+        ("delete", "statefulsets.apps", False),
         ("watch", "pods", True),
         ("patch", "deploymentrequests.deployreq.dev/status", True),
         ("create", "events", True),

@@ -78,7 +78,8 @@ def forbidden_calls(sim: KubesimProcess) -> list[dict[str, Any]]:
 
 
 def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[Namespace, list[str]]:
-    """A release with a Secret-backed service gate that succeeds, then one that crash-loops and is rolled back."""
+    """A release with a Secret-backed service gate that succeeds, then one that crash-loops and is rolled back, then
+    one of a StatefulSet (spec.workloads)."""
     ns = Namespace(api_client(installed.sim.kubeconfig))
     ns.core.create_namespaced_secret(
         ns.name,
@@ -110,12 +111,17 @@ def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[
         retry={"attempts": 0, "backoffSeconds": 1},
         gates={"pre": [gate]},
     )
+    ns.workload("StatefulSet", "db")
+    kinds = [("StatefulSet", "db", "registry.example/web:1.1")]
     if not wait:
         ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
+        ns.release("kinds", kinds)
         return ns, []
     phases = [ns.wait_phase("good", timeout=30)["status"]["phase"]]
     ns.request("bad", {"app": "registry.example/web:2.0-crashloop"})
     phases.append(ns.wait_phase("bad", timeout=30)["status"]["phase"])
+    ns.release("kinds", kinds)
+    phases.append(ns.wait_phase("kinds", timeout=30)["status"]["phase"])
     return ns, phases
 
 
@@ -134,7 +140,7 @@ def test_the_manifests_role_is_enough_for_a_full_scenario(installed: Installed, 
         ns.api.close()
     finally:
         operator.stop()
-    assert phases == ["Succeeded", "RolledBack"], operator.log()[-3000:]
+    assert phases == ["Succeeded", "RolledBack", "Succeeded"], operator.log()[-3000:]
     assert forbidden_calls(installed.sim) == []
     assert any(
         r.get("user") == SA_USER and r.get("resource") == "deployments" and r.get("verb") == "patch"
@@ -160,7 +166,7 @@ def test_without_any_one_rule_some_call_is_forbidden(installed: Installed, app: 
                 wait_for(
                     lambda space=ns: (
                         forbidden_calls(installed.sim),
-                        [(space.get(n).get("status") or {}).get("phase") for n in ("good", "bad")],
+                        [(space.get(n).get("status") or {}).get("phase") for n in ("good", "bad", "kinds")],
                     ),
                     lambda seen: (
                         bool(seen[0]) or all(p in ("Succeeded", "RolledBack", "Failed") for p in seen[1])

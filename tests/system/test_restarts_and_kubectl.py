@@ -48,6 +48,7 @@ def test_kubectl_wait_blocks_until_the_request_is_complete(cluster: Cluster, ns:
         "NAME",
         "DEPLOYMENT",
         "IMAGE",
+        "TARGET",
         "PRIORITY",
         "PHASE",
         "POSITION",

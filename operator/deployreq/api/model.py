@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from deployreq.api.base import DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE, ImageUpdate, Model
 from deployreq.api.gate_spec import (
@@ -38,6 +38,15 @@ from deployreq.api.status_model import (
     GateStatus,
     HistoryEntry,
     RollbackStatus,
+)
+from deployreq.api.workload import (
+    FORM_RULES,
+    MAX_WORKLOADS,
+    WorkloadKind,
+    WorkloadRollback,
+    WorkloadSpec,
+    WorkloadStatus,
+    validate_form,
 )
 
 __all__ = [
@@ -76,6 +85,10 @@ __all__ = [
     "SecretKeyRef",
     "ServiceRef",
     "VerificationSpec",
+    "WorkloadKind",
+    "WorkloadRollback",
+    "WorkloadSpec",
+    "WorkloadStatus",
 ]
 
 
@@ -114,18 +127,30 @@ class VerificationSpec(Model):
 
 
 class DeploymentRequestSpec(Model):
-    deployment: str = Field(
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": FORM_RULES})
+
+    deployment: str | None = Field(
+        None,
         min_length=1,
         max_length=253,
         pattern=DNS_SUBDOMAIN,
-        description="Name of a Deployment in the request's own namespace.",
+        description="Name of a Deployment in the request's own namespace (with images; or use workloads).",
     )
-    images: list[ImageUpdate] = Field(
+    images: list[ImageUpdate] | None = Field(
+        None,
         min_length=1,
         max_length=32,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["container"]},
+        description="The Deployment's containers' new images (with deployment; or use workloads).",
     )
-    """The containers' new images."""
+    workloads: list[WorkloadSpec] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_WORKLOADS,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["kind", "name"]},
+        description="The workloads to change, in order, each rolled out before the next; on any failure all "
+        "are undone, in reverse order (instead of deployment and images).",
+    )
     priority: Priority = Priority.NORMAL
     """Queue order within the namespace: urgent, high, normal, low (then arrival)."""
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
@@ -141,7 +166,8 @@ class DeploymentRequestSpec(Model):
 
     @model_validator(mode="after")
     def _unique_containers(self) -> DeploymentRequestSpec:
-        containers = [i.container for i in self.images]
+        validate_form(self.deployment, self.images, self.workloads)
+        containers = [i.container for i in self.images or []]
         if len(containers) != len(set(containers)):
             raise ValueError("each container may appear once in images")
         return self
@@ -158,6 +184,7 @@ class DeploymentRequest(Model):
 PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Deployment", "type": "string", "jsonPath": ".spec.deployment"},
     {"name": "Image", "type": "string", "jsonPath": ".spec.images[0].image"},
+    {"name": "Target", "type": "string", "jsonPath": ".status.target"},
     {"name": "Priority", "type": "string", "jsonPath": ".spec.priority"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Position", "type": "integer", "jsonPath": ".status.queuePosition"},

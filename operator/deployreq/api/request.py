@@ -22,6 +22,7 @@ from deployreq.api.model import DeploymentRequestSpec, Gate, Gates
 from deployreq.api.names import FINALIZER, RERUN_ANNOTATION
 from deployreq.api.phases import ACTIVE, TERMINAL, WAITING, Phase
 from deployreq.api.status_model import DeploymentRequestStatus
+from deployreq.api.workload import WorkloadKind, WorkloadSpec, target_label
 
 Obj = dict[str, Any]
 M = TypeVar("M", bound=Model)
@@ -51,10 +52,23 @@ class Summary(Model):
     completed_at: str | None = None
 
 
+class WorkloadKey(Model):
+    kind: WorkloadKind = WorkloadKind.DEPLOYMENT
+    name: str = ""
+
+
 class SpecSummary(Model):
-    """The spec field read of every request (which Deployment), parsed with the request; the rest on first use."""
+    """The spec fields read of every request (which workloads), parsed with the request; the rest on first use."""
 
     deployment: str = ""
+    workloads: list[WorkloadKey] = []
+
+    @property
+    def label(self) -> str:
+        """The legacy form's Deployment, or ``deployment/api,statefulset/worker``: what the request targets."""
+        if self.deployment or not self.workloads:
+            return self.deployment
+        return ",".join(f"{w.kind.value.lower()}/{w.name}" for w in self.workloads)
 
 
 @dataclass(frozen=True)
@@ -143,7 +157,32 @@ class Request:
 
     @property
     def deployment(self) -> str:
-        return self.spec_summary.deployment
+        """The legacy form's Deployment; for spec.workloads what it targets (``deployment/api,statefulset/worker``,
+        never a Deployment's name): the key the queue, pruning, notifications and the report group by."""
+        return self.spec_summary.label
+
+    @property
+    def is_release(self) -> bool:
+        """Whether the request uses spec.workloads (run by :mod:`deployreq.decide.release`)."""
+        return self.spec.workloads is not None
+
+    @property
+    def targets(self) -> list[WorkloadSpec]:
+        """The workloads to change in order: spec.workloads, or the legacy form as one Deployment."""
+        spec = self.spec
+        if spec.workloads is not None:
+            return list(spec.workloads)
+        if not spec.deployment:
+            return []
+        return [
+            WorkloadSpec.model_construct(
+                kind=WorkloadKind.DEPLOYMENT, name=spec.deployment, images=spec.images or []
+            )
+        ]
+
+    @property
+    def target(self) -> str:
+        return target_label(self.targets)
 
     @property
     def priority(self) -> str:
@@ -151,6 +190,9 @@ class Request:
 
     @property
     def spec_images(self) -> dict[str, str]:
+        """The images asked for: of spec.images, or of every workload (container names may repeat across them)."""
+        if self.spec.workloads is not None:
+            return {c: i for w in self.spec.workloads for c, i in w.image_map.items()}
         return images_of(self.spec.images)
 
     @property
@@ -231,7 +273,7 @@ def _parse_spec(raw: Any) -> tuple[DeploymentRequestSpec, tuple[tuple[str, GateS
         spec = DeploymentRequestSpec.model_validate(raw)
     except ValidationError as exc:
         fallback = DeploymentRequestSpec.model_construct(
-            deployment=str(raw.get("deployment") or ""), images=[]
+            deployment=str(raw.get("deployment") or ""), images=[], workloads=None
         )
         return fallback.model_copy(update={"gates": gates}), listed, _model_error(exc)
     return spec.model_copy(update={"gates": gates}), listed, None

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from deployreq.api.base import ImageUpdate, Model
 from deployreq.api.phases import Phase
+from deployreq.api.workload import WorkloadStatus
 
 HISTORY_LIMIT = 20
 
@@ -150,3 +151,7 @@ class DeploymentRequestStatus(Model):
     """The rollback in progress or done."""
     availability: AvailabilityStatus | None = None
     """Degraded and down time of the workload during this run."""
+    target: str | None = None
+    """What this run changes, at a glance: deployment/api,statefulset/worker."""
+    workloads: list[WorkloadStatus] | None = None
+    """What this run did to each workload of spec.workloads, in their order (unset for spec.deployment)."""

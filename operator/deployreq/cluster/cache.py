@@ -47,6 +47,10 @@ class Cache:
         self.deployments = Mirror()
         self.replicasets = Mirror()
         self.pods = Mirror()
+        # Mirrored only once a request names a StatefulSet or DaemonSet (cluster/informer.OnDemand).
+        self.statefulsets = Mirror()
+        self.daemonsets = Mirror()
+        self.controllerrevisions = Mirror()
         self._written: dict[str, Obj] = {}  # uid -> last body we wrote
         self._parsed: dict[
             str, dict[str, Request]
@@ -102,10 +106,24 @@ class Cache:
         body = self.deployments.get(namespace, name)
         return None if body is None else self._fresh(body)
 
+    def workload(self, namespace: str, kind: str, name: str) -> Obj | None:
+        """A Deployment, StatefulSet or DaemonSet (``kind`` as the API names it), our own last write if newer."""
+        mirror = {"StatefulSet": self.statefulsets, "DaemonSet": self.daemonsets}.get(kind, self.deployments)
+        body = mirror.get(namespace, name)
+        return None if body is None else self._fresh(body)
+
+    def revisions_of(self, namespace: str, owner_uid: str) -> list[Obj]:
+        """The ControllerRevisions a StatefulSet or DaemonSet controls."""
+        return self._owned(self.controllerrevisions, namespace, owner_uid)
+
     def replicasets_of(self, namespace: str, owner_uid: str) -> list[Obj]:
+        return self._owned(self.replicasets, namespace, owner_uid)
+
+    @staticmethod
+    def _owned(mirror: Mirror, namespace: str, owner_uid: str) -> list[Obj]:
         return [
             b
-            for b in self.replicasets.in_namespace(namespace)
+            for b in mirror.in_namespace(namespace)
             if any(
                 r.get("uid") == owner_uid and r.get("controller")
                 for r in b.get("metadata", {}).get("ownerReferences") or []

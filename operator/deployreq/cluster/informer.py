@@ -214,3 +214,39 @@ class Informers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+
+class OnDemand:
+    """Informers started the first time something needs their mirrors (a request naming a StatefulSet or a
+    DaemonSet), so that an operator that never runs one pays nothing for them (no list, no watch, no memory)."""
+
+    def __init__(self, informers: Informers) -> None:
+        self.informers = informers
+        self._waiting: list[Callable[[], None]] = []
+        self._announcer: asyncio.Task[None] | None = None
+
+    def synced(self) -> bool:
+        return all(i.synced.is_set() for i in self.informers.informers)
+
+    def ready(self, wake: Callable[[], None]) -> bool:
+        """Whether the mirrors have listed once; if not, they are started and ``wake`` is called once they have."""
+        if self.synced():
+            return True
+        self.informers.start()
+        self._waiting.append(wake)
+        if self._announcer is None:
+            self._announcer = asyncio.create_task(self._announce(), name="informers on demand")
+        return False
+
+    async def _announce(self) -> None:
+        await self.informers.wait_synced()
+        waiting, self._waiting = self._waiting, []
+        for wake in waiting:
+            wake()
+
+    async def stop(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
+        await self.informers.stop()

@@ -49,6 +49,14 @@ def deployment_path(namespace: str, name: str | None = None) -> str:
     return f"{path}/{quote(name)}" if name else path
 
 
+WORKLOAD_PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+
+def workload_path(namespace: str, kind: str, name: str) -> str:
+    """A Deployment, StatefulSet or DaemonSet (``kind`` as the API names it)."""
+    return f"/apis/apps/v1/namespaces/{quote(namespace)}/{WORKLOAD_PLURALS[kind]}/{quote(name)}"
+
+
 def replicasets_path(namespace: str) -> str:
     return f"/apis/apps/v1/namespaces/{quote(namespace)}/replicasets"
 

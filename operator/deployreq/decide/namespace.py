@@ -226,4 +226,6 @@ def _run_records(req: Request, attempt: int, lock_holder: str | None, now: float
         previous_revision=None,
         revision=None,
         gates=None,
+        target=req.target or None,
+        workloads=None,
     )

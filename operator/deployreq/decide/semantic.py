@@ -49,7 +49,7 @@ def check_against_deployment(spec: DeploymentRequestSpec, deployment: dict[str, 
     containers = _names(pod_spec, "containers")
     init_containers = set(_names(pod_spec, "initContainers"))
     name = deployment.get("metadata", {}).get("name", "")
-    requested = [item.container for item in spec.images]
+    requested = [item.container for item in spec.images or []]
     problems = [
         f'container "{container}" is listed {count} times in spec.images; list each container once'
         for container, count in Counter(requested).items()

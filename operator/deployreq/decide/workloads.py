@@ -111,15 +111,23 @@ def new_pods(workload: Obj, pods: list[Obj], update_hash: str) -> list[Obj]:
 
 def update_hash_of(kind: Kind, workload: Obj, revisions: list[Obj]) -> str:
     """The update revision's hash: a StatefulSet names it in ``status.updateRevision`` (``NAME-HASH``); a DaemonSet's
-    is its newest ControllerRevision's."""
+    is that of the ControllerRevision holding its template (:func:`current_revision`)."""
     if kind == "StatefulSet":
         name = (workload.get("metadata") or {}).get("name", "")
         return str((workload.get("status") or {}).get("updateRevision") or "").removeprefix(f"{name}-")
-    owned = owned_revisions(workload, revisions)
-    if not owned:
+    current = current_revision(workload, revisions)
+    if current is None:
         return ""
-    newest = max(owned, key=lambda r: int(r.get("revision") or 0))
-    return str(((newest.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH_LABEL, ""))
+    return str(((current.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH_LABEL, ""))
+
+
+def current_revision(workload: Obj, revisions: list[Obj]) -> Obj | None:
+    """The ControllerRevision whose data is the workload's template now, as the DaemonSet controller matches them
+    (not the highest number: after an undo the mirror may not show the old revision renumbered yet); None until the
+    controller has created it."""
+    wanted = _normal(_template_patch(workload))
+    matching = [r for r in owned_revisions(workload, revisions) if _normal(r.get("data") or {}) == wanted]
+    return max(matching, key=lambda r: int(r.get("revision") or 0)) if matching else None
 
 
 def verdict(
@@ -135,9 +143,9 @@ def verdict(
 ) -> Verdict:
     """Complete exactly when kubectl's rollout status is done; Failed once a new pod certainly fails, or on timeout."""
     done, message = (statefulset_progress if kind == "StatefulSet" else daemonset_progress)(workload)
-    failure = pod_failure(
-        new_pods(workload, pods, update_hash_of(kind, workload, revisions)), thresholds, now
-    )
+    # Until the controller observed the spec, its status names the revision before it: no pod is new yet.
+    update_hash = update_hash_of(kind, workload, revisions) if _observed(workload) else ""
+    failure = pod_failure(new_pods(workload, pods, update_hash), thresholds, now) if update_hash else None
     if failure:
         return Verdict("Failed", "PodsFailing", failure)
     if done:
@@ -186,13 +194,25 @@ def _template_patch(workload: Obj) -> Obj:
     return {"spec": {"template": template}}
 
 
+def _normal(data: Obj) -> Obj:
+    """A revision's data without what Go's encoding adds to a template (``metadata.creationTimestamp: null``)."""
+    template = dict((data.get("spec") or {}).get("template") or {})
+    meta = {
+        k: v
+        for k, v in (template.get("metadata") or {}).items()
+        if not (k == "creationTimestamp" and v is None)
+    }
+    template["metadata"] = meta
+    return {**data, "spec": {**(data.get("spec") or {}), "template": template}}
+
+
 def plan_revision_undo(kind: Kind, workload: Obj, revisions: list[Obj], to_revision: int = 0) -> RevisionUndo:
     """The patch ``kubectl rollout undo KIND/NAME [--to-revision N]`` sends, or its refusal as UndoError."""
     target = _find_history(owned_revisions(workload, revisions), to_revision)
     number = int(target.get("revision") or 0)
     data = target.get("data") or {}
     name = (workload.get("metadata") or {}).get("name", "")
-    if data == _template_patch(workload):
+    if _normal(data) == _normal(_template_patch(workload)):
         return RevisionUndo(
             number, None, True, f"skipped rollback (current template already matches revision {to_revision})"
         )

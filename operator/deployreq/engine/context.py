@@ -33,3 +33,6 @@ class Context:
     observers: list[Observer] = field(default_factory=list)
     on_takeover: Callable[[], None] | None = None
     gates: GateRuns | None = None
+    kinds_ready: Callable[[Callable[[], None]], bool] | None = None
+    """Whether the StatefulSet, DaemonSet and ControllerRevision mirrors have listed once (started on the first
+    call; the callback is called once they have). None: the mirrors are filled by other means (tests)."""

@@ -73,7 +73,7 @@ class Driver:
         if step.status.phase is not None:
             self.notify(req, step.status.phase)
 
-    async def _holding(self) -> bool:
+    async def holding(self) -> bool:
         """Whether this operator may write the Deployment now: it holds the lock and renewed it recently enough
         that nobody can have taken it over while this process was stopped; a stale lock is renewed first (and
         found lost when another operator took it)."""
@@ -86,7 +86,7 @@ class Driver:
         if not req.has_finalizer:
             req = await actions.set_finalizer(req, True)
         req = await actions.write_status(req, step.before)  # nothing when the start recorded the same
-        if not await self._holding():
+        if not await self.holding():
             return False
         seen_rv = str((world.deployment or {}).get("metadata", {}).get("resourceVersion") or "")
         try:
@@ -100,7 +100,7 @@ class Driver:
         return True
 
     async def _undo(self, req: Request, step: steps.Undo, world: steps.World) -> bool:
-        if not await self._holding():
+        if not await self.holding():
             return False
         seen = generation_of(world.deployment)
         if step.plan.skipped:

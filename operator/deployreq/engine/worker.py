@@ -20,6 +20,7 @@ from deployreq.decide.retry import retry_message
 from deployreq.engine import world
 from deployreq.engine.context import Context
 from deployreq.engine.drive import Driver
+from deployreq.engine.release import Releases
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class NamespaceWorker:
         self.thresholds = rollout.Thresholds.from_settings(settings)
         self.limits = semantic.Limits(settings.max_verification_seconds, settings.max_rollout_timeout_seconds)
         self.driver = Driver(ctx, self.lock, self.wake, self.wake_at, on_finished=self._prune_soon)
+        self.releases = Releases(ctx, self.driver, self.limits, self.thresholds)
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
         # When finished requests are pruned next (epoch seconds): at once after a start, then as they age.
         self._prune_at: float | None = 0.0
@@ -208,6 +210,11 @@ class NamespaceWorker:
         self.driver.notify(req, start.phase)
 
     async def _drive(self, req: Request) -> bool:
+        if req.is_release:  # spec.workloads: engine/release.py
+            changed = await self.releases.drive(req, self.wake)
+            if not changed:
+                await self._upkeep(self._requests(), None)
+            return changed
         now = self.ctx.wall()
         seen = world.observe(self.ctx, req, self.limits, self.wake)
         tracked = availability.change(req, seen.deployment, now)  # a degraded or down stretch began or ended

@@ -18,7 +18,7 @@ import kopf
 from deployreq.api import names
 from deployreq.cluster import kube
 from deployreq.cluster.cache import slim
-from deployreq.cluster.informer import Informer, Informers, Mirror
+from deployreq.cluster.informer import Informer, Informers, Mirror, OnDemand
 from deployreq.config import Settings
 from deployreq.engine.worker import Workers
 
@@ -44,9 +44,16 @@ MIRRORED = (
     ("/apis/apps/v1", "replicasets", "replicasets"),
     ("/api/v1", "pods", "pods"),
 )
+MIRRORED_ON_DEMAND = (
+    ("/apis/apps/v1", "statefulsets", "statefulsets"),
+    ("/apis/apps/v1", "daemonsets", "daemonsets"),
+    ("/apis/apps/v1", "controllerrevisions", "controllerrevisions"),
+)
 
 
-def build_informers(settings: Settings, workers: Workers) -> Informers:
+def build_informers(
+    settings: Settings, workers: Workers, mirrored: tuple[tuple[str, str, str], ...] = MIRRORED
+) -> Informers:
     """One informer per mirrored type, cluster-wide or per served namespace (as kopf watches requests)."""
     cache = workers.ctx.cache
 
@@ -55,7 +62,7 @@ def build_informers(settings: Settings, workers: Workers) -> Informers:
             workers.wake(namespace)
 
     informers = []
-    for prefix, plural, attribute in MIRRORED:
+    for prefix, plural, attribute in mirrored:
         mirror: Mirror = getattr(cache, attribute)
         if settings.all_namespaces:
             paths = [kube.collection_path(prefix, plural)]
@@ -69,6 +76,9 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
     registry = kopf.OperatorRegistry()
     cache = workers.ctx.cache
     informers = build_informers(settings, workers)
+    # StatefulSets, DaemonSets and their ControllerRevisions: mirrored once a request names one.
+    on_demand = OnDemand(build_informers(settings, workers, MIRRORED_ON_DEMAND))
+    workers.ctx.kinds_ready = on_demand.ready
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -104,6 +114,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
     async def stop_workers(**_: Any) -> None:
         await workers.stop()
         await informers.stop()
+        await on_demand.stop()
         await workers.ctx.recorder.drain()
 
     return registry

@@ -126,6 +126,31 @@ specs = st.fixed_dictionaries(
 )
 
 
+def workload() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "kind": st.sampled_from(["Deployment", "StatefulSet", "DaemonSet", "Job"]),
+            "name": st.sampled_from(["api", "worker", "Bad"]),
+            "images": mostly([GOOD_IMAGE], st.lists(mostly(GOOD_IMAGE, image_item()), max_size=2)),
+        },
+    )
+
+
+forms = st.fixed_dictionaries(
+    {},
+    optional={
+        "deployment": mostly("web", names),
+        "images": mostly([GOOD_IMAGE], st.lists(image_item(), max_size=2)),
+        "workloads": st.one_of(
+            st.lists(workload(), max_size=3),
+            st.just([{"name": f"w{i}", "images": [GOOD_IMAGE]} for i in range(11)]),
+        ),
+    },
+)
+"""The two forms of what to change: deployment with images, or workloads (both, neither, duplicates drawn too)."""
+
+
 def server_accepts(spec: dict[str, Any]) -> bool:
     obj = {
         "apiVersion": "deployreq.dev/v1alpha1",
@@ -162,6 +187,31 @@ server_accepts(
 @given(specs)
 def test_the_crd_schema_and_the_model_accept_the_same_specs(spec: dict[str, Any]) -> None:
     assert server_accepts(spec) == model_accepts(spec), spec
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(forms)
+def test_the_crd_schema_and_the_model_agree_on_the_two_forms(spec: dict[str, Any]) -> None:
+    assert server_accepts(spec) == model_accepts(spec), spec
+
+
+def test_both_forms_or_neither_or_a_workload_twice_are_refused_by_both() -> None:
+    workload = {"kind": "StatefulSet", "name": "worker", "images": [GOOD_IMAGE]}
+    for spec in (
+        {},
+        {"deployment": "web", "images": [GOOD_IMAGE], "workloads": [workload]},
+        {"deployment": "web"},
+        {"workloads": [workload, workload]},
+        {
+            "workloads": [
+                {"name": "api", "images": [GOOD_IMAGE]},
+                {**workload, "kind": "Deployment", "name": "api"},
+            ]
+        },
+    ):
+        assert not server_accepts(spec) and not model_accepts(spec), spec
+    spec = {"workloads": [{"name": "api", "images": [GOOD_IMAGE]}, workload]}
+    assert server_accepts(spec) and model_accepts(spec)
 
 
 def test_a_good_spec_is_accepted_by_both() -> None:
