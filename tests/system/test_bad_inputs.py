@@ -39,8 +39,27 @@ IMG = [{"container": "app", "image": "registry.example/web:2"}]
 # (id, spec, what the refusal or the failure message must contain)
 REFUSED: list[tuple[str, Any, str]] = [
     ("no-spec", None, "spec: Required value"),
-    ("no-deployment", spec(deployment=None), "spec.deployment: Required value"),
-    ("no-images", spec(images=None), "spec.images: Required value"),
+    ("no-deployment", spec(deployment=None), "spec.deployment and spec.images go together"),
+    ("no-images", spec(images=None), "spec.deployment and spec.images go together"),
+    ("neither-form", {"priority": "high"}, "give exactly one of spec.workloads or spec.deployment"),
+    (
+        "both-forms",
+        spec(workloads=[{"name": "web", "images": IMG}]),
+        "give exactly one of spec.workloads or spec.deployment",
+    ),
+    ("workloads-empty", {"workloads": []}, "should have at least 1 items"),
+    (
+        "workloads-eleven",
+        {"workloads": [{"name": f"w{i}", "images": IMG} for i in range(11)]},
+        "must have at most 10 items",
+    ),
+    (
+        "workload-twice",
+        {"workloads": [{"name": "web", "images": IMG}, {"kind": "Deployment", "name": "web", "images": IMG}]},
+        "Duplicate value",
+    ),
+    ("workload-kind-job", {"workloads": [{"kind": "Job", "name": "m", "images": IMG}]}, "Unsupported value"),
+    ("workload-no-images", {"workloads": [{"name": "web"}]}, "images: Required value"),
     ("empty-images", spec(images=[]), "should have at least 1 items"),
     ("deployment-int", spec(deployment=5), "must be of type string"),
     ("deployment-uppercase", spec(deployment="Web"), "spec.deployment"),
@@ -174,6 +193,26 @@ FAILED: list[tuple[str, dict[str, Any], str]] = [
         'no container "sidecar"',
     ),
     ("missing-deployment", spec(deployment="nope", retry={"attempts": 0}), 'Deployment "nope" not found'),
+    (
+        "workloads-second-missing",
+        {
+            "workloads": [
+                {"name": "web", "images": IMG},
+                {"kind": "StatefulSet", "name": "nope", "images": IMG},
+            ],
+            "retry": {"attempts": 0},
+        },
+        'StatefulSet "nope" not found',
+    ),
+    (
+        "workloads-unknown-container",
+        {
+            "workloads": [
+                {"name": "web", "images": [{"container": "sidecar", "image": "registry.example/web:2"}]}
+            ]
+        },
+        'Deployment "web" has no container "sidecar"',
+    ),
     (
         "missing-secret",
         spec(
