@@ -148,3 +148,19 @@ def test_subject_access_review_reason(kubesim: KubesimProcess) -> None:
         "allowed": True,
         "reason": 'RBAC: allowed by RoleBinding "sa1-reads/auth1" of Role "cm-reader" to ServiceAccount "sa1/auth1"',
     }
+
+
+def test_auth_whoami_names_the_authenticated_user(kubectl: Kubectl, kubesim: KubesimProcess) -> None:
+    """SelfSubjectReview (``kubectl auth whoami``): who the server authenticated, after impersonation."""
+    review = json.loads(ok(kubectl("auth", "whoami", "-o", "json", "--as=carol", "--as-group=devs")))
+    assert review["kind"] == "SelfSubjectReview" and review["apiVersion"] == "authentication.k8s.io/v1"
+    assert review["status"] == {"userInfo": {"username": "carol", "groups": ["devs", "system:authenticated"]}}
+    assert set(review["metadata"]) == {"creationTimestamp"}
+    table = ok(kubectl("auth", "whoami", "--as=system:serviceaccount:auth1:sa1"))
+    assert "system:serviceaccount:auth1:sa1" in table
+    admin = kubesim.request(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+    )
+    assert admin["status"]["userInfo"]["username"] == "kubesim-admin"

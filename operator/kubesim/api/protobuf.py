@@ -117,6 +117,7 @@ SCHEMAS: dict[str, Schema] = {
     "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
     "SelfSubjectRulesReviewSpec": {1: ("namespace", "str")},
     "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
 }
 TOP_LEVEL = frozenset(
     {
@@ -133,6 +134,7 @@ TOP_LEVEL = frozenset(
         "SubjectAccessReview",
         "LocalSubjectAccessReview",
         "SelfSubjectRulesReview",
+        "SelfSubjectReview",
     }
 )
 

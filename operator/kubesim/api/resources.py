@@ -218,7 +218,15 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _t("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _t("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
-    # Reviews: created and answered, never stored (kubesim.auth.authz).
+    # Reviews: created and answered, never stored (kubesim.auth.authz; SelfSubjectReview: handlers/create.py).
+    _t(
+        "authentication.k8s.io",
+        "v1",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        False,
+        verbs=("create",),
+    ),
     _t(
         "authorization.k8s.io",
         "v1",

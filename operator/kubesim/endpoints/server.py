@@ -207,6 +207,8 @@ class ApiServer:
             return create.token_request(self.store, self.token_registry, r)
         if t.rt.group == "authorization.k8s.io" and t.rt.plural in REVIEWS:
             return create.review(self.store, self.authorizer, r)
+        if t.rt.key == ("authentication.k8s.io", "selfsubjectreviews"):
+            return create.self_subject_review(self.store, r)
         if r.verb == "list":
             return get.list_(self.store, r)
         if r.verb == "watch":

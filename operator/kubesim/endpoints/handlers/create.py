@@ -1,5 +1,5 @@
 """POST of a new object (apiserver's ``handlers/create.go``), and the create-only resources answered without
-being stored: TokenRequest and the access reviews."""
+being stored: TokenRequest, the access reviews and SelfSubjectReview."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from kubesim.auth.rbac import Authorizer, TokenRegistry
 from kubesim.endpoints.codec import JSON, decode, decode_typed, json_response, kind_missing
 from kubesim.endpoints.fieldmanager import manage
 from kubesim.endpoints.request import ApiRequest
+from kubesim.storage.objects import now_rfc3339
 from kubesim.storage.store import Store
 
 
@@ -60,6 +61,26 @@ def token_request(store: Store, tokens: TokenRegistry, r: ApiRequest) -> web.Res
             "metadata": {"name": r.name, "namespace": t.namespace},
             "spec": {"audiences": ["https://kubernetes.default.svc"], "expirationSeconds": 3600},
             "status": {"token": token, "expirationTimestamp": expires},
+        },
+        201,
+    )
+
+
+def self_subject_review(store: Store, r: ApiRequest) -> web.Response:
+    """SelfSubjectReview (``kubectl auth whoami``): the user the server authenticated (after impersonation), in a
+    new object as the registry's ``selfsubjectreview`` REST makes it: only its creationTimestamp and status."""
+    if r.verb != "create":
+        raise errors.method_not_allowed()
+    decode(r.body)  # a body that is not an object is refused as on any create
+    user: dict[str, object] = {"username": r.user_info.name}
+    if r.user_info.groups:
+        user["groups"] = list(r.user_info.groups)
+    return json_response(
+        {
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": now_rfc3339(store.clock)},
+            "status": {"userInfo": user},
         },
         201,
     )
