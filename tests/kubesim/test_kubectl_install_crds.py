@@ -13,6 +13,7 @@ pytestmark = pytest.mark.system
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 CRD = "deploymentrequests.deployreq.dev"
 POLICY_CRD = "deploypolicies.deployreq.dev"
+APPROVAL_CRD = "deployapprovals.deployreq.dev"
 
 
 def _established(kubectl: Kubectl) -> None:
@@ -26,6 +27,7 @@ def test_kubectl_apply_f_on_the_directory_installs_only_the_crds(kubectl: Kubect
     result = kubectl("apply", "-f", str(CRDS))
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.strip().splitlines()) == [
+        f"customresourcedefinition.apiextensions.k8s.io/{APPROVAL_CRD} created",
         f"customresourcedefinition.apiextensions.k8s.io/{CRD} created",
         f"customresourcedefinition.apiextensions.k8s.io/{POLICY_CRD} created",
     ]

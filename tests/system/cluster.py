@@ -166,6 +166,7 @@ def install_crds(kubeconfig: Path) -> None:
         "--for=condition=Established",
         "crd/deploymentrequests.deployreq.dev",
         "crd/deploypolicies.deployreq.dev",
+        "crd/deployapprovals.deployreq.dev",
         "--timeout=60s",
     )
     if wait.returncode != 0:

@@ -190,6 +190,9 @@ def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None
         ("create", "deploymentrequests.deployreq.dev", False),
         # pruning finished requests (--finished-ttl, --finished-history-limit) deletes them
         ("delete", "deploymentrequests.deployreq.dev", True),
+        # approvals are read, never made, by the operator: it cannot approve what it runs
+        ("watch", "deployapprovals.deployreq.dev", True),
+        ("create", "deployapprovals.deployreq.dev", False),
         ("create", "clusterrolebindings.rbac.authorization.k8s.io", False),
         # the service proxy only with the service-proxy component; Lease rights by name but create
         ("create", "services/proxy", False),

@@ -67,7 +67,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         sa_config = workdir / "operator-kubeconfig"
         sa_config.write_text(yaml.safe_dump(config))
         rendered = run_kubectl(sim.kubeconfig, "kustomize", str(OVERLAY)).stdout
-        roles = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ClusterRole"]
+        docs = [d for d in yaml.safe_load_all(rendered) if d]
+        # The operator's roles: those bound to its ServiceAccount (not deployreq-requester and -approver, for people)
+        bound = {d["roleRef"]["name"] for d in docs if d["kind"] == "ClusterRoleBinding"}
+        roles = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] in bound]
         yield Installed(sim, sa_config, roles)
     finally:
         sim.stop()

@@ -8,6 +8,8 @@ from enum import StrEnum
 class Phase(StrEnum):
     PENDING = "Pending"
     QUEUED = "Queued"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    """Held by a DeployPolicy until a DeployApproval approves it (issue 19); holds no lock."""
     CHECKING = "Checking"
     DEPLOYING = "Deploying"
     VERIFYING = "Verifying"
@@ -19,16 +21,43 @@ class Phase(StrEnum):
     SUPERSEDED = "Superseded"
 
 
-WAITING = frozenset({Phase.PENDING, Phase.QUEUED})
+WAITING = frozenset({Phase.PENDING, Phase.QUEUED, Phase.AWAITING_APPROVAL})
 ACTIVE = frozenset({Phase.CHECKING, Phase.DEPLOYING, Phase.VERIFYING, Phase.ROLLING_BACK})
 TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK, Phase.CANCELLED, Phase.SUPERSEDED})
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.PENDING: frozenset(
-        {Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED}
+        {
+            Phase.QUEUED,
+            Phase.AWAITING_APPROVAL,
+            Phase.CHECKING,
+            Phase.DEPLOYING,
+            Phase.SUPERSEDED,
+            Phase.CANCELLED,
+        }
     ),
     Phase.QUEUED: frozenset(
-        {Phase.QUEUED, Phase.CHECKING, Phase.DEPLOYING, Phase.SUPERSEDED, Phase.CANCELLED, Phase.FAILED}
+        {
+            Phase.QUEUED,
+            Phase.AWAITING_APPROVAL,
+            Phase.CHECKING,
+            Phase.DEPLOYING,
+            Phase.SUPERSEDED,
+            Phase.CANCELLED,
+            Phase.FAILED,
+        }
+    ),
+    # Approved: queued (the lock is busy) or started; rejected: Cancelled. A new run of it waits again.
+    Phase.AWAITING_APPROVAL: frozenset(
+        {
+            Phase.AWAITING_APPROVAL,
+            Phase.QUEUED,
+            Phase.CHECKING,
+            Phase.DEPLOYING,
+            Phase.SUPERSEDED,
+            Phase.CANCELLED,
+            Phase.FAILED,
+        }
     ),
     Phase.CHECKING: frozenset({Phase.DEPLOYING, Phase.QUEUED, Phase.FAILED, Phase.CANCELLED}),
     Phase.DEPLOYING: frozenset(
@@ -40,7 +69,8 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
 
 
 def allowed(current: Phase, following: Phase) -> bool:
-    """Whether ``following`` may come after ``current``; a terminal phase is left only for a new run (Queued)."""
+    """Whether ``following`` may come after ``current``; a terminal phase is left only for a new run (Queued, or
+    AwaitingApproval when a policy holds it)."""
     if current in TERMINAL:
-        return following == Phase.QUEUED
+        return following in (Phase.QUEUED, Phase.AWAITING_APPROVAL)
     return following in _NEXT[current]

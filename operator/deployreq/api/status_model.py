@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from deployreq.api.approval import ApprovalStatus
 from deployreq.api.base import ImageUpdate, Model
 from deployreq.api.phases import Phase
 from deployreq.api.workload import WorkloadStatus
@@ -98,7 +99,7 @@ class AvailabilityStatus(Model):
 
 class DeploymentRequestStatus(Model):
     phase: Phase | None = None
-    """Where the request stands: Pending, Queued, Checking, Deploying, Verifying, Succeeded, RollingBack, RolledBack, Failed, Cancelled or Superseded."""
+    """Where the request stands: Pending, Queued, AwaitingApproval, Checking, Deploying, Verifying, Succeeded, RollingBack, RolledBack, Failed, Cancelled or Superseded."""
     queue_position: int | None = None
     """Position in the namespace's queue while waiting (1 is next)."""
     observed_generation: int | None = None
@@ -155,3 +156,5 @@ class DeploymentRequestStatus(Model):
     """What this run changes, at a glance: deployment/api,statefulset/worker."""
     workloads: list[WorkloadStatus] | None = None
     """What this run did to each workload of spec.workloads, in their order (unset for spec.deployment)."""
+    approval: ApprovalStatus | None = None
+    """The approval this run started on (or the rejection that cancelled it), when a DeployPolicy asked for one."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deployreq.api import names
+from deployreq.api import approval, names
+from deployreq.api.policy import DeployPolicy
 from deployreq.api.request import Request, resource_version
 from deployreq.cluster.informer import Mirror
 
@@ -51,6 +52,9 @@ class Cache:
         self.statefulsets = Mirror()
         self.daemonsets = Mirror()
         self.controllerrevisions = Mirror()
+        self.deployapprovals = Mirror()
+        # namespace -> (uid, resourceVersion) -> the approval parsed from that body
+        self._approvals: dict[str, dict[tuple[str, int], approval.Approval | None]] = {}
         self._written: dict[str, Obj] = {}  # uid -> last body we wrote
         self._parsed: dict[
             str, dict[str, Request]
@@ -136,3 +140,18 @@ class Cache:
             for b in self.pods.in_namespace(namespace)
             if any(r.get("uid") in owner_uids for r in b.get("metadata", {}).get("ownerReferences") or [])
         ]
+
+    def approvals(self, namespace: str) -> list[approval.Approval]:
+        """The namespace's DeployApprovals, each body version parsed once (one whose spec is not an approval's, as
+        only a missing CRD schema allows, is left out)."""
+        before = self._approvals.get(namespace, {})
+        seen: dict[tuple[str, int], approval.Approval | None] = {}
+        for body in self.deployapprovals.in_namespace(namespace):
+            key = (str(body.get("metadata", {}).get("uid", "")), resource_version(body))
+            seen[key] = before[key] if key in before else approval.parse(body)
+        self._approvals[namespace] = seen
+        return [parsed for parsed in seen.values() if parsed is not None]
+
+    def policies_for(self, namespace: str) -> list[DeployPolicy]:
+        """The DeployPolicies governing the namespace (none until the policy mirror of issue 19 serves them)."""
+        return []

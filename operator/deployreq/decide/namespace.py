@@ -3,6 +3,7 @@ starts. Pure: the engine reads the requests and the Lease, asks these, and write
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from deployreq.api.change import Fields, StatusChange
@@ -14,12 +15,14 @@ from deployreq.decide.retry import attempts_of, retry_message
 from deployreq.decide.run import fresh_run, needs_run
 from deployreq.decide.steps import Note, Obj, image_list
 
+EMPTY: Mapping[str, StatusChange | None] = {}
+
 
 def is_waiting(req: Request) -> bool:
     """Whether the request waits in the queue for a run (new, re-queued, changed after it ended, or re-run)."""
     if req.deleting:
         return False
-    if req.phase in (Phase.PENDING, Phase.QUEUED):
+    if req.phase in (Phase.PENDING, Phase.QUEUED, Phase.AWAITING_APPROVAL):
         return True
     return needs_run(req)
 
@@ -83,8 +86,12 @@ class Upkeep:
     queued: list[tuple[Request, StatusChange]] = field(default_factory=list)
 
 
-def upkeep(reqs: list[Request], starting: str | None, now: float) -> Upkeep:
-    """The queue's writes; ``starting`` (about to start) is not marked Queued: that write would be undone at once."""
+def upkeep(
+    reqs: list[Request], starting: str | None, now: float, held: Mapping[str, StatusChange | None] = EMPTY
+) -> Upkeep:
+    """The queue's writes; ``starting`` (about to start) is not marked Queued: that write would be undone at once.
+    ``held``: waiting requests a policy holds back (decide/approval.py), with the status each shows instead of a
+    queue position (None: none to write); they may still be superseded, and take no position."""
     waiting = [r for r in reqs if is_waiting(r)]
     plan = queue.plan([entry(r) for r in waiting], None)
     by_name = {r.name: r for r in waiting}
@@ -95,7 +102,12 @@ def upkeep(reqs: list[Request], starting: str | None, now: float) -> Upkeep:
             message = f'Superseded by the newer request "{newer}".'
             ended = ended_waiting(req, Phase.SUPERSEDED, message, now)
             result.superseded.append((req, ended, Note(Phase.SUPERSEDED.value, message)))
-    for name, position in plan.positions.items():
+    in_line = [n for n in sorted(plan.positions, key=plan.positions.__getitem__) if n not in held]
+    for name, hold in held.items():
+        req = by_name.get(name)
+        if req is not None and hold is not None:
+            result.queued.append((req, hold))
+    for position, name in enumerate(in_line, start=1):
         req = by_name.get(name)
         if req is None or name == starting:
             continue
@@ -150,10 +162,11 @@ class Due:
     any_waiting: bool
 
 
-def next_due(reqs: list[Request], now: float) -> Due:
+def next_due(reqs: list[Request], now: float, held: Collection[str] = frozenset()) -> Due:
+    """The next request to start: queue order, skipping retries not yet due and requests ``held`` by a policy."""
     waiting = [r for r in reqs if is_waiting(r)]
     plan = queue.plan([entry(r) for r in waiting], None)
-    by_name = {r.name: r for r in waiting}
+    by_name = {r.name: r for r in waiting if r.name not in held}
     wake_at: float | None = None
     for name in sorted(plan.positions, key=plan.positions.__getitem__):
         req = by_name.get(name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployreq.api import times
+from deployreq.api.approval import Decision
 from deployreq.api.names import ROLLBACK_OF_LABEL
 from deployreq.api.phases import ACTIVE, Phase
 from deployreq.api.request import Request
@@ -23,7 +24,7 @@ Obj = dict[str, Any]
 DAY = 86400.0
 MANUAL_KINDS = ("rollback", "rerun", "gates_skipped", "approval")
 """What counts as a manual intervention: a request made by ``deployreq rollback``, a re-run (``deployreq rerun`` or
-the rerun annotation), a request that skipped its gates, an approval (none exist yet: always 0)."""
+the rerun annotation), a request that skipped its gates, a request that ran on a person's approval (docs/approvals.md)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def _manual(req: Request) -> frozenset[str]:
         kinds.add("rerun")
     if req.spec.gates.skip:
         kinds.add("gates_skipped")
+    if req.status.approval is not None and req.status.approval.decision == Decision.APPROVE:
+        kinds.add("approval")
     return frozenset(kinds)
 
 

@@ -5,8 +5,9 @@ Conditions follow metav1.Condition and the kstatus conventions (Flux, kpt): ``Re
 progress (waiting or active), ``Ready`` True only on success, ``Stalled`` True when the run ended in an error that needs
 a person (Failed, RolledBack: the images asked for are not running and will not be without a new spec or a re-run).
 Cancelled and Superseded are not Stalled: nobody needs to act, the request was withdrawn or replaced on purpose.
-Plus ``Complete`` (True once terminal) and ``Succeeded`` for ``kubectl wait``. Each carries the generation it
-describes, and keeps its lastTransitionTime while its status does not change.
+Plus ``Complete`` (True once terminal) and ``Succeeded`` for ``kubectl wait``, and ``AwaitingApproval`` (True while a
+DeployPolicy holds the request for an approval; present only on requests that have waited for one). Each carries the
+generation it describes, and keeps its lastTransitionTime while its status does not change.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def conditions(
     phase: Phase, message: str, generation: int, now: float, previous: list[Condition]
 ) -> list[Condition]:
     before = {c.type: c for c in previous}
+    values = condition_values(phase)
+    if phase == Phase.AWAITING_APPROVAL or "AwaitingApproval" in before:
+        values["AwaitingApproval"] = "True" if phase == Phase.AWAITING_APPROVAL else "False"
     result = []
-    for type_, value in condition_values(phase).items():
+    for type_, value in values.items():
         old = before.get(type_)
         changed = old is None or old.status != value
         since = rfc3339(now) if old is None or changed else (old.last_transition_time or rfc3339(now))

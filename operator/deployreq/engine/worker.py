@@ -12,10 +12,11 @@ import contextlib
 import logging
 
 from deployreq import errors
+from deployreq.api.approval import ApprovalStatus
 from deployreq.api.phases import ACTIVE, Phase
 from deployreq.api.request import Request
 from deployreq.cluster.lease import LeaseLock
-from deployreq.decide import availability, namespace, progress, prune, rollout, semantic, steps
+from deployreq.decide import approval, availability, namespace, progress, prune, rollout, semantic, steps
 from deployreq.decide.retry import retry_message
 from deployreq.engine import world
 from deployreq.engine.context import Context
@@ -52,6 +53,7 @@ class NamespaceWorker:
         self.driver = Driver(ctx, self.lock, self.wake, self.wake_at, on_finished=self._prune_soon)
         self.releases = Releases(ctx, self.driver, self.limits, self.thresholds)
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
+        self.awaiting_approval: list[float] = []  # since when each request held for an approval waits (epoch)
         # When finished requests are pruned next (epoch seconds): at once after a start, then as they age.
         self._prune_at: float | None = 0.0
 
@@ -170,10 +172,28 @@ class NamespaceWorker:
         remaining = self.lock.recheck_at() - self.ctx.monotonic()
         self.wake_at(self.ctx.wall() + max(0.05, remaining + 0.05))
 
-    async def _upkeep(self, reqs: list[Request], starting: str | None) -> None:
-        """The queue's writes: superseded requests ended, waiting ones shown their position."""
-        upkeep = namespace.upkeep(reqs, starting, self.ctx.wall())
+    def _gate(self, reqs: list[Request]) -> approval.Gate:
+        """Which waiting requests the namespace's DeployPolicies hold for an approval (decide/approval.py)."""
+        cache = self.ctx.cache
+        policies = cache.policies_for(self.namespace)
+        if not any(p.spec.approval.required for p in policies):
+            return approval.Gate()  # nothing to read: no policy here asks for approvals
+        return approval.gate(reqs, policies, cache.approvals(self.namespace), self.ctx.wall())
+
+    async def _upkeep(
+        self, reqs: list[Request], starting: str | None, gate: approval.Gate | None = None
+    ) -> None:
+        """The queue's writes: superseded requests ended, waiting ones shown their position (or the approval they
+        wait for)."""
+        gate = gate if gate is not None else self._gate(reqs)
+        if gate.ended:  # rejections end first; the queue's writes follow on the next pass
+            await self._end_rejected(gate)
+            self.wake()
+            return
+        now = self.ctx.wall()
+        upkeep = namespace.upkeep(reqs, starting, now, gate.held)
         self.waiting = upkeep.waiting
+        self.awaiting_approval = approval.waiting_since(reqs, gate, now)
         actions = self.ctx.actions
         for old, change, note in upkeep.superseded:
             req = await actions.write_status(old, change)
@@ -181,30 +201,46 @@ class NamespaceWorker:
             self.driver.notify(req, Phase.SUPERSEDED)
             self._prune_soon()
         for req, change in upkeep.queued:
-            await actions.write_status(req, change)
+            written = await actions.write_status(req, change)
+            if change.phase == Phase.AWAITING_APPROVAL:
+                self.driver.record(written, steps.Note("AwaitingApproval", change.message or ""))
+                self.driver.notify(written, Phase.AWAITING_APPROVAL)
+
+    async def _end_rejected(self, gate: approval.Gate) -> None:
+        for old, change, note in gate.ended:
+            req = await self.ctx.actions.write_status(old, change)
+            self.driver.record(req, note)
+            self.driver.notify(req, Phase.CANCELLED)
+            self._prune_soon()
 
     async def _start_next(self, reqs: list[Request], hand_over: bool = False) -> bool:
-        due = namespace.next_due(reqs, self.ctx.wall())
+        gate = self._gate(reqs)
+        if gate.ended:  # rejections end first; the next round decides on the requests as they are then
+            await self._end_rejected(gate)
+            return True
+        due = namespace.next_due(reqs, self.ctx.wall(), gate.held)
         if due.wake_at is not None:
             self.wake_at(due.wake_at)
         chosen = due.request
         # The request about to start is not marked Queued first: that write would be undone at once.
-        await self._upkeep(reqs, chosen.name if chosen else None)
+        await self._upkeep(reqs, chosen.name if chosen else None, gate)
         if chosen is None:
             return False
         if not await self.lock.acquire(chosen.name, chosen.uid, hand_over=hand_over):
             self._wait_for_lock()
             return True  # another pass marks it Queued
-        await self._start_run(chosen)
+        await self._start_run(chosen, gate.approved.get(chosen.name))
         return True
 
-    async def _start_run(self, req: Request) -> None:
+    async def _start_run(self, req: Request, approved: ApprovalStatus | None) -> None:
         actions = self.ctx.actions
         req = await actions.set_finalizer(req, True)
         dep = self.ctx.cache.deployment(self.namespace, req.deployment)
         holder = self.lock.holder.identity if self.lock.holder else None
         start = namespace.start(req, dep, holder, self.ctx.wall())
-        req = await actions.write_status(req, start.status)
+        req = await actions.write_status(req, approval.starting(start.status, approved))
+        for note in (approval.approved_note(approved),) if approved else ():
+            self.driver.record(req, note)
         for note in start.notes:
             self.driver.record(req, note)
         self.driver.notify(req, start.phase)
@@ -257,6 +293,10 @@ class Workers:
 
     def queue_depth(self) -> int:
         return sum(w.waiting for w in list(self._workers.values()))
+
+    def awaiting_approval(self) -> list[float]:
+        """Since when each request held for an approval waits (epoch seconds), in every namespace."""
+        return [since for w in list(self._workers.values()) for since in w.awaiting_approval]
 
     def takeovers(self) -> int:
         return sum(w.lock.takeovers for w in list(self._workers.values()))

@@ -6,7 +6,7 @@ Served on ``/metrics`` by prometheus-client's own HTTP server (a thread, so scra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -160,6 +160,27 @@ class Metrics:
         for kind in GATE_KINDS:
             for result in GATE_RESULTS:
                 self.gate_evaluations.labels(kind, result)
+        self._hold_metrics(r)
+
+    def _hold_metrics(self, r: CollectorRegistry) -> None:
+        """Waiting requests a DeployPolicy holds back, by reason (approval: docs/approvals.md)."""
+        self.held = Gauge(
+            "deployreq_held_requests",
+            "Waiting requests a DeployPolicy holds back, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.held_oldest = Gauge(
+            "deployreq_held_oldest_seconds",
+            "How long the longest-held waiting request has been held, by reason (0 when none is).",
+            ["reason"],
+            registry=r,
+        )
+
+    def watch_holds(self, reason: str, since: Callable[[], list[float]], now: Callable[[], float]) -> None:
+        """Serve the hold gauges of ``reason`` from ``since`` (when each held request began waiting, epoch)."""
+        self.held.labels(reason).set_function(lambda: len(since()))
+        self.held_oldest.labels(reason).set_function(lambda: max((now() - t for t in since()), default=0.0))
 
     def _release_metrics(self, r: CollectorRegistry) -> None:
         """deployreq report's figures as series (docs/report.md), by namespace and workload kind."""

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import kopf
 
-from deployreq.api import names
+from deployreq.api import approval, names
 from deployreq.cluster import kube
 from deployreq.cluster.cache import slim
 from deployreq.cluster.informer import Informer, Informers, Mirror, OnDemand
@@ -43,12 +43,15 @@ MIRRORED = (
     ("/apis/apps/v1", "deployments", "deployments"),
     ("/apis/apps/v1", "replicasets", "replicasets"),
     ("/api/v1", "pods", "pods"),
+    (f"/apis/{names.API_VERSION}", approval.PLURAL, "deployapprovals"),
 )
 MIRRORED_ON_DEMAND = (
     ("/apis/apps/v1", "statefulsets", "statefulsets"),
     ("/apis/apps/v1", "daemonsets", "daemonsets"),
     ("/apis/apps/v1", "controllerrevisions", "controllerrevisions"),
 )
+WAKING = frozenset({approval.PLURAL})
+"""Mirrored types whose every change wakes the namespace's worker (an approval may let a waiting request start)."""
 
 
 def build_informers(
@@ -63,12 +66,13 @@ def build_informers(
 
     informers = []
     for prefix, plural, attribute in mirrored:
+        notify = workers.wake if plural in WAKING else changed
         mirror: Mirror = getattr(cache, attribute)
         if settings.all_namespaces:
             paths = [kube.collection_path(prefix, plural)]
         else:
             paths = [kube.collection_path(prefix, plural, ns) for ns in settings.namespaces]
-        informers += [Informer(workers.ctx.client, path, mirror, changed, keep=slim) for path in paths]
+        informers += [Informer(workers.ctx.client, path, mirror, notify, keep=slim) for path in paths]
     return Informers(informers)
 
 
@@ -99,7 +103,10 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
     async def mirror_workloads(logger: Any, **_: Any) -> None:
         informers.start()
         await informers.wait_synced()
-        logger.info("mirroring %d Deployments, %d ReplicaSets, %d Pods", *map(len, informers.mirrors()))
+        logger.info(
+            "mirroring %d Deployments, %d ReplicaSets, %d Pods, %d DeployApprovals",
+            *map(len, informers.mirrors()),
+        )
 
     @kopf.index(names.GROUP, names.VERSION, names.PLURAL, registry=registry, id="requests_by_namespace")
     async def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:

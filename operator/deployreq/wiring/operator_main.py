@@ -207,6 +207,7 @@ def _observe(settings: Settings, ctx: Context, workers: Workers, metrics: Metric
     ctx.client.on_retry = metrics.api_retries.inc
     metrics.active_locks.set_function(workers.locks_held)
     metrics.queue_depth.set_function(workers.queue_depth)
+    metrics.watch_holds("approval", workers.awaiting_approval, ctx.wall)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, settings.metrics_host)
 

@@ -51,7 +51,7 @@ def test_check_passes_on_fresh_output_and_fails_with_a_diff_on_drift(
 def test_the_kustomization_has_a_name_kubectl_apply_f_skips(tmp_path: Path) -> None:
     """`kubectl apply -f crds/` reads every .yaml/.yml/.json file; the kustomization must not be one of them."""
     committed = sorted(p.name for p in (ROOT / "crds").iterdir())
-    every = sorted(["Kustomization", crdgen.FILE_NAME, crdgen.POLICY_FILE_NAME])
+    every = sorted(["Kustomization", crdgen.FILE_NAME, crdgen.POLICY_FILE_NAME, crdgen.APPROVAL_FILE_NAME])
     assert committed == every
     (tmp_path / "kustomization.yaml").write_text(crdgen.KUSTOMIZATION)
     assert crdgen.main(["--check", str(tmp_path)]) == 1

@@ -30,6 +30,7 @@ def body(
     rerun: str | None = None,
     skip: bool = False,
     availability: dict[str, float] | None = None,
+    approver: str | None = None,
 ) -> dict[str, Any]:
     def at(offset: float | None) -> str | None:
         return None if offset is None else rfc3339_ms(T0 + offset)
@@ -44,6 +45,7 @@ def body(
         "reason": reason,
         "observedRerun": rerun,
         "availability": availability,
+        "approval": {"decision": "Approve", "approver": approver, "approval": "a1"} if approver else None,
     }
     return {
         "metadata": {
@@ -151,10 +153,11 @@ def test_manual_interventions_by_kind() -> None:
         body("again", "Succeeded", rerun="123", completed=6),
         body("skip", "Succeeded", skip=True, rerun="9", completed=7),
         body("plain", "Succeeded", completed=8),
+        body("approved", "Succeeded", approver="alice", completed=9),
     )
     total = compute(data, now=T0 + 10).total
-    assert total.manual_interventions == 3
-    assert total.manual_by_kind == {"rollback": 1, "rerun": 2, "gates_skipped": 1, "approval": 0}
+    assert total.manual_interventions == 4
+    assert total.manual_by_kind == {"rollback": 1, "rerun": 2, "gates_skipped": 1, "approval": 1}
 
 
 def test_since_narrows_to_requests_ended_inside_the_window_and_downtime_adds_up() -> None:

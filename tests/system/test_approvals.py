@@ -1,0 +1,166 @@
+"""Approvals that cannot be forged (issue 19), on kubesim and on the real control plane: a DeploymentRequest a
+DeployPolicy holds waits AwaitingApproval (without the namespace lock), `deployreq approve` as a user with the
+deployreq-approver role starts it and its status names the approver as the API server authenticated them, `deployreq
+reject` ends it Cancelled; a user with only the requester role cannot approve at all, and an approver cannot approve
+in someone else's name (the ValidatingAdmissionPolicy of manifests/base refuses it with its message).
+
+The people are ServiceAccounts of the test's namespace with tokens from the TokenRequest API, so the API server
+authenticates them as it would any user, and RBAC and admission judge them as such.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.kubectl import require_kubectl
+from tests.system.cluster import Cluster
+from tests.system.harness import GROUP, VERSION, Namespace, run_kubectl
+
+pytestmark = pytest.mark.system
+ROOT = Path(__file__).resolve().parents[2]
+INSTALLED = [
+    ROOT / "manifests" / "base" / "approval-policy.yaml",
+    ROOT / "manifests" / "base" / "user-roles.yaml",
+]
+DENIED = "ValidatingAdmissionPolicy 'deployreq-approvals' with binding 'deployreq-approvals' denied request"
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def admission(cluster: Cluster) -> Iterator[None]:
+    """The approval policy and the people's roles, as the operator's install applies them."""
+    require_kubectl()
+    files = [arg for path in INSTALLED for arg in ("-f", str(path))]
+    ok(run_kubectl(cluster.kubeconfig, "apply", *files))
+    yield
+    if cluster.real:
+        run_kubectl(cluster.kubeconfig, "delete", "--ignore-not-found", *files)
+
+
+class Person:
+    """A ServiceAccount of the namespace bound to one role, with a kubeconfig of its own token."""
+
+    def __init__(self, cluster: Cluster, ns: Namespace, name: str, role: str) -> None:
+        self.username = f"system:serviceaccount:{ns.name}:{name}"
+        kc = cluster.kubeconfig
+        ok(run_kubectl(kc, "create", "serviceaccount", name, "-n", ns.name))
+        binding = f"--serviceaccount={ns.name}:{name}"
+        ok(run_kubectl(kc, "create", "rolebinding", name, f"--clusterrole={role}", binding, "-n", ns.name))
+        token = ok(run_kubectl(kc, "create", "token", name, "-n", ns.name)).strip()
+        config = yaml.safe_load(kc.read_text())
+        config["users"] = [{"name": name, "user": {"token": token}}]
+        for context in config["contexts"]:
+            context["context"]["user"] = name
+        self.kubeconfig = cluster.workdir / f"kubeconfig-{ns.name}-{name}"
+        self.kubeconfig.write_text(yaml.safe_dump(config))
+
+    def deployreq(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        return subprocess.run(
+            [sys.executable, "-m", "deployreq", *args],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+
+    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_kubectl(self.kubeconfig, *args, input=input)
+
+
+def approval_doc(ns: Namespace, request: dict[str, Any], approver: str) -> str:
+    meta = request["metadata"]
+    return yaml.safe_dump(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "DeployApproval",
+            "metadata": {"name": f"forged-{uuid.uuid4().hex[:6]}", "namespace": ns.name},
+            "spec": {
+                "request": meta["name"],
+                "requestUID": meta["uid"],
+                "requestGeneration": meta["generation"],
+                "decision": "Approve",
+                "approver": approver,
+            },
+        }
+    )
+
+
+def approvals(ns: Namespace) -> list[dict[str, Any]]:
+    listing = ns.custom.list_namespaced_custom_object(GROUP, VERSION, ns.name, "deployapprovals")
+    assert isinstance(listing, dict)
+    return list(listing["items"])
+
+
+def test_a_requester_cannot_approve_at_all(cluster: Cluster, ns: Namespace, admission: None) -> None:
+    requester = Person(cluster, ns, "requester", "deployreq-requester")
+    # No Deployment yet: the request waits for its retry, so there is something to approve.
+    waits = _request_doc("web-2", retry={"attempts": 5, "backoffSeconds": 600})
+    ok(
+        requester.kubectl("create", "-n", ns.name, "-f", "-", input=yaml.safe_dump(waits))
+    )  # may ask for a deploy
+    result = requester.deployreq("approve", "web-2", "-n", ns.name)
+    assert result.returncode != 0
+    assert 'cannot create resource "deployapprovals"' in result.stderr, (
+        result.stderr
+    )  # ... but not approve it
+    forged = requester.kubectl(
+        "create", "-f", "-", input=approval_doc(ns, ns.get("web-2"), requester.username)
+    )
+    assert forged.returncode != 0 and "forbidden" in forged.stderr, forged.stderr
+    assert approvals(ns) == []
+
+
+def test_an_approver_cannot_approve_in_someone_elses_name(
+    cluster: Cluster, ns: Namespace, admission: None
+) -> None:
+    approver = Person(cluster, ns, "approver", "deployreq-approver")
+    ns.deployment()
+    request = ns.request("web-2", {"app": "registry.example/web:2.0"})
+    forged = approver.kubectl("create", "-f", "-", input=approval_doc(ns, request, "alice"))
+    assert forged.returncode != 0
+    expected = f"spec.approver must be the user creating the approval ({approver.username}), not alice"
+    assert DENIED in forged.stderr and expected in forged.stderr, forged.stderr
+    assert approvals(ns) == []
+    mine = approver.kubectl("create", "-f", "-", input=approval_doc(ns, request, approver.username))
+    ok(mine)
+    [stored] = approvals(ns)
+    changed = run_kubectl(  # not even the admin may turn an approval into another one
+        cluster.kubeconfig,
+        "patch",
+        "deployapproval",
+        stored["metadata"]["name"],
+        "-n",
+        ns.name,
+        "--type=merge",
+        "-p",
+        '{"spec": {"approver": "alice"}}',
+    )
+    assert changed.returncode != 0 and "an approval's spec cannot change" in changed.stderr, changed.stderr
+
+
+def _request_doc(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "DeploymentRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "deployment": "web",
+            "images": [{"container": "app", "image": "registry.example/web:2.0"}],
+            **spec,
+        },
+    }
