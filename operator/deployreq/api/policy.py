@@ -110,9 +110,13 @@ class DeployWindow(Model):
     days: list[Weekday] = Field(
         min_length=1, max_length=7, description="The days the window opens (Mon to Sun)."
     )
-    start: str = Field(pattern=CLOCK_TIME, description="Opening time, HH:MM (24 h) in timeZone.")
+    # maxLength bounds the CEL rule's estimated cost: without it kube-apiserver refuses the CRD (cost over budget).
+    start: str = Field(
+        pattern=CLOCK_TIME, max_length=5, description="Opening time, HH:MM (24 h) in timeZone."
+    )
     end: str = Field(
         pattern=CLOCK_TIME,
+        max_length=5,
         description="Closing time, HH:MM (24 h) in timeZone, after start (a window over midnight is two windows).",
     )
     time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
