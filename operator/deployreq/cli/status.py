@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from deployreq import errors
+from deployreq.api.approval import Decision
 from deployreq.api.request import Request
 from deployreq.api.status_model import DeploymentRequestStatus
 from deployreq.cli.common import ClientCommand, Obj, fail, say
@@ -30,6 +31,12 @@ def describe(obj: Obj) -> str:
         lines.insert(-1, f"Next attempt: {status.next_attempt_at}")
     if status.reason:
         lines.append(f"Reason:       {status.reason}")
+    if status.approval is not None:  # docs/approvals.md
+        decided = status.approval
+        verb = "Approved" if decided.decision == Decision.APPROVE else "Rejected"
+        lines.append(
+            f"Approval:     {verb} by {decided.approver} ({decided.approval}, policy {decided.policy or '-'})"
+        )
     availability = status.availability
     if availability is not None:
         lines.append(

@@ -8,6 +8,7 @@ from typing import Any
 from deployreq.api.approval import Decision, DeployApprovalSpec
 from deployreq.cli.approve import approval_body, undecidable
 from deployreq.cli.main import build_parser
+from deployreq.cli.status import describe
 
 
 def request(phase: str | None = None, generation: int = 3, observed: int = 3) -> dict[str, Any]:
@@ -44,3 +45,15 @@ def test_approve_and_reject_are_commands_with_their_flags() -> None:
     assert (args.command, args.name, args.namespace, args.comment) == ("approve", "web-1-2", "shop", "ok")
     args = build_parser().parse_args(["reject", "web-1-2", "--reason", "no"])
     assert (args.command, args.reason) == ("reject", "no")
+
+
+def test_status_names_who_approved_the_run() -> None:
+    body = request("Succeeded")
+    body["spec"] = {"deployment": "web", "images": [{"container": "app", "image": "r/web:2"}]}
+    body["status"]["approval"] = {
+        "decision": "Approve",
+        "approver": "alice",
+        "approval": "a-1",
+        "policy": "prod",
+    }
+    assert "Approval:     Approved by alice (a-1, policy prod)" in describe(body).splitlines()
