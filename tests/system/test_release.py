@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import require_kubectl
 from tests.system.cluster import Cluster
 from tests.system.harness import KubesimProcess, Namespace, OperatorProcess, run_kubectl
+from tests.system.test_cli import cli
 
 pytestmark = pytest.mark.system
 
@@ -152,3 +153,36 @@ def test_sigkill_during_a_multi_workload_rollback_ends_rolled_back_without_writi
     }
     for kind, name, _ in three:
         assert ns.workload_image(kind, name) == V1
+
+
+def test_the_cli_creates_a_release_shows_each_workload_and_rolls_a_statefulset_back(
+    cluster: Cluster, ns: Namespace
+) -> None:
+    require_kubectl()
+    ns.workload("StatefulSet", "db")
+    rollout_status(cluster, ns, "StatefulSet", "db")
+    timeout = str(int(90 * ns.slow))
+    image = f"app={ns.map.real(V2)}"
+    created = cli(
+        cluster,
+        "create",
+        "up",
+        "-n",
+        ns.name,
+        "--workload",
+        "statefulset/db",
+        "--image",
+        image,
+        "--wait",
+        "--timeout",
+        timeout,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    status = cli(cluster, "status", "up", "-n", ns.name).stdout
+    assert "Workloads:" in status and "rolled out (revision 1 -> 2)" in status, status
+    back = cli(
+        cluster, "rollback", "statefulset/db", "-n", ns.name, "--name", "back", "--wait", "--timeout", timeout
+    )
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert 'rollback restores the images from before request "up"' in back.stdout
+    assert ns.workload_image("StatefulSet", "db") == V1

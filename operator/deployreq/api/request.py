@@ -184,6 +184,18 @@ class Request:
     def target(self) -> str:
         return target_label(self.targets)
 
+    def images_for(self, kind: str, name: str) -> tuple[dict[str, str], dict[str, str]] | None:
+        """The images this run sets on one workload and those it replaced; None when it does not change it."""
+        if not self.is_release:
+            if kind != WorkloadKind.DEPLOYMENT.value or self.deployment != name:
+                return None
+            return self.run_images, self.previous_images
+        for t in self.targets:
+            if t.kind.value == kind and t.name == name:
+                done = [e for e in self.status.workloads or [] if e.kind == t.kind and e.name == name]
+                return t.image_map, images_of(done[0].previous_images if done else None)
+        return None
+
     @property
     def priority(self) -> str:
         return self.spec.priority.value

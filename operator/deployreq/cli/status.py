@@ -8,6 +8,7 @@ from deployreq import errors
 from deployreq.api.approval import Decision
 from deployreq.api.request import Request
 from deployreq.api.status_model import DeploymentRequestStatus
+from deployreq.api.workload import WorkloadStatus
 from deployreq.cli.common import ClientCommand, Obj, fail, say
 from deployreq.cluster import kube
 
@@ -15,11 +16,18 @@ from deployreq.cluster import kube
 def describe(obj: Obj) -> str:
     req = Request.parse(obj)
     status = req.status
+    target = (
+        _workload_lines(req)
+        if req.is_release
+        else [
+            f"Deployment:   {req.deployment}",
+            "Images:       " + ", ".join(f"{c}={i}" for c, i in req.spec_images.items()),
+        ]
+    )
     lines = [
         f"Name:         {req.name}",
         f"Namespace:    {req.namespace}",
-        f"Deployment:   {req.deployment}",
-        "Images:       " + ", ".join(f"{c}={i}" for c, i in req.spec_images.items()),
+        *target,
         f"Priority:     {req.priority}",
         f"Phase:        {req.phase.value}",
         f"Position:     {status.queue_position or '-'}",
@@ -45,6 +53,35 @@ def describe(obj: Obj) -> str:
             + (" and still below its desired replicas" if availability.degraded_since else "")
         )
     return "\n".join(lines + _gate_lines(status) + _history_lines(status) + _condition_lines(status))
+
+
+def _workload_lines(req: Request) -> list[str]:
+    """Each workload of spec.workloads, its images and what this run did to it."""
+    done = {(e.kind, e.name): e for e in req.status.workloads or []}
+    lines = ["Workloads:"]
+    for target in req.targets:
+        images = ", ".join(f"{c}={i}" for c, i in target.image_map.items())
+        entry = done.get((target.kind, target.name))
+        lines.append(f"  {target.ref:<28} {images}  {_workload_state(entry) if entry else 'not patched yet'}")
+    return lines
+
+
+def _workload_state(entry: WorkloadStatus) -> str:
+    """What this run did to one workload, in words."""
+    if entry.left_alone:
+        return f"left alone: {entry.left_alone}"
+    undo = entry.rollback
+    if undo is not None and undo.available_at:
+        return f"rolled back to revision {undo.target_revision} (now revision {entry.revision or '-'})"
+    if undo is not None and undo.patched_generation:
+        return f"rolling back to revision {undo.target_revision}"
+    if entry.unchanged:
+        return "already in place"
+    if entry.rolled_out_at:
+        return f"rolled out (revision {entry.previous_revision or '-'} -> {entry.revision or '-'})"
+    if entry.patched_generation:
+        return f"patched (generation {entry.patched_generation}), rolling out"
+    return "about to be patched"
 
 
 def _gate_lines(status: DeploymentRequestStatus) -> list[str]:

@@ -149,7 +149,9 @@ def _ended_at(req: Request) -> str:
     return req.status.completed_at or req.created
 
 
-def last_good_images(requests: list[Obj], deployment: str, running: dict[str, str]) -> GoodImages:
+def last_good_images(
+    requests: list[Obj], deployment: str, running: dict[str, str], kind: str = "Deployment"
+) -> GoodImages:
     """The images of the last release of ``deployment`` that succeeded, as ``deployreq rollback`` means it.
 
     ``requests``: the namespace's DeploymentRequests as the API lists them; ``running``: the Deployment's images
@@ -163,40 +165,45 @@ def last_good_images(requests: list[Obj], deployment: str, running: dict[str, st
         (
             r
             for r in map(Request.parse, requests)
-            if r.deployment == deployment and r.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK)
+            if r.images_for(kind, deployment) is not None
+            and r.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ROLLED_BACK)
         ),
         key=_ended_at,
         reverse=True,
     )
-    good = [r for r in ended if r.phase == Phase.SUCCEEDED and r.run_images]
+
+    def asked(req: Request) -> dict[str, str]:
+        return (req.images_for(kind, deployment) or ({}, {}))[0]
+
+    good = [r for r in ended if r.phase == Phase.SUCCEEDED and asked(r)]
     if not good:
         raise UndoError(
-            f'no Succeeded request for deployment "{deployment}" to take the last good images from; '
+            f'no Succeeded request for {kind.lower()} "{deployment}" to take the last good images from; '
             "name a revision with --to-revision N (or --undo for kubectl rollout undo)"
         )
 
     def runs(req: Request) -> bool:
-        return all(running.get(c) == i for c, i in req.run_images.items())
+        return all(running.get(c) == i for c, i in asked(req).items())
 
     def describe(req: Request) -> str:
         return f'request "{req.name}" (Succeeded {_ended_at(req)})'
 
     last = good[0]
     if not runs(last):
-        return GoodImages(last.run_images, describe(last))
+        return GoodImages(asked(last), describe(last))
     if ended[0] is not last:
         raise NothingToRestore(
-            f'deployment "{deployment}" already runs the last good images, those of {describe(last)}: '
-            + ", ".join(f"{c}={i}" for c, i in sorted(last.run_images.items()))
+            f'{kind.lower()} "{deployment}" already runs the last good images, those of {describe(last)}: '
+            + ", ".join(f"{c}={i}" for c, i in sorted(asked(last).items()))
             + "; nothing to roll back (name an older release with --to-request NAME or --to-revision N)"
         )
     older = next((r for r in good[1:] if not runs(r)), None)
     if older is not None:
-        return GoodImages(older.run_images, describe(older))
-    before = last.previous_images
+        return GoodImages(asked(older), describe(older))
+    before = (last.images_for(kind, deployment) or ({}, {}))[1]
     if before and any(running.get(c) != i for c, i in before.items()):
         return GoodImages(before, f"the images from before {describe(last)}")
     raise UndoError(
-        f'no Succeeded request for deployment "{deployment}" older than {describe(last)} with other images; '
+        f'no Succeeded request for {kind.lower()} "{deployment}" older than {describe(last)} with other images; '
         "name a revision with --to-revision N (or --undo for kubectl rollout undo)"
     )

@@ -194,6 +194,13 @@ def _template_patch(workload: Obj) -> Obj:
     return {"spec": {"template": template}}
 
 
+def revision_template(revision: Obj) -> Obj:
+    """The pod template a ControllerRevision holds (what ``kubectl rollout history --revision N`` shows)."""
+    template = dict(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
+    template.pop("$patch", None)
+    return template
+
+
 def _normal(data: Obj) -> Obj:
     """A revision's data without what Go's encoding adds to a template (``metadata.creationTimestamp: null``)."""
     template = dict((data.get("spec") or {}).get("template") or {})
