@@ -101,11 +101,15 @@ REFUSED: list[tuple[str, Any, str]] = [
     ("retry-too-many", spec(retry={"attempts": 1000}), "less than or equal to 20"),
     ("backoff-zero", spec(retry={"backoffSeconds": 0}), "greater than or equal to 1"),
     ("verification-negative", spec(verification={"durationSeconds": -5}), "greater than or equal to 0"),
-    ("gate-unknown-kind", spec(gates=gate(grpc={"target": "x"})), "exactly one of http, prometheus, pods"),
+    (
+        "gate-unknown-kind",
+        spec(gates=gate(grpc={"target": "x"})),
+        "exactly one of http, prometheus, pods, job",
+    ),
     (
         "gate-two-kinds",
         spec(gates=gate(http={"url": "http://a"}, pods={})),
-        "exactly one of http, prometheus, pods",
+        "exactly one of http, prometheus, pods, job",
     ),
     ("gate-no-name", spec(gates={"pre": [{"pods": {}}]}), "name: Required value"),
     ("gate-bad-name", spec(gates={"pre": [{"name": "Bad Name", "pods": {}}]}), "name"),

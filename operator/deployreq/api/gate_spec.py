@@ -1,4 +1,5 @@
-"""The health gates of a request's spec: one model per gate kind (http, prometheus, pods), a gate, the stages."""
+"""The health gates of a request's spec: one model per gate kind (http, prometheus, pods; job in
+:mod:`deployreq.api.job_spec`), a gate, the stages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, model_validator
 
 from deployreq.api.base import DNS_LABEL, DNS_SUBDOMAIN, Model
+from deployreq.api.job_spec import JobGate
 
 # An IANA service name (RFC 6335): a-z, 0-9 and '-', a letter somewhere, no '-' at either end or twice (and at most
 # 15 characters, said by maxLength).
@@ -199,7 +201,7 @@ class PodsGate(Model):
 
 
 class Gate(Model):
-    """A health check; exactly one of http, prometheus or pods."""
+    """A health check; exactly one of http, prometheus, pods or job."""
 
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL)
     """The gate's name, unique within its stage."""
@@ -219,19 +221,22 @@ class Gate(Model):
     """A Prometheus query with thresholds."""
     pods: PodsGate | None = None
     """A check of the new pods' restarts."""
+    job: JobGate | None = None
+    """A Job the operator runs to completion (e.g. a database migration); the gate passes when it completes."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Gate:
-        if sum(x is not None for x in (self.http, self.prometheus, self.pods)) != 1:
-            raise ValueError("exactly one of http, prometheus, pods must be set")
+        if sum(x is not None for x in (self.http, self.prometheus, self.pods, self.job)) != 1:
+            raise ValueError("exactly one of http, prometheus, pods, job must be set")
         return self
 
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "[has(self.http), has(self.prometheus), has(self.pods)].filter(x, x).size() == 1",
-                    "message": "exactly one of http, prometheus, pods must be set",
+                    "rule": "[has(self.http), has(self.prometheus), has(self.pods), has(self.job)]"
+                    ".filter(x, x).size() == 1",
+                    "message": "exactly one of http, prometheus, pods, job must be set",
                 }
             ]
         }

@@ -166,11 +166,13 @@ HTTP = [*GATE, "http"]
     ("path", "value", "expected"),
     [
         pytest.param(GATE, gate(pods={}), [], id="one member"),
-        pytest.param(GATE, gate(), ["exactly one of http, prometheus, pods must be set"], id="no member"),
+        pytest.param(
+            GATE, gate(), ["exactly one of http, prometheus, pods, job must be set"], id="no member"
+        ),
         pytest.param(
             GATE,
             gate(pods={}, prometheus={"query": "up", "above": 1}),
-            ["exactly one of http, prometheus, pods must be set"],
+            ["exactly one of http, prometheus, pods, job must be set"],
             id="two members",
         ),
         pytest.param(HTTP, {"url": "http://x"}, [], id="url only"),

@@ -186,7 +186,7 @@ async def test_an_unknown_gate_kind_fails_the_stage_without_checking_anything() 
     updates = Updates()
     result = await run_stage([{"name": "x", "grpc": {"port": 5}}], "pre", env, on_update=updates)
     assert not result.passed
-    assert "unknown gate kind 'grpc' (known: http, prometheus, pods)" in result.message
+    assert "unknown gate kind 'grpc' (known: http, prometheus, pods, job)" in result.message
     assert updates.snapshots[-1][0]["phase"] == "Failed"
     await env.clients.aclose()
 
@@ -208,7 +208,7 @@ def test_validation_reports_every_problem() -> None:
         ]
     )
     assert problems[0].startswith("gate a: bodyRegex does not compile")
-    assert problems[1] == "gate b: exactly one of http, prometheus, pods must be set"
+    assert problems[1] == "gate b: exactly one of http, prometheus, pods, job must be set"
     assert problems[2] == "gate c: the name is used twice"
     assert len(problems) == 3
 
