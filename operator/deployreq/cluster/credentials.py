@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from dataclasses import dataclass
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -22,6 +24,9 @@ class Credentials:
     verify: bool = True
     namespace: str = "default"
     """The namespace of the current context (or of the pod), for commands run without ``-n``."""
+    subject: str | None = None
+    """Who the token says the operator is (its ``sub`` claim, ``system:serviceaccount:NS:NAME`` for a
+    ServiceAccount token); None without a token or for a token that is not a JWT."""
 
     def __repr__(self) -> str:  # never print the token
         return f"Credentials(server={self.server!r})"
@@ -58,6 +63,7 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
     if auth:
         token = auth.removeprefix("Bearer ").strip()
     return Credentials(
+        subject=token_subject(token or _read(token_file)),
         server=configuration.host.rstrip("/"),
         token=token,
         token_file=token_file,
@@ -67,3 +73,26 @@ def load_credentials(kubeconfig: str | None = None, context: str | None = None) 
         verify=bool(configuration.verify_ssl),
         namespace=namespace,
     )
+
+
+def _read(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path) as file:
+            return file.read().strip()
+    except OSError:
+        return None
+
+
+def token_subject(token: str | None) -> str | None:
+    """The ``sub`` claim of a JWT bearer token (read, not verified: it names the operator's own identity)."""
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        subject = json.loads(payload).get("sub")
+    except (ValueError, AttributeError):
+        return None
+    return subject if isinstance(subject, str) else None

@@ -21,8 +21,9 @@ from deployreq.api.request import Request
 from deployreq.cluster import kube
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
-from deployreq.decide import rollout
+from deployreq.decide import job_gate, rollout
 from deployreq.decide.progress import GateOutcome, run_id
+from deployreq.engine.job_runs import JobRuns
 from deployreq.gates import (
     GATE_SECRET_LABEL,
     GateClients,
@@ -73,6 +74,7 @@ class GateRuns:
         self.on_check = on_check
         self.on_stage = on_stage
         self.recorder = recorder
+        self.jobs = JobRuns(client, job_gate.service_account(client.credentials.subject))
         self._runs: dict[Key, StageRun] = {}
 
     def outcome(
@@ -97,7 +99,7 @@ class GateRuns:
             result = await run_stage(
                 gates,
                 stage,
-                self._env(req),
+                self._env(req, stage),
                 until=until,
                 on_update=lambda entries: self._publish(req, stage, entries),
                 on_check=self.on_check,
@@ -189,7 +191,7 @@ class GateRuns:
 
     # --- what a check may use ---------------------------------------------------------------------------
 
-    def _env(self, req: Request) -> GateEnv:
+    def _env(self, req: Request, stage: str) -> GateEnv:
         namespace = req.namespace
         cache = self.cache
         client = self.client
@@ -235,4 +237,5 @@ class GateRuns:
             new_pods=new_pods,
             service_url=service_url,
             service_client=client.http if self.settings.service_transport == "proxy" else None,
+            run_job=self.jobs.runner(req, stage),
         )

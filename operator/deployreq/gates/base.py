@@ -15,6 +15,7 @@ from deployreq.gates.redact import Redactor
 if TYPE_CHECKING:
     import httpx
 
+    from deployreq.api.job_spec import JobGate
     from deployreq.gates.client import GateClients
     from deployreq.gates.guard import Guard
     from deployreq.gates.settings import GateSettings
@@ -55,6 +56,10 @@ ServiceUrl = Callable[[str, "int | str", str, str], Awaitable[str]]
 checking where it leads (an ExternalName by the guard; the proxy's backend addresses by the guard).
 Raises :class:`GateError` when the Service is missing or leads somewhere the guard refuses."""
 
+RunJob = Callable[[str, "JobGate"], Awaitable[Observation]]
+"""``run_job(gate, job)``: create the gate's Job in the request's namespace (or find the one this run created),
+wait until it finishes and say how it ended (a failure is final: the Job's own retries are spent)."""
+
 
 @dataclass(frozen=True)
 class GateEnv:
@@ -75,6 +80,8 @@ class GateEnv:
     server's service proxy (``--gate-service-transport proxy``); None when Services are reached by cluster
     DNS. Requests through it are never redirected (:func:`deployreq.gates.fetch.fetch`), and ``service_url``
     checks the Service's backend addresses with the guard before the URL is handed out."""
+    run_job: RunJob | None = None
+    """Runs a ``job`` gate's Job (the operator's API access stays with the engine); None where Jobs cannot run."""
 
 
 class Check(Protocol):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from deployreq.api.model import Gate
 from deployreq.gates.base import Check, GateError
 from deployreq.gates.http import HttpCheck
+from deployreq.gates.job import JobCheck
 from deployreq.gates.pods import PodsCheck
 from deployreq.gates.prometheus import PrometheusCheck
 
@@ -23,6 +24,7 @@ FACTORIES: Mapping[str, Factory] = {
     "http": HttpCheck.from_spec,
     "prometheus": PrometheusCheck.from_spec,
     "pods": PodsCheck.from_spec,
+    "job": JobCheck.from_spec,
 }
 
 COMMON_FIELDS = frozenset(

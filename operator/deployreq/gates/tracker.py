@@ -21,6 +21,10 @@ from typing import Any
 
 from deployreq.api.times import rfc3339
 
+JOB_SLACK_SECONDS = 30
+"""Beyond a job gate's ``timeoutSeconds``: the wait ends at the timeout, the slack covers creating the Job and
+deleting a late one."""
+
 
 class GatePhase(StrEnum):
     PENDING = "Pending"
@@ -41,13 +45,15 @@ class Thresholds:
 
     @classmethod
     def from_spec(cls, gate: Any) -> Thresholds:
-        """From a pydantic ``Gate`` (snake_case attributes)."""
+        """From a pydantic ``Gate`` (snake_case attributes). A ``job`` gate's one observation waits for its Job:
+        it is bounded by the job's own ``timeoutSeconds`` (and a little slack), not the per-check timeout."""
+        job = getattr(gate, "job", None)
         return cls(
             success=gate.success_threshold,
             failure=gate.failure_threshold,
             interval=float(gate.interval_seconds),
             initial_delay=float(gate.initial_delay_seconds),
-            timeout=float(gate.timeout_seconds),
+            timeout=float(job.timeout_seconds + JOB_SLACK_SECONDS if job else gate.timeout_seconds),
         )
 
 

@@ -1,5 +1,5 @@
 """``fieldValidation=Strict`` for built-in kinds: unknown fields in the parts of the built-in types kubesim knows
-(object metadata, Deployments, ReplicaSets, pod templates, Pods, containers, ConfigMaps, Secrets, Namespaces) are
+(object metadata, Deployments, ReplicaSets, Jobs, pod templates, Pods, containers, ConfigMaps, Secrets, Namespaces) are
 rejected with the real server's strict decoding error. Deeper structures (probes, volumes, affinity...) are not
 checked."""
 
@@ -117,6 +117,26 @@ DEPLOYMENT_SPEC = frozenset(
     ]
 )
 REPLICASET_SPEC = frozenset({"replicas", "minReadySeconds", "selector", "template"})
+JOB_SPEC = frozenset(
+    [
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "podFailurePolicy",
+        "successPolicy",
+        "backoffLimit",
+        "backoffLimitPerIndex",
+        "maxFailedIndexes",
+        "selector",
+        "manualSelector",
+        "template",
+        "ttlSecondsAfterFinished",
+        "completionMode",
+        "suspend",
+        "podReplacementPolicy",
+        "managedBy",
+    ]
+)
 TOP = frozenset({"apiVersion", "kind", "metadata"})
 
 
@@ -151,6 +171,7 @@ def unknown_fields(key: tuple[str, str], obj: Obj) -> list[str]:
         ("apps", "deployments"): TOP | {"spec", "status"},
         ("apps", "replicasets"): TOP | {"spec", "status"},
         ("", "pods"): TOP | {"spec", "status"},
+        ("batch", "jobs"): TOP | {"spec", "status"},
         ("", "configmaps"): TOP | {"data", "binaryData", "immutable"},
         ("", "secrets"): TOP | {"data", "stringData", "type", "immutable"},
         ("", "namespaces"): TOP | {"spec", "status"},
@@ -167,6 +188,10 @@ def unknown_fields(key: tuple[str, str], obj: Obj) -> list[str]:
             _check(spec.get("strategy"), "spec.strategy.", frozenset({"type", "rollingUpdate"}), found)
     elif key == ("apps", "replicasets"):
         _check(spec, "spec.", REPLICASET_SPEC, found)
+        if isinstance(spec, dict):
+            _template(spec.get("template"), "spec.template.", found)
+    elif key == ("batch", "jobs"):
+        _check(spec, "spec.", JOB_SPEC, found)
         if isinstance(spec, dict):
             _template(spec.get("template"), "spec.template.", found)
     elif key == ("", "pods"):

@@ -40,3 +40,17 @@ def test_no_token_sends_no_authorization_header() -> None:
 
 def test_credentials_never_print_the_token() -> None:
     assert "s3cret" not in repr(Credentials(server="https://x", token="s3cret"))
+
+
+def test_the_operators_identity_is_its_tokens_subject() -> None:
+    import base64
+    import json
+
+    from deployreq.cluster.credentials import token_subject
+
+    claims = {"sub": "system:serviceaccount:deployreq-system:deployreq", "aud": ["x"]}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    assert token_subject(f"eyJhbGciOiJSUzI1NiJ9.{payload}.sig") == claims["sub"]
+    assert token_subject("a-static-token") is None
+    assert token_subject("a.!!!.c") is None
+    assert token_subject(None) is None
