@@ -200,6 +200,13 @@ def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None
         ("update", "leases.coordination.k8s.io/deployreq-lock", True),
         ("update", "leases.coordination.k8s.io/someone-elses-lease", False),
         ("create", "leases.coordination.k8s.io", True),
+        # job gates: their Jobs, nothing more (no update, no list; no Pods directly)
+        ("create", "jobs.batch", True),
+        ("watch", "jobs.batch", True),
+        ("delete", "jobs.batch", True),
+        ("update", "jobs.batch", False),
+        ("create", "cronjobs.batch", False),
+        ("create", "pods", False),
     ],
 )
 def test_its_service_account_may_do_only_what_the_cluster_role_grants(

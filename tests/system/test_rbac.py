@@ -81,8 +81,8 @@ def forbidden_calls(sim: KubesimProcess) -> list[dict[str, Any]]:
 
 
 def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[Namespace, list[str]]:
-    """A release with a Secret-backed service gate that succeeds, then one that crash-loops and is rolled back, then
-    one of a StatefulSet (spec.workloads)."""
+    """A release with a Secret-backed service gate and a migration Job that succeeds, then one that crash-loops and
+    is rolled back, then one of a StatefulSet (spec.workloads)."""
     ns = Namespace(api_client(installed.sim.kubeconfig))
     ns.core.create_namespaced_secret(
         ns.name,
@@ -108,11 +108,12 @@ def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[
             "headers": [{"name": "X-Token", "valueFrom": {"secretKeyRef": {"name": "auth", "key": "token"}}}],
         },
     }
+    migrate = {"restartPolicy": "Never", "containers": [{"name": "m", "image": "registry.example/migrate:1"}]}
     ns.request(
         "good",
         {"app": "registry.example/web:1.1"},
         retry={"attempts": 0, "backoffSeconds": 1},
-        gates={"pre": [gate]},
+        gates={"pre": [gate, {"name": "migrate", "job": {"spec": {"template": {"spec": migrate}}}}]},
     )
     ns.workload("StatefulSet", "db")
     kinds = [("StatefulSet", "db", "registry.example/web:1.1")]
