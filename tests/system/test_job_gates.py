@@ -5,6 +5,7 @@ when the migration fails), an operator killed while its gate Job runs, a Job the
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -80,7 +81,8 @@ def test_a_migration_job_runs_before_the_change_and_a_rerun_runs_a_new_one(
     (new_rs,) = [
         rs for rs in ns.replicasets() if rs["spec"]["template"]["spec"]["containers"][0]["image"] == GOOD
     ]
-    assert job["status"]["completionTime"] <= new_rs["metadata"]["creationTimestamp"]
+    completed = datetime.fromisoformat(job["status"]["completionTime"])
+    assert completed <= datetime.fromisoformat(new_rs["metadata"]["creationTimestamp"])
 
     ns.patch("r", {"metadata": {"annotations": {"deployreq.dev/rerun": "again"}}})
     ns.wait_request(
