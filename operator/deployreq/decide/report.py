@@ -34,7 +34,7 @@ class Run:
     namespace: str
     name: str
     kind: str
-    """The workload's kind (Deployment)."""
+    """The workload's kind (Deployment, StatefulSet, DaemonSet; Release for several)."""
     workload: str
     """The workload's name."""
     phase: Phase
@@ -65,23 +65,34 @@ def _manual(req: Request) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _target_of(req: Request) -> tuple[str, str]:
+    """(kind, name) of what the request changes: its one workload, or ``Release`` and the list of several (a
+    bounded kind label for the metrics: Deployment, StatefulSet, DaemonSet or Release)."""
+    targets = req.targets if req.is_release else []
+    if len(targets) == 1:
+        return targets[0].kind.value, targets[0].name
+    return ("Release" if targets else "Deployment"), req.deployment
+
+
 def run_of(body: Obj) -> Run:
     """One request body, as the API returns it, read into a :class:`Run`."""
     req = Request.parse(body)
     st = req.status
     availability = st.availability
+    kind, workload = _target_of(req)
+    changed = [e.patched_at for e in st.workloads or [] if e.patched_generation]
     return Run(
         namespace=req.namespace,
         name=req.name,
-        kind="Deployment",  # the only kind a request targets until issue 18's spec.workloads
-        workload=req.deployment,
+        kind=kind,
+        workload=workload,
         phase=req.phase,
         reason=st.reason or "",
         created=times.parse_or_none(req.created) or 0.0,
         started=times.parse_or_none(st.started_at),
         completed=times.parse_or_none(st.completed_at),
-        patched=bool(st.patched_generation),
-        patched_at=times.parse_or_none(st.patched_at),
+        patched=bool(st.patched_generation or changed),
+        patched_at=times.parse_or_none(st.patched_at or (changed[0] if changed else None)),
         failure_detected=times.parse_or_none(st.failure_detected_at),
         degraded_seconds=(availability.degraded_seconds or 0.0) if availability else 0.0,
         down_seconds=(availability.down_seconds or 0.0) if availability else 0.0,

@@ -20,7 +20,8 @@ OUTCOMES = tuple(
 GATE_KINDS = ("http", "prometheus", "pods")
 GATE_RESULTS = ("pass", "fail", "inconclusive", "error")
 RELEASE = ["namespace", "kind"]
-"""The labels of the release figures: namespaces the operator serves, and workload kinds (Deployment)."""
+"""The labels of the release figures: namespaces the operator serves, and workload kinds (Deployment, StatefulSet,
+DaemonSet, or Release for a request of several workloads: bounded, never a workload's name)."""
 
 
 def _histogram(name: str, doc: str, r: CollectorRegistry, labels: Sequence[str] = ()) -> Histogram:

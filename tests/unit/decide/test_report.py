@@ -201,3 +201,32 @@ def test_time_to_detect_runs_from_the_patch_to_the_failure_detected() -> None:
         body("ok", "Succeeded", started=30, patched_at=31, completed=35),
     )
     assert compute(data, now=T0 + 100).total.time_to_detect_mean_seconds == pytest.approx(6.0)
+
+
+def test_a_release_is_reported_by_its_one_kind_or_as_a_release_of_several() -> None:
+
+    image = [{"container": "app", "image": "r/app:2"}]
+    status = {
+        "phase": "RolledBack",
+        "workloads": [
+            {"kind": "StatefulSet", "name": "db", "patchedGeneration": 2, "patchedAt": "2027-01-15T08:00:00Z"}
+        ],
+    }
+    one = {
+        "metadata": {"name": "r", "namespace": "ns"},
+        "spec": {"workloads": [{"kind": "StatefulSet", "name": "db", "images": image}]},
+        "status": status,
+    }
+    run = run_of(one)
+    assert (run.kind, run.workload, run.patched) == ("StatefulSet", "db", True) and run.patched_at
+    two = {
+        **one,
+        "spec": {
+            "workloads": [
+                {"name": "api", "images": image},
+                {"kind": "StatefulSet", "name": "db", "images": image},
+            ]
+        },
+    }
+    run = run_of(two)
+    assert (run.kind, run.workload) == ("Release", "deployment/api,statefulset/db")

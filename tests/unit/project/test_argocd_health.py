@@ -90,3 +90,13 @@ def test_the_argocd_cm_patch_carries_health_lua_unchanged() -> None:
     assert cm["data"] == {
         "resource.customizations.health.deployreq.dev_DeploymentRequest": HEALTH.read_text()
     }
+
+
+def test_a_release_of_several_workloads_is_degraded_with_the_message_naming_them() -> None:
+    obj = request(
+        "Failed", "Rolled back deployment/api; left alone statefulset/db: it was changed by someone else"
+    )
+    obj["spec"] = {"workloads": [{"name": "api"}, {"kind": "StatefulSet", "name": "db"}]}
+    obj["status"]["workloads"] = [{"kind": "Deployment", "name": "api", "patchedGeneration": 2}]
+    status, message = health(obj)
+    assert status == "Degraded" and "left alone statefulset/db" in message

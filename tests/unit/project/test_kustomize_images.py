@@ -44,3 +44,36 @@ def test_example_copies_of_the_transformer_config_match_the_shipped_one() -> Non
     """kustomize refuses files outside a kustomization's tree, so the example carries copies."""
     for copy in (EXAMPLE / "base" / CONFIG.name, EXAMPLE / "overlay" / CONFIG.name):
         assert copy.read_text() == CONFIG.read_text()
+
+
+def test_the_images_of_every_workload_of_spec_workloads_are_rewritten(tmp_path: Path) -> None:
+    (tmp_path / CONFIG.name).write_text(CONFIG.read_text())
+    image = {"container": "app", "image": "registry.example/web:1.2"}
+    request = {
+        "apiVersion": "deployreq.dev/v1alpha1",
+        "kind": "DeploymentRequest",
+        "metadata": {"name": "release"},
+        "spec": {
+            "workloads": [
+                {"name": "api", "images": [image]},
+                {
+                    "kind": "StatefulSet",
+                    "name": "worker",
+                    "images": [image, {"container": "s", "image": "other:1"}],
+                },
+            ]
+        },
+    }
+    (tmp_path / "request.yaml").write_text(yaml.safe_dump(request))
+    kustomization = {
+        "resources": ["request.yaml"],
+        "configurations": [CONFIG.name],
+        "images": [{"name": "registry.example/web", "newTag": "1.3"}],
+    }
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    (rendered,) = [doc for doc in yaml.safe_load_all(out) if doc]
+    images = [[i["image"] for i in w["images"]] for w in rendered["spec"]["workloads"]]
+    assert images == [["registry.example/web:1.3"], ["registry.example/web:1.3", "other:1"]]
