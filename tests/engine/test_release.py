@@ -10,6 +10,7 @@ from typing import Any
 
 from deployreq.api.phases import TERMINAL, Phase
 from deployreq.cluster import kube
+from deployreq.engine.gate_runs import new_pods_of
 from tests.engine.harness import BAD, GOOD, NAMESPACE, Bench, Write, kinds
 
 Obj = dict[str, Any]
@@ -96,6 +97,12 @@ async def test_a_release_of_three_kinds_rolls_out_in_order(bench: Bench) -> None
     )
     for plural, name in (("deployments", "web"), ("statefulsets", "db"), ("daemonsets", "agent")):
         assert await image_of(bench, plural, name) == GOOD
+    # what a pods gate of the release judges: each workload's pods of its new template
+    await bench.sync()
+    cache = bench.worker.ctx.cache
+    for kind, name, count in (("Deployment", "web", 2), ("StatefulSet", "db", 2), ("DaemonSet", "agent", 3)):
+        pods = new_pods_of(cache, NAMESPACE, kind, name)
+        assert [p["spec"]["containers"][0]["image"] for p in pods] == [GOOD] * count, (kind, name)
 
 
 async def test_a_crash_loop_in_the_third_undoes_all_three_in_reverse_order(bench: Bench) -> None:

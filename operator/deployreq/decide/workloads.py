@@ -110,11 +110,11 @@ def new_pods(workload: Obj, pods: list[Obj], update_hash: str) -> list[Obj]:
 
 
 def update_hash_of(kind: Kind, workload: Obj, revisions: list[Obj]) -> str:
-    """The update revision's hash: a StatefulSet names it in ``status.updateRevision`` (``NAME-HASH``); a DaemonSet's
-    is that of the ControllerRevision holding its template (:func:`current_revision`)."""
+    """The ``controller-revision-hash`` label of the update revision's pods: a StatefulSet labels its pods with the
+    revision's name, ``status.updateRevision`` (``NAME-HASH``); a DaemonSet with the hash of the ControllerRevision
+    holding its template (:func:`current_revision`)."""
     if kind == "StatefulSet":
-        name = (workload.get("metadata") or {}).get("name", "")
-        return str((workload.get("status") or {}).get("updateRevision") or "").removeprefix(f"{name}-")
+        return str((workload.get("status") or {}).get("updateRevision") or "")
     current = current_revision(workload, revisions)
     if current is None:
         return ""

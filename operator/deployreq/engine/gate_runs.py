@@ -21,7 +21,7 @@ from deployreq.api.request import Request
 from deployreq.cluster import kube
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
-from deployreq.decide import job_gate, rollout
+from deployreq.decide import job_gate, rollout, workloads
 from deployreq.decide.progress import GateOutcome, run_id
 from deployreq.engine.job_runs import JobRuns
 from deployreq.gates import (
@@ -52,6 +52,21 @@ class StageRun:
     started: float
     outcome: GateOutcome | None = None
     waiters: list[Callable[[], None]] = field(default_factory=list)
+
+
+def new_pods_of(cache: Cache, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+    """A workload's pods of its current template: a Deployment's new ReplicaSet's, or those a StatefulSet or
+    DaemonSet labels with its update revision's hash (what the pods gate judges)."""
+    obj = cache.workload(namespace, kind, name)
+    if obj is None:
+        return []
+    uid = obj["metadata"]["uid"]
+    if kind == "Deployment":
+        rs = rollout.new_replicaset(obj, cache.replicasets_of(namespace, uid))
+        return cache.pods_of(namespace, {rs["metadata"]["uid"]}) if rs else []
+    sts_or_ds: workloads.Kind = "StatefulSet" if kind == "StatefulSet" else "DaemonSet"
+    update_hash = workloads.update_hash_of(sts_or_ds, obj, cache.revisions_of(namespace, uid))
+    return workloads.new_pods(obj, cache.pods_of(namespace, {uid}), update_hash) if update_hash else []
 
 
 class GateRuns:
@@ -207,11 +222,7 @@ class GateRuns:
             return base64.b64decode(data[key]).decode()
 
         async def new_pods() -> list[dict[str, Any]]:
-            dep = cache.deployment(namespace, req.deployment)
-            if dep is None:
-                return []
-            rs = rollout.new_replicaset(dep, cache.replicasets_of(namespace, dep["metadata"]["uid"]))
-            return cache.pods_of(namespace, {rs["metadata"]["uid"]}) if rs else []
+            return [p for t in req.targets for p in new_pods_of(cache, namespace, t.kind.value, t.name)]
 
         async def service_url(name: str, port: int | str, scheme: str, path: str) -> str:
             service = await self._read(f"/api/v1/namespaces/{namespace}/services/{name}", f"Service {name}")

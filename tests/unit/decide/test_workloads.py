@@ -126,9 +126,9 @@ def pod(name: str, revision_hash: str, restarts: int) -> Obj:
 def test_only_pods_of_the_update_revision_fail_a_statefulset_rollout() -> None:
     workload = sts(readyReplicas=2, updateRevision="db-new", currentRevision="db-old")
     judge = {"now": 100.0, "started_at": 90.0, "timeout_seconds": 600.0, "thresholds": Thresholds()}
-    old_crashing = [pod("db-0", "old", 5)]
+    old_crashing = [pod("db-0", "db-old", 5)]  # a StatefulSet's pods carry the revision's name
     assert verdict("StatefulSet", workload, old_crashing, [], **judge).state == "Progressing"
-    failed = verdict("StatefulSet", workload, [pod("db-2", "new", 2)], [], **judge)
+    failed = verdict("StatefulSet", workload, [pod("db-2", "db-new", 2)], [], **judge)
     assert (failed.state, failed.reason) == ("Failed", "PodsFailing")
     assert "pod db-2" in failed.message
 
