@@ -75,7 +75,7 @@ class Settings:
             "--leader-election-namespace", metavar="NS", default_help="$POD_NAMESPACE or deployreq-system"
         ),
     )
-    """Namespace of the leader-election Lease ``deployreq-leader``."""
+    """Namespace of the leader-election Lease ``deployreq-leader`` and of the DeployPolicy budgets' slot Leases."""
 
     leader_lease_duration_seconds: float = field(
         default=15.0, metadata=flag("--leader-lease-duration", kind="duration")

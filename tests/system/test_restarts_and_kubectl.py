@@ -53,6 +53,7 @@ def test_kubectl_wait_blocks_until_the_request_is_complete(cluster: Cluster, ns:
         "PHASE",
         "POSITION",
         "AGE",
+        "HELD-BY",
         "MESSAGE",
     ]
     assert "Succeeded" in table

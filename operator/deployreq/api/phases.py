@@ -34,6 +34,7 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
             Phase.DEPLOYING,
             Phase.SUPERSEDED,
             Phase.CANCELLED,
+            Phase.FAILED,
         }
     ),
     Phase.QUEUED: frozenset(

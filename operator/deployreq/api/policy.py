@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
 
 from deployreq.api.model import Model, Priority
 
@@ -231,6 +231,18 @@ class DeployPolicy(Model):
 
     name: str = Field(min_length=1, max_length=253, description="The policy's name.")
     spec: DeployPolicySpec = Field(description="The guardrails.")
+
+
+def parse(body: dict[str, Any]) -> DeployPolicy | str:
+    """A DeployPolicy object as the API returns it, or what is wrong with it (one line, naming the field); never
+    raises. The schema refuses most mistakes at admission; an unknown time zone is only found here."""
+    name = str((body.get("metadata") or {}).get("name") or "")
+    try:
+        return DeployPolicy(name=name, spec=DeployPolicySpec.model_validate(body.get("spec") or {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"spec.{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def parse_time(value: str) -> datetime:

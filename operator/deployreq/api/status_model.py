@@ -129,6 +129,9 @@ class DeploymentRequestStatus(Model):
     reason: str | None = None
     """Why the run ended, as a CamelCase reason (RolledOut, Verified, AlreadyInPlace, RolledBack, GateFailed,
     RetriesExhausted, InvalidRequest, ...): what deployreq report counts failures by."""
+    held_by: str | None = None
+    """The DeployPolicy holding the waiting request back (a freeze, outside its windows, its budget full); the
+    message says why and when it may start."""
     history: list[HistoryEntry] | None = Field(
         None, max_length=HISTORY_LIMIT, description="The latest phase changes, oldest first."
     )

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from deployreq import errors
-from deployreq.cli import apply, approve, create, queue, reject, report, rerun, rollback, status
+from deployreq.cli import apply, approve, create, policy, queue, reject, report, rerun, rollback, status
 from deployreq.cli.common import Parsers, add_cluster_flags, add_command, fail
 from deployreq.cli.flags import add_settings_flags, settings_from
 from deployreq.cluster import kube
@@ -28,6 +28,7 @@ COMMANDS = (
     report.COMMAND,
     approve.COMMAND,
     reject.COMMAND,
+    policy.COMMAND,
 )
 
 

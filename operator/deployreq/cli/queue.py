@@ -51,22 +51,31 @@ async def cmd_queue(client: kube.Kube, namespace: str | None, emit: Callable[[st
         by_ns.setdefault(obj["metadata"]["namespace"], []).append(obj)
     locks: dict[str, str] = {}
     rows: list[Row] = []
+    holds: dict[tuple[str, str], str] = {}
     for ns in sorted(by_ns):
         lock = await _lock_line(client, ns)
         if lock is not None:
             locks[ns] = lock
-        rows.extend(_row(ns, req) for req in queue_rows(by_ns[ns]))
+        for req in queue_rows(by_ns[ns]):
+            rows.append(_row(ns, req))
+            if (
+                req.waiting and req.status.held_by
+            ):  # a DeployPolicy holds it: say which and why (docs/policy.md)
+                holds[(ns, req.name)] = req.status.message or f"held by policy {req.status.held_by}"
     if not rows and not locks:
         where = f"in namespace {namespace}" if namespace is not None else "in any namespace"
         emit(f"No requests waiting or running {where}.")
         return 0
-    for line in queue_table(rows, locks):
+    for line in queue_table(rows, locks, holds):
         emit(line)
     return 0
 
 
-def queue_table(rows: list[Row], locks: dict[str, str]) -> list[str]:
-    """The queue as aligned columns (as wide as their longest value, as kubectl prints), lock lines per namespace."""
+def queue_table(
+    rows: list[Row], locks: dict[str, str], holds: dict[tuple[str, str], str] | None = None
+) -> list[str]:
+    """The queue as aligned columns (as wide as their longest value, as kubectl prints), lock lines per namespace,
+    and under a request a policy holds, why."""
     header = ("NAMESPACE", "POSITION", "NAME", "PRIORITY", "PHASE", "DEPLOYMENT")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
 
@@ -77,7 +86,10 @@ def queue_table(rows: list[Row], locks: dict[str, str]) -> list[str]:
     for ns in sorted({r[0] for r in rows} | set(locks)):
         if ns in locks:
             out.append(f"{ns.ljust(widths[0])}   {locks[ns]}")
-        out.extend(line(r) for r in rows if r[0] == ns)
+        for row in (r for r in rows if r[0] == ns):
+            out.append(line(row))
+            if holds and (ns, row[2]) in holds:
+                out.append(f"{' ' * widths[0]}   {holds[(ns, row[2])]}")
     return out
 
 

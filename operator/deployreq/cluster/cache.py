@@ -15,6 +15,7 @@ from deployreq.api import approval, names
 from deployreq.api.policy import DeployPolicy
 from deployreq.api.request import Request, resource_version
 from deployreq.cluster.informer import Mirror
+from deployreq.cluster.policies import Policies
 
 Obj = dict[str, Any]
 Index = Mapping[str, Iterable[Obj]]
@@ -53,6 +54,8 @@ class Cache:
         self.daemonsets = Mirror()
         self.controllerrevisions = Mirror()
         self.deployapprovals = Mirror()
+        self.policies = Policies()
+        """The DeployPolicies and Namespaces mirrored (empty: no policy governs anything)."""
         # namespace -> (uid, resourceVersion) -> the approval parsed from that body
         self._approvals: dict[str, dict[tuple[str, int], approval.Approval | None]] = {}
         self._written: dict[str, Obj] = {}  # uid -> last body we wrote
@@ -153,5 +156,5 @@ class Cache:
         return [parsed for parsed in seen.values() if parsed is not None]
 
     def policies_for(self, namespace: str) -> list[DeployPolicy]:
-        """The DeployPolicies governing the namespace (none until the policy mirror of issue 19 serves them)."""
-        return []
+        """The valid DeployPolicies governing the namespace, by name (cluster/policies.py)."""
+        return self.policies.governing(namespace)

@@ -99,8 +99,11 @@ class Informer:
         mirror: Mirror,
         on_change: Callable[[str], None],
         keep: Callable[[Obj], Obj] = lambda obj: obj,
+        optional: bool = False,
     ) -> None:
         self.client = client
+        self.optional = optional
+        """A type that may not be served (a CRD not installed yet): a 404 counts as an empty listing, retried."""
         self.path = path
         self.mirror = mirror
         self.on_change = on_change
@@ -128,7 +131,13 @@ class Informer:
                     )
                     self.resource_version = ""
                     continue
-                log.warning("%s: %s; retrying in %.1fs", self.path, exc, delay)
+                if exc.code == 404 and self.optional:
+                    if not self.synced.is_set():
+                        log.warning("%s is not served (CRD not installed?): none until it is", self.path)
+                    self.mirror.replace([])
+                    self.synced.set()
+                else:
+                    log.warning("%s: %s; retrying in %.1fs", self.path, exc, delay)
             except (
                 Exception
             ) as exc:  # a stream cut mid-way, an undecodable line: resume from the last version

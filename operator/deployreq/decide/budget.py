@@ -43,13 +43,48 @@ class Full:
     holders: tuple[str, ...]
 
 
+def _is_mine(slots: Sequence[Slot], index: int, me: str) -> bool:
+    record = next(s.record for s in slots if s.index == index)
+    return record is not None and request_of(record.holder) == request_of(me)
+
+
 def slot_name(prefix: str, policy: str, index: int) -> str:
     return f"{prefix}-{policy}-{index}"
 
 
-def claim(slots: Sequence[Slot], size: int, me: str, now: float) -> Claim | Full:
-    """Which slot ``me`` takes (or keeps) in a budget of ``size``, given every slot Lease seen (any index)."""
-    decisions = {s.index: decide(s.record, me, now, s.observed_at) for s in slots}
+def request_of(holder: str) -> str:
+    """The request part of a slot holder ``<namespace>/<request>@<operator>``."""
+    return holder.rsplit("@", 1)[0]
+
+
+def _decide(slot: Slot, me: str, now: float, active: frozenset[str]) -> LockDecision:
+    record = slot.record
+    if record is not None and record.holder and record.holder != me:
+        if request_of(record.holder) == request_of(me):
+            # The same request, driven before by another operator (HA takeover) or another incarnation: the
+            # namespace lock fences who drives it, so its slot passes on at once instead of a second one.
+            return Take(record.transitions + 1)
+        decision = decide(record, me, now, slot.observed_at)
+        if isinstance(decision, Takeover) and request_of(record.holder) in active:
+            # Its operator stopped renewing, but its request still runs: the slot stays counted.
+            return Wait(now + record.duration_seconds, record.holder)
+        return decision
+    return decide(record, me, now, slot.observed_at)
+
+
+def claim(
+    slots: Sequence[Slot], size: int, me: str, now: float, active: frozenset[str] = frozenset()
+) -> Claim | Full:
+    """Which slot ``me`` takes (or keeps) in a budget of ``size``, given every slot Lease seen (any index).
+
+    ``active``: the requests (``<namespace>/<request>``) known to be active; their slots are never taken over.
+    """
+    decisions = {s.index: _decide(s, me, now, active) for s in slots}
+    same = next(
+        (i for i, d in sorted(decisions.items()) if isinstance(d, Take) and _is_mine(slots, i, me)), None
+    )
+    if same is not None:
+        return Claim(same, decisions[same])
     mine = next((i for i, d in sorted(decisions.items()) if isinstance(d, Renew)), None)
     if mine is not None:
         return Claim(mine, decisions[mine])

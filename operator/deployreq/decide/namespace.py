@@ -131,7 +131,8 @@ def ended_waiting(req: Request, phase: Phase, message: str, now: float) -> Statu
 def queued(req: Request, position: int, now: float) -> StatusChange | None:
     """A waiting request's position (and, for a new run, its fresh run records); None when it shows it already."""
     fresh = fresh_run(req)
-    if not fresh and req.phase == Phase.QUEUED and req.status.queue_position == position:
+    stale_hold = req.status.held_by is not None  # a policy held it before; it waits for its turn now
+    if not fresh and not stale_hold and req.phase == Phase.QUEUED and req.status.queue_position == position:
         return None
     message = f"Waiting in the queue of namespace {req.namespace} at position {position}."
     retry_at = epoch(req.status.next_attempt_at)
@@ -146,11 +147,13 @@ def queued(req: Request, position: int, now: float) -> StatusChange | None:
             attempt=None,
             next_attempt_at=None,
             completed_at=None,
+            held_by=None,
         )
         return StatusChange(fields, Phase.QUEUED, message, req.generation)
+    waiting = Fields(queue_position=position, held_by=None) if stale_hold else Fields(queue_position=position)
     if req.phase != Phase.QUEUED:
-        return StatusChange(Fields(queue_position=position), Phase.QUEUED, message, req.generation)
-    return StatusChange(Fields(queue_position=position), message=message)
+        return StatusChange(waiting, Phase.QUEUED, message, req.generation)
+    return StatusChange(waiting, message=message)
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def _run_records(req: Request, attempt: int, lock_holder: str | None, now: float
     """A new attempt's records: the last attempt's cleared."""
     return Fields(
         queue_position=None,  # the active request has no queue position (POSITION stays empty)
+        held_by=None,
         observed_generation=req.generation,
         observed_rerun=req.rerun or None,
         attempt=attempt,

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from deployreq.api.model import Priority
 from deployreq.api.policy import DeployPolicy, DeployWindow, NamespaceSelector, SelectorOperator
+from deployreq.api.times import rfc3339
 
 HORIZON = timedelta(days=8)
 """How far ahead the next opening is searched: every weekly window opens within a week."""
+
+
+def parse_instant(epoch: float) -> datetime:
+    """Epoch seconds as the aware UTC datetime these rules take."""
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def selects(selector: NamespaceSelector, labels: dict[str, str]) -> bool:
@@ -72,7 +78,7 @@ def _freeze_holding(policy: DeployPolicy, at: datetime, priority: Priority) -> s
     for freeze in policy.spec.freezes:
         if freeze.start <= at < freeze.end and not (freeze.allow_urgent and priority == Priority.URGENT):
             why = f" ({freeze.reason})" if freeze.reason else ""
-            return f"frozen by policy {policy.name}{why} until {freeze.end.isoformat()}"
+            return f"frozen by policy {policy.name}{why} until {rfc3339(freeze.end.timestamp())}"
     return None
 
 
@@ -86,6 +92,24 @@ def holding(policies: Sequence[DeployPolicy], at: datetime, priority: Priority) 
         if not windows_open(policy.spec.windows, at):
             return f"outside the deploy windows of policy {policy.name}"
     return None
+
+
+def held_by(policies: Sequence[DeployPolicy], at: datetime, priority: Priority) -> tuple[str, str] | None:
+    """Which policy holds a request back at ``at`` and how (``Frozen`` or ``OutsideWindow``), as :func:`holding`
+    judges it; None when none does."""
+    for policy in policies:
+        if _freeze_holding(policy, at, priority):
+            return policy.name, "Frozen"
+    for policy in policies:
+        if not windows_open(policy.spec.windows, at):
+            return policy.name, "OutsideWindow"
+    return None
+
+
+def next_opening(windows: Sequence[DeployWindow], now: datetime) -> datetime | None:
+    """When the next window opens after ``now`` (within a week); None without windows or without an opening."""
+    starts = [start for window in windows for start, _ in _intervals(window, now) if start > now]
+    return min(starts, default=None)
 
 
 def _candidates(policies: Sequence[DeployPolicy], now: datetime) -> list[datetime]:
@@ -113,7 +137,7 @@ def may_start(policies: Sequence[DeployPolicy], now: datetime, priority: Priorit
     if reason is None:
         return StartRule(True)
     later = next((t for t in _candidates(policies, now) if holding(policies, t, priority) is None), None)
-    when = f"; starts at {later.isoformat()}" if later else "; no opening within a week"
+    when = f"; starts at {rfc3339(later.timestamp())}" if later else "; no opening within a week"
     return StartRule(False, reason + when, later)
 
 

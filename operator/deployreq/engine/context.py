@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from deployreq.api.phases import Phase
 from deployreq.api.request import Request
 from deployreq.cluster import kube
+from deployreq.cluster.budget import Budgets
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
 from deployreq.config import Settings
@@ -36,3 +37,7 @@ class Context:
     kinds_ready: Callable[[Callable[[], None]], bool] | None = None
     """Whether the StatefulSet, DaemonSet and ControllerRevision mirrors have listed once (started on the first
     call; the callback is called once they have). None: the mirrors are filled by other means (tests)."""
+    on_hold: Callable[[str, str], None] | None = None
+    """Told when a DeployPolicy begins to hold a request back: (policy, the metrics' reason)."""
+    budgets: Budgets | None = None
+    """The budgets' slot Leases (None: budgets are not enforced, as in tests without the operator's namespace)."""

@@ -9,7 +9,7 @@ them is written: a refused write decides again on the same outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from deployreq import errors
@@ -38,6 +38,7 @@ class Driver:
         wake: Callable[[], None],
         wake_at: Callable[[float], None],
         on_finished: Callable[[], None] = lambda: None,
+        release_slots: Callable[[Request], Awaitable[None]] | None = None,
     ) -> None:
         self.ctx = ctx
         self.lock = lock
@@ -45,6 +46,8 @@ class Driver:
         self.wake_at = wake_at
         self.on_finished = on_finished
         """Told when a request ended (its history may be pruned)."""
+        self.release_slots = release_slots
+        """Frees the budget slots of a request that ended or was requeued (engine/guard.py)."""
 
     async def carry(self, req: Request, step: steps.Step, world: steps.World, now: float) -> bool:
         """Carry ``step`` out; True when it changed something and the next decision may follow at once."""
@@ -124,6 +127,8 @@ class Driver:
         self.forget_gates(req)
         self.record(req, step.note(now))
         await self.ctx.actions.set_finalizer(req, False)
+        if self.release_slots is not None:
+            await self.release_slots(req)
         await self.lock.release()
         self.wake_at(step.at)
 
@@ -133,6 +138,8 @@ class Driver:
         self.record(req, step.note)
         self.notify(req, step.phase)
         await self.ctx.actions.set_finalizer(req, False)
+        if self.release_slots is not None:
+            await self.release_slots(req)
         self.on_finished()
         others = self.ctx.cache.requests(req.namespace)
         if not any(is_waiting(r) for r in others if r.uid != req.uid):

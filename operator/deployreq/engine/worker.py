@@ -16,11 +16,22 @@ from deployreq.api.approval import ApprovalStatus
 from deployreq.api.phases import ACTIVE, Phase
 from deployreq.api.request import Request
 from deployreq.cluster.lease import LeaseLock
-from deployreq.decide import approval, availability, namespace, progress, prune, rollout, semantic, steps
+from deployreq.decide import (
+    admit,
+    approval,
+    availability,
+    namespace,
+    progress,
+    prune,
+    rollout,
+    semantic,
+    steps,
+)
 from deployreq.decide.retry import retry_message
 from deployreq.engine import world
 from deployreq.engine.context import Context
 from deployreq.engine.drive import Driver
+from deployreq.engine.guard import Guard
 from deployreq.engine.release import Releases
 
 log = logging.getLogger(__name__)
@@ -50,7 +61,15 @@ class NamespaceWorker:
         self.task: asyncio.Task[None] | None = None
         self.thresholds = rollout.Thresholds.from_settings(settings)
         self.limits = semantic.Limits(settings.max_verification_seconds, settings.max_rollout_timeout_seconds)
-        self.driver = Driver(ctx, self.lock, self.wake, self.wake_at, on_finished=self._prune_soon)
+        self.guard = Guard(ctx, self.wake, self.wake_at)
+        self.driver = Driver(
+            ctx,
+            self.lock,
+            self.wake,
+            self.wake_at,
+            on_finished=self._prune_soon,
+            release_slots=self.guard.release,
+        )
         self.releases = Releases(ctx, self.driver, self.limits, self.thresholds)
         self.waiting = 0  # requests waiting in this namespace's queue, for the queue-depth gauge
         self.awaiting_approval: list[float] = []  # since when each request held for an approval waits (epoch)
@@ -157,6 +176,8 @@ class NamespaceWorker:
                     self._wait_for_lock()
                     await self._upkeep(reqs, None)
                     return False
+                self.guard.clear()
+                await self.guard.keep(current)
                 return await self._drive(current)
             case namespace.Release(stale=stale):
                 if stale is not None:
@@ -225,8 +246,20 @@ class NamespaceWorker:
         # The request about to start is not marked Queued first: that write would be undone at once.
         await self._upkeep(reqs, chosen.name if chosen else None, gate)
         if chosen is None:
+            self.guard.clear()
             return False
+        verdict = await self.guard.check(chosen)  # decide/admit.py: may it start (windows, freezes, budgets)?
+        if isinstance(verdict, admit.Refuse):
+            failed = await self.guard.refuse(chosen, verdict)
+            self.driver.notify(failed, Phase.FAILED)
+            self._prune_soon()
+            return True
+        if isinstance(verdict, admit.Hold):
+            await self.guard.hold(chosen, verdict)
+            return False
+        self.guard.clear()
         if not await self.lock.acquire(chosen.name, chosen.uid, hand_over=hand_over):
+            await self.guard.release(chosen)
             self._wait_for_lock()
             return True  # another pass marks it Queued
         await self._start_run(chosen, gate.approved.get(chosen.name))
@@ -281,6 +314,11 @@ class Workers:
             worker.start()
         worker.wake()
 
+    def wake_all(self) -> None:
+        """A DeployPolicy or a Namespace's labels changed: every worker decides again."""
+        for worker in list(self._workers.values()):
+            worker.wake()
+
     def has_work(self, name: str) -> bool:
         """Whether events about Deployments and Pods of this namespace matter now (a request is active there)."""
         return name in self._workers and any(r.phase in ACTIVE for r in self.ctx.cache.requests(name))
@@ -297,6 +335,14 @@ class Workers:
     def awaiting_approval(self) -> list[float]:
         """Since when each request held for an approval waits (epoch seconds), in every namespace."""
         return [since for w in list(self._workers.values()) for since in w.awaiting_approval]
+
+    def held_by_policy(self) -> dict[str, list[float]]:
+        """Since when each request a window, a freeze or a budget holds back waits (epoch), by metric reason."""
+        held: dict[str, list[float]] = {reason: [] for reason in admit.METRIC_REASONS.values()}
+        for worker in list(self._workers.values()):
+            if worker.guard.holding is not None:
+                held[admit.METRIC_REASONS[worker.guard.holding.reason]].append(worker.guard.holding_since)
+        return held
 
     def takeovers(self) -> int:
         return sum(w.lock.takeovers for w in list(self._workers.values()))

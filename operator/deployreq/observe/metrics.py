@@ -153,6 +153,12 @@ class Metrics:
             "deployreq_api_errors", "Error answers from the Kubernetes API.", registry=r
         )
         self.api_retries = Counter("deployreq_api_retries", "Kubernetes API calls retried.", registry=r)
+        self.policy_holds = Counter(
+            "deployreq_policy_holds",
+            "Times a DeployPolicy began to hold a request back, by policy and reason (window, freeze, budget).",
+            ["policy", "reason"],
+            registry=r,
+        )
         self.lease_takeovers = Counter(
             "deployreq_lease_takeovers",
             "Namespace locks taken over after their holder stopped renewing.",
@@ -164,7 +170,8 @@ class Metrics:
         self._hold_metrics(r)
 
     def _hold_metrics(self, r: CollectorRegistry) -> None:
-        """Waiting requests a DeployPolicy holds back, by reason (approval: docs/approvals.md)."""
+        """Waiting requests a DeployPolicy holds back, by reason (approval: docs/approvals.md; window, freeze,
+        budget: docs/policy.md)."""
         self.held = Gauge(
             "deployreq_held_requests",
             "Waiting requests a DeployPolicy holds back, by reason.",

@@ -19,6 +19,7 @@ from deployreq.api import approval, names
 from deployreq.cluster import kube
 from deployreq.cluster.cache import slim
 from deployreq.cluster.informer import Informer, Informers, Mirror, OnDemand
+from deployreq.cluster.policies import slim_namespace
 from deployreq.config import Settings
 from deployreq.engine.worker import Workers
 
@@ -76,10 +77,24 @@ def build_informers(
     return Informers(informers)
 
 
+def policy_informers(workers: Workers) -> list[Informer]:
+    """DeployPolicies (optional: the CRD may not be installed yet) and Namespaces' labels, cluster-scoped: a change
+    may end or start a hold anywhere, so every worker decides again."""
+    client, policies = workers.ctx.client, workers.ctx.cache.policies
+    policy_path = kube.collection_path(f"/apis/{names.GROUP}/{names.VERSION}", names.POLICY_PLURAL)
+    namespaces_path = kube.collection_path("/api/v1", "namespaces")
+    return [
+        Informer(client, policy_path, policies.mirror, lambda _: workers.wake_all(), optional=True),
+        Informer(
+            client, namespaces_path, policies.namespaces, lambda _: workers.wake_all(), keep=slim_namespace
+        ),
+    ]
+
+
 def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     cache = workers.ctx.cache
-    informers = build_informers(settings, workers)
+    informers = Informers(build_informers(settings, workers).informers + policy_informers(workers))
     # StatefulSets, DaemonSets and their ControllerRevisions: mirrored once a request names one.
     on_demand = OnDemand(build_informers(settings, workers, MIRRORED_ON_DEMAND))
     workers.ctx.kinds_ready = on_demand.ready
@@ -104,7 +119,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         informers.start()
         await informers.wait_synced()
         logger.info(
-            "mirroring %d Deployments, %d ReplicaSets, %d Pods, %d DeployApprovals",
+            "mirroring %d Deployments, %d ReplicaSets, %d Pods, %d DeployApprovals, %d DeployPolicies, %d Namespaces",
             *map(len, informers.mirrors()),
         )
 

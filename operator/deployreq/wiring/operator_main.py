@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -18,12 +19,13 @@ from deployreq.api import times
 from deployreq.api.phases import TERMINAL, Phase
 from deployreq.api.request import Request
 from deployreq.cluster import kube
+from deployreq.cluster.budget import Budgets
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.credentials import Credentials
 from deployreq.cluster.events import Recorder
 from deployreq.cluster.leader import LeaderElector
 from deployreq.config import Settings
-from deployreq.decide import report
+from deployreq.decide import admit, report
 from deployreq.engine.actions import Actions
 from deployreq.engine.context import Context
 from deployreq.engine.gate_runs import GateRuns
@@ -167,6 +169,9 @@ async def _context(
         cache=cache,
         actions=Actions(client, cache, recorder),
         recorder=recorder,
+        budgets=Budgets(
+            client, settings.leader_namespace, settings.identity, settings.lease_duration_seconds
+        ),
         gates=GateRuns(
             client,
             cache,
@@ -208,8 +213,15 @@ def _observe(settings: Settings, ctx: Context, workers: Workers, metrics: Metric
     metrics.active_locks.set_function(workers.locks_held)
     metrics.queue_depth.set_function(workers.queue_depth)
     metrics.watch_holds("approval", workers.awaiting_approval, ctx.wall)
+    for reason in admit.METRIC_REASONS.values():  # windows, freezes and budgets (docs/policy.md)
+        metrics.watch_holds(reason, functools.partial(_held, workers, reason), ctx.wall)
+    ctx.on_hold = lambda policy, reason: metrics.policy_holds.labels(policy, reason).inc()
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, settings.metrics_host)
+
+
+def _held(workers: Workers, reason: str) -> list[float]:
+    return workers.held_by_policy()[reason]
 
 
 def _register_login(registry: kopf.OperatorRegistry, credentials: Credentials, client: kube.Kube) -> None:

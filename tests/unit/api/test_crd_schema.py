@@ -62,10 +62,11 @@ def test_names_and_printer_columns() -> None:
         "Phase",
         "Position",
         "Age",
+        "Held-By",
         "Message",
     ]
     assert columns["Position"]["type"] == "integer" and columns["Age"]["type"] == "date"
-    assert columns["Message"]["priority"] == 1
+    assert columns["Message"]["priority"] == 1 and columns["Held-By"]["priority"] == 1
 
 
 @pytest.mark.parametrize(

@@ -182,3 +182,51 @@ def test_status_shows_when_a_waiting_request_tries_again() -> None:
     assert lines[-2:] == ["Next attempt: 2026-11-30T16:00:10.000Z", "Message:      m"]
     obj["status"]["phase"] = "Failed"
     assert "Next attempt" not in describe(obj)
+
+
+def test_the_queue_says_under_a_held_request_which_policy_holds_it_and_why() -> None:
+    rows = [
+        ("shop", "1", "web-2", "normal", "Queued", "web"),
+        ("shop", "2", "web-3", "normal", "Queued", "api"),
+    ]
+    why = "Held by policy prod: outside the deploy windows of policy prod; starts at 2027-01-18T08:00:00Z."
+    lines = queue_table(rows, {}, {("shop", "web-2"): why})
+    assert lines[2] == " " * len("NAMESPACE   ") + why  # under the row, past the namespace column
+    assert lines[3].split()[2] == "web-3"
+
+
+def test_the_policy_table_shows_selection_budget_and_whether_requests_may_start() -> None:
+    from deployreq.cli.policy import policy_rows, policy_table
+
+    monday_noon = 1800273600.0  # 2027-01-18T12:00:00Z, a Monday
+    prod = {
+        "metadata": {"name": "prod"},
+        "spec": {
+            "namespaceSelector": {"matchLabels": {"tier": "prod"}},
+            "maxConcurrent": 2,
+            "windows": [{"days": ["Mon"], "start": "14:00", "end": "15:00", "timeZone": "UTC"}],
+        },
+    }
+    bad = {
+        "metadata": {"name": "bad"},
+        "spec": {
+            "namespaceSelector": {},
+            "windows": [{"days": ["Mon"], "start": "09:00", "end": "10:00", "timeZone": "Mars/Olympus"}],
+        },
+    }
+    namespaces = [
+        {"metadata": {"name": n, "labels": labels}}
+        for n, labels in (("shop", {"tier": "prod"}), ("api", {"tier": "prod"}), ("dev", {}))
+    ]
+    active = {
+        "metadata": {"name": "r", "namespace": "shop", "uid": "u"},
+        "spec": {"deployment": "web", "images": [{"container": "app", "image": "img:2"}]},
+        "status": {"phase": "Deploying"},
+    }
+    rows = policy_rows([prod, bad], namespaces, [active], monday_noon)
+    assert rows[0][:3] == ("bad", "-", "-") and 'unknown time zone "Mars/Olympus"' in rows[0][3]
+    assert rows[1][:3] == ("prod", "api,shop", "1/2")
+    assert rows[1][3].startswith(
+        "held: outside the deploy windows of policy prod; starts at 2027-01-18T14:00:00Z"
+    )
+    assert policy_table(rows)[0].split() == ["NAME", "NAMESPACES", "ACTIVE", "NOW"]

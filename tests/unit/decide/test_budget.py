@@ -42,3 +42,16 @@ def test_a_lowered_budget_counts_slots_beyond_it_while_their_holders_run() -> No
     slots = [Slot(0, LeaseRecord("", 15, "t", "t", 2, "1"), 100.0), held(1, "ns-a/r1"), held(2, "ns-b/r2")]
     assert isinstance(claim(slots, 2, "ns-c/r3", now=101.0), Full), "two live holders fill a budget of two"
     assert claim(slots[:2], 2, "ns-c/r3", now=101.0) == Claim(0, Take(3))
+
+
+def test_the_same_request_driven_by_another_operator_keeps_its_slot() -> None:
+    """An HA successor (or a new identity) driving the same request takes its slot at once, never a second one."""
+    slots = [held(0, "ns-b/r2@op-a"), held(1, "ns-a/r1@op-a")]
+    assert claim(slots, 3, "ns-a/r1@op-b", now=101.0) == Claim(1, Take(2))
+
+
+def test_a_lapsed_slot_whose_request_still_runs_is_not_taken_over() -> None:
+    lapsed = held(0, "ns-a/r1@op-a", observed_at=100.0)
+    full = claim([lapsed], 1, "ns-c/r3@op-b", now=116.0, active=frozenset({"ns-a/r1"}))
+    assert isinstance(full, Full) and full.holders == ("ns-a/r1@op-a",)
+    assert claim([lapsed], 1, "ns-c/r3@op-b", now=116.0) == Claim(0, Takeover(2, "ns-a/r1@op-a"))
