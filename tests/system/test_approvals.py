@@ -23,7 +23,8 @@ import yaml
 
 from tests.support.kubectl import require_kubectl
 from tests.system.cluster import Cluster
-from tests.system.harness import GROUP, VERSION, Namespace, run_kubectl
+from tests.system.harness import GROUP, VERSION, Namespace, run_kubectl, wait_for
+from tests.system.test_metrics import _free_port, scrape_port
 
 pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,9 @@ INSTALLED = [
     ROOT / "manifests" / "base" / "approval-policy.yaml",
     ROOT / "manifests" / "base" / "user-roles.yaml",
 ]
+PORT = _free_port()
+OPERATOR_ARGS = ("--metrics-port", str(PORT))
+HELD = 'deployreq_held_requests{reason="approval"}'
 DENIED = "ValidatingAdmissionPolicy 'deployreq-approvals' with binding 'deployreq-approvals' denied request"
 
 
@@ -164,3 +168,86 @@ def _request_doc(name: str, **spec: Any) -> dict[str, Any]:
             **spec,
         },
     }
+
+
+@pytest.fixture
+def policy(cluster: Cluster, ns: Namespace, admission: None) -> Iterator[str]:
+    """A DeployPolicy holding this namespace's normal requests for an approval (high ones pass)."""
+    name = f"approve-{ns.name}"
+    doc = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "DeployPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns.name}},
+            "approval": {"required": True, "priorities": ["normal"]},
+        },
+    }
+    ok(run_kubectl(cluster.kubeconfig, "create", "-f", "-", input=yaml.safe_dump(doc)))
+    yield name
+    run_kubectl(cluster.kubeconfig, "delete", "deploypolicy", name, "--ignore-not-found")
+
+
+def _held(ns: Namespace, name: str, policy: str) -> dict[str, Any]:
+    held = ns.wait_phase(name, "AwaitingApproval")
+    assert held["status"]["message"] == (
+        f"Waiting for an approval: policy {policy} requires one for normal requests "
+        f"(deployreq approve {name} -n {ns.name}, or deployreq reject)."
+    )
+    conditions = {c["type"]: c["status"] for c in held["status"]["conditions"]}
+    assert (conditions["AwaitingApproval"], conditions["Complete"]) == ("True", "False")
+    return held
+
+
+def test_a_held_request_waits_without_the_lock_and_runs_once_approved(
+    cluster: Cluster, ns: Namespace, policy: str
+) -> None:
+    approver = Person(cluster, ns, "approver", "deployreq-approver")
+    ns.deployment()
+    ns.deployment("api")
+    ns.request("web-2", {"app": "registry.example/web:2.0"})
+    _held(ns, "web-2", policy)
+    # It holds no lock: a request the policy does not hold runs meanwhile in the same namespace.
+    ns.request("api-2", {"app": "registry.example/api:2.0"}, deployment="api", priority="high")
+    assert ns.wait_phase("api-2")["status"]["phase"] == "Succeeded"
+    table = ok(run_kubectl(cluster.kubeconfig, "get", "deploymentrequests", "-n", ns.name)).splitlines()
+    assert "AwaitingApproval" in next(line for line in table if line.startswith("web-2 "))
+    assert ns.images("web") == {"app": "registry.example/web:1.0"}
+    wait_for(lambda: scrape_port(PORT), lambda v: v.get(HELD) == 1, 10, "the hold counted")
+    said = ok(approver.deployreq("approve", "web-2", "-n", ns.name, "--comment", "notes checked"))
+    assert f"deploymentrequest web-2 approved by {approver.username}" in said
+    done = ns.wait_phase("web-2")
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    [made] = approvals(ns)
+    recorded = done["status"]["approval"]
+    assert recorded == {
+        "decision": "Approve",
+        "approver": approver.username,
+        "approval": made["metadata"]["name"],
+        "policy": policy,
+        "comment": "notes checked",
+        "decidedAt": made["metadata"]["creationTimestamp"],
+    }
+    conditions = {c["type"]: c["status"] for c in done["status"]["conditions"]}
+    assert conditions["AwaitingApproval"] == "False"
+    assert ns.images("web") == {"app": "registry.example/web:2.0"}
+    assert scrape_port(PORT)[HELD] == 0
+
+
+def test_a_rejected_request_ends_cancelled_naming_who_rejected_it(
+    cluster: Cluster, ns: Namespace, policy: str
+) -> None:
+    approver = Person(cluster, ns, "approver", "deployreq-approver")
+    ns.deployment()
+    ns.request("web-2", {"app": "registry.example/web:2.0"})
+    _held(ns, "web-2", policy)
+    ok(approver.deployreq("reject", "web-2", "-n", ns.name, "--reason", "not during the sale"))
+    done = ns.wait_phase("web-2")
+    [made] = approvals(ns)
+    assert (done["status"]["phase"], done["status"]["reason"]) == ("Cancelled", "Rejected")
+    assert done["status"]["message"] == (
+        f"Rejected by {approver.username} (DeployApproval {made['metadata']['name']}): not during the sale"
+    )
+    assert ns.images("web") == {"app": "registry.example/web:1.0"}
+    again = approver.deployreq("approve", "web-2", "-n", ns.name)
+    assert again.returncode != 0 and "has ended (Cancelled): nothing to decide" in again.stderr

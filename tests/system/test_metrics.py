@@ -38,11 +38,18 @@ FAMILIES = (
     "deployreq_deploy_duration_seconds",
     "deployreq_request_degraded_seconds",
     "deployreq_request_downtime_seconds",
+    "deployreq_held_requests",
+    "deployreq_held_oldest_seconds",
 )
 
 
 def scrape() -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5) as response:
+    return scrape_port(PORT)
+
+
+def scrape_port(port: int) -> dict[str, float]:
+    """Every sample of the operator's /metrics on ``port``, by name and labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     values = {}
     for line in text.splitlines():

@@ -52,7 +52,8 @@ MIRRORED_ON_DEMAND = (
     ("/apis/apps/v1", "controllerrevisions", "controllerrevisions"),
 )
 WAKING = frozenset({approval.PLURAL})
-"""Mirrored types whose every change wakes the namespace's worker (an approval may let a waiting request start)."""
+"""Mirrored types whose every change wakes the namespace's worker (an approval may let a waiting request start);
+optional too: without their CRD (an install from an older crds/) there are none, and nothing else waits for them."""
 
 
 def build_informers(
@@ -73,7 +74,10 @@ def build_informers(
             paths = [kube.collection_path(prefix, plural)]
         else:
             paths = [kube.collection_path(prefix, plural, ns) for ns in settings.namespaces]
-        informers += [Informer(workers.ctx.client, path, mirror, notify, keep=slim) for path in paths]
+        optional = plural in WAKING
+        informers += [
+            Informer(workers.ctx.client, path, mirror, notify, keep=slim, optional=optional) for path in paths
+        ]
     return Informers(informers)
 
 
