@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
+from scripts import chaos_budget  # noqa: E402
 from scripts.chaos_proxy import LossyProxy, proxied_kubeconfig  # noqa: E402
 from scripts.real_cluster import ControlPlane, selected, wait_established  # noqa: E402
 from tests.system.harness import (  # noqa: E402
@@ -109,6 +110,8 @@ class Stats:
     """The real control plane: the API server SIGKILLed and started again."""
     etcd_pauses: int = 0
     """The real control plane: etcd stopped (SIGSTOP) and continued."""
+    budget_most: int = 0
+    """The most requests active at once under the DeployPolicy budget (scripts/chaos_budget.py)."""
 
     def add(self, other: Stats) -> None:
         for name in (
@@ -123,6 +126,7 @@ class Stats:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.takeovers += other.takeovers
+        self.budget_most = max(self.budget_most, other.budget_most)
         self.overlaps += other.overlaps
         self.lock_holders |= other.lock_holders
 
@@ -130,7 +134,8 @@ class Stats:
         return (
             f"deployment_writes={self.deployment_writes} patches={self.image_patches} undos={self.undos} "
             f"lost_responses={self.lost_responses} lock_writes={self.lock_writes} takeovers={self.takeovers} "
-            f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps} stalls={self.stalls}"
+            f"lock_holders={len(self.lock_holders)} two_operator_overlaps={self.overlaps} stalls={self.stalls} "
+            f"budget_most_active={self.budget_most}"
             + (
                 f" apiserver_restarts={self.apiserver_restarts} etcd_pauses={self.etcd_pauses}"
                 if self.apiserver_restarts or self.etcd_pauses
@@ -440,6 +445,8 @@ def one_run(
             ns.deployment(images={"app": "registry.example/app:1"}, replicas=2, wait=False)
         for ns in spaces:
             ns.wait_deployment_available(timeout=120)
+        budget = chaos_budget.budget_of(len(spaces))  # a DeployPolicy's maxConcurrent over every namespace
+        chaos_budget.install(api, [ns.name for ns in spaces], budget)
         if sim is not None:
             sim.admin("PUT", "faults", {**FAULTS, "seed": run})
         # The operators talk to kubesim through a proxy that loses the responses of some committed writes.
@@ -563,9 +570,12 @@ def one_run(
         leases = lock_holders(api, spaces)
         injected = int(sim.admin("GET", "faults").get("injected", 0)) if sim is not None else 0
         faults = injected + proxy.lost + real_stats["apiserver_restarts"] + real_stats["etcd_pauses"]
+        trail = audit()
         violations, stats = check(
-            audit(), final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
+            trail, final, deployments, leases, {ns.name: "registry.example/app:1" for ns in spaces}
         )
+        over_budget, stats.budget_most = chaos_budget.check(trail, {ns.name for ns in spaces}, budget)
+        violations.extend(over_budget)
         stats.apiserver_restarts = real_stats["apiserver_restarts"]
         stats.etcd_pauses = real_stats["etcd_pauses"]
         stats.stalls = stalls

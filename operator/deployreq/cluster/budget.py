@@ -97,12 +97,12 @@ class Budgets:
         return True
 
     async def claim(
-        self, policy: str, size: int, me: str, active: frozenset[str]
+        self, policy: str, size: int, me: str, active: frozenset[str], adopt: bool = False
     ) -> budget.Claim | budget.Full | None:
         """Take (or keep) a slot of ``policy``'s budget for ``me``: the Claim written, the Full budget, or None
-        when a concurrent write won the slot (decide again)."""
+        when a concurrent write won the slot (decide again). ``adopt``: ``me`` holds its namespace lock."""
         slots = await self._slots(policy)
-        decision = budget.claim(slots, size, me, self.clock(), active)
+        decision = budget.claim(slots, size, me, self.clock(), active, adopt)
         if isinstance(decision, budget.Full):
             return decision
         name = budget.slot_name(PREFIX, policy, decision.index)
@@ -125,8 +125,9 @@ class Budgets:
             if (lease.get("spec") or {}).get("holderIdentity") == me
         ]
 
-    async def renew(self, me: str) -> None:
-        """Renew every slot ``me`` holds (as the namespace lock is renewed)."""
+    async def renew(self, me: str) -> bool:
+        """Renew every slot ``me`` holds (as the namespace lock is renewed); False when one was lost."""
+        kept = True
         for _name, lease in self._held(me):
             record = locking.record_of(lease)
             spec = locking.lease_body(locking.Renew(), record, me, self.duration, self.wall())
@@ -134,6 +135,8 @@ class Budgets:
             index = int(lease["metadata"]["annotations"][INDEX_ANNOTATION])
             if not await self._write(self._body(policy, index, spec, lease), create=False):
                 log.warning("slot %s of %s was lost", _name, me)
+                kept = False
+        return kept
 
     def holds(self, me: str) -> bool:
         return bool(self._held(me))

@@ -57,12 +57,12 @@ def request_of(holder: str) -> str:
     return holder.rsplit("@", 1)[0]
 
 
-def _decide(slot: Slot, me: str, now: float, active: frozenset[str]) -> LockDecision:
+def _decide(slot: Slot, me: str, now: float, active: frozenset[str], adopt: bool) -> LockDecision:
     record = slot.record
     if record is not None and record.holder and record.holder != me:
-        if request_of(record.holder) == request_of(me):
-            # The same request, driven before by another operator (HA takeover) or another incarnation: the
-            # namespace lock fences who drives it, so its slot passes on at once instead of a second one.
+        if adopt and request_of(record.holder) == request_of(me):
+            # The same request, driven before by another operator (HA takeover) or another incarnation, and ``me``
+            # holds its namespace lock now: the lock fences who drives it, so its slot passes on at once.
             return Take(record.transitions + 1)
         decision = decide(record, me, now, slot.observed_at)
         if isinstance(decision, Takeover) and request_of(record.holder) in active:
@@ -73,13 +73,20 @@ def _decide(slot: Slot, me: str, now: float, active: frozenset[str]) -> LockDeci
 
 
 def claim(
-    slots: Sequence[Slot], size: int, me: str, now: float, active: frozenset[str] = frozenset()
+    slots: Sequence[Slot],
+    size: int,
+    me: str,
+    now: float,
+    active: frozenset[str] = frozenset(),
+    adopt: bool = False,
 ) -> Claim | Full:
     """Which slot ``me`` takes (or keeps) in a budget of ``size``, given every slot Lease seen (any index).
 
     ``active``: the requests (``<namespace>/<request>``) known to be active; their slots are never taken over.
+    ``adopt``: ``me`` holds its request's namespace lock, so a slot its request holds under another operator's name
+    is its own (never before the lock: another operator may be driving that request).
     """
-    decisions = {s.index: _decide(s, me, now, active) for s in slots}
+    decisions = {s.index: _decide(s, me, now, active, adopt) for s in slots}
     same = next(
         (i for i, d in sorted(decisions.items()) if isinstance(d, Take) and _is_mine(slots, i, me)), None
     )

@@ -105,7 +105,10 @@ class Guard:
         me = self._me(req)
         if not budgets.holds(me):
             for policy, size in rules.budgets(self.ctx.cache.policies_for(req.namespace)):
-                if not isinstance(await budgets.claim(policy, size, me, self._active()), budget.Claim):
+                claimed = await budgets.claim(
+                    policy, size, me, self._active(), adopt=True
+                )  # the lock is held
+                if not isinstance(claimed, budget.Claim):
                     log.warning(
                         "%s runs without a slot of policy %s's budget (taken while it ran)", me, policy
                     )
@@ -114,6 +117,20 @@ class Guard:
         if self.ctx.monotonic() - self._renewed.get(me, 0.0) >= self.ctx.settings.renew_interval_seconds:
             await budgets.renew(me)
             self._renewed[me] = self.ctx.monotonic()
+
+    async def fresh(self, req: Request) -> bool:
+        """Just before ``req`` starts: its slots are still its own. Slots taken more than two thirds of a lease ago
+        (this process was stopped meanwhile) are renewed first, and a slot lost to another request stops the start,
+        as the namespace lock fences a Deployment write."""
+        budgets, me = self.ctx.budgets, self._me(req)
+        if budgets is None or not budgets.holds(me):
+            return True
+        fraction = self.ctx.settings.lease_duration_seconds * 2 / 3
+        if self.ctx.monotonic() - self._renewed.get(me, 0.0) < fraction:
+            return True
+        kept = await budgets.renew(me)
+        self._renewed[me] = self.ctx.monotonic()
+        return kept
 
     async def release(self, req: Request) -> None:
         """Free the slots ``req`` holds (it ended, was requeued, or could not take the namespace lock)."""

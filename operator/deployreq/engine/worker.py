@@ -258,7 +258,8 @@ class NamespaceWorker:
             await self.guard.hold(chosen, verdict)
             return False
         self.guard.clear()
-        if not await self.lock.acquire(chosen.name, chosen.uid, hand_over=hand_over):
+        locked = await self.lock.acquire(chosen.name, chosen.uid, hand_over=hand_over)
+        if not locked or not await self.guard.fresh(chosen):  # the slots fenced as the lock is
             await self.guard.release(chosen)
             self._wait_for_lock()
             return True  # another pass marks it Queued

@@ -45,9 +45,17 @@ def test_a_lowered_budget_counts_slots_beyond_it_while_their_holders_run() -> No
 
 
 def test_the_same_request_driven_by_another_operator_keeps_its_slot() -> None:
-    """An HA successor (or a new identity) driving the same request takes its slot at once, never a second one."""
+    """An HA successor holding the request's namespace lock takes its slot at once, never a second one."""
     slots = [held(0, "ns-b/r2@op-a"), held(1, "ns-a/r1@op-a")]
-    assert claim(slots, 3, "ns-a/r1@op-b", now=101.0) == Claim(1, Take(2))
+    assert claim(slots, 3, "ns-a/r1@op-b", now=101.0, adopt=True) == Claim(1, Take(2))
+
+
+def test_before_the_lock_the_same_request_under_another_operator_is_someone_else() -> None:
+    """Two operators both see the request waiting; the one without its namespace lock must not take its slot (the
+    chaos run found it then freed the slot, and a request of another namespace started beside the running one)."""
+    slots = [held(0, "ns-a/r1@op-a")]
+    full = claim(slots, 1, "ns-a/r1@op-b", now=101.0, active=frozenset({"ns-a/r1"}))
+    assert isinstance(full, Full) and full.holders == ("ns-a/r1@op-a",)
 
 
 def test_a_lapsed_slot_whose_request_still_runs_is_not_taken_over() -> None:
