@@ -153,3 +153,41 @@ async def test_a_workload_changed_by_someone_else_is_left_alone_and_named(bench:
     assert await image_of(bench, "daemonsets", "agent") == OLD
     assert await image_of(bench, "deployments", "web") == OLD
     assert workload_writes(writes) == [*WORKLOAD_WRITES, "PATCH daemonset", "PATCH deployment"]
+
+
+class FirstRecords:
+    """Matches, once per workload, the first status write recording its patch, and the first recording its undo."""
+
+    def __init__(self) -> None:
+        self.failed: set[tuple[str, str]] = set()
+
+    def __call__(self, write: Write) -> bool:
+        for entry in write.status.get("workloads") or []:
+            for what, written in (
+                ("patch", entry.get("patchedGeneration")),
+                ("undo", (entry.get("rollback") or {}).get("patchedGeneration")),
+            ):
+                if written and (entry["name"], what) not in self.failed:
+                    self.failed.add((entry["name"], what))
+                    return True
+        return False
+
+
+async def test_a_stop_between_each_workload_write_and_its_record_never_writes_a_workload_twice(
+    bench: Bench,
+) -> None:
+    await install_workloads(bench)
+    await release(bench, "bad", {"web": GOOD, "db": GOOD, "agent": BAD})
+    writes: list[Write] = []
+    first = FirstRecords()
+    deadline = time.monotonic() + 60
+    while (await bench.request("bad")).phase not in TERMINAL and time.monotonic() < deadline:
+        # the record of each workload's patch and undo is lost once, as if the process stopped right after the write
+        bench.client.fail_next(first, ConnectionResetError("the process stopped"))
+        writes += await bench.step()
+        await bench.restart()
+        bench.clock.advance(0.5)
+        await asyncio.sleep(0.05)
+    assert (await bench.request("bad")).phase == Phase.ROLLED_BACK
+    assert len(first.failed) == 6  # every record was lost once
+    assert workload_writes(writes) == [*WORKLOAD_WRITES, *reversed(WORKLOAD_WRITES)]
