@@ -186,3 +186,21 @@ def test_the_cli_creates_a_release_shows_each_workload_and_rolls_a_statefulset_b
     assert back.returncode == 0, back.stdout + back.stderr
     assert 'rollback restores the images from before request "up"' in back.stdout
     assert ns.workload_image("StatefulSet", "db") == V1
+
+
+def test_a_statefulset_whose_own_new_pod_crash_loops_is_undone_but_stays_stuck_as_kubernetes_leaves_it(
+    cluster: Cluster, ns: Namespace
+) -> None:
+    """Kubernetes' forced rollback: the StatefulSet controller waits for its broken pod to become ready before it
+    replaces it, so after the undo the pod must be deleted by hand; the request says so instead of hanging."""
+    require_kubectl()
+    ns.workload("StatefulSet", "db")
+    rollout_status(cluster, ns, "StatefulSet", "db")
+    ns.release("bad", [("StatefulSet", "db", BAD)], rollout={"timeoutSeconds": 10})
+    done = ns.wait_phase("bad", timeout=90)
+    assert ns.workload_image("StatefulSet", "db") == V1  # the undo was written
+    db = entries(done)["db"]
+    assert done["status"]["phase"] == "Failed" and done["status"]["reason"] == "RollbackFailed", done[
+        "status"
+    ]
+    assert "its rollback did not become available" in db["leftAlone"], db
