@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from tests.conftest import require_kubectl
 from tests.system.harness import (
@@ -30,7 +31,8 @@ pytestmark = [
     ),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-SA_USER = "system:serviceaccount:deployreq-system:deployreq"
+NAMESPACE = "deployreq-system"
+SA_USER = f"system:serviceaccount:{NAMESPACE}:deployreq"
 OPERATOR_FLAGS = ("--gate-allow-cidr", "127.0.0.0/8", "--gate-service-transport", "proxy")
 OVERLAY = ROOT / "manifests" / "overlays" / "single-service-proxy"  # the one that grants the proxy
 
@@ -150,6 +152,51 @@ def test_the_manifests_role_is_enough_for_a_full_scenario(installed: Installed, 
         r.get("user") == SA_USER and r.get("resource") == "deployments" and r.get("verb") == "patch"
         for r in installed.sim.audit()
     )
+
+
+def test_a_job_gate_may_not_run_as_the_operators_own_service_account(installed: Installed) -> None:
+    """The operator knows who it is (its token's subject) and refuses to lend its ServiceAccount to a gate's Job."""
+    api = api_client(installed.sim.kubeconfig)
+    custom = client.CustomObjectsApi(api)
+    pod = {
+        "restartPolicy": "Never",
+        "serviceAccountName": "deployreq",
+        "containers": [{"name": "m", "image": "registry.example/migrate:1"}],
+    }
+    body = {
+        "apiVersion": "deployreq.dev/v1alpha1",
+        "kind": "DeploymentRequest",
+        "metadata": {"name": "borrow"},
+        "spec": {
+            "deployment": "web",
+            "images": [{"container": "app", "image": "registry.example/web:1.1"}],
+            "gates": {"pre": [{"name": "steal", "job": {"spec": {"template": {"spec": pod}}}}]},
+        },
+    }
+    operator = OperatorProcess(installed.kubeconfig, installed.sim.workdir, "rbac-own-sa", OPERATOR_FLAGS)
+    operator.start()
+    try:
+        custom.create_namespaced_custom_object(
+            "deployreq.dev", "v1alpha1", NAMESPACE, "deploymentrequests", body
+        )
+        done = wait_for(
+            lambda: custom.get_namespaced_custom_object(
+                "deployreq.dev", "v1alpha1", NAMESPACE, "deploymentrequests", "borrow"
+            ),
+            lambda obj: (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded"),
+            30,
+            "the request borrowing the operator's ServiceAccount ended",
+        )
+        custom.delete_namespaced_custom_object(
+            "deployreq.dev", "v1alpha1", NAMESPACE, "deploymentrequests", "borrow"
+        )
+    finally:
+        operator.stop()
+        api.close()
+    status = done["status"]
+    assert status["phase"] == "Failed" and "the operator's own" in status["message"], status
+    jobs = run_kubectl(installed.sim.kubeconfig, "-n", NAMESPACE, "get", "jobs", "-o", "name")
+    assert jobs.returncode == 0 and jobs.stdout.strip() == "", jobs.stdout
 
 
 def test_without_any_one_rule_some_call_is_forbidden(installed: Installed, app: StubServer) -> None:

@@ -21,7 +21,7 @@ from deployreq.api.request import Request
 from deployreq.cluster import kube
 from deployreq.cluster.cache import Cache
 from deployreq.cluster.events import Recorder
-from deployreq.decide import job_gate, rollout, workloads
+from deployreq.decide import rollout, workloads
 from deployreq.decide.progress import GateOutcome, run_id
 from deployreq.engine.job_runs import JobRuns
 from deployreq.gates import (
@@ -89,7 +89,7 @@ class GateRuns:
         self.on_check = on_check
         self.on_stage = on_stage
         self.recorder = recorder
-        self.jobs = JobRuns(client, job_gate.service_account(client.credentials.subject))
+        self.jobs = JobRuns(client)
         self._runs: dict[Key, StageRun] = {}
 
     def outcome(

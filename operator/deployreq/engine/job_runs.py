@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 REFUSED = (400, 403, 422)
+SELF_SUBJECT_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 WATCH_SECONDS = 300
 RETRY_SECONDS = 1.0
 
@@ -48,18 +49,32 @@ def failed(message: str) -> Observation:
 
 
 class JobRuns:
-    """Runs the Jobs of ``job`` gates with the operator's client; ``own_account`` is the operator's
-    ServiceAccount (namespace, name) when it runs as one, so a JobSpec naming it is refused."""
+    """Runs the Jobs of ``job`` gates with the operator's client.
 
-    def __init__(
-        self,
-        client: kube.Kube,
-        own_account: tuple[str, str] | None = None,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
+    The operator's own ServiceAccount (namespace, name), when it runs as one, is asked of the API server once, at the
+    first job gate (a SelfSubjectReview: who the server says the operator is, however it authenticates), so that a
+    JobSpec naming it is refused; while the server cannot answer, the token's own subject stands in.
+    """
+
+    def __init__(self, client: kube.Kube, wall: Callable[[], float] = time.time) -> None:
         self.client = client
-        self.own_account = own_account
         self.wall = wall
+        self._own: tuple[tuple[str, str] | None] | None = None
+
+    async def own_account(self) -> tuple[str, str] | None:
+        if self._own is not None:
+            return self._own[0]
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        try:
+            answer = await self.client.create(SELF_SUBJECT_REVIEWS, review)
+        except errors.ApiError as exc:
+            log.warning(
+                "who the operator is: the SelfSubjectReview failed (%s); using its token's subject", exc
+            )
+            return job_gate.service_account(self.client.credentials.subject)
+        username = ((answer.get("status") or {}).get("userInfo") or {}).get("username")
+        self._own = (job_gate.service_account(str(username or "")),)
+        return self._own[0]
 
     def runner(self, req: Request, stage: str) -> Callable[[str, JobGate], Awaitable[Observation]]:
         """The ``run_job`` of one request's stage (:class:`deployreq.gates.GateEnv`)."""
@@ -78,7 +93,7 @@ class JobRuns:
             raise GateError(f"job gate {gate}: {exc}") from None
 
     async def _run(self, req: Request, stage: str, gate: str, job: JobGate) -> Observation:
-        refused = job_gate.refusal(job, req.namespace, self.own_account)
+        refused = job_gate.refusal(job, req.namespace, await self.own_account())
         if refused is not None:
             return failed(refused)
         body = job_gate.job_body(req, stage, gate, job)
