@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim.api import errors
 from kubesim.api.resources import ResourceType
+from kubesim.storage.objects import clone
 from kubesim.storage.store import Store
 from kubesim.storage.watch import Event
 
@@ -93,6 +94,53 @@ class Controller:
                 self.store.listeners.remove(self._listener)
             for timer in self._timers.values():
                 timer.cancel()
+
+
+class OwnerController(Controller):
+    """A controller of one kind of owner whose children carry its controller reference (Deployment ->
+    ReplicaSets, ReplicaSet -> pods, StatefulSet, DaemonSet, Job -> pods, CronJob -> Jobs): an owner's events
+    enqueue it, a child's event enqueues the owner its controller reference names. ``owners`` and ``children`` are
+    their resource types."""
+
+    owner: tuple[str, str] = ("", "")
+    owner_kind = ""
+    child: tuple[str, str] = ("", "pods")
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.owners = store.require(*self.owner)
+        self.children = store.require(*self.child)
+
+    def on_event(self, rt: ResourceType, event: Event) -> None:
+        if rt.key == self.owner:
+            self.enqueue(key_of(event.object))
+        elif rt.key == self.child:
+            ref = controller_ref(event.object)
+            if ref and ref.get("kind") == self.owner_kind:
+                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+
+    def live_owner(self, key: Key) -> dict[str, Any] | None:
+        """The owner of ``key``, None when it is gone or being deleted (nothing to sync)."""
+        owner = self.store.peek(self.owners, *key)
+        return None if owner is None or owner["metadata"].get("deletionTimestamp") else owner
+
+    def children_of(self, owner: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every child ``owner`` controls, those being deleted included."""
+        uid = owner["metadata"]["uid"]
+        ns = owner["metadata"]["namespace"]
+        return [c for c in self.store.iter(self.children, ns) if (controller_ref(c) or {}).get("uid") == uid]
+
+    def write_status(self, owner: dict[str, Any], status: dict[str, Any]) -> None:
+        """Write ``status`` through the owner's /status subresource unless it is already its status."""
+        if status == (owner.get("status") or {}):
+            return
+        ns, name = key_of(owner)
+        current = self.store.peek(self.owners, ns, name)
+        if current is None:
+            return
+        updated = clone(current)
+        updated["status"] = status
+        self.store.update(self.owners, ns, name, updated, subresource="status")
 
 
 def key_of(obj: dict[str, Any]) -> Key:

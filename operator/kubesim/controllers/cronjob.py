@@ -8,13 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubesim.api import cron
-from kubesim.api.resources import ResourceType
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
+from kubesim.controllers.base import Key, OwnerController, owner_reference
 from kubesim.controllers.job_math import finished, has
 from kubesim.storage.objects import clone
-from kubesim.storage.store import Store
-from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 COMPONENT = "cronjob-controller"
@@ -41,28 +38,17 @@ def job_reference(job: Obj) -> Obj:
     }
 
 
-class CronJobController(Controller):
+class CronJobController(OwnerController):
     name = "cronjob"
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self.cronjobs = store.require("batch", "cronjobs")
-        self.jobs = store.require("batch", "jobs")
-
-    def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("batch", "cronjobs"):
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("batch", "jobs"):
-            ref = controller_ref(event.object)
-            if ref and ref.get("kind") == "CronJob":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+    owner = ("batch", "cronjobs")
+    owner_kind = "CronJob"
+    child = ("batch", "jobs")
 
     def sync(self, key: Key) -> None:
-        cj = self.store.peek(self.cronjobs, *key)
-        if cj is None or cj["metadata"].get("deletionTimestamp"):
+        cj = self.live_owner(key)
+        if cj is None:
             return
-        uid = cj["metadata"]["uid"]
-        jobs = [j for j in self.store.iter(self.jobs, key[0]) if (controller_ref(j) or {}).get("uid") == uid]
+        jobs = self.children_of(cj)
         status = dict(cj.get("status") or {})
         active = self._track(cj, jobs, status)
         self._cleanup(cj, jobs)
@@ -109,21 +95,21 @@ class CronJobController(Controller):
             limit = int(cj["spec"].get(limit_field, 3 if condition == "Complete" else 1))
             for job in done[: max(0, len(done) - limit)]:
                 ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
-                self.store.delete(self.jobs, ns, name, propagation="Background")
+                self.store.delete(self.children, ns, name, propagation="Background")
                 events.record(self.store, cj, "SuccessfulDelete", f"Deleted job {name}", COMPONENT)
 
     def _run(self, cj: Obj, due: datetime, active: list[Obj], status: Obj) -> list[Obj]:
         """The Job of the time ``due`` (unless it exists), as concurrencyPolicy allows."""
         ns = cj["metadata"]["namespace"]
         name = f"{cj['metadata']['name']}-{int(due.timestamp()) // 60}"
-        if self.store.peek(self.jobs, ns, name) is not None:
+        if self.store.peek(self.children, ns, name) is not None:
             return active
         policy = cj["spec"].get("concurrencyPolicy", "Allow")
         if policy == "Forbid" and active:
             return active
         if policy == "Replace":
             for ref in active:
-                self.store.delete(self.jobs, ns, ref["name"], propagation="Background")
+                self.store.delete(self.children, ns, ref["name"], propagation="Background")
                 events.record(self.store, cj, "SuccessfulDelete", f"Deleted job {ref['name']}", COMPONENT)
             active = []
         template = clone(cj["spec"].get("jobTemplate") or {})
@@ -138,7 +124,7 @@ class CronJobController(Controller):
             "metadata": job_meta,
             "spec": template.get("spec") or {},
         }
-        created = self.store.create(self.jobs, ns, job)
+        created = self.store.create(self.children, ns, job)
         events.record(self.store, cj, "SuccessfulCreate", f"Created job {name}", COMPONENT)
         status["lastScheduleTime"] = _rfc3339(due)
         return [*active, job_reference(created)]
@@ -148,11 +134,4 @@ class CronJobController(Controller):
         for field in ("lastScheduleTime", "lastSuccessfulTime"):
             if status.get(field):
                 new[field] = status[field]
-        if new == (cj.get("status") or {}):
-            return
-        current = self.store.peek(self.cronjobs, cj["metadata"]["namespace"], cj["metadata"]["name"])
-        if current is not None:
-            updated = clone(current)
-            updated["status"] = new
-            ns, name = cj["metadata"]["namespace"], cj["metadata"]["name"]
-            self.store.update(self.cronjobs, ns, name, updated, subresource="status")
+        self.write_status(cj, new)

@@ -8,11 +8,10 @@ from typing import Any
 from kubesim.api.resources import ResourceType
 from kubesim.controllers import daemonset_math as dsm
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.base import Key, OwnerController, key_of
 from kubesim.controllers.deployment_math import template_hash
 from kubesim.controllers.pods import is_running_and_ready, owned_pods, pod_from_template
 from kubesim.controllers.revisions import History, patch_data
-from kubesim.storage.objects import clone
 from kubesim.storage.store import Store
 from kubesim.storage.watch import Event
 
@@ -20,29 +19,24 @@ Obj = dict[str, Any]
 COMPONENT = "daemonset-controller"
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(OwnerController):
     name = "daemonset"
+    owner = ("apps", "daemonsets")
+    owner_kind = "DaemonSet"
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        self.sets = store.require("apps", "daemonsets")
-        self.pods = store.require("", "pods")
         self.nodes = store.require("", "nodes")
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("apps", "daemonsets"):
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("", "pods"):
-            ref = controller_ref(event.object)
-            if ref and ref.get("kind") == "DaemonSet":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
-        elif rt.key == ("", "nodes") and event.type != "MODIFIED":
-            for ds in self.store.iter(self.sets):
+        super().on_event(rt, event)
+        if rt.key == ("", "nodes") and event.type != "MODIFIED":
+            for ds in self.store.iter(self.owners):
                 self.enqueue(key_of(ds))
 
     def sync(self, key: Key) -> None:
-        ds = self.store.peek(self.sets, *key)
-        if ds is None or ds["metadata"].get("deletionTimestamp"):
+        ds = self.live_owner(key)
+        if ds is None:
             return
         history = History(self.store, ds)
         digest = self._revision(ds, history)
@@ -50,7 +44,7 @@ class DaemonSetController(Controller):
         now = self.store.clock()
         create, delete = dsm.plan(ds, nodes, owned_pods(self.store, ds), digest, now)
         for name in delete:
-            self.store.delete(self.pods, key[0], name)
+            self.store.delete(self.children, key[0], name)
             events.record(self.store, ds, "SuccessfulDelete", f"Deleted pod: {name}", COMPONENT)
         for node in create:
             self._create_pod(ds, node, digest)
@@ -60,7 +54,7 @@ class DaemonSetController(Controller):
             {r["metadata"]["name"] for r in history.revisions if _labels(r).get(dsm.HASH_LABEL) in hashes}
         )
         status = dsm.status(ds, nodes, live, digest, now)
-        self._write_status(ds, status)
+        self.write_status(ds, status)
         min_ready = int(ds["spec"].get("minReadySeconds") or 0)
         if min_ready and any(is_running_and_ready(p) for p in live):
             self.later(key, min_ready)
@@ -88,21 +82,9 @@ class DaemonSetController(Controller):
         labels = {dsm.HASH_LABEL: digest, dsm.GENERATION_LABEL: str(generation)}
         pod = pod_from_template(ds, ds["spec"]["template"], labels)
         pod["spec"] = dsm.daemon_pod_spec(pod["spec"], node)
-        created = self.store.create(self.pods, ds["metadata"]["namespace"], pod)
+        created = self.store.create(self.children, ds["metadata"]["namespace"], pod)
         message = f"Created pod: {created['metadata']['name']}"
         events.record(self.store, ds, "SuccessfulCreate", message, COMPONENT)
-
-    def _write_status(self, ds: Obj, status: Obj) -> None:
-        if status == (ds.get("status") or {}):
-            return
-        current = self.store.peek(self.sets, ds["metadata"]["namespace"], ds["metadata"]["name"])
-        if current is None:
-            return
-        updated = clone(current)
-        updated["status"] = status
-        self.store.update(
-            self.sets, ds["metadata"]["namespace"], ds["metadata"]["name"], updated, subresource="status"
-        )
 
 
 def _labels(obj: Obj) -> dict[str, str]:

@@ -11,7 +11,7 @@ from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import deployment_math as dm
 from kubesim.controllers import deployment_status as ds
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
+from kubesim.controllers.base import Key, OwnerController, controller_ref, key_of, owner_reference
 from kubesim.storage.objects import clone, now_rfc3339
 from kubesim.storage.store import Store
 from kubesim.storage.watch import Event
@@ -19,35 +19,30 @@ from kubesim.storage.watch import Event
 Obj = dict[str, Any]
 
 
-class DeploymentController(Controller):
+class DeploymentController(OwnerController):
     name = "deployment"
+    owner = ("apps", "deployments")
+    owner_kind = "Deployment"
+    child = ("apps", "replicasets")
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        self.deployments = store.require("apps", "deployments")
-        self.replicasets = store.require("apps", "replicasets")
         self.pods = store.require("", "pods")
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("apps", "deployments"):
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("apps", "replicasets"):
-            ref = controller_ref(event.object)
-            ns = event.object["metadata"].get("namespace", "")
-            if ref and ref.get("kind") == "Deployment":
-                self.enqueue((ns, ref["name"]))
-            elif ref is None and event.type != "DELETED":
-                # An orphan: every Deployment whose selector matches may adopt it.
-                labels = event.object["metadata"].get("labels") or {}
-                for dep in self.store.iter(self.deployments, ns):
-                    if (dep["spec"].get("selector") or {}) and matches_label_selector(
-                        dep["spec"]["selector"], labels
-                    ):
-                        self.enqueue(key_of(dep))
+        super().on_event(rt, event)
+        if rt.key == self.child and event.type != "DELETED" and controller_ref(event.object) is None:
+            # An orphan: every Deployment whose selector matches may adopt it.
+            labels = event.object["metadata"].get("labels") or {}
+            for dep in self.store.iter(self.owners, event.object["metadata"].get("namespace", "")):
+                if (dep["spec"].get("selector") or {}) and matches_label_selector(
+                    dep["spec"]["selector"], labels
+                ):
+                    self.enqueue(key_of(dep))
         elif rt.key == ("", "pods") and event.type == "DELETED":
             ref = controller_ref(event.object)
             if ref and ref.get("kind") == "ReplicaSet":
-                rs = self.store.peek(self.replicasets, event.object["metadata"].get("namespace"), ref["name"])
+                rs = self.store.peek(self.children, event.object["metadata"].get("namespace"), ref["name"])
                 owner = controller_ref(rs) if rs else None
                 if owner:
                     self.enqueue((event.object["metadata"].get("namespace", ""), owner["name"]))
@@ -60,7 +55,7 @@ class DeploymentController(Controller):
         ns = dep["metadata"].get("namespace")
         selector = dep["spec"].get("selector") or {}
         owned = []
-        for rs in list(self.store.iter(self.replicasets, ns)):
+        for rs in list(self.store.iter(self.children, ns)):
             if rs["metadata"].get("deletionTimestamp"):
                 continue
             ref = controller_ref(rs)
@@ -76,13 +71,12 @@ class DeploymentController(Controller):
                     *(rs["metadata"].get("ownerReferences") or []),
                     owner_reference(dep),
                 ]
-                owned.append(self.store.update(self.replicasets, ns, rs["metadata"]["name"], adopted))
+                owned.append(self.store.update(self.children, ns, rs["metadata"]["name"], adopted))
         return owned
 
     def sync(self, key: Key) -> None:
-        ns, name = key
-        dep = self.store.peek(self.deployments, ns, name)
-        if dep is None or dep["metadata"].get("deletionTimestamp"):
+        dep = self.live_owner(key)
+        if dep is None:
             return
         all_rs = self._owned(dep)
         template = dm.without_hash(dep["spec"]["template"])
@@ -121,14 +115,14 @@ class DeploymentController(Controller):
         while True:
             pod_hash = dm.template_hash(template, collisions)
             name = f"{dep['metadata']['name']}-{pod_hash}"
-            if self.store.peek(self.replicasets, dep["metadata"]["namespace"], name) is None:
+            if self.store.peek(self.children, dep["metadata"]["namespace"], name) is None:
                 break
             collisions += 1
         if collisions != int((dep.get("status") or {}).get("collisionCount") or 0):
             status_dep = clone(dep)
             status_dep.setdefault("status", {})["collisionCount"] = collisions
             self.store.update(
-                self.deployments,
+                self.owners,
                 dep["metadata"]["namespace"],
                 dep["metadata"]["name"],
                 status_dep,
@@ -169,7 +163,7 @@ class DeploymentController(Controller):
             dep["spec"].get("minReadySeconds", 0)
         ):  # omitempty: 0 is absent, as the real controller writes it
             rs["spec"]["minReadySeconds"] = int(dep["spec"]["minReadySeconds"])
-        created = self.store.create(self.replicasets, dep["metadata"]["namespace"], rs)
+        created = self.store.create(self.children, dep["metadata"]["namespace"], rs)
         self._set_deployment_revision(dep, revision)
         return created
 
@@ -196,21 +190,19 @@ class DeploymentController(Controller):
                 rs["spec"]["minReadySeconds"] = min_ready
             else:
                 rs["spec"].pop("minReadySeconds", None)
-            new_rs = self.store.update(
-                self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], rs
-            )
+            new_rs = self.store.update(self.children, rs["metadata"]["namespace"], rs["metadata"]["name"], rs)
         self._set_deployment_revision(dep, dm.revision(new_rs))
         return new_rs
 
     def _set_deployment_revision(self, dep: Obj, revision: int) -> None:
-        current = self.store.peek(self.deployments, dep["metadata"]["namespace"], dep["metadata"]["name"])
+        current = self.store.peek(self.owners, dep["metadata"]["namespace"], dep["metadata"]["name"])
         if current is None or dm.revision(current) == revision:
             return
         updated = clone(current)
         updated["metadata"].setdefault("annotations", {})[dm.REVISION] = str(revision)
         # Through /status, as the real controller does: annotations change, generation does not.
         self.store.update(
-            self.deployments,
+            self.owners,
             updated["metadata"]["namespace"],
             updated["metadata"]["name"],
             updated,
@@ -226,14 +218,14 @@ class DeploymentController(Controller):
         stale = any(annotations.get(k) != v for k, v in wanted.items())
         if dm.spec_replicas(rs) == replicas and not (refresh and stale):
             return rs
-        current = self.store.peek(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
+        current = self.store.peek(self.children, rs["metadata"]["namespace"], rs["metadata"]["name"])
         if current is None:
             return rs
         updated = clone(current)
         updated["spec"]["replicas"] = replicas
         updated["metadata"].setdefault("annotations", {}).update(wanted)
         result = self.store.update(
-            self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
+            self.children, rs["metadata"]["namespace"], rs["metadata"]["name"], updated
         )
         before = dm.spec_replicas(current)
         if before != replicas:
@@ -288,7 +280,7 @@ class DeploymentController(Controller):
                 self._scale(dep, rs, dm.spec_replicas(rs) - cut)
                 max_scaled_down -= cut
         old_rs = [
-            self.store.peek(self.replicasets, r["metadata"]["namespace"], r["metadata"]["name"]) or r
+            self.store.peek(self.children, r["metadata"]["namespace"], r["metadata"]["name"]) or r
             for r in old_rs
         ]
         available = sum(int((rs.get("status") or {}).get("availableReplicas", 0)) for rs in [new_rs, *old_rs])
@@ -328,17 +320,17 @@ class DeploymentController(Controller):
                 or int(rs["metadata"].get("generation", 1)) > int(status.get("observedGeneration", 0))
             ):
                 continue
-            self.store.delete(self.replicasets, rs["metadata"]["namespace"], rs["metadata"]["name"])
+            self.store.delete(self.children, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     # --- status -----------------------------------------------------------------------------------------
 
     def _status(self, dep: Obj, new_rs: Obj | None, old_rs: list[Obj], created: bool) -> None:
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
-        current = self.store.peek(self.deployments, ns, name)
+        current = self.store.peek(self.owners, ns, name)
         if current is None:
             return
         rses = [
-            self.store.peek(self.replicasets, ns, r["metadata"]["name"]) or r
+            self.store.peek(self.children, ns, r["metadata"]["name"]) or r
             for r in ([new_rs] if new_rs else []) + old_rs
         ]
         fresh_new = rses[0] if new_rs else None
@@ -354,7 +346,7 @@ class DeploymentController(Controller):
             return
         updated_dep = clone(current)
         updated_dep["status"] = status
-        self.store.update(self.deployments, ns, name, updated_dep, subresource="status")
+        self.store.update(self.owners, ns, name, updated_dep, subresource="status")
 
     def _progress(
         self,

@@ -7,14 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kubesim.api.resources import ResourceType
 from kubesim.controllers import events
 from kubesim.controllers import job_math as jm
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.base import Key, OwnerController
 from kubesim.controllers.pods import pod_from_template
-from kubesim.storage.objects import clone, now_rfc3339
+from kubesim.storage.objects import now_rfc3339
 from kubesim.storage.store import Store
-from kubesim.storage.watch import Event
 
 if TYPE_CHECKING:
     from kubesim.controllers import ControllerSettings
@@ -32,32 +30,23 @@ def _finished_at(pod: Obj) -> float:
     return max((_epoch((s.get("terminated") or {}).get("finishedAt")) for s in states), default=0.0)
 
 
-class JobController(Controller):
+class JobController(OwnerController):
     name = "job"
+    owner = ("batch", "jobs")
+    owner_kind = "Job"
 
     def __init__(self, store: Store, settings: ControllerSettings) -> None:
         super().__init__(store)
         self.settings = settings
-        self.jobs = store.require("batch", "jobs")
-        self.pods = store.require("", "pods")
-
-    def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("batch", "jobs"):
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("", "pods"):
-            ref = controller_ref(event.object)
-            if ref and ref.get("kind") == "Job":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
 
     def sync(self, key: Key) -> None:
-        job = self.store.peek(self.jobs, *key)
-        if job is None or job["metadata"].get("deletionTimestamp"):
+        job = self.live_owner(key)
+        if job is None:
             return
         if jm.finished(job):
             self._expire(job)
             return
-        uid = job["metadata"]["uid"]
-        pods = [p for p in self.store.iter(self.pods, key[0]) if (controller_ref(p) or {}).get("uid") == uid]
+        pods = self.children_of(job)
         status = dict(job.get("status") or {})
         now = self.store.clock()
         status.setdefault("startTime", now_rfc3339(self.store.clock))
@@ -68,25 +57,25 @@ class JobController(Controller):
         d = jm.decide(job, pods, failed, now - _epoch(status["startTime"]), now - last_failure, scale)
         failing = jm.has(job, "FailureTarget") or any(kind == "FailureTarget" for kind, _, _ in d.conditions)
         for name in d.delete:
-            self.store.delete(self.pods, key[0], name)
+            self.store.delete(self.children, key[0], name)
             failed += 1 if failing else 0  # pods ended because the Job fails count as failed
         pods = [p for p in pods if p["metadata"]["name"] not in d.delete]
         for _ in range(d.create):
             self._create_pod(job)
         if d.wait is not None:
             self.later(key, d.wait + 0.05)
-        live = [p for p in self.store.iter(self.pods, key[0]) if (controller_ref(p) or {}).get("uid") == uid]
-        self._write_status(job, status, d, jm.counts(live, failed))
+        self.write_status(job, self._status(job, status, d, jm.counts(self.children_of(job), failed)))
 
     def _create_pod(self, job: Obj) -> None:
         created = self.store.create(
-            self.pods, job["metadata"]["namespace"], pod_from_template(job, job["spec"]["template"], {})
+            self.children, job["metadata"]["namespace"], pod_from_template(job, job["spec"]["template"], {})
         )
         events.record(
             self.store, job, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT
         )
 
-    def _write_status(self, job: Obj, status: Obj, d: jm.Decision, counts: Obj) -> None:
+    def _status(self, job: Obj, status: Obj, d: jm.Decision, counts: Obj) -> Obj:
+        """The Job's new status: the decision's conditions (and their Events), its times and pod counts."""
         stamp = now_rfc3339(self.store.clock)
         conditions = list(status.get("conditions") or [])
         for kind, reason, message in d.conditions:
@@ -112,20 +101,7 @@ class JobController(Controller):
             new["completionTime"] = stamp
         elif status.get("completionTime"):
             new["completionTime"] = status["completionTime"]
-        new |= counts
-        if new == (job.get("status") or {}):
-            return
-        current = self.store.peek(self.jobs, job["metadata"]["namespace"], job["metadata"]["name"])
-        if current is not None:
-            updated = clone(current)
-            updated["status"] = new
-            self.store.update(
-                self.jobs,
-                job["metadata"]["namespace"],
-                job["metadata"]["name"],
-                updated,
-                subresource="status",
-            )
+        return new | counts
 
     def _expire(self, job: Obj) -> None:
         """The TTL-after-finished controller: a finished Job with ``ttlSecondsAfterFinished`` is deleted (in the
@@ -142,6 +118,6 @@ class JobController(Controller):
         now = self.store.clock()
         ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
         if now >= due:
-            self.store.delete(self.jobs, ns, name, propagation="Foreground")
+            self.store.delete(self.owners, ns, name, propagation="Foreground")
         else:
             self.later((ns, name), due - now + 0.05)

@@ -9,9 +9,8 @@ from typing import Any
 from kubesim.api.resources import ResourceType
 from kubesim.api.selectors import matches_label_selector
 from kubesim.controllers import events
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of, owner_reference
+from kubesim.controllers.base import Key, OwnerController, controller_ref, key_of, owner_reference
 from kubesim.storage.objects import clone
-from kubesim.storage.store import Store
 from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
@@ -56,65 +55,46 @@ def _claims(rs: Obj, pod: Obj) -> bool:
     )
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(OwnerController):
     """Also the ReplicationController's controller (``ReplicationManager`` is the ReplicaSet controller with a
     map selector): a subclass names the resource, kind, event source and how the selector reads."""
 
     name = "replicaset"
-    resource = ("apps", "replicasets")
-    kind = "ReplicaSet"
+    owner = ("apps", "replicasets")
+    owner_kind = "ReplicaSet"
     component = "replicaset-controller"
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self.replicasets = store.require(*self.resource)
-        self.pods = store.require("", "pods")
 
     def selector(self, rs: Obj) -> Obj:
         """The LabelSelector of ``rs``."""
         return dict(rs["spec"].get("selector") or {})
 
     def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == self.resource:
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("", "pods"):
-            ref = controller_ref(event.object)
+        super().on_event(rt, event)
+        if rt.key == self.child and event.type != "DELETED" and controller_ref(event.object) is None:
+            # An orphan pod: every ReplicaSet whose selector matches may adopt it.
             ns = event.object["metadata"].get("namespace", "")
-            if ref and ref.get("kind") == self.kind:
-                self.enqueue((ns, ref["name"]))
-            elif ref is None and event.type != "DELETED":
-                # An orphan pod: every ReplicaSet whose selector matches may adopt it.
-                labels = event.object["metadata"].get("labels") or {}
-                for rs in self.store.iter(self.replicasets, ns):
-                    if _claims(rs, event.object) and matches_label_selector(self.selector(rs), labels):
-                        self.enqueue(key_of(rs))
+            labels = event.object["metadata"].get("labels") or {}
+            for rs in self.store.iter(self.owners, ns):
+                if _claims(rs, event.object) and matches_label_selector(self.selector(rs), labels):
+                    self.enqueue(key_of(rs))
 
     def sync(self, key: Key) -> None:
-        ns, name = key
-        rs = self.store.peek(self.replicasets, ns, name)
-        if rs is None or rs["metadata"].get("deletionTimestamp"):
+        ns = key[0]
+        rs = self.live_owner(key)
+        if rs is None:
             return
         self._adopt(rs)
-        uid = rs["metadata"]["uid"]
-        pods = [
-            p
-            for p in self.store.iter(self.pods, ns)
-            if (controller_ref(p) or {}).get("uid") == uid and not p["metadata"].get("deletionTimestamp")
-        ]
+        pods = self._live_pods(rs)
         want = int(rs["spec"].get("replicas", 0))
         if len(pods) < want:
             for _ in range(want - len(pods)):
                 self._create_pod(rs)
         elif len(pods) > want:
             for pod in sorted(pods, key=deletion_rank)[: len(pods) - want]:
-                self.store.delete(self.pods, ns, pod["metadata"]["name"])
+                self.store.delete(self.children, ns, pod["metadata"]["name"])
                 message = f"Deleted pod: {pod['metadata']['name']}"
                 events.record(self.store, rs, "SuccessfulDelete", message, self.component)
-        pods = [
-            p
-            for p in self.store.iter(self.pods, ns)
-            if (controller_ref(p) or {}).get("uid") == uid and not p["metadata"].get("deletionTimestamp")
-        ]
+        pods = self._live_pods(rs)
         min_ready = int(rs["spec"].get("minReadySeconds", 0))
         now = self.store.clock()
         ready = available = 0
@@ -134,16 +114,17 @@ class ReplicaSetController(Controller):
             "availableReplicas": available,
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
-        if status != (rs.get("status") or {}):
-            updated = clone(rs)
-            updated["status"] = status
-            self.store.update(self.replicasets, ns, name, updated, subresource="status")
+        self.write_status(
+            rs, {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
+        )
+
+    def _live_pods(self, rs: Obj) -> list[Obj]:
+        return [p for p in self.children_of(rs) if not p["metadata"].get("deletionTimestamp")]
 
     def _adopt(self, rs: Obj) -> None:
         """ClaimPods: active pods without a controller whose labels match the selector become this RS's."""
         ns = rs["metadata"]["namespace"]
-        for pod in list(self.store.iter(self.pods, ns)):
+        for pod in list(self.store.iter(self.children, ns)):
             labels = pod["metadata"].get("labels") or {}
             if (
                 controller_ref(pod) is None
@@ -155,7 +136,7 @@ class ReplicaSetController(Controller):
                     *(pod["metadata"].get("ownerReferences") or []),
                     owner_reference(rs),
                 ]
-                self.store.update(self.pods, ns, pod["metadata"]["name"], adopted)
+                self.store.update(self.children, ns, pod["metadata"]["name"], adopted)
 
     def _create_pod(self, rs: Obj) -> None:
         template = clone(rs["spec"]["template"])
@@ -174,7 +155,7 @@ class ReplicaSetController(Controller):
         }
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
-        created = self.store.create(self.pods, rs["metadata"]["namespace"], pod)
+        created = self.store.create(self.children, rs["metadata"]["namespace"], pod)
         message = f"Created pod: {created['metadata']['name']}"
         events.record(self.store, rs, "SuccessfulCreate", message, self.component)
 
@@ -183,8 +164,8 @@ class ReplicationControllerController(ReplicaSetController):
     """The ReplicationController's: its selector is a plain label map."""
 
     name = "replicationcontroller"
-    resource = ("", "replicationcontrollers")
-    kind = "ReplicationController"
+    owner = ("", "replicationcontrollers")
+    owner_kind = "ReplicationController"
     component = "replication-controller"
 
     def selector(self, rs: Obj) -> Obj:

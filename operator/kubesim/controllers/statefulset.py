@@ -5,40 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim.api.resources import ResourceType
 from kubesim.controllers import events
 from kubesim.controllers import statefulset_math as sm
-from kubesim.controllers.base import Controller, Key, controller_ref, key_of
+from kubesim.controllers.base import Key, OwnerController
 from kubesim.controllers.pods import owned_pods, pod_from_template
 from kubesim.controllers.revisions import History, patch_data, revision_hash
-from kubesim.storage.objects import clone
-from kubesim.storage.store import Store
-from kubesim.storage.watch import Event
 
 Obj = dict[str, Any]
 HASH_LABEL = "controller.kubernetes.io/hash"
 COMPONENT = "statefulset-controller"
 
 
-class StatefulSetController(Controller):
+class StatefulSetController(OwnerController):
     name = "statefulset"
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self.sets = store.require("apps", "statefulsets")
-        self.pods = store.require("", "pods")
-
-    def on_event(self, rt: ResourceType, event: Event) -> None:
-        if rt.key == ("apps", "statefulsets"):
-            self.enqueue(key_of(event.object))
-        elif rt.key == ("", "pods"):
-            ref = controller_ref(event.object)
-            if ref and ref.get("kind") == "StatefulSet":
-                self.enqueue((event.object["metadata"].get("namespace", ""), ref["name"]))
+    owner = ("apps", "statefulsets")
+    owner_kind = "StatefulSet"
 
     def sync(self, key: Key) -> None:
-        sts = self.store.peek(self.sets, *key)
-        if sts is None or sts["metadata"].get("deletionTimestamp"):
+        sts = self.live_owner(key)
+        if sts is None:
             return
         history = History(self.store, sts)
         update, collisions = self._update_revision(sts, history)
@@ -53,13 +38,13 @@ class StatefulSetController(Controller):
             if action.verb == "create":
                 self._create_pod(sts, history, action.ordinal, action.revision)
             else:
-                self.store.delete(self.pods, key[0], action.pod)
+                self.store.delete(self.children, key[0], action.pod)
                 message = f"delete Pod {action.pod} in StatefulSet {key[1]} successful"
                 events.record(self.store, sts, "SuccessfulDelete", message, COMPONENT)
         live = owned_pods(self.store, sts)
         status = sm.status(sts, live, current, update, collisions, self.store.clock())
         history.truncate({status["currentRevision"], update, *(sm.revision_of(p) for p in live)})
-        self._write_status(sts, status)
+        self.write_status(sts, status)
         min_ready = int(sts["spec"].get("minReadySeconds") or 0)
         if min_ready and status["availableReplicas"] < status.get("readyReplicas", 0):
             self.later(key, min_ready)
@@ -97,18 +82,6 @@ class StatefulSetController(Controller):
         pod["spec"]["hostname"] = name
         if sts["spec"].get("serviceName"):
             pod["spec"]["subdomain"] = sts["spec"]["serviceName"]
-        self.store.create(self.pods, sts["metadata"]["namespace"], pod)
+        self.store.create(self.children, sts["metadata"]["namespace"], pod)
         message = f"create Pod {name} in StatefulSet {sts['metadata']['name']} successful"
         events.record(self.store, sts, "SuccessfulCreate", message, COMPONENT)
-
-    def _write_status(self, sts: Obj, status: Obj) -> None:
-        if status == (sts.get("status") or {}):
-            return
-        current = self.store.peek(self.sets, sts["metadata"]["namespace"], sts["metadata"]["name"])
-        if current is None:
-            return
-        updated = clone(current)
-        updated["status"] = status
-        self.store.update(
-            self.sets, sts["metadata"]["namespace"], sts["metadata"]["name"], updated, subresource="status"
-        )
