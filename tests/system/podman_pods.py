@@ -14,6 +14,8 @@ import json
 import socket
 import subprocess
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ def free_port() -> int:
 
 def pod_args(args: list[str]) -> list[str]:
     """The pod's args with its ports moved to free ones on 127.0.0.1."""
-    moved = []
+    moved: list[str] = []
     for arg in args:
         name = arg.partition("=")[0]
         if name in ("--metrics-port", "--health-port"):
@@ -66,7 +68,9 @@ class PodmanPods:
         self.selector = selector
         self.image = image
         self.running: dict[str, str] = {}  # pod name -> container name
+        self.health_ports: dict[str, int] = {}  # pod name -> the port its /healthz moved to
         self.errors: list[str] = []
+        self.steps: list[str] = []  # what the loop did and how long each podman or kubectl call took
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -86,6 +90,18 @@ class PodmanPods:
             return ""
         result = subprocess.run([*PODMAN, "logs", container], capture_output=True, text=True, check=False)
         return result.stdout + result.stderr
+
+    def probe(self, pod: str) -> str:
+        """What the pod's /healthz answers, as the kubelet's readiness probe gets it ("" while nothing answers).
+        kwok shows a pod Ready at once; the process in its container is ready only when this answers 200."""
+        port = self.health_ports.get(pod)
+        if port is None:
+            return ""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                return f"{response.status} {response.read().decode()}"
+        except OSError:
+            return ""
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -109,7 +125,9 @@ class PodmanPods:
     def _sync(self) -> None:
         pods = {p["metadata"]["name"]: p for p in self._pods()}
         for name in [n for n in self.running if n not in pods]:
-            self._remove(self.running.pop(name))
+            self._remove(self.running[name])  # listed as running until its process is gone
+            del self.running[name]
+            self.health_ports.pop(name, None)
         for name, pod in pods.items():
             if name not in self.running:
                 self.running[name] = self._run(pod)
@@ -151,19 +169,38 @@ class PodmanPods:
         (container,) = pod["spec"]["containers"]
         folder = self._kubeconfig_for(pod)
         container_name = PREFIX + name
-        subprocess.run([*PODMAN, "rm", "-f", container_name], capture_output=True, check=False)
+        args = pod_args(list(container.get("args") or []))
+        for arg in args:
+            if arg.startswith("--health-port="):
+                self.health_ports[name] = int(arg.partition("=")[2])
+        self._podman("rm", "-f", container_name, timeout=60)
         command = [
             *PODMAN, "run", "-d", "--name", container_name, "--network", "host", *LIMITS,
             "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp",
             "-v", f"{folder}:/config:ro", "-e", "KUBECONFIG=/config/kubeconfig", "-e", f"POD_NAME={name}",
-            self.image, *pod_args(list(container.get("args") or [])),
+            self.image, *args,
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        result = self._podman(*command[len(PODMAN) :], timeout=120)
         if result.returncode != 0:
             raise ValueError(f"podman run for pod {name}: {result.stderr.strip()}")
         return container_name
 
     def _remove(self, container: str) -> None:
-        subprocess.run(
-            [*PODMAN, "rm", "-f", "-t", "0", container], capture_output=True, timeout=60, check=False
+        self._podman("rm", "-f", "-t", "0", container, timeout=60)
+
+    def _podman(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        """One podman call (stdin closed, so nothing it starts can hold our pipes open), recorded with its time."""
+        started = time.monotonic()
+        self.steps.append(f"{time.strftime('%H:%M:%S')} podman {' '.join(args[:5])} ...")
+        result = subprocess.run(
+            [*PODMAN, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
+        self.steps[-1] = self.steps[-1].replace(
+            "...", f"{time.monotonic() - started:.1f}s rc={result.returncode}"
+        )
+        return result

@@ -39,9 +39,20 @@ class LeaderElector:
 
     async def acquire(self) -> None:
         """Wait until this process leads."""
+        seen: str | None = None
         while True:
             try:
                 await self.lock.refresh()
+                holder = self.lock.holder.operator if self.lock.holder else ""
+                if (
+                    holder != seen
+                ):  # which leader the standby waits on, and from when, tells a slow takeover's cause
+                    seen = holder
+                    log.info(
+                        "standby: the leader is %s; taking over after %.0fs without renewal",
+                        holder or "nobody",
+                        self.duration,
+                    )
                 if await self.lock.acquire("leader", self.identity):
                     log.info("became the leader (lease %s/%s)", self.lock.namespace, LEADER_LEASE)
                     return
