@@ -43,6 +43,15 @@ WINDOW = {"days": ["Mon"], "start": "09:00", "end": "17:00"}
             "spec.windows[0].timeZone",
         ),
         (
+            {"namespaceSelector": {}, "windows": [{**WINDOW, "timeZone": "Mars/Olympus"}]},
+            'spec.windows[0].timeZone: Invalid value: "string": unknown time zone Mars/Olympus evaluating rule: '
+            "timeZone must be an IANA time zone name such as Europe/Berlin or UTC",
+        ),
+        (
+            {"namespaceSelector": {}, "windows": [{**WINDOW, "timeZone": "Local"}]},
+            "timeZone must be an IANA time zone name",
+        ),
+        (
             {
                 "namespaceSelector": {},
                 "freezes": [{"start": "2026-12-27T00:00:00Z", "end": "2026-12-24T00:00:00Z"}],
@@ -60,6 +69,8 @@ WINDOW = {"days": ["Mon"], "start": "09:00", "end": "17:00"}
         "end-before-start",
         "bad-time",
         "bad-zone",
+        "unknown-zone",
+        "local-zone",
         "freeze-backwards",
         "in-no-values",
         "zero",

@@ -6,8 +6,8 @@ apply, so the strictest wins (each budget must have a slot, every policy's windo
 approval is needed when any policy asks for it, the smallest limit counts).
 
 Served from ``crds/deploypolicies.deployreq.dev.yaml`` (``make crds``); the rules pydantic checks are CEL rules
-(``x-kubernetes-validations``) in the schema, except whether a time zone exists (the operator reports and ignores
-such a policy).
+(``x-kubernetes-validations``) in the schema, whether a time zone exists included (a policy stored before that rule
+with a zone the operator does not know is reported and ignored).
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from deployreq.api.model import Model, Priority
 
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
-"""The shape of an IANA time zone name; whether the name exists is checked by the operator (docs/policy.md)."""
+"""The shape of an IANA time zone name."""
+ZONE_KNOWN = "self != 'Local' && timestamp('2000-01-01T00:00:00Z').getHours(self) >= 0"
+"""Whether the name exists: CEL's getHours(zone) fails on a zone the API server's database does not hold, and a rule
+that fails refuses the object. ``Local`` (the server's own zone in Go) is no IANA name."""
+ZONE_UNKNOWN = "timeZone must be an IANA time zone name such as Europe/Berlin or UTC"
 
 
 def _cel(rule: str, message: str) -> ConfigDict:
@@ -124,8 +128,9 @@ class DeployWindow(Model):
         min_length=1,
         max_length=64,
         pattern=ZONE_NAME,
-        description="IANA time zone of start and end, e.g. Europe/Berlin. A well-formed name the operator does not "
-        "know makes the policy invalid: it is reported and ignored.",
+        description="IANA time zone of start and end, e.g. Europe/Berlin; a name the API server's time zone "
+        "database does not hold is refused.",
+        json_schema_extra={"x-kubernetes-validations": [{"rule": ZONE_KNOWN, "message": ZONE_UNKNOWN}]},
     )
 
     model_config = _cel("self.end > self.start", "window end must be after start (HH:MM, 24 h)")

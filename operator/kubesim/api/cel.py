@@ -2,44 +2,43 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 Obj = dict[str, Any]
 
 
-@functools.lru_cache(maxsize=512)
-def _cel_program(rule: str) -> Any:
-    import celpy
-
-    env = celpy.Environment()
-    return env.program(env.compile(rule))
-
-
 def evaluate(rule: str, value: Any, old: Any) -> bool:
-    import celpy
+    """The rule's verdict; an evaluation error is raised as ``policy_cel.CelEvalError`` in cel-go's words."""
+    from kubesim.api import policy_cel
 
-    to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
-    activation = {"self": to_cel(value)}
+    activation = {"self": policy_cel.to_cel(value)}
     if old is not None:
-        activation["oldSelf"] = to_cel(old)
-    result = _cel_program(rule).evaluate(activation)
-    if isinstance(result, Exception):
-        raise result
-    return bool(result)
+        activation["oldSelf"] = policy_cel.to_cel(old)
+    return bool(policy_cel.evaluate(rule, activation))
+
+
+def error_text(rule: Obj, error: str) -> str:
+    """A field error's detail for a rule that failed to evaluate, as the apiextensions validator words it (the
+    rule's message, else the rule itself)."""
+    shown = str(rule.get("message") or "").strip() or str(rule["rule"]).strip()
+    if error.startswith("no such overload"):
+        return (
+            f"'{error}': call arguments did not match a supported operator, function or macro signature "
+            f"for rule: {shown}"
+        )
+    return f"{error} evaluating rule: {shown}"
 
 
 def rule_message(rule: Obj, value: Any, old: Any) -> str:
     """``message``, or ``messageExpression`` evaluated like the rule (falling back as the server does)."""
     if rule.get("messageExpression"):
-        import celpy
+        from kubesim.api import policy_cel
 
-        to_cel = celpy.json_to_cel  # type: ignore[attr-defined]
-        activation = {"self": to_cel(value)}
+        activation = {"self": policy_cel.to_cel(value)}
         if old is not None:
-            activation["oldSelf"] = to_cel(old)
+            activation["oldSelf"] = policy_cel.to_cel(old)
         try:
-            result = _cel_program(rule["messageExpression"]).evaluate(activation)
+            result = policy_cel.evaluate(rule["messageExpression"], activation)
         except Exception:  # an erroring messageExpression falls back to message or the rule
             result = None
         if isinstance(result, str) and result.strip():

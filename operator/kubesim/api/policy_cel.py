@@ -142,7 +142,17 @@ def _go_error(err: Exception) -> str:
         return "division by zero"
     if message.startswith("found no matching overload"):
         return "no such overload"
+    if "ZoneInfo keys" in repr(err.args):  # a path, not a name (Go refuses "..", a leading slash)
+        return "time: invalid location name"
+    zone = _ZONE.search(repr(err.args))
+    if zone:  # getHours(tz) and friends on a zone the database does not hold: Go's time.LoadLocation error
+        name = zone.group(1)
+        invalid = ".." in name or name.startswith(("/", "\\"))
+        return "time: invalid location name" if invalid else f"unknown time zone {name}"
     return message
+
+
+_ZONE = re.compile(r"Unparsable timezone: StringType\('((?:[^'\\]|\\.)*)'\)")
 
 
 # --- the Kubernetes extension library (the strings, lists and regex libraries) -----------------------------

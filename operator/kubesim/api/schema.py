@@ -153,9 +153,9 @@ class Validator:
         shown = f'"{schema.get("type", "")}"'
         try:
             ok = cel.evaluate(rule["rule"], value, old)
-        except Exception as exc:  # a rule that cannot evaluate is reported, as the server does
+        except Exception as exc:  # a rule that cannot evaluate refuses the object, as the server's does
             self.cel_causes.append(
-                errors.Cause(path, f"Invalid value: {shown}: rule evaluation error: {exc}")
+                errors.Cause(path, f"Invalid value: {shown}: {cel.error_text(rule, str(exc))}")
             )
             return
         if not ok:
