@@ -277,15 +277,20 @@ def test_a_request_beyond_a_policys_limits_fails_at_once_naming_it(policies: Pol
     name = policies.create(limits={"allowedPriorities": ["normal", "low"], "maxVerificationSeconds": 30})
     policies.select(ns)
     ns.deployment()
+    ns.request("first", {"app": GOOD}, verification={"durationSeconds": 30})  # within the limits: it runs
+    ns.wait_phase("first", "Verifying", timeout=60)
     generation = ns.get_deployment()["metadata"]["generation"]
     for request, spec, says in (
         ("urgent", {"priority": "urgent"}, f"priority urgent is not allowed by policy {name}"),
         ("long", {"verification": {"durationSeconds": 300}}, f"exceeds policy {name}'s limit of 30s"),
     ):
-        ns.request(request, {"app": GOOD}, **spec)  # one after the other: the newer would supersede the older
-        status = _status(ns.wait_phase(request, timeout=30))
+        # Queued behind the running request, each ends at once rather than when its turn comes (one after the
+        # other: the newer would supersede the older while both wait).
+        ns.request(request, {"app": GOOD}, **spec)
+        status = _status(ns.wait_phase(request, timeout=20))
         assert (status["phase"], status["reason"]) == ("Failed", "PolicyLimitExceeded"), status
         assert says in status["message"]
+    assert _status(ns.get("first"))["phase"] == "Verifying"  # they did not wait for it to end
     assert ns.get_deployment()["metadata"]["generation"] == generation
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from deployreq.api.change import Fields, StatusChange
 from deployreq.api.phases import Phase
-from deployreq.api.policy import DeployPolicy
+from deployreq.api.policy import DeployPolicy, RequestLimits
 from deployreq.api.request import Request
 from deployreq.api.times import rfc3339_ms
 from deployreq.decide import policy as rules
@@ -35,6 +35,7 @@ REASONS = (FROZEN, OUTSIDE_WINDOW, BUDGET_FULL)
 METRIC_REASONS = {FROZEN: "freeze", OUTSIDE_WINDOW: "window", BUDGET_FULL: "budget"}
 """The ``reason`` label of the hold metrics for each (beside ``approval``): a closed set."""
 REFUSED = "PolicyLimitExceeded"
+EMPTY_LIMITS = RequestLimits()
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,9 @@ def admit(req: Request, policies: Sequence[DeployPolicy], now: float) -> Admissi
     if not policies:
         return Go()
     spec = req.spec
-    for one in policies:
-        violation = rules.limit_violation(
-            [one], spec.priority, spec.verification.duration_seconds, spec.rollout.timeout_seconds
-        )
-        if violation is not None:
-            return Refuse(one.name, violation)
+    refuse = beyond_limits(req, policies)
+    if refuse is not None:
+        return refuse
     at = rules.parse_instant(now)
     rule = rules.may_start(policies, at, spec.priority)
     if not rule.allowed:
@@ -84,6 +82,27 @@ def admit(req: Request, policies: Sequence[DeployPolicy], now: float) -> Admissi
         until = rule.next_start.timestamp() if rule.next_start else now + NO_OPENING_RECHECK
         return Hold(held[0], held[1], rule.message, until)
     return Go(tuple(rules.budgets(policies)))
+
+
+def beyond_limits(req: Request, policies: Sequence[DeployPolicy]) -> Refuse | None:
+    """The first policy whose limits ``req`` asks beyond (None when it keeps within all of them)."""
+    spec = req.spec
+    for one in policies:
+        violation = rules.limit_violation(
+            [one], spec.priority, spec.verification.duration_seconds, spec.rollout.timeout_seconds
+        )
+        if violation is not None:
+            return Refuse(one.name, violation)
+    return None
+
+
+def refusals(waiting: Sequence[Request], policies: Sequence[DeployPolicy]) -> list[tuple[Request, Refuse]]:
+    """The waiting requests that ask beyond a policy's limits, wherever they stand in the queue: they end Failed at
+    once rather than when their turn comes (a limit is no wait that time cures)."""
+    if not any(one.spec.limits != EMPTY_LIMITS for one in policies):
+        return []
+    found = ((req, beyond_limits(req, policies)) for req in waiting)
+    return [(req, refuse) for req, refuse in found if refuse is not None]
 
 
 def budget_full(policy: str, size: int, holders: Sequence[str], until: float) -> Hold:

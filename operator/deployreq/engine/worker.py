@@ -211,6 +211,9 @@ class NamespaceWorker:
             await self._end_rejected(gate)
             self.wake()
             return
+        if await self._end_beyond_limits(reqs, starting):  # likewise requests no wait can admit
+            self.wake()
+            return
         now = self.ctx.wall()
         upkeep = namespace.upkeep(reqs, starting, now, gate.held)
         self.waiting = upkeep.waiting
@@ -233,6 +236,18 @@ class NamespaceWorker:
             self.driver.record(req, note)
             self.driver.notify(req, Phase.CANCELLED)
             self._prune_soon()
+
+    async def _end_beyond_limits(self, reqs: list[Request], starting: str | None) -> bool:
+        """End Failed, wherever they stand in the queue, the waiting requests beyond a policy's limits (the one
+        about to start is judged by the guard); True when it ended any."""
+        waiting = [r for r in reqs if namespace.is_waiting(r) and r.name != starting]
+        refused = admit.refusals(waiting, self.ctx.cache.policies_for(self.namespace))
+        for req, refuse in refused:
+            failed = await self.guard.refuse(req, refuse)
+            self.driver.notify(failed, Phase.FAILED)
+        if refused:
+            self._prune_soon()
+        return bool(refused)
 
     async def _start_next(self, reqs: list[Request], hand_over: bool = False) -> bool:
         gate = self._gate(reqs)

@@ -97,3 +97,19 @@ def test_the_held_status_is_written_once_and_names_the_policy() -> None:
         }
     )
     assert admit.held(shown, hold, 1) is None
+
+
+def test_every_waiting_request_beyond_a_limit_is_refused_wherever_it_stands() -> None:
+    strict = policy("strict", limits={"allowedPriorities": ["normal", "low"], "maxVerificationSeconds": 30})
+    fine, urgent = req(), req("urgent", "Queued")
+    long = req("low", "Queued", verification={"durationSeconds": 300})
+    refused = admit.refusals([fine, urgent, long], [policy("loose"), strict])
+    assert [(r.spec.priority, refuse.policy) for r, refuse in refused] == [
+        ("urgent", "strict"),
+        ("low", "strict"),
+    ]
+    assert "exceeds policy strict's limit of 30s" in refused[1][1].message
+
+
+def test_no_limits_set_refuses_nothing() -> None:
+    assert admit.refusals([req("urgent", "Queued")], [policy("budget", maxConcurrent=1)]) == []
