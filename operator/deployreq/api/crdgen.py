@@ -126,7 +126,7 @@ REQUEST = Kind(
     status_model=model.DeploymentRequestStatus,
     status_description="Where the request stands; written by the operator only.",
     printer_columns=model.PRINTER_COLUMNS,
-    source="operator/deployreq/model.py",
+    source="operator/deployreq/api/model.py",
 )
 POLICY = Kind(
     kind=names.POLICY_KIND,

@@ -16,7 +16,7 @@ from deployreq.api.names import RUN_ANNOTATION
 from deployreq.api.request import Request
 from deployreq.api.workload import WorkloadKind, WorkloadSpec
 from deployreq.cluster import kube
-from deployreq.decide import kinds, progress, rollback, rollout, semantic, steps
+from deployreq.decide import kinds, progress, rollback, rollout, semantic
 from deployreq.decide import release as decide
 from deployreq.decide import release_steps as rs
 from deployreq.engine import world
@@ -51,16 +51,7 @@ class Releases:
         self.thresholds = thresholds
 
     def observe(self, req: Request, wake: Callable[[], None]) -> decide.ReleaseWorld:
-        refused = world.refusals(self.ctx, req, self.limits)
-        pre, post = world.gate_outcomes(self.ctx, req, refused, wake)
-        base = steps.World(
-            None,
-            pre_gates=pre,
-            post_gates=post,
-            gate_problems=refused.gate_problems,
-            skip_refused=refused.skip_refused,
-            over_limits=refused.over_limits,
-        )
+        base = world.without_workload(self.ctx, req, self.limits, wake)
         targets = req.targets
         mirrored = True
         if self.ctx.kinds_ready is not None and any(t.kind != WorkloadKind.DEPLOYMENT for t in targets):

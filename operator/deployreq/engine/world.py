@@ -4,6 +4,7 @@ operator refuses in it, and how its gate stages stand (a stage starts when first
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from deployreq.api.phases import Phase
 from deployreq.api.request import Request
@@ -37,23 +38,23 @@ def gate_outcomes(
     return None, None
 
 
-def observe(ctx: Context, req: Request, limits: semantic.Limits, wake: Callable[[], None]) -> World:
-    """The world of ``req`` now."""
+def without_workload(ctx: Context, req: Request, limits: semantic.Limits, wake: Callable[[], None]) -> World:
+    """What the operator refuses in ``req`` and how its gates stand, its workloads not yet read (a release reads
+    each of its own; a Deployment request adds its Deployment in :func:`observe`)."""
     refused = refusals(ctx, req, limits)
     pre, post = gate_outcomes(ctx, req, refused, wake)
+    return replace(refused, pre_gates=pre, post_gates=post)
+
+
+def observe(ctx: Context, req: Request, limits: semantic.Limits, wake: Callable[[], None]) -> World:
+    """The world of ``req`` now."""
+    seen = without_workload(ctx, req, limits, wake)
     cache = ctx.cache
     namespace = req.namespace
     dep = cache.deployment(namespace, req.deployment)
     if dep is None:
-        return World(
-            None,
-            pre_gates=pre,
-            post_gates=post,
-            gate_problems=refused.gate_problems,
-            skip_refused=refused.skip_refused,
-            over_limits=refused.over_limits,
-        )
+        return seen
     rses = cache.replicasets_of(namespace, dep.get("metadata", {}).get("uid", ""))
     new_rs = rollout.new_replicaset(dep, rses)
     pods = cache.pods_of(namespace, {new_rs["metadata"]["uid"]} if new_rs else set())
-    return World(dep, rses, pods, pre, post, refused.gate_problems, refused.skip_refused, refused.over_limits)
+    return replace(seen, deployment=dep, replicasets=rses, pods=pods)
