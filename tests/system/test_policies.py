@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from kubernetes import client
 
+from tests.conftest import require_kubectl
 from tests.system.cluster import Cluster
 from tests.system.conftest import _cleanup, _namespace
-from tests.system.harness import GROUP, VERSION, Namespace, OperatorProcess, api_client, wait_for
+from tests.system.harness import GROUP, VERSION, Namespace, OperatorProcess, api_client, run_kubectl, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -89,6 +91,17 @@ class Policies:
             BUDGET_NS, label_selector=",".join(f"deployreq.dev/budget={n}" for n in self.names[:1])
         )
         return [self.api.sanitize_for_serialization(item) for item in listing.items]
+
+    def wait_status(
+        self, name: str, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 15
+    ) -> dict[str, Any]:
+        """The policy's status once ``predicate`` holds (the operator writes it)."""
+
+        def status() -> dict[str, Any]:
+            body = self.custom.get_cluster_custom_object(GROUP, VERSION, "deploypolicies", name)
+            return dict(body.get("status") or {})
+
+        return wait_for(status, predicate, timeout, what)  # type: ignore[no-any-return]
 
     def released(self, count: int) -> list[dict[str, Any]]:
         """The slots once ``count`` exist and none is held (each freed when its request ended)."""
@@ -214,6 +227,58 @@ def _next_minute(zone: ZoneInfo) -> datetime:
     return start
 
 
+COLUMNS = ["NAME", "NAMESPACES", "ACTIVE", "MAX", "OPEN", "NEXT-WINDOW", "VALID", "AGE"]
+WIDE = ["APPROVAL", "NEXT-CHANGE", "MESSAGE"]
+
+
+def kubectl_row(cluster: Cluster, name: str, *extra: str) -> dict[str, str]:
+    """The policy's row of ``kubectl get deploypolicies``, by column (the real kubectl, the server's Table); an
+    absent value is an empty cell, so the cells are cut at the header's column starts."""
+    result = run_kubectl(cluster.kubeconfig, "get", "deploypolicies", name, *extra)
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()[:2]
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    ends = [*starts[1:], len(row) + 1]
+    return {header.split()[i]: row[a:b].strip() for i, (a, b) in enumerate(zip(starts, ends, strict=True))}
+
+
+def test_kubectl_get_deploypolicies_shows_the_namespaces_and_the_active_requests(
+    policies: Policies, spaces: list[Namespace], cluster: Cluster
+) -> None:
+    require_kubectl()
+    name = policies.create(maxConcurrent=2)
+    header = run_kubectl(cluster.kubeconfig, "get", "deploypolicies", name).stdout.splitlines()[0]
+    assert header.split() == COLUMNS
+    for space in spaces:
+        policies.select(space)
+        space.deployment()
+    shown = wait_for(
+        lambda: kubectl_row(cluster, name),
+        lambda row: row["NAMESPACES"] == "3" and row["ACTIVE"] == "0",
+        30 * cluster.slow,
+        "3 namespaces, none active",
+    )
+    assert (shown["MAX"], shown["OPEN"], shown["NEXT-WINDOW"], shown["VALID"]) == (
+        "2",
+        "true",
+        "",
+        "True",
+    )
+    runner = spaces[0]
+    runner.request("r", {"app": GOOD}, verification={"durationSeconds": 8})
+    runner.wait_phase("r", "Verifying", timeout=60 * runner.slow)
+    wait_for(  # while the request holds a slot of the budget
+        lambda: kubectl_row(cluster, name), lambda row: row["ACTIVE"] == "1", 10, "1 active"
+    )
+    body = policies.custom.get_cluster_custom_object(GROUP, VERSION, "deploypolicies", name)
+    assert body["status"]["namespaces"] == sorted(s.name for s in spaces), body["status"]
+    assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
+    assert _status(runner.wait_phase("r", timeout=60 * runner.slow))["phase"] == "Succeeded"
+    wait_for(lambda: kubectl_row(cluster, name), lambda row: row["ACTIVE"] == "0", 10, "none active")
+    wide = kubectl_row(cluster, name, "-o", "wide")
+    assert list(wide) == [*COLUMNS, *WIDE] and wide["APPROVAL"] == "false", wide
+
+
 def test_a_closed_window_keeps_the_request_queued_until_it_opens(policies: Policies, ns: Namespace) -> None:
     zone = ZoneInfo(ZONE)
     opens = _next_minute(zone)
@@ -230,11 +295,28 @@ def test_a_closed_window_keeps_the_request_queued_until_it_opens(policies: Polic
     held = ns.wait_request("r", lambda o: _status(o).get("heldBy") == name, 30, "held by the window")
     assert _status(held)["phase"] == "Queued"
     assert f"outside the deploy windows of policy {name}; starts at " in _status(held)["message"]
-    assert opens.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") in _status(held)["message"]
+    at = opens.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert at in _status(held)["message"]
+    closed = policies.wait_status(
+        name, lambda st: st.get("open") is False, "open false"
+    )  # shown by the status
+    assert (closed["namespaceCount"], closed["nextWindowOpens"], closed["nextChange"]) == (1, at, at), closed
     done = ns.wait_phase("r", timeout=120)
     assert _status(done)["phase"] == "Succeeded"
     started = datetime.fromisoformat(_status(done)["startedAt"].replace("Z", "+00:00"))
     assert started >= opens, (started, opens)
+    closes = opens + timedelta(minutes=1)
+    flipped = policies.wait_status(name, lambda st: st.get("open") is True, "open, without a restart")
+    assert flipped["nextChange"] == closes.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), flipped
+    assert "nextWindowOpens" in flipped and not flipped["message"], flipped
+    # The window closes with the request long ended: no event at all, only the operator's timer flips it back.
+    shut = policies.wait_status(
+        name,
+        lambda st: st.get("open") is False,
+        "closed by the timer",
+        max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 15,
+    )
+    assert shut["message"].startswith(f"outside the deploy windows of policy {name}; starts at "), shut
 
 
 def test_a_freeze_holds_normal_and_lets_urgent_pass(

@@ -86,6 +86,18 @@ def scenario(installed: Installed, app: StubServer, wait: bool = True) -> tuple[
     """A release with a Secret-backed service gate and a migration Job that succeeds, then one that crash-loops and
     is rolled back, then one of a StatefulSet (spec.workloads)."""
     ns = Namespace(api_client(installed.sim.kubeconfig))
+    # A DeployPolicy of the namespace, without guardrails: the operator writes its status (docs/policy.md).
+    client.CustomObjectsApi(ns.api).create_cluster_custom_object(
+        "deployreq.dev",
+        "v1alpha1",
+        "deploypolicies",
+        {
+            "apiVersion": "deployreq.dev/v1alpha1",
+            "kind": "DeployPolicy",
+            "metadata": {"name": f"rbac-{ns.name}"},
+            "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns.name}}},
+        },
+    )
     ns.core.create_namespaced_secret(
         ns.name,
         {
@@ -143,15 +155,22 @@ def test_the_manifests_role_is_enough_for_a_full_scenario(installed: Installed, 
     operator.start()
     try:
         ns, phases = scenario(installed, app)
-        ns.api.close()
     finally:
         operator.stop()
     assert phases == ["Succeeded", "RolledBack", "Succeeded"], operator.log()[-3000:]
     assert forbidden_calls(installed.sim) == []
-    assert any(
-        r.get("user") == SA_USER and r.get("resource") == "deployments" and r.get("verb") == "patch"
+    calls = {
+        (r.get("resource"), r.get("subresource"), r.get("verb"))
         for r in installed.sim.audit()
+        if r.get("user") == SA_USER
+    }
+    assert ("deployments", "", "patch") in calls
+    assert ("deploypolicies", "status", "patch") in calls  # the policy's status (rule deploypolicies/status)
+    shown = client.CustomObjectsApi(ns.api).get_cluster_custom_object(
+        "deployreq.dev", "v1alpha1", "deploypolicies", f"rbac-{ns.name}"
     )
+    ns.api.close()
+    assert shown["status"]["namespaces"] == [ns.name], shown
 
 
 def test_a_job_gate_may_not_run_as_the_operators_own_service_account(installed: Installed) -> None:

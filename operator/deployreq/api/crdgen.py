@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from deployreq.api import approval, model, names, policy
+from deployreq.api import approval, model, names, policy, policy_status
 
 Schema = dict[str, Any]
 FILE_NAME = f"{names.PLURAL}.{names.GROUP}.yaml"
@@ -138,9 +138,10 @@ POLICY = Kind(
     spec_model=policy.DeployPolicySpec,
     spec_description="The namespaces governed and their guardrails; several policies on one namespace: the "
     "strictest wins.",
-    status_model=None,
-    status_description="",
-    printer_columns=policy.PRINTER_COLUMNS,
+    status_model=policy_status.DeployPolicyStatus,
+    status_description="What the operator sees of the policy now (the namespaces it selects, its active requests, "
+    "whether requests may start, whether it is valid); written by the operator only.",
+    printer_columns=policy_status.PRINTER_COLUMNS,
     source="operator/deployreq/api/policy.py",
 )
 APPROVAL = Kind(

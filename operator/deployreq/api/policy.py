@@ -224,13 +224,6 @@ class DeployPolicySpec(Model):
     )
 
 
-PRINTER_COLUMNS: list[dict[str, Any]] = [
-    {"name": "Max-Concurrent", "type": "integer", "jsonPath": ".spec.maxConcurrent"},
-    {"name": "Approval", "type": "boolean", "jsonPath": ".spec.approval.required"},
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-]
-
-
 class DeployPolicy(Model):
     """A policy as the operator reads it: its name and its spec."""
 

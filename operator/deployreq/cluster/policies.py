@@ -1,8 +1,8 @@
 """The DeployPolicies and Namespaces as the operator's informers mirror them, and which policies govern a namespace.
 
-Each policy body is parsed once per resourceVersion (``api/policy.parse``). A policy the model refuses (the schema
+Each policy body is parsed once per spec (``api/policy.parse``). A policy the model refuses (the schema
 refuses nearly everything at admission; an unknown time zone is only found here) is ignored and logged once per
-version, and ``deployreq policy`` shows it as invalid with the same message.
+spec, and ``deployreq policy`` shows it as invalid with the same message.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from deployreq.api import policy as api
 from deployreq.api.policy import DeployPolicy
-from deployreq.cluster.informer import Mirror, kube_rv
+from deployreq.cluster.informer import Mirror
 from deployreq.decide import policy as rules
 
 log = logging.getLogger(__name__)
@@ -33,19 +33,32 @@ class Policies:
     def __init__(self) -> None:
         self.mirror = Mirror()
         self.namespaces = Mirror()
-        self._parsed: dict[str, tuple[str, DeployPolicy | str]] = {}  # name -> (resourceVersion, parsed)
+        self._parsed: dict[str, tuple[Obj, DeployPolicy | str]] = {}  # name -> (spec, parsed)
+        self._specs: dict[str, Obj] = {}  # name -> the spec when specs_changed() last looked
 
     def _parse(self, body: Obj) -> DeployPolicy | str:
         name = str((body.get("metadata") or {}).get("name") or "")
-        rv = kube_rv(body)
+        spec = body.get("spec") or {}
         known = self._parsed.get(name)
-        if known is not None and known[0] == rv:
+        if known is not None and known[0] == spec:  # a status write changes nothing the policy decides
             return known[1]
         parsed = api.parse(body)
         if isinstance(parsed, str):
             log.warning("DeployPolicy %s is invalid and ignored: %s", name, parsed)
-        self._parsed[name] = (rv, parsed)
+        self._parsed[name] = (spec, parsed)
         return parsed
+
+    def specs_changed(self) -> bool:
+        """Whether a policy was added, removed or its spec changed since the last call (not only its status, which
+        the operator itself writes: that changes no decision)."""
+        specs = {str(b["metadata"]["name"]): b.get("spec") or {} for b in self.mirror.in_namespace("")}
+        changed, self._specs = specs != self._specs, specs
+        return changed
+
+    def every(self) -> list[tuple[Obj, DeployPolicy | str]]:
+        """Every policy object with what it parsed to (a message when invalid), by name."""
+        bodies = sorted(self.mirror.in_namespace(""), key=lambda b: str(b["metadata"]["name"]))
+        return [(body, self._parse(body)) for body in bodies]
 
     def all(self) -> list[DeployPolicy]:
         """The valid policies, by name."""

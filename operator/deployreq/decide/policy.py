@@ -60,7 +60,7 @@ def _opening(window: DeployWindow, day: datetime) -> tuple[datetime, datetime] |
     return midnight + timedelta(minutes=start), midnight + timedelta(minutes=end)
 
 
-def _intervals(window: DeployWindow, now: datetime) -> list[tuple[datetime, datetime]]:
+def intervals(window: DeployWindow, now: datetime) -> list[tuple[datetime, datetime]]:
     """The window's intervals from the day before ``now`` to the horizon (in its zone, as aware datetimes)."""
     local = now.astimezone(ZoneInfo(window.time_zone))
     days = (local + timedelta(days=offset) for offset in range(-1, HORIZON.days + 1))
@@ -71,7 +71,7 @@ def windows_open(windows: Sequence[DeployWindow], at: datetime) -> bool:
     """No windows means any time; else ``at`` falls in one of them."""
     if not windows:
         return True
-    return any(start <= at < end for window in windows for start, end in _intervals(window, at))
+    return any(start <= at < end for window in windows for start, end in intervals(window, at))
 
 
 def _freeze_holding(policy: DeployPolicy, at: datetime, priority: Priority) -> str | None:
@@ -108,7 +108,7 @@ def held_by(policies: Sequence[DeployPolicy], at: datetime, priority: Priority) 
 
 def next_opening(windows: Sequence[DeployWindow], now: datetime) -> datetime | None:
     """When the next window opens after ``now`` (within a week); None without windows or without an opening."""
-    starts = [start for window in windows for start, _ in _intervals(window, now) if start > now]
+    starts = [start for window in windows for start, _ in intervals(window, now) if start > now]
     return min(starts, default=None)
 
 
@@ -118,7 +118,7 @@ def _candidates(policies: Sequence[DeployPolicy], now: datetime) -> list[datetim
     for policy in policies:
         times.update(f.end for f in policy.spec.freezes if f.end > now)
         for window in policy.spec.windows:
-            times.update(start for start, _ in _intervals(window, now) if start > now)
+            times.update(start for start, _ in intervals(window, now) if start > now)
     return sorted(t for t in times if t < now + HORIZON)
 
 

@@ -15,12 +15,14 @@ from typing import Any, cast
 
 import kopf
 
+from deployreq import errors
 from deployreq.api import approval, names
 from deployreq.cluster import kube
 from deployreq.cluster.cache import slim
 from deployreq.cluster.informer import Informer, Informers, Mirror, OnDemand
 from deployreq.cluster.policies import slim_namespace
 from deployreq.config import Settings
+from deployreq.engine.policy_status import PolicyStatusWriter
 from deployreq.engine.worker import Workers
 
 log = logging.getLogger(__name__)
@@ -81,24 +83,64 @@ def build_informers(
     return Informers(informers)
 
 
-def policy_informers(workers: Workers) -> list[Informer]:
+def policy_informers(workers: Workers, statuses: PolicyStatusWriter | None = None) -> list[Informer]:
     """DeployPolicies (optional: the CRD may not be installed yet) and Namespaces' labels, cluster-scoped: a change
-    may end or start a hold anywhere, so every worker decides again."""
+    may end or start a hold anywhere, so every worker decides again (not when only a policy's status changed: the
+    operator writes that itself). Every change is shown in the policies' statuses."""
     client, policies = workers.ctx.client, workers.ctx.cache.policies
     policy_path = kube.collection_path(f"/apis/{names.GROUP}/{names.VERSION}", names.POLICY_PLURAL)
     namespaces_path = kube.collection_path("/api/v1", "namespaces")
+
+    def policy_changed(_: str) -> None:
+        if policies.specs_changed():
+            workers.wake_all()
+        if statuses is not None:
+            statuses.poke()
+
+    def namespace_changed(_: str) -> None:
+        workers.wake_all()
+        if statuses is not None:
+            statuses.poke()
+
     return [
-        Informer(client, policy_path, policies.mirror, lambda _: workers.wake_all(), optional=True),
-        Informer(
-            client, namespaces_path, policies.namespaces, lambda _: workers.wake_all(), keep=slim_namespace
-        ),
+        Informer(client, policy_path, policies.mirror, policy_changed, optional=True),
+        Informer(client, namespaces_path, policies.namespaces, namespace_changed, keep=slim_namespace),
     ]
+
+
+def _status_writer(settings: Settings, workers: Workers) -> PolicyStatusWriter | None:
+    """The writer of the DeployPolicies' statuses (engine/policy_status.py): only in an operator that serves every
+    namespace (one serving some does not see every active request)."""
+    ctx = workers.ctx
+    if not settings.all_namespaces:
+        return None
+    return PolicyStatusWriter(ctx.client, ctx.cache, ctx.wall, ctx.monotonic)
+
+
+async def _start_statuses(statuses: PolicyStatusWriter | None, client: kube.Kube) -> None:
+    """Start the writer once the mirrors are full; its first pass waits for the requests' index unless there is no
+    request at all (then no request event would ever say that the index is full)."""
+    if statuses is None:
+        return
+    statuses.start()
+    if not await _any_request(client):
+        statuses.indexed()
+
+
+async def _any_request(client: kube.Kube) -> bool:
+    """Whether any DeploymentRequest exists (one item listed)."""
+    path = kube.collection_path(f"/apis/{names.GROUP}/{names.VERSION}", names.PLURAL)
+    try:
+        return bool((await client.get(path, {"limit": "1"})).get("items"))
+    except errors.ApiError:  # no CRD (yet), or no right to list: kopf cannot run requests either
+        return False
 
 
 def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     cache = workers.ctx.cache
-    informers = Informers(build_informers(settings, workers).informers + policy_informers(workers))
+    statuses = _status_writer(settings, workers)
+    informers = Informers(build_informers(settings, workers).informers + policy_informers(workers, statuses))
     # StatefulSets, DaemonSets and their ControllerRevisions: mirrored once a request names one.
     on_demand = OnDemand(build_informers(settings, workers, MIRRORED_ON_DEMAND))
     workers.ctx.kinds_ready = on_demand.ready
@@ -126,6 +168,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
             "mirroring %d Deployments, %d ReplicaSets, %d Pods, %d DeployApprovals, %d DeployPolicies, %d Namespaces",
             *map(len, informers.mirrors()),
         )
+        await _start_statuses(statuses, workers.ctx.client)
 
     @kopf.index(names.GROUP, names.VERSION, names.PLURAL, registry=registry, id="requests_by_namespace")
     async def requests_by_namespace(**kwargs: Any) -> dict[str, Any]:
@@ -135,10 +178,14 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
     async def request_changed(**kwargs: Any) -> None:
         cache.attach(kwargs)
         workers.wake(kwargs["namespace"])
+        if statuses is not None:
+            statuses.indexed()  # kopf handles a request only once its index holds all: an active count is true
 
     @kopf.on.cleanup(registry=registry)
     async def stop_workers(**_: Any) -> None:
         await workers.stop()
+        if statuses is not None:
+            await statuses.stop()
         await informers.stop()
         await on_demand.stop()
         await workers.ctx.recorder.drain()

@@ -43,3 +43,27 @@ def test_a_namespace_is_kept_with_its_name_and_labels_only() -> None:
         "metadata": {"name": "shop", "labels": {"a": "b"}, "annotations": {"x": "y"}, "managedFields": []}
     }
     assert slim_namespace(body) == {"metadata": {"name": "shop", "labels": {"a": "b"}}}
+
+
+def test_only_a_new_spec_counts_as_a_change_not_a_status_write() -> None:
+    book = Policies()
+    assert not book.specs_changed()
+    book.mirror.put(policy("prod", "1", namespaceSelector={}))
+    assert book.specs_changed()
+    assert not book.specs_changed()
+    book.mirror.put({**policy("prod", "2", namespaceSelector={}), "status": {"active": 1}})
+    assert not book.specs_changed(), "the operator's own status write"
+    book.mirror.put(policy("prod", "3", namespaceSelector={}, maxConcurrent=1))
+    assert book.specs_changed()
+    book.mirror.drop(policy("prod", "3"))
+    assert book.specs_changed()
+
+
+def test_every_policy_is_listed_with_what_it_parsed_to_invalid_ones_too() -> None:
+    book = Policies()
+    zone = {"days": ["Mon"], "start": "09:00", "end": "10:00", "timeZone": "Mars/Olympus"}
+    book.mirror.put(policy("b-broken", "1", namespaceSelector={}, windows=[zone]))
+    book.mirror.put(policy("a-fine", "2", namespaceSelector={}))
+    [(first, fine), (_, broken)] = book.every()
+    assert first["metadata"]["name"] == "a-fine" and not isinstance(fine, str)
+    assert isinstance(broken, str) and "Mars/Olympus" in broken
