@@ -394,10 +394,17 @@ def test_sigkill_while_holding_slots_frees_nothing_twice_and_loses_none(
     try:
         held = [h for h in holders() if h]
         assert len(held) == 2 and len(set(held)) == 2
+        later = policies.create()  # made while no operator runs: the restarted one writes its status
     finally:
         operator.start()
+    shown = policies.wait_status(later, lambda st: st.get("namespaceCount") == 3, "the restart's status", 60)
+    assert shown["conditions"][0]["status"] == "True", shown
     results = {space.name: space.wait_phase("r", timeout=180) for space in spaces}
     assert all(_status(r)["phase"] == "Succeeded" for r in results.values()), results
     assert _most_at_once(results) <= 2, results
+    for each in (name, later):  # the counts follow the requests' end
+        policies.wait_status(
+            each, lambda st: st.get("active") == 0 and st.get("namespaceCount") == 3, "0 active"
+        )
     slots = policies.released(2)
     assert sorted(s["metadata"]["name"] for s in slots) == [f"deployreq-budget-{name}-{i}" for i in (0, 1)]

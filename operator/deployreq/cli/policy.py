@@ -1,5 +1,8 @@
 """``deployreq policy``: each DeployPolicy, the namespaces it selects, its active requests against its budget, and
-whether requests may start now (its windows and freezes), computed from the cluster as the operator would judge it."""
+whether requests may start now (its windows and freezes), computed from the cluster as the operator would judge it.
+
+Computed here, on the client, so that it works without the operator; the operator writes the same view into each
+policy's status for ``kubectl get deploypolicies`` (decide/policy_status.py, docs/policy.md)."""
 
 from __future__ import annotations
 
@@ -103,7 +106,8 @@ async def _run(client: kube.Kube, namespace: str, args: argparse.Namespace) -> i
 COMMAND = ClientCommand(
     "policy",
     "show each DeployPolicy: the namespaces it selects, active requests against its budget, whether requests "
-    "may start now (docs/policy.md)",
+    "may start now, computed on the client (kubectl get deploypolicies shows the status the operator writes; "
+    "docs/policy.md)",
     _configure,
     _run,
 )

@@ -24,6 +24,7 @@ from deployreq.api.times import rfc3339
 from deployreq.decide import policy as rules
 
 Obj = dict[str, Any]
+MESSAGE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,18 @@ def _is_open(policy: DeployPolicy, at: datetime) -> bool:
     return rules.holding([policy], at, Priority.NORMAL) is None
 
 
+def _fits(message: str) -> str:
+    """A message within the schema's 1024 characters."""
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."
+
+
 def _valid(seen: Seen, now: datetime) -> PolicyCondition:
     """The Valid condition; its lastTransitionTime kept while its status stays."""
     status: Literal["True", "False"] = "True"
     reason, message = "Valid", "The operator applies this policy."
     if isinstance(seen.policy, str):
         reason = "UnknownTimeZone" if "unknown time zone" in seen.policy else "InvalidSpec"
-        status, message = "False", f"{seen.policy}; the operator ignores this policy"
+        status, message = "False", _fits(f"{seen.policy}; the operator ignores this policy")
     before = next((c for c in seen.shown.get("conditions") or [] if c.get("type") == VALID), None)
     since = before.get("lastTransitionTime") if before and before.get("status") == status else None
     return PolicyCondition(
@@ -128,7 +134,7 @@ def show(
         flip = next((t for t in edges if _is_open(policy, t) != is_open), None)
         opening = rules.next_opening(policy.spec.windows, now)
         status.open = is_open
-        status.message = "" if is_open else rule.message
+        status.message = "" if is_open else _fits(rule.message)
         status.next_change = rfc3339(flip.timestamp()) if flip else None
         status.next_window_opens = rfc3339(opening.timestamp()) if opening else None
         next_change = edges[0] if edges else None

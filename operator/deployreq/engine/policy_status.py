@@ -51,7 +51,6 @@ class PolicyStatusWriter:
         self._deadline: float | None = None  # monotonic
         self._written: dict[str, tuple[str, Obj]] = {}  # name -> (resourceVersion written on, status written)
         self.task: asyncio.Task[None] | None = None
-        self.writes = 0
         self.ready = False
 
     def poke(self) -> None:
@@ -91,6 +90,10 @@ class PolicyStatusWriter:
                 log.warning("DeployPolicy status: %s; again in %.1fs", exc, backoff)
                 self._deadline = self.monotonic() + backoff
                 backoff = min(backoff * 2, 30.0)
+            except Exception:
+                log.exception("DeployPolicy status: unexpected error; again in %.1fs", backoff)
+                self._deadline = self.monotonic() + backoff
+                backoff = min(backoff * 2, 30.0)
             await asyncio.sleep(self.min_interval)
 
     def _wake_at(self, at: datetime | None) -> None:
@@ -106,6 +109,10 @@ class PolicyStatusWriter:
     async def sync(self) -> datetime | None:
         """Write every policy's status that differs from what it shows; returns the next instant one changes."""
         policies = self.cache.policies
+        every = policies.every()
+        if not every:  # no policy: nothing to count
+            self._written.clear()
+            return None
         namespaces = {
             str(body["metadata"]["name"]): (body["metadata"].get("labels") or {})
             for body in policies.namespaces.in_namespace("")
@@ -113,7 +120,6 @@ class PolicyStatusWriter:
         active = self._active()
         now = parse_instant(self.wall())
         earliest: datetime | None = None
-        every = policies.every()
         self._written = {
             n: w for n, w in self._written.items() if any(n == b["metadata"]["name"] for b, _ in every)
         }
@@ -135,4 +141,3 @@ class PolicyStatusWriter:
         except errors.NotFound:
             return  # deleted meanwhile
         self._written[name] = (rv, shown.status)
-        self.writes += 1
