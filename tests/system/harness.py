@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -363,6 +364,21 @@ def watch_until(
                 stream.stop()
                 return last
     raise AssertionError(f"timed out waiting for {what}; last status: {last.get('status')}")
+
+
+def table(output: str) -> list[dict[str, str]]:
+    """The rows of a ``kubectl get`` table by column. kubectl leaves the cell of an absent value empty, so the cells
+    are cut at the header's column starts (kubectl pads every column to its widest cell)."""
+    header, *rows = output.splitlines()
+    names = header.split()
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    return [
+        {
+            name: row[a:b].strip()
+            for name, a, b in zip(names, starts, [*starts[1:], len(row) + 1], strict=True)
+        }
+        for row in rows
+    ]
 
 
 def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -22,7 +21,16 @@ from kubernetes import client
 from tests.conftest import require_kubectl
 from tests.system.cluster import Cluster
 from tests.system.conftest import _cleanup, _namespace
-from tests.system.harness import GROUP, VERSION, Namespace, OperatorProcess, api_client, run_kubectl, wait_for
+from tests.system.harness import (
+    GROUP,
+    VERSION,
+    Namespace,
+    OperatorProcess,
+    api_client,
+    run_kubectl,
+    table,
+    wait_for,
+)
 
 pytestmark = pytest.mark.system
 
@@ -232,14 +240,11 @@ WIDE = ["APPROVAL", "NEXT-CHANGE", "MESSAGE"]
 
 
 def kubectl_row(cluster: Cluster, name: str, *extra: str) -> dict[str, str]:
-    """The policy's row of ``kubectl get deploypolicies``, by column (the real kubectl, the server's Table); an
-    absent value is an empty cell, so the cells are cut at the header's column starts."""
+    """The policy's row of ``kubectl get deploypolicies``, by column (the real kubectl, the server's Table)."""
     result = run_kubectl(cluster.kubeconfig, "get", "deploypolicies", name, *extra)
     assert result.returncode == 0, result.stderr
-    header, row = result.stdout.splitlines()[:2]
-    starts = [m.start() for m in re.finditer(r"\S+", header)]
-    ends = [*starts[1:], len(row) + 1]
-    return {header.split()[i]: row[a:b].strip() for i, (a, b) in enumerate(zip(starts, ends, strict=True))}
+    [row] = table(result.stdout)
+    return row
 
 
 def test_kubectl_get_deploypolicies_shows_the_namespaces_and_the_active_requests(

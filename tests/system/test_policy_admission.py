@@ -12,7 +12,7 @@ import yaml
 
 from tests.support.kubectl import require_kubectl
 from tests.system.cluster import Cluster
-from tests.system.harness import run_kubectl
+from tests.system.harness import run_kubectl, table
 
 pytestmark = pytest.mark.system
 
@@ -105,8 +105,8 @@ def test_a_valid_policy_is_stored_with_its_defaults_and_listed(cluster: Cluster)
         assert stored["spec"]["windows"][0]["timeZone"] == "UTC"
         listed = run_kubectl(cluster.kubeconfig, "get", "deploypolicies")
         assert listed.returncode == 0, listed.stderr
-        header, *rows = listed.stdout.splitlines()
-        assert header.split()[:3] == ["NAME", "MAX-CONCURRENT", "APPROVAL"]
-        assert any(row.split()[:2] == [name, "2"] for row in rows), listed.stdout
+        header = listed.stdout.splitlines()[0].split()
+        assert header == ["NAME", "NAMESPACES", "ACTIVE", "MAX", "OPEN", "NEXT-WINDOW", "VALID", "AGE"]
+        assert any(row["NAME"] == name and row["MAX"] == "2" for row in table(listed.stdout)), listed.stdout
     finally:
         run_kubectl(cluster.kubeconfig, "delete", "deploypolicy", name)
