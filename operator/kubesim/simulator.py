@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kubesim.admission.mutating import MutatingPolicyAdmission
 from kubesim.admission.validating import PolicyAdmission
 from kubesim.api import errors
 from kubesim.api.resources import from_crd
@@ -70,6 +71,7 @@ class Simulator:
         self.store.admission.append(admit_custom)
         self.store.admission.append(admit_admission_config)
         self.store.admission.append(PolicyAdmission(self.store))  # last, as validating admission runs
+        self.store.mutating.append(MutatingPolicyAdmission(self.store))  # before all of the above
         self.store.listeners.append(self._crd_changed)
         self.server.admin.update(
             {

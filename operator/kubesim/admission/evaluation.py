@@ -104,6 +104,9 @@ def _names(spec: Obj) -> set[str]:
     for key, field_name in (("matchConditions", "expression"), ("variables", "expression")):
         expressions += [str(v.get(field_name) or "") for v in spec.get(key) or []]
     expressions += [str(v.get("valueExpression") or "") for v in spec.get("auditAnnotations") or []]
+    for mutation in spec.get("mutations") or []:
+        for key in ("jsonPatch", "applyConfiguration"):
+            expressions.append(str((mutation.get(key) or {}).get("expression") or ""))
     names: set[str] = set()
     for expression in expressions:
         if expression:
@@ -119,19 +122,19 @@ def _namespace_object(namespace: Obj | None) -> Obj | None:
     return {"metadata": meta, "spec": namespace.get("spec") or {}, "status": namespace.get("status") or {}}
 
 
-def _eval(expression: str, values: dict[str, Any]) -> Any:
+def eval_expression(expression: str, values: dict[str, Any]) -> Any:
     try:
         return policy_cel.evaluate(expression, values)
     except CelEvalError as err:
         raise CelEvalError(f"expression '{expression}' resulted in error: {err}") from None
 
 
-def _matches(spec: Obj, values: dict[str, Any], fail: bool) -> Decision | bool:
+def matches(spec: Obj, values: dict[str, Any], fail: bool) -> Decision | bool:
     """The match conditions: False when one is false; an error (failurePolicy Fail) when none is false."""
     failures: list[str] = []
     for condition in spec.get("matchConditions") or []:
         try:
-            result = _eval(str(condition.get("expression")), {**values, "namespaceObject": None})
+            result = eval_expression(str(condition.get("expression")), {**values, "namespaceObject": None})
         except CelEvalError as err:
             failures.append(str(err))
             continue
@@ -150,7 +153,7 @@ def validate(spec: Obj, a: Attributes, param: Obj | None, namespace: Obj | None)
     fail = spec.get("failurePolicy", "Fail") != "Ignore"
     values = activation(spec, a, param, namespace)
     result = Result()
-    matched = _matches(spec, values, fail)
+    matched = matches(spec, values, fail)
     if isinstance(matched, Decision):
         result.denials.append(matched)
         return result
@@ -169,7 +172,7 @@ def validate(spec: Obj, a: Attributes, param: Obj | None, namespace: Obj | None)
 def _validation(validation: Obj, values: dict[str, Any], fail: bool) -> Decision | None:
     expression = str(validation.get("expression") or "")
     try:
-        verdict = _eval(expression, values)
+        verdict = eval_expression(expression, values)
     except CelEvalError as err:
         return Decision(str(err)) if fail else None
     if verdict is True or verdict == celtypes.BoolType(True):
@@ -198,7 +201,7 @@ def _message(validation: Obj, values: dict[str, Any]) -> str:
 def _annotation(annotation: Obj, values: dict[str, Any], fail: bool, result: Result) -> None:
     expression = str(annotation.get("valueExpression") or "")
     try:
-        value = _eval(expression, values)
+        value = eval_expression(expression, values)
     except CelEvalError as err:
         if fail:
             result.annotation_errors.append(str(err))

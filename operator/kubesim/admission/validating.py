@@ -52,9 +52,12 @@ class Outcome:
 class PolicyAdmission:
     """The admission hook: ``store.admission.append(PolicyAdmission(store))``."""
 
+    policies: tuple[str, str] = POLICIES
+    bindings: tuple[str, str] = BINDINGS
+
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._bindings = store.require(*BINDINGS)  # a built-in: always served
+        self._bindings = store.require(*self.bindings)  # a built-in: always served
 
     def __call__(self, op: Operation) -> None:
         if not self.store.count(self._bindings):
@@ -71,7 +74,7 @@ class PolicyAdmission:
 
     def _hooks(self, bindings_rt: Any) -> list[tuple[Obj, list[Obj]]]:
         """Each policy with the bindings that name it (bindings of a missing policy do nothing)."""
-        policies_rt = self.store.require(*POLICIES)
+        policies_rt = self.store.require(*self.policies)
         by_policy: dict[str, list[Obj]] = {}
         for binding in self.store.iter(bindings_rt):
             by_policy.setdefault(str((binding.get("spec") or {}).get("policyName") or ""), []).append(binding)

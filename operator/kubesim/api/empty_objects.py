@@ -39,6 +39,8 @@ _ZERO_BUILTIN: dict[tuple[str, str], tuple[Path, ...]] = {
     ("rbac.authorization.k8s.io", "clusterrolebindings"): (("f:roleRef",),),
     ("admissionregistration.k8s.io", "validatingadmissionpolicies"): (("f:spec",), ("f:status",)),
     ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"): (("f:spec",),),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicies"): (("f:spec",),),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicybindings"): (("f:spec",),),
     **{
         ("apps", plural): (
             ("f:spec",),

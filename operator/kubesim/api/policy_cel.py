@@ -152,6 +152,9 @@ def _go_error(err: Exception) -> str:
     return message
 
 
+go_error = _go_error
+
+
 _ZONE = re.compile(r"Unparsable timezone: StringType\('((?:[^'\\]|\\.)*)'\)")
 
 

@@ -1,5 +1,5 @@
 """The built-in printers of the admission policy kinds (``printValidatingAdmissionPolicy``,
-``printValidatingAdmissionPolicyBinding``), as v1.36 declares them."""
+``printValidatingAdmissionPolicyBinding`` and their mutating twins), as v1.36 declares them."""
 
 from __future__ import annotations
 
@@ -30,20 +30,28 @@ def _created(o: Obj) -> str:
     return age(o.get("metadata", {}).get("creationTimestamp"))
 
 
-def _policies() -> Printer:
-    validations = "Validations indicates the number of validation rules defined in this configuration"
+def _policies(counted: str = "validations") -> Printer:
+    """A ValidatingAdmissionPolicy's (``counted``: validations) or a MutatingAdmissionPolicy's (mutations)."""
+    if counted == "validations":
+        count = _column(
+            "Validations",
+            "integer",
+            "Validations indicates the number of validation rules defined in this configuration",
+        )
+    else:
+        count = _column(
+            "Mutations",
+            "integer",
+            "Mutation indicates the number of mutations rules defined in this configuration",
+        )
     param_kind = "ParamKind specifies the kind of resources used to parameterize this policy"
-    columns = [
-        _name(),
-        _column("Validations", "integer", validations),
-        _column("ParamKind", "string", param_kind),
-    ]
+    columns = [_name(), count, _column("ParamKind", "string", param_kind)]
 
     def cells(o: Obj) -> list[Cell]:
         spec = o.get("spec") or {}
         kind = spec.get("paramKind")
         shown = f"{kind.get('apiVersion', '')}/{kind.get('kind', '')}" if kind else "<unset>"
-        return [o["metadata"]["name"], len(spec.get("validations") or []), shown, _created(o)]
+        return [o["metadata"]["name"], len(spec.get(counted) or []), shown, _created(o)]
 
     return [*columns, _age()], cells
 
@@ -89,4 +97,6 @@ def _param_ref(ref: Obj | None) -> str:
 PRINTERS: dict[tuple[str, str], Callable[[], Printer]] = {
     (GROUP, "validatingadmissionpolicies"): _policies,
     (GROUP, "validatingadmissionpolicybindings"): _bindings,
+    (GROUP, "mutatingadmissionpolicies"): lambda: _policies("mutations"),
+    (GROUP, "mutatingadmissionpolicybindings"): _bindings,
 }

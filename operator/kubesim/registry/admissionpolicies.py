@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from kubesim.api import errors, policy_cel
+from kubesim.registry import mutatingpolicies
 from kubesim.storage.admission import Operation
 
 Obj = dict[str, Any]
@@ -36,6 +37,7 @@ _RESERVED = frozenset(
     ]
 )
 _RESERVED2 = frozenset(["package", "namespace", "return", "var", "void", "while"])
+BINDING_KINDS = ("validatingadmissionpolicybindings", "mutatingadmissionpolicybindings")
 _VARIABLES = frozenset({"object", "oldObject", "request", "namespaceObject", "authorizer", "variables"})
 
 
@@ -71,11 +73,11 @@ def defaults(key: tuple[str, str], obj: Obj) -> None:
     spec = obj.get("spec")
     if key[0] != GROUP or not isinstance(spec, dict):
         return
-    if key[1] == "validatingadmissionpolicies":
+    if key[1] in ("validatingadmissionpolicies", "mutatingadmissionpolicies"):
         spec.setdefault("failurePolicy", "Fail")
         if isinstance(spec.get("matchConstraints"), dict):
             default_match(spec["matchConstraints"])
-    elif key[1] == "validatingadmissionpolicybindings" and isinstance(spec.get("matchResources"), dict):
+    elif key[1] in BINDING_KINDS and isinstance(spec.get("matchResources"), dict):
         default_match(spec["matchResources"])
 
 
@@ -92,6 +94,10 @@ def admit_admission_config(op: Operation) -> None:
         causes = validate_policy(spec)
     elif op.rt.plural == "validatingadmissionpolicybindings":
         causes = validate_binding(spec)
+    elif op.rt.plural == "mutatingadmissionpolicies":
+        causes = mutatingpolicies.validate_policy(spec)
+    elif op.rt.plural == "mutatingadmissionpolicybindings":
+        causes = mutatingpolicies.validate_binding(spec)
     else:
         return
     if causes:
@@ -258,7 +264,8 @@ def _compiled(path: str, expression: str, declared: frozenset[str], returns: str
 # --- the binding ---------------------------------------------------------------------------------------------
 
 
-def validate_binding(spec: Obj) -> Causes:
+def validate_binding(spec: Obj, actions: bool = True) -> Causes:
+    """A binding's spec (``actions``: a ValidatingAdmissionPolicyBinding's validationActions too)."""
     causes: Causes = []
     if not spec.get("policyName"):
         causes.append(_required("spec.policyName"))
@@ -267,7 +274,8 @@ def validate_binding(spec: Obj) -> Causes:
         causes += _param_ref(ref)
     if spec.get("matchResources") is not None:
         causes += validate_match(spec["matchResources"], "spec.matchResources")
-    causes += _validation_actions(spec.get("validationActions") or [])
+    if actions:
+        causes += _validation_actions(spec.get("validationActions") or [])
     return causes
 
 

@@ -59,6 +59,8 @@ class Store:
         self._objects = self._index.objects  # read directly on the hot paths
         self._events = EventWindow(window)
         self.admission: list[Admission] = []
+        # mutating admission: before the server fills in system fields and the strategy and validation run
+        self.mutating: list[Admission] = []
         self.listeners: list[Listener] = []
         for rt in BUILTINS:
             self.register(rt)
@@ -135,6 +137,10 @@ class Store:
         for listener in list(self.listeners):
             listener(rt, event)
 
+    def _mutate(self, op: Operation) -> None:
+        for hook in self.mutating:  # each changes op.obj in place (its metadata dict too)
+            hook(op)
+
     def _admit(self, op: Operation) -> None:
         for hook in self.admission:
             hook(op)
@@ -188,6 +194,7 @@ class Store:
         obj["kind"] = rt.kind
         if (ns, name) in self._objects[rt.key]:
             raise errors.already_exists(rt.plural, rt.group, name)
+        self._mutate(Operation("create", rt, obj, None, None, user, strict, requester, ns))
         for key in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
@@ -251,6 +258,7 @@ class Store:
                 raise errors.conflict(rt.plural, rt.group, name)
         elif not strategy.allow_unconditional_update():
             raise checks.resource_version_required(rt, name)
+        self._mutate(Operation("update", rt, new, old, subresource, user, strict, requester, ns))
         if subresource == "status":
             new = strategy.prepare_for_status_update(new, old)
             meta = new["metadata"]
