@@ -2,7 +2,9 @@
 DeployPolicy holds waits AwaitingApproval (without the namespace lock), `deployreq approve` as a user with the
 deployreq-approver role starts it and its status names the approver as the API server authenticated them, `deployreq
 reject` ends it Cancelled; a user with only the requester role cannot approve at all, and an approver cannot approve
-in someone else's name (the ValidatingAdmissionPolicy of manifests/base refuses it with its message).
+in someone else's name (the ValidatingAdmissionPolicy of manifests/base refuses it with its message). Who asked for
+a request is recorded by the MutatingAdmissionPolicy of manifests/base as the server authenticated them, whatever
+they wrote, and their own approval does not count: a second approver must approve.
 
 The people are ServiceAccounts of the test's namespace with tokens from the TokenRequest API, so the API server
 authenticates them as it would any user, and RBAC and admission judge them as such.
@@ -10,6 +12,7 @@ authenticates them as it would any user, and RBAC and admission judge them as su
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +33,7 @@ pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = [
     ROOT / "manifests" / "base" / "approval-policy.yaml",
+    ROOT / "manifests" / "base" / "requested-by-policy.yaml",
     ROOT / "manifests" / "base" / "user-roles.yaml",
 ]
 PORT = _free_port()
@@ -117,7 +121,14 @@ def test_a_requester_cannot_approve_at_all(cluster: Cluster, ns: Namespace, admi
     ok(
         requester.kubectl("create", "-n", ns.name, "-f", "-", input=yaml.safe_dump(waits))
     )  # may ask for a deploy
-    result = requester.deployreq("approve", "web-2", "-n", ns.name)
+    # ... but not approve one, not even someone else's (their own is refused before that: see below)
+    someone_elses = _request_doc("web-3", retry={"attempts": 5, "backoffSeconds": 600})
+    ok(
+        run_kubectl(
+            cluster.kubeconfig, "create", "-n", ns.name, "-f", "-", input=yaml.safe_dump(someone_elses)
+        )
+    )
+    result = requester.deployreq("approve", "web-3", "-n", ns.name)
     assert result.returncode != 0
     assert 'cannot create resource "deployapprovals"' in result.stderr, (
         result.stderr
@@ -251,3 +262,119 @@ def test_a_rejected_request_ends_cancelled_naming_who_rejected_it(
     assert ns.images("web") == {"app": "registry.example/web:1.0"}
     again = approver.deployreq("approve", "web-2", "-n", ns.name)
     assert again.returncode != 0 and "has ended (Cancelled): nothing to decide" in again.stderr
+
+
+REQUESTED_BY = "deployreq.dev/requested-by"
+
+
+def _requested_by(ns: Namespace, name: str) -> str | None:
+    return (ns.get(name)["metadata"].get("annotations") or {}).get(REQUESTED_BY)
+
+
+def _policy_in_force(person: Person, ns: Namespace) -> None:
+    """The real server applies a new policy within a second (kubesim at once): a dry run shows when it does."""
+
+    def dry_run() -> str | None:
+        made = person.kubectl(
+            "create",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-n",
+            ns.name,
+            "-f",
+            "-",
+            input=_claiming(ns, "probe", "alice"),
+        )
+        return (
+            None
+            if made.returncode
+            else (json.loads(made.stdout)["metadata"].get("annotations") or {}).get(REQUESTED_BY)
+        )
+
+    wait_for(dry_run, lambda who: who == person.username, 10, "the requested-by policy in force")
+
+
+def _claiming(ns: Namespace, name: str, claimed: str) -> str:
+    """A request whose author claims someone else asked for it."""
+    doc = _request_doc(name, images=[{"container": "app", "image": "registry.example/web:2.0"}])
+    doc["metadata"]["annotations"] = {REQUESTED_BY: claimed}
+    return yaml.safe_dump(ns.map.to_real(doc))
+
+
+def test_who_asked_is_recorded_by_the_server_and_cannot_be_rewritten(
+    cluster: Cluster, ns: Namespace, admission: None
+) -> None:
+    requester = Person(cluster, ns, "requester", "deployreq-requester")
+    other = Person(cluster, ns, "other", "deployreq-requester")
+    _policy_in_force(requester, ns)
+    # created claiming alice asked: the server records who did
+    ok(requester.kubectl("create", "-n", ns.name, "-f", "-", input=_claiming(ns, "web-2", "alice")))
+    assert _requested_by(ns, "web-2") == requester.username
+    # a change of anything but the spec keeps it, whoever writes what
+    ok(
+        other.kubectl(
+            "annotate", "--overwrite", "deploymentrequest", "web-2", "-n", ns.name, f"{REQUESTED_BY}=alice"
+        )
+    )
+    assert _requested_by(ns, "web-2") == requester.username
+    ok(other.kubectl("annotate", "deploymentrequest", "web-2", "-n", ns.name, f"{REQUESTED_BY}-"))
+    assert _requested_by(ns, "web-2") == requester.username
+    # a change of the spec is a new ask: its author is recorded, not the name they wrote
+    patch = {"metadata": {"annotations": {REQUESTED_BY: "alice"}}, "spec": {"priority": "high"}}
+    ok(
+        other.kubectl(
+            "patch", "deploymentrequest", "web-2", "-n", ns.name, "--type=merge", "-p", json.dumps(patch)
+        )
+    )
+    assert _requested_by(ns, "web-2") == other.username
+
+
+def test_an_approval_by_who_asked_does_not_count_a_second_approver_must_approve(
+    cluster: Cluster, ns: Namespace, policy: str
+) -> None:
+    both = Person(cluster, ns, "both", "deployreq-requester")
+    ok(
+        run_kubectl(
+            cluster.kubeconfig,
+            "create",
+            "rolebinding",
+            "both-approves",
+            "--clusterrole=deployreq-approver",
+            f"--serviceaccount={ns.name}:both",
+            "-n",
+            ns.name,
+        )
+    )
+    second = Person(cluster, ns, "second", "deployreq-approver")
+    ns.deployment()
+    _policy_in_force(both, ns)
+    ok(both.kubectl("create", "-n", ns.name, "-f", "-", input=_claiming(ns, "web-2", second.username)))
+    assert _requested_by(ns, "web-2") == both.username
+    _held(ns, "web-2", policy)
+    # deployreq approve says so up front ...
+    refused = both.deployreq("approve", "web-2", "-n", ns.name)
+    assert refused.returncode != 0
+    assert f'you ({both.username}) asked for deploymentrequest "web-2": your own approval does not count' in (
+        refused.stderr
+    )
+    # ... and an approval made anyway (the API server accepts it: it is in their own name) does not count
+    request = ns.get("web-2")
+    ok(both.kubectl("create", "-f", "-", input=approval_doc(ns, request, both.username)))
+    expected = (
+        f"approval by {both.username} does not count: {both.username} asked for this change; another approver "
+        "must approve."
+    )
+    held = ns.wait_request(
+        "web-2", lambda r: (r.get("status") or {}).get("message", "").endswith(expected), 30
+    )
+    assert held["status"]["phase"] == "AwaitingApproval"
+    assert ns.images("web") == {"app": "registry.example/web:1.0"}
+    events = ns.core.list_namespaced_event(ns.name, field_selector="involvedObject.name=web-2").items
+    assert any(e.reason == "SelfApproval" and e.type == "Warning" for e in events), [e.reason for e in events]
+    # a second person's approval counts
+    ok(second.deployreq("approve", "web-2", "-n", ns.name))
+    done = ns.wait_phase("web-2")
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert done["status"]["approval"]["approver"] == second.username
+    assert ns.images("web") == {"app": "registry.example/web:2.0"}

@@ -3,7 +3,9 @@
 The approval is a DeployApproval created as the current user: who that is comes from the API server itself (a
 SelfSubjectReview, what ``kubectl auth whoami`` asks), so ``spec.approver`` is the name the ValidatingAdmissionPolicy
 ``deployreq-approvals`` checks it against. It binds to the request's uid and generation, and is owned by the request
-(deleted with it). ``deployreq reject`` (:mod:`deployreq.cli.reject`) shares all of this.
+(deleted with it). Approving a request you asked for yourself (its ``deployreq.dev/requested-by``) is refused up
+front: the operator would not count it (the server-side rule; this check only saves a useless approval).
+``deployreq reject`` (:mod:`deployreq.cli.reject`) shares all of this; a requester may reject their own request.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def undecidable(request: Obj) -> str | None:
     return None
 
 
+def requested_by(request: Obj) -> str:
+    """Who asked for the request's spec (the annotation the MutatingAdmissionPolicy deployreq-requested-by sets)."""
+    annotations = request["metadata"].get("annotations") or {}
+    return str(annotations.get(names.REQUESTED_BY_ANNOTATION) or "")
+
+
 async def whoami(client: kube.Kube) -> str:
     """The current user as the API server authenticates them (SelfSubjectReview)."""
     review = await client.create(
@@ -87,6 +95,11 @@ async def decide(client: kube.Kube, namespace: str, name: str, decision: Decisio
     approver = await whoami(client)
     if not approver:
         return fail("the API server did not say who you are (SelfSubjectReview without a username)")
+    if decision == Decision.APPROVE and requested_by(request) == approver:
+        return fail(
+            f'you ({approver}) asked for deploymentrequest "{name}": your own approval does not count; '
+            "another approver must approve"
+        )
     created = await client.create(
         approvals_path(namespace), approval_body(request, decision, approver, comment)
     )

@@ -6,7 +6,10 @@ meanwhile. The DeployApprovals that count are those of its namespace naming it, 
 deleted and created again, or changed since, needs a new decision). A rejection wins over any approval: the request
 ends ``Cancelled`` naming the rejecter. An approval lets it into the queue; the run records who approved it
 (``status.approval``) from the approval's ``spec.approver``, which the ValidatingAdmissionPolicy
-``deployreq-approvals`` ties to the user the API server authenticated.
+``deployreq-approvals`` ties to the user the API server authenticated. An approval by whoever asked for the change
+(the request's ``deployreq.dev/requested-by``, which the MutatingAdmissionPolicy ``deployreq-requested-by`` sets to
+the authenticated user on create and on each change of the spec) does not count: the request keeps waiting, its
+message saying so. A request without the annotation (created before the policy was installed) is judged as before.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 
 from deployreq.api.approval import Approval, ApprovalStatus, Decision
 from deployreq.api.change import Fields, StatusChange
+from deployreq.api.names import REQUESTED_BY_ANNOTATION
 from deployreq.api.phases import Phase
 from deployreq.api.policy import DeployPolicy
 from deployreq.api.request import Request
@@ -39,6 +43,8 @@ class Rejected:
 @dataclass(frozen=True)
 class Awaiting:
     policy: str
+    self_approved: Approval | None = None
+    """An approval that does not count: its approver asked for the change (the request's requested-by)."""
 
 
 Verdict = Approved | Rejected | Awaiting
@@ -66,28 +72,54 @@ def record(approval: Approval, policy: str) -> ApprovalStatus:
     )
 
 
+def requested_by(req: Request) -> str | None:
+    """Who asked for the request's spec, as the API server authenticated them (the MutatingAdmissionPolicy's
+    annotation); None on a request created without the policy in force."""
+    return req.annotations.get(REQUESTED_BY_ANNOTATION) or None
+
+
 def verdict(req: Request, approvals: Sequence[Approval], policy: str) -> Verdict:
-    """The decision on ``req`` (held by ``policy``): the earliest rejection, else the earliest approval, else none."""
+    """The decision on ``req`` (held by ``policy``): the earliest rejection, else the earliest approval by someone
+    other than who asked for the change, else none (naming the requester's own approval, which does not count)."""
     mine = sorted((a for a in approvals if binds(a, req)), key=lambda a: (a.created, a.name))
     rejection = next((a for a in mine if a.spec.decision == Decision.REJECT), None)
     if rejection is not None:
         return Rejected(record(rejection, policy))
-    approval = next((a for a in mine if a.spec.decision == Decision.APPROVE), None)
-    if approval is not None:
-        return Approved(record(approval, policy))
-    return Awaiting(policy)
+    approvals_of = [a for a in mine if a.spec.decision == Decision.APPROVE]
+    requester = requested_by(req)
+    counted = next((a for a in approvals_of if a.spec.approver != requester), None)
+    if counted is not None:
+        return Approved(record(counted, policy))
+    return Awaiting(policy, approvals_of[0] if approvals_of else None)
 
 
-def awaiting_message(req: Request, policy: str) -> str:
-    return (
+def self_approval_text(approver: str) -> str:
+    return f"approval by {approver} does not count: {approver} asked for this change; another approver must approve"
+
+
+def awaiting_message(req: Request, policy: str, self_approved: Approval | None = None) -> str:
+    message = (
         f"Waiting for an approval: policy {policy} requires one for {req.priority} requests "
-        f"(deployreq approve {req.name} -n {req.namespace}, or deployreq reject)."
+        f"(deployreq approve {req.name} -n {req.namespace}, or deployreq reject)"
+    )
+    if self_approved is not None:
+        return f"{message}; {self_approval_text(self_approved.spec.approver)}."
+    return f"{message}."
+
+
+def self_approval_note(approval: Approval) -> Note:
+    approver = approval.spec.approver
+    return Note(
+        "SelfApproval",
+        f"The approval by {approver} (DeployApproval {approval.name}) does not count: {approver} asked for this "
+        "change; another approver must approve.",
+        warning=True,
     )
 
 
-def awaiting(req: Request, policy: str) -> StatusChange | None:
+def awaiting(req: Request, policy: str, self_approved: Approval | None = None) -> StatusChange | None:
     """The status of a request held for an approval; None when it shows it already."""
-    message = awaiting_message(req, policy)
+    message = awaiting_message(req, policy, self_approved)
     fresh = fresh_run(req)
     if not fresh and req.phase == Phase.AWAITING_APPROVAL and req.status.message == message:
         return None
@@ -158,12 +190,14 @@ class Gate:
 
     ``held``: requests that may not start, with the status each shows (None: it shows it already, or it ends now);
     ``ended``: rejected requests with their final status and Event; ``approved``: the decision each approved request
-    starts on.
+    starts on; ``notes``: the Event of a held request whose status changes to say its requester's own approval does
+    not count.
     """
 
     held: dict[str, StatusChange | None] = field(default_factory=dict)
     ended: list[tuple[Request, StatusChange, Note]] = field(default_factory=list)
     approved: dict[str, ApprovalStatus] = field(default_factory=dict)
+    notes: dict[str, Note] = field(default_factory=dict)
 
 
 def gate(
@@ -184,6 +218,8 @@ def gate(
                 change, note = rejected(req, decided, now)
                 result.held[req.name] = None
                 result.ended.append((req, change, note))
-            case Awaiting(policy=name):
-                result.held[req.name] = awaiting(req, name)
+            case Awaiting(policy=name, self_approved=own):
+                shows = result.held[req.name] = awaiting(req, name, own)
+                if shows is not None and own is not None:
+                    result.notes[req.name] = self_approval_note(own)
     return result

@@ -229,6 +229,8 @@ class NamespaceWorker:
             if change.phase == Phase.AWAITING_APPROVAL:
                 self.driver.record(written, steps.Note("AwaitingApproval", change.message or ""))
                 self.driver.notify(written, Phase.AWAITING_APPROVAL)
+            if req.name in gate.notes:  # the requester's own approval, which does not count
+                self.driver.record(written, gate.notes[req.name])
 
     async def _end_rejected(self, gate: approval.Gate) -> None:
         for old, change, note in gate.ended:

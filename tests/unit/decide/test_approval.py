@@ -167,3 +167,62 @@ def test_an_approval_body_that_is_not_one_is_ignored() -> None:
         }
     )
     assert good is not None and good.spec.approver == "alice" and good.namespace == "ns"
+
+
+def asked_by(of: Request, user: str) -> Request:
+    """The request as the MutatingAdmissionPolicy deployreq-requested-by leaves it: who asked, as authenticated."""
+    meta = {**of.body["metadata"], "annotations": {"deployreq.dev/requested-by": user}}
+    return Request.parse({**of.body, "metadata": meta})
+
+
+def test_an_approval_by_who_asked_for_the_change_does_not_count() -> None:
+    waiting = asked_by(req("a", "AwaitingApproval", observedGeneration=1), "alice")
+    own = decision(waiting, by="alice")
+    gate = approval.gate([waiting], [policy()], [own], NOW)
+    assert gate.approved == {} and gate.ended == []
+    change = gate.held["a"]
+    assert change is not None and change.phase is None  # still AwaitingApproval, its message says why
+    assert change.message == (
+        "Waiting for an approval: policy prod requires one for normal requests "
+        "(deployreq approve a -n ns, or deployreq reject); approval by alice does not count: alice asked for this "
+        "change; another approver must approve."
+    )
+    note = gate.notes["a"]
+    assert (note.reason, note.warning) == ("SelfApproval", True)
+    assert note.message == (
+        "The approval by alice (DeployApproval a-approve-alice) does not count: alice asked for this change; "
+        "another approver must approve."
+    )
+    assert namespace.next_due([waiting], NOW, gate.held).request is None
+    shown = asked_by(req("a", "AwaitingApproval", message=change.message, observedGeneration=1), "alice")
+    again = approval.gate([shown], [policy()], [own], NOW)
+    assert again.held == {"a": None} and again.notes == {}  # shows it already: no write, no second Event
+
+
+def test_a_second_approver_counts_even_after_the_requesters_own_approval() -> None:
+    waiting = asked_by(req("a", "AwaitingApproval"), "alice")
+    own = decision(waiting, by="alice", created="2027-01-15T08:01:00Z")
+    second = decision(waiting, by="bob", created="2027-01-15T08:02:00Z")
+    gate = approval.gate([waiting], [policy()], [own, second], NOW)
+    assert gate.approved["a"].approver == "bob" and gate.held == {} and gate.notes == {}
+
+
+def test_the_requester_may_still_reject_their_own_request() -> None:
+    waiting = asked_by(req("a", "AwaitingApproval"), "alice")
+    gate = approval.gate([waiting], [policy()], [decision(waiting, "Reject", by="alice")], NOW)
+    [(_, change, _)] = gate.ended
+    assert change.phase == Phase.CANCELLED
+
+
+def test_a_request_without_the_annotation_is_judged_as_before() -> None:
+    """Created before the MutatingAdmissionPolicy was installed (or on a cluster without it): nobody is known to
+    have asked, so any approver's approval counts."""
+    waiting = req("a", "AwaitingApproval")
+    assert approval.requested_by(waiting) is None
+    gate = approval.gate([waiting], [policy()], [decision(waiting, by="alice")], NOW)
+    assert gate.approved["a"].approver == "alice"
+    other = asked_by(req("a", "AwaitingApproval"), "carol")
+    assert (
+        approval.gate([other], [policy()], [decision(other, by="alice")], NOW).approved["a"].approver
+        == "alice"
+    )
