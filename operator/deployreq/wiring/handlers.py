@@ -9,6 +9,7 @@ handlers are registered on an explicit registry built from the settings at start
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -162,8 +163,7 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
 
     @kopf.on.startup(registry=registry)
     async def mirror_workloads(logger: Any, **_: Any) -> None:
-        informers.start()
-        await informers.wait_synced()
+        await _synced(informers)
         logger.info(
             "mirroring %d Deployments, %d ReplicaSets, %d Pods, %d DeployApprovals, %d DeployPolicies, %d Namespaces",
             *map(len, informers.mirrors()),
@@ -191,3 +191,14 @@ def build_registry(settings: Settings, workers: Workers) -> kopf.OperatorRegistr
         await workers.ctx.recorder.drain()
 
     return registry
+
+
+async def _synced(informers: Informers) -> None:
+    """Start the informers and wait until each has listed once. Stopped before that (a list refused, say), they
+    stop too: kopf runs no cleanup handler after a cancelled startup, and would wait 5 s for their tasks."""
+    informers.start()
+    try:
+        await informers.wait_synced()
+    except asyncio.CancelledError:
+        await informers.stop()
+        raise
