@@ -222,10 +222,13 @@ FAILED: list[tuple[str, dict[str, Any], str]] = [
         spec(
             retry={"attempts": 0},
             gates=gate(
+                # A missing Secret may yet be made: the gate keeps checking, and fails at its threshold (3 checks;
+                # 1 s apart here, 10 s by default)
+                intervalSeconds=1,
                 http={
                     "url": "http://127.0.0.1:9/",
                     "headers": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "absent", "key": "k"}}}],
-                }
+                },
             ),
         ),
         'Secret "absent"',
