@@ -72,10 +72,13 @@ class Size:
     rollout_timeout: int
     """``rollout.timeoutSeconds`` of every request, and the pipeline's ``rollout status --timeout``."""
     pods: PodTimings
+    idle_seconds: float = 10.0
+    """How long the settled operator's idle CPU is measured (footprint)."""
 
 
 SIZES = {
-    "tiny": Size(3, 2, 1, 3, 3, 50, 1.0, 10, PodTimings(time_scale=0.1)),
+    # tiny is the smoke test of make test: 3 s of idle CPU show that the measurement works
+    "tiny": Size(3, 2, 1, 3, 3, 50, 1.0, 10, PodTimings(time_scale=0.1), idle_seconds=3.0),
     "small": Size(10, 5, 2, 20, 40, 1000, 2.0, 30, PodTimings(time_scale=1.0)),
     "default": Size(30, 15, 3, 100, 200, 10000, 30.0, 120, PodTimings(time_scale=1.0)),
 }
@@ -507,7 +510,7 @@ class Bench:
             quiet = quiet + 1 if (cpu_seconds(pid) - before) / 2 < 0.02 else 0
         settle = time.time() - restarted - 6
         cpu_before, wall_before = cpu_seconds(pid), time.time()
-        time.sleep(10)
+        time.sleep(self.size.idle_seconds)
         cpu = (cpu_seconds(pid) - cpu_before) / (time.time() - wall_before) * 100
         return {
             "rss_mb_finished_idle": rss_mb(pid),
