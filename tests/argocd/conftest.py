@@ -14,10 +14,12 @@ from kubernetes import client
 
 from tests.argocd.gitops import ARGO, App, Repo, application
 from tests.argocd.stack import NAMESPACE, ArgoCD, tail
+from tests.support import run_kubectl
 from tests.system.cluster import Cluster, controlplane_kubeconfig, install_crds
 from tests.system.conftest import _cleanup
 from tests.system.harness import Namespace, OperatorProcess, api_client
 
+REQUESTED_BY_POLICY = Path(__file__).resolve().parents[2] / "manifests" / "base" / "requested-by-policy.yaml"
 BINARY = os.environ.get("DEPLOYREQ_ARGOCD_BIN")
 SOURCE = os.environ.get("DEPLOYREQ_ARGOCD_SOURCE")
 MISSING = "needs Argo CD and the real control plane: `make e2e-argocd` builds them and runs these tests"
@@ -52,6 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert BINARY and SOURCE
     kubeconfig = controlplane_kubeconfig()
     install_crds(kubeconfig)
+    # Who asked for each request is recorded by the server (docs/approvals.md): Argo CD then asks for what it applies.
+    run_kubectl(kubeconfig, "apply", "-f", str(REQUESTED_BY_POLICY)).check_returncode()
     workdir = tmp_path_factory.mktemp("argocd")
     argocd = ArgoCD(Path(BINARY), Path(SOURCE), kubeconfig, workdir)
     operator = OperatorProcess(kubeconfig, workdir)

@@ -16,6 +16,7 @@ from kubernetes import watch
 
 from tests.argocd.conftest import SLOW, Site
 from tests.argocd.gitops import TRACKING, deployment, health, request, resource, summary, synced_to
+from tests.support import run_kubectl
 from tests.system.harness import GROUP, PLURAL, TERMINAL, VERSION
 
 WEB = "registry.example/web"
@@ -92,6 +93,15 @@ def later_writers(dep: dict[str, Any]) -> dict[str, str]:
         if entry["manager"] not in ("deployreq", "kube-controller-manager")
         and entry.get("time", created) > created
     }
+
+
+def argocd_user(site: Site) -> str:
+    """The user Argo CD's controller applies as here (the stack runs it with the cluster's kubeconfig)."""
+    result = run_kubectl(
+        site.stack.kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"
+    )
+    assert result.returncode == 0 and result.stdout.strip(), result.stderr
+    return result.stdout.strip()
 
 
 def operation_started(app: dict[str, Any]) -> str | None:
@@ -231,7 +241,10 @@ def test_the_application_stays_synced_after_the_operator_wrote_everything(site: 
     settled = site.app.watch(
         lambda a: synced_to(a, sha) and health(a) == "Healthy", WAIT, "Healthy on the new commit"
     )
-    assert site.ns.get("web-release")["status"]["phase"] == "Succeeded"
+    request = site.ns.get("web-release")
+    assert request["status"]["phase"] == "Succeeded"
+    # the server recorded Argo CD as who asked for it (an annotation not in git, which leaves the Application Synced)
+    assert request["metadata"]["annotations"]["deployreq.dev/requested-by"] == argocd_user(site)
     started = operation_started(settled)
     history = len((settled.get("status") or {}).get("history") or [])
     objects = (site.ns.get_deployment(), site.ns.get("web-release"))
