@@ -122,7 +122,8 @@ async def _run(client: kube.Kube, namespace: str, args: argparse.Namespace) -> i
 
 COMMAND = ClientCommand(
     "approve",
-    "approve a request a DeployPolicy holds for approval, as the current user (needs the deployreq-approver role)",
+    "approve a request a DeployPolicy holds for approval, as the current user (needs the deployreq-approver role; "
+    "not a request you asked for yourself: a second person must approve)",
     _configure,
     _run,
 )
