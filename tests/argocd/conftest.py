@@ -19,7 +19,13 @@ from tests.system.cluster import Cluster, controlplane_kubeconfig, install_crds
 from tests.system.conftest import _cleanup
 from tests.system.harness import Namespace, OperatorProcess, api_client
 
-REQUESTED_BY_POLICY = Path(__file__).resolve().parents[2] / "manifests" / "base" / "requested-by-policy.yaml"
+REQUESTED_BY_POLICY = (
+    Path(__file__).resolve().parents[2]
+    / "manifests"
+    / "components"
+    / "requested-by"
+    / "requested-by-policy.yaml"
+)
 BINARY = os.environ.get("DEPLOYREQ_ARGOCD_BIN")
 SOURCE = os.environ.get("DEPLOYREQ_ARGOCD_SOURCE")
 MISSING = "needs Argo CD and the real control plane: `make e2e-argocd` builds them and runs these tests"

@@ -18,7 +18,13 @@ from kubesim.storage.admission import Requester
 Obj = dict[str, Any]
 GROUP = "admissionregistration.k8s.io"
 KEY = "deployreq.dev/requested-by"
-MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "base" / "requested-by-policy.yaml"
+MANIFEST = (
+    Path(__file__).resolve().parents[2]
+    / "manifests"
+    / "components"
+    / "requested-by"
+    / "requested-by-policy.yaml"
+)
 
 
 @pytest.fixture

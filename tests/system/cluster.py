@@ -22,6 +22,7 @@ RBAC on a fresh server) are marked ``kubesim_only`` and skipped elsewhere with t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -146,7 +147,7 @@ def controlplane_kubeconfig() -> Path:
 
 
 def install_crds(kubeconfig: Path) -> None:
-    from tests.system.harness import api_client, kubectl_binary, run_kubectl
+    from tests.system.harness import api_client, kubectl_binary, run_kubectl, wait_for
 
     if kubectl_binary() is None:  # no kubectl on this machine: install the CRD with the Python client
         import yaml
@@ -171,6 +172,28 @@ def install_crds(kubeconfig: Path) -> None:
     )
     if wait.returncode != 0:
         raise RuntimeError(f"the CRDs did not become established: {wait.stderr}")
+    # A CRD deleted and made again is Established a moment before the server serves its kind again, and before the
+    # admission policies matching it know it (until then a create answers 503 "Resource kind ... not found. There
+    # can be a delay..."): wait until a server-side dry run of a create of each kind gets past that, whatever the
+    # answer then.
+    unknown = ("There can be a delay", "could not find the requested resource", "terminating")
+
+    def answers() -> list[str]:
+        said = []
+        for kind in ("DeploymentRequest", "DeployPolicy", "DeployApproval"):
+            doc = {"apiVersion": "deployreq.dev/v1alpha1", "kind": kind, "metadata": {"name": "served-probe"}}
+            if kind != "DeployPolicy":
+                doc["metadata"]["namespace"] = "default"
+            probe = run_kubectl(kubeconfig, "create", "--dry-run=server", "-f", "-", input=json.dumps(doc))
+            said.append(probe.stderr)
+        return said
+
+    wait_for(
+        answers,
+        lambda said: not any(u in e for e in said for u in unknown),
+        60,
+        "the deployreq.dev kinds served",
+    )
 
 
 def docker_problem() -> str | None:

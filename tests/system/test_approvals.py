@@ -33,7 +33,7 @@ pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = [
     ROOT / "manifests" / "base" / "approval-policy.yaml",
-    ROOT / "manifests" / "base" / "requested-by-policy.yaml",
+    ROOT / "manifests" / "components" / "requested-by" / "requested-by-policy.yaml",
     ROOT / "manifests" / "base" / "user-roles.yaml",
 ]
 PORT = _free_port()

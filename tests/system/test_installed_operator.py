@@ -109,6 +109,16 @@ class Install:
             f"--timeout={int(120 * self.cluster.slow)}s",
         )
 
+    @property
+    def single(self) -> str:
+        """The one-replica overlay a platform team would pick for this server: with the requested-by component
+        (docs/approvals.md) where it serves MutatingAdmissionPolicy v1 (Kubernetes 1.36 or later), else without."""
+        found = run_kubectl(self.cluster.kubeconfig, "get", "--raw", "/apis/admissionregistration.k8s.io/v1")
+        served = found.returncode == 0 and any(
+            r["name"] == "mutatingadmissionpolicies" for r in json.loads(found.stdout)["resources"]
+        )
+        return "single-requested-by" if served else "single"
+
     def remove(self) -> None:
         run_kubectl(self.cluster.kubeconfig, "delete", "-k", str(self.dir), "--ignore-not-found", "--wait")
         install_crds(self.cluster.kubeconfig)  # the install took the CRD with it; later modules need it
@@ -141,7 +151,7 @@ def installed(cluster: Cluster, operator_image: str) -> Iterator[Install]:
         pods.start()
     install.podman = pods
     try:
-        install.apply("single")
+        install.apply(install.single)
         yield install
         install.remove()
     finally:
@@ -157,9 +167,12 @@ def space(cluster: Cluster, installed: Install) -> Iterator[Namespace]:
     namespace.api.close()
 
 
-def test_the_installed_operator_deploys_and_rolls_back(space: Namespace) -> None:
+def test_the_installed_operator_deploys_and_rolls_back(installed: Install, space: Namespace) -> None:
     space.deployment()
-    space.request("good", {"app": "registry.example/web:1.1"})
+    made = space.request("good", {"app": "registry.example/web:1.1"})
+    if installed.single == "single-requested-by":  # who asked, as the API server authenticated them
+        me = kubectl(installed.cluster, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+        assert made["metadata"]["annotations"]["deployreq.dev/requested-by"] == me
     assert space.wait_phase("good", timeout=90)["status"]["phase"] == "Succeeded"
     assert space.images() == {"app": "registry.example/web:1.1"}
     space.request("bad", {"app": "registry.example/web:2.0-crashloop"})
@@ -300,4 +313,4 @@ def test_with_the_ha_overlay_another_replica_takes_over_when_the_leader_dies(
     finally:
         space.core.delete_namespace(space.name)
         space.api.close()
-    installed.apply("single")
+    installed.apply(installed.single)
