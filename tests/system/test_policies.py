@@ -180,7 +180,9 @@ def test_a_budget_of_one_runs_one_request_at_a_time_across_three_namespaces(
     policies: Policies, spaces: list[Namespace], cluster: Cluster
 ) -> None:
     name = policies.create(maxConcurrent=1)
-    waiting = _holds(spaces, policies, 4)
+    # Long enough that the one running still runs while three CLI processes read the holds (4 s was not, once,
+    # on a loaded machine: the second request had started by the time `deployreq queue -A` ran).
+    waiting = _holds(spaces, policies, 10)
     assert waiting, "two of three requests wait for the budget's one slot"
     assert all(f"Held by policy {name}: waiting for a slot" in _status(w)["message"] for w in waiting)
     assert all(_status(w)["heldBy"] == name for w in waiting)
