@@ -74,11 +74,7 @@ class MutatingPolicyAdmission(PolicyAdmission):
         if not resources_match(spec.get("matchConstraints") or {}, a, labels):
             return
         fail = spec.get("failurePolicy", "Fail") != "Ignore"
-        for binding in sorted(bindings, key=lambda b: b["metadata"]["name"]):
-            bspec = binding.get("spec") or {}
-            match = bspec.get("matchResources")
-            if match is not None and not resources_match(match, a, labels):
-                continue
+        for binding, bspec in self._matching(bindings, a, labels):
             try:
                 params = self._params(spec, bspec, a)
             except PolicyConfigError as err:

@@ -11,6 +11,7 @@ admitted by policies.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,11 +101,7 @@ class PolicyAdmission:
         if not resources_match(spec.get("matchConstraints") or {}, a, labels):
             return
         annotations: dict[str, list[str]] = {}
-        for binding in sorted(bindings, key=lambda b: b["metadata"]["name"]):
-            bspec = binding.get("spec") or {}
-            match = bspec.get("matchResources")
-            if match is not None and not resources_match(match, a, labels):
-                continue
+        for binding, bspec in self._matching(bindings, a, labels):
             try:
                 params = self._params(spec, bspec, a)
             except PolicyConfigError as err:
@@ -120,6 +117,17 @@ class PolicyAdmission:
                 _act(policy, binding, result, a.requester, outcome, annotations)
         for key, values in annotations.items():
             a.requester.annotations[f"{policy['metadata']['name']}/{key}"] = ", ".join(values)
+
+    @staticmethod
+    def _matching(
+        bindings: list[Obj], a: Attributes, labels: dict[str, str] | None
+    ) -> Iterator[tuple[Obj, Obj]]:
+        """The bindings whose matchResources (if any) select the write, in name order, each with its spec."""
+        for binding in sorted(bindings, key=lambda b: b["metadata"]["name"]):
+            bspec = binding.get("spec") or {}
+            match = bspec.get("matchResources")
+            if match is None or resources_match(match, a, labels):
+                yield binding, bspec
 
     def _params(self, spec: Obj, bspec: Obj, a: Attributes) -> list[Obj | None]:
         """generic.CollectParams: the parameter objects of a binding (``[None]`` without paramKind or paramRef)."""
