@@ -15,7 +15,7 @@ from kubernetes import client
 from tests.argocd.gitops import ARGO, App, Repo, application
 from tests.argocd.stack import NAMESPACE, ArgoCD, tail
 from tests.support import run_kubectl
-from tests.system.cluster import Cluster, controlplane_kubeconfig, install_crds
+from tests.system.cluster import Cluster, controlplane_kubeconfig, install_crds, wait_until_served
 from tests.system.conftest import _cleanup
 from tests.system.harness import Namespace, OperatorProcess, api_client
 
@@ -62,6 +62,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     install_crds(kubeconfig)
     # Who asked for each request is recorded by the server (docs/approvals.md): Argo CD then asks for what it applies.
     run_kubectl(kubeconfig, "apply", "-f", str(REQUESTED_BY_POLICY)).check_returncode()
+    wait_until_served(kubeconfig)  # the policy's matcher knows the kinds
     workdir = tmp_path_factory.mktemp("argocd")
     argocd = ArgoCD(Path(BINARY), Path(SOURCE), kubeconfig, workdir)
     operator = OperatorProcess(kubeconfig, workdir)

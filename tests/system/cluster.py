@@ -147,7 +147,7 @@ def controlplane_kubeconfig() -> Path:
 
 
 def install_crds(kubeconfig: Path) -> None:
-    from tests.system.harness import api_client, kubectl_binary, run_kubectl, wait_for
+    from tests.system.harness import api_client, kubectl_binary, run_kubectl
 
     if kubectl_binary() is None:  # no kubectl on this machine: install the CRD with the Python client
         import yaml
@@ -172,18 +172,39 @@ def install_crds(kubeconfig: Path) -> None:
     )
     if wait.returncode != 0:
         raise RuntimeError(f"the CRDs did not become established: {wait.stderr}")
-    # A CRD deleted and made again is Established a moment before the server serves its kind again, and before the
-    # admission policies matching it know it (until then a create answers 503 "Resource kind ... not found. There
-    # can be a delay..."): wait until a server-side dry run of a create of each kind gets past that, whatever the
-    # answer then.
+    wait_until_served(kubeconfig)
+
+
+def wait_until_served(kubeconfig: Path) -> None:
+    """Wait until creates of the deployreq.dev kinds get past the server's admission.
+
+    A CRD deleted and made again is Established a moment before the server serves its kind again, and an admission
+    policy matching it is applied before its matcher's REST mapping, refreshed every few seconds, knows the kind (until
+    then a create answers 503 "Resource kind ... not found. There can be a delay..."): after either, wait until a
+    server-side dry run of a create of each kind gets past that, whatever the answer then.
+    """
+    from tests.system.harness import run_kubectl, wait_for
+
     unknown = ("There can be a delay", "could not find the requested resource", "terminating")
 
     def answers() -> list[str]:
         said = []
         for kind in ("DeploymentRequest", "DeployPolicy", "DeployApproval"):
-            doc = {"apiVersion": "deployreq.dev/v1alpha1", "kind": kind, "metadata": {"name": "served-probe"}}
+            doc: dict[str, Any] = {
+                "apiVersion": "deployreq.dev/v1alpha1",
+                "kind": kind,
+                "metadata": {"name": "served-probe"},
+            }
             if kind != "DeployPolicy":
                 doc["metadata"]["namespace"] = "default"
+            if kind == "DeployApproval":  # valid, so it gets past the schema to the validating policies
+                doc["spec"] = {
+                    "request": "served-probe",
+                    "requestUID": "00000000-0000-0000-0000-000000000000",
+                    "requestGeneration": 1,
+                    "decision": "Approve",
+                    "approver": "served-probe",
+                }
             probe = run_kubectl(kubeconfig, "create", "--dry-run=server", "-f", "-", input=json.dumps(doc))
             said.append(probe.stderr)
         return said

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.support.kubectl import require_kubectl
-from tests.system.cluster import Cluster
+from tests.system.cluster import Cluster, wait_until_served
 from tests.system.harness import GROUP, VERSION, Namespace, run_kubectl, wait_for
 from tests.system.test_metrics import _free_port, scrape_port
 
@@ -53,6 +53,7 @@ def admission(cluster: Cluster) -> Iterator[None]:
     require_kubectl()
     files = [arg for path in INSTALLED for arg in ("-f", str(path))]
     ok(run_kubectl(cluster.kubeconfig, "apply", *files))
+    wait_until_served(cluster.kubeconfig)  # the policies' matchers know the kinds
     yield
     if cluster.real:
         run_kubectl(cluster.kubeconfig, "delete", "--ignore-not-found", *files)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from tests.system.cluster import ROOT, Cluster, install_crds, selected
+from tests.system.cluster import ROOT, Cluster, install_crds, selected, wait_until_served
 from tests.system.harness import Namespace, api_client, run_kubectl, wait_for
 from tests.system.podman_pods import PodmanPods, podman_problem
 
@@ -108,6 +108,7 @@ class Install:
             "deployment/deployreq",
             f"--timeout={int(120 * self.cluster.slow)}s",
         )
+        wait_until_served(self.cluster.kubeconfig)  # the install's admission policies know the kinds
 
     @property
     def single(self) -> str:
