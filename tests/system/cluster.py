@@ -179,7 +179,7 @@ def wait_until_served(kubeconfig: Path) -> None:
     """Wait until creates of the deployreq.dev kinds get past the server's admission.
 
     A CRD deleted and made again is Established a moment before the server serves its kind again, and an admission
-    policy matching it is applied before its matcher's REST mapping, refreshed every few seconds, knows the kind (until
+    policy matching it is applied before its matcher's REST mapping, refreshed only periodically, knows the kind (until
     then a create answers 503 "Resource kind ... not found. There can be a delay..."): after either, wait until a
     server-side dry run of a create of each kind gets past that, whatever the answer then.
     """
